@@ -1,0 +1,1 @@
+"""QKeras model builders and training. Submodules import TensorFlow; this package file does not."""

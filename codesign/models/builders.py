@@ -1,0 +1,127 @@
+"""Keras models from a spec: the QKeras classifier and its float twin with the same weight layout.
+
+Both are `Input(length, channels) -> 1..3 recurrent layers -> dense head` producing logits (no softmax:
+argmax needs none, and the hardware computes none). Layer names are shared (`rnn1`, `rnn2`, ...,
+`head`) so weights move between the two with get_weights / set_weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codesign.spec import Activation, Precision, Spec
+
+# Importing TensorFlow is slow; this module is only imported by stages that need Keras.
+import tensorflow as tf  # noqa: E402  isort: skip
+from codesign.models import compat  # noqa: E402, F401  (must precede any QGRU/QSimpleRNN call)
+from qkeras import QDense, QGRU, QLSTM, QSimpleRNN  # noqa: E402
+from qkeras.quantizers import hard_sigmoid, hard_tanh, quantized_bits, quantized_sigmoid, quantized_tanh  # noqa: E402
+
+
+@tf.keras.utils.register_keras_serializable(package="codesign")
+class ClipToPrecision(tf.keras.constraints.Constraint):
+    """Keeps latent weights inside the quantizer's range during QAT.
+
+    QKeras' straight-through estimator lets a latent weight drift past the range it clips to; keeping
+    it inside means a trained model always fits its declared precision, so a later mismatch between
+    weights and spec is a real error, not a training artefact.
+    """
+
+    def __init__(self, min_value: float, max_value: float):
+        self.min_value = float(min_value)
+        self.max_value = float(max_value)
+
+    def __call__(self, w):
+        return tf.clip_by_value(w, self.min_value, self.max_value)
+
+    def get_config(self) -> dict:
+        return {"min_value": self.min_value, "max_value": self.max_value}
+
+
+def _quantizer(p: Precision) -> quantized_bits:
+    return quantized_bits(p.bits, p.integer, alpha=1)
+
+
+def _constraint(p: Precision) -> ClipToPrecision:
+    return ClipToPrecision(p.min_value, p.max_value)
+
+
+def state_activation(a: Activation, quantized: bool):
+    if quantized and a.bits is not None:
+        # use_real_tanh=False computes 2 * hard_sigmoid(x) - 1, QKeras' hard tanh
+        return quantized_tanh(a.bits, use_real_tanh=a.function == "tanh")
+    return "tanh" if a.function == "tanh" else hard_tanh
+
+
+def gate_activation(a: Activation, quantized: bool):
+    if quantized and a.bits is not None:
+        return quantized_sigmoid(a.bits, use_real_sigmoid=a.function == "sigmoid")
+    return "sigmoid" if a.function == "sigmoid" else hard_sigmoid
+
+
+def build_model(spec: Spec, length: int, channels: int, num_classes: int, quantized: bool) -> tf.keras.Model:
+    """The classifier the spec describes; `quantized=False` gives the float twin (same layout)."""
+    m, p = spec.model, spec.precision
+    inputs = tf.keras.Input(shape=(length, channels), name="x")
+    h = inputs
+    for i, units in enumerate(m.units):
+        common = dict(
+            units=units,
+            return_sequences=i < len(m.units) - 1,
+            activation=state_activation(m.activation, quantized),
+            name=f"rnn{i + 1}",
+        )
+        if m.cell != "simple_rnn":
+            common["recurrent_activation"] = gate_activation(m.recurrent_activation, quantized)
+        if m.cell == "gru":
+            common["reset_after"] = m.reset_after
+        if m.cell == "lstm":
+            common["unit_forget_bias"] = True  # QLSTMCell forces it; keep the float twin identical
+        if quantized:
+            layer_cls = {"lstm": QLSTM, "gru": QGRU, "simple_rnn": QSimpleRNN}[m.cell]
+            h = layer_cls(
+                kernel_quantizer=_quantizer(p.kernel),
+                recurrent_quantizer=_quantizer(p.recurrent_kernel),
+                bias_quantizer=_quantizer(p.bias),
+                state_quantizer=None if p.state is None else _quantizer(p.state),
+                kernel_constraint=_constraint(p.kernel),
+                recurrent_constraint=_constraint(p.recurrent_kernel),
+                bias_constraint=_constraint(p.bias),
+                **common,
+            )(h)
+        else:
+            layer_cls = {
+                "lstm": tf.keras.layers.LSTM,
+                "gru": tf.keras.layers.GRU,
+                "simple_rnn": tf.keras.layers.SimpleRNN,
+            }[m.cell]
+            h = layer_cls(**common)(h)
+    if quantized:
+        logits = QDense(
+            num_classes,
+            kernel_quantizer=_quantizer(p.dense_kernel),
+            bias_quantizer=_quantizer(p.dense_bias),
+            kernel_constraint=_constraint(p.dense_kernel),
+            bias_constraint=_constraint(p.dense_bias),
+            name="head",
+        )(h)
+    else:
+        logits = tf.keras.layers.Dense(num_classes, name="head")(h)
+    return tf.keras.Model(inputs, logits, name=spec.name)
+
+
+def weight_precisions(spec: Spec, model: tf.keras.Model) -> list[tuple[str, np.ndarray, Precision]]:
+    """Each trainable tensor with the spec field that declares its precision, e.g. ('rnn1.kernel', w, p)."""
+    p = spec.precision
+    out = []
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if layer.name.startswith("rnn"):
+            fields = [("kernel", p.kernel), ("recurrent_kernel", p.recurrent_kernel), ("bias", p.bias)]
+        elif layer.name == "head":
+            fields = [("dense_kernel", p.dense_kernel), ("dense_bias", p.dense_bias)]
+        else:
+            continue
+        for (field_name, precision), w in zip(fields, weights):
+            out.append((f"{layer.name}.{field_name}", w, precision))
+    return out

@@ -1,0 +1,265 @@
+"""The typed model spec, read once from `models/<name>/spec.yml` and shared by every stage.
+
+Every validation error names the file, the dotted field and the offending value, and is raised as a
+`CodesignError` so the CLI prints it as one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codesign.errors import CodesignError
+
+CELLS = ("lstm", "gru", "simple_rnn")
+STATE_ACTIVATIONS = ("tanh", "hard_tanh")
+GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A QKeras `quantized_bits(bits, integer, alpha=1)`: `integer` excludes the sign bit.
+
+    In hardware terms that is ap_fixed<bits, integer + 1, AP_RND_CONV, AP_SAT>: QKeras rounds with
+    tf.round (half to even) and clips to the representable range.
+    """
+
+    bits: int
+    integer: int
+
+    def qkeras(self) -> str:
+        return f"quantized_bits({self.bits},{self.integer},alpha=1)"
+
+    def fixed_type(self):
+        from codesign.fixed import FixedType
+
+        return FixedType(self.bits, self.integer + 1, True, "AP_RND_CONV", "AP_SAT")
+
+    @property
+    def max_value(self) -> float:
+        return 2.0**self.integer - 2.0 ** (self.integer - self.bits + 1)
+
+    @property
+    def min_value(self) -> float:
+        return -(2.0**self.integer)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A state (tanh-like) or gate (sigmoid-like) activation, optionally quantized to `bits`.
+
+    `hard_sigmoid` is QKeras' clip(0.5 x + 0.5, 0, 1) (a shift and a clamp in hardware) and
+    `hard_tanh` is 2 hard_sigmoid(x) - 1 = clip(x, -1, 1); Keras' own slope-0.2 hard_sigmoid is not used.
+    """
+
+    function: str
+    bits: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    cell: str
+    units: tuple[int, ...]
+    activation: Activation = Activation("tanh")
+    recurrent_activation: Activation = Activation("hard_sigmoid")
+    reset_after: bool = True  # GRU only; Keras' default (and cuDNN's) gate placement
+
+
+@dataclass(frozen=True)
+class PrecisionSpec:
+    kernel: Precision
+    recurrent_kernel: Precision
+    bias: Precision
+    dense_kernel: Precision
+    dense_bias: Precision
+    state: Precision | None = None  # QKeras state_quantizer on h and c; None keeps them float
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    optimizer: str = "adam"
+    learning_rate: float = 0.005
+    batch_size: int = 32
+    epochs: int = 120  # float pre-training, an upper bound: early stopping ends it
+    qat_epochs: int = 60  # quantization-aware fine-tuning from the float weights, also early-stopped
+    qat_learning_rate: float = 0.002  # fine-tuning starts from a trained model: smaller steps
+    patience: int = 15
+    clipnorm: float = 1.0
+    validation_fraction: float = 0.15
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    dataset: str
+    model: ModelSpec
+    precision: PrecisionSpec
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+    path: Path | None = None  # the spec.yml it came from
+
+    @property
+    def folder(self) -> Path:
+        """The model folder: weights and metrics live beside spec.yml."""
+        if self.path is None:
+            raise CodesignError(f"spec {self.name!r} has no file, so it has no model folder")
+        return self.path.parent
+
+
+class _Reader:
+    """Walks the YAML mapping and names every field it complains about as `file: field.path`."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, where: str, message: str) -> CodesignError:
+        return CodesignError(f"{self.source}: {where}: {message}")
+
+    def mapping(self, value: Any, where: str, allowed: set[str], required: set[str]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(where or "top level", f"expected a mapping, got {type(value).__name__} {value!r}")
+        for key in value:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail(_join(where, str(key)), f"unknown field (known: {known})")
+        for key in sorted(required):
+            if key not in value:
+                raise self.fail(_join(where, key), "missing required field")
+        return value
+
+    def integer(self, value: Any, where: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(where, f"expected an integer, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(where, f"{value} is out of range [{low}, {high}]")
+        return value
+
+    def number(self, value: Any, where: str, low: float, high: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(where, f"expected a number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(where, f"{value} is out of range [{low}, {high}]")
+        return float(value)
+
+    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def boolean(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, f"expected true or false, got {value!r}")
+        return value
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _precision(r: _Reader, value: Any, where: str) -> Precision:
+    m = r.mapping(value, where, {"bits", "integer"}, {"bits", "integer"})
+    bits = r.integer(m["bits"], f"{where}.bits", 2, 32)
+    integer = m["integer"]
+    if isinstance(integer, int) and not isinstance(integer, bool) and integer > bits - 1:
+        raise r.fail(f"{where}.integer", f"{integer} integer bits do not fit in {bits} bits (one is the sign)")
+    integer = r.integer(integer, f"{where}.integer", 0, bits - 1)
+    return Precision(bits, integer)
+
+
+def _activation(r: _Reader, value: Any, where: str, functions: tuple[str, ...]) -> Activation:
+    if isinstance(value, str):
+        value = {"function": value}
+    m = r.mapping(value, where, {"function", "bits"}, {"function"})
+    function = r.choice(m["function"], f"{where}.function", functions)
+    bits = m.get("bits")
+    if bits is not None:
+        bits = r.integer(bits, f"{where}.bits", 2, 16)
+    return Activation(function, bits)
+
+
+def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> Spec:
+    """Validate a mapping (as loaded from YAML) into a Spec; errors name `source` and the field."""
+    from codesign.data import DATASETS
+
+    r = _Reader(source)
+    top = r.mapping(data, "", {"name", "dataset", "model", "precision", "training"}, {"dataset", "model", "precision"})
+    default_name = path.parent.name if path is not None else None
+    name = top.get("name", default_name)
+    if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
+        raise r.fail("name", f"{name!r} is not a usable model name (letters, digits, _ and -)")
+    dataset = r.choice(top["dataset"], "dataset", tuple(DATASETS))
+
+    m = r.mapping(
+        top["model"],
+        "model",
+        {"cell", "units", "activation", "recurrent_activation", "reset_after"},
+        {"cell", "units"},
+    )
+    cell = r.choice(m["cell"], "model.cell", CELLS)
+    units = m["units"]
+    if isinstance(units, int) and not isinstance(units, bool):
+        units = [units]
+    if not isinstance(units, list) or not 1 <= len(units) <= 3:
+        raise r.fail("model.units", f"expected 1 to 3 layer sizes, got {units!r}")
+    units = tuple(r.integer(u, f"model.units[{i}]", 1, 1024) for i, u in enumerate(units))
+    model = ModelSpec(
+        cell=cell,
+        units=units,
+        activation=_activation(r, m.get("activation", "tanh"), "model.activation", STATE_ACTIVATIONS),
+        recurrent_activation=_activation(
+            r, m.get("recurrent_activation", "hard_sigmoid"), "model.recurrent_activation", GATE_ACTIVATIONS
+        ),
+        reset_after=r.boolean(m.get("reset_after", True), "model.reset_after"),
+    )
+    if cell == "simple_rnn" and "recurrent_activation" in m:
+        raise r.fail("model.recurrent_activation", "a simple_rnn cell has no gates")
+
+    names = [f.name for f in dataclasses.fields(PrecisionSpec)]
+    required = {n for n in names if n != "state"}
+    p = r.mapping(top["precision"], "precision", set(names), required)
+    state = p.get("state")
+    precision = PrecisionSpec(
+        **{n: _precision(r, p[n], f"precision.{n}") for n in sorted(required)},
+        state=None if state is None else _precision(r, state, "precision.state"),
+    )
+
+    t = r.mapping(top.get("training", {}), "training", {f.name for f in dataclasses.fields(TrainingSpec)}, set())
+    d = TrainingSpec()
+    training = TrainingSpec(
+        optimizer=r.choice(t.get("optimizer", d.optimizer), "training.optimizer", OPTIMIZERS),
+        learning_rate=r.number(t.get("learning_rate", d.learning_rate), "training.learning_rate", 1e-6, 1.0),
+        batch_size=r.integer(t.get("batch_size", d.batch_size), "training.batch_size", 1, 4096),
+        epochs=r.integer(t.get("epochs", d.epochs), "training.epochs", 1, 10000),
+        qat_epochs=r.integer(t.get("qat_epochs", d.qat_epochs), "training.qat_epochs", 0, 10000),
+        qat_learning_rate=r.number(
+            t.get("qat_learning_rate", d.qat_learning_rate), "training.qat_learning_rate", 1e-6, 1.0
+        ),
+        patience=r.integer(t.get("patience", d.patience), "training.patience", 1, 10000),
+        clipnorm=r.number(t.get("clipnorm", d.clipnorm), "training.clipnorm", 1e-6, 1e6),
+        validation_fraction=r.number(
+            t.get("validation_fraction", d.validation_fraction), "training.validation_fraction", 0.05, 0.5
+        ),
+        seed=r.integer(t.get("seed", d.seed), "training.seed", 0, 2**31 - 1),
+    )
+    return Spec(name=name, dataset=dataset, model=model, precision=precision, training=training, path=path)
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate `spec.yml`; a missing file or bad YAML is a CodesignError naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "spec.yml"
+    if not path.is_file():
+        raise CodesignError(f"{path}: no such spec file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        raise CodesignError(f"{path}: {where}: malformed YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_spec(data, source=str(path), path=path.resolve())

@@ -115,7 +115,9 @@ def load_dataset(name: str, validation_fraction: float = 0.15, seed: int = 1) ->
     index = {c: i for i, c in enumerate(classes)}
     unknown = set(test_labels.tolist()) - set(classes)
     if unknown:
-        raise CodesignError(f"dataset {name}: test labels {sorted(unknown)} never occur in the training split")
+        raise CodesignError(
+            f"dataset {name}: test labels {sorted(unknown)} never occur in the training split"
+        )
     y_all = np.array([index[c] for c in train_labels], dtype=np.int64)
     y_test = np.array([index[c] for c in test_labels], dtype=np.int64)
 

@@ -166,7 +166,9 @@ def _precision(r: _Reader, value: Any, where: str) -> Precision:
     bits = r.integer(m["bits"], f"{where}.bits", 2, 32)
     integer = m["integer"]
     if isinstance(integer, int) and not isinstance(integer, bool) and integer > bits - 1:
-        raise r.fail(f"{where}.integer", f"{integer} integer bits do not fit in {bits} bits (one is the sign)")
+        raise r.fail(
+            f"{where}.integer", f"{integer} integer bits do not fit in {bits} bits (one is the sign)"
+        )
     integer = r.integer(integer, f"{where}.integer", 0, bits - 1)
     return Precision(bits, integer)
 
@@ -187,8 +189,10 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
     from codesign.data import DATASETS
 
     r = _Reader(source)
-    top = r.mapping(data, "", {"name", "dataset", "model", "precision", "training"}, {"dataset", "model", "precision"})
-    default_name = path.parent.name if path is not None else None
+    top = r.mapping(
+        data, "", {"name", "dataset", "model", "precision", "training"}, {"dataset", "model", "precision"}
+    )
+    default_name = path.parent.name if path is not None else "model"
     name = top.get("name", default_name)
     if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
         raise r.fail("name", f"{name!r} is not a usable model name (letters, digits, _ and -)")
@@ -228,7 +232,9 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
         state=None if state is None else _precision(r, state, "precision.state"),
     )
 
-    t = r.mapping(top.get("training", {}), "training", {f.name for f in dataclasses.fields(TrainingSpec)}, set())
+    t = r.mapping(
+        top.get("training", {}), "training", {f.name for f in dataclasses.fields(TrainingSpec)}, set()
+    )
     d = TrainingSpec()
     training = TrainingSpec(
         optimizer=r.choice(t.get("optimizer", d.optimizer), "training.optimizer", OPTIMIZERS),

@@ -13,9 +13,10 @@ from codesign.spec import Activation, Precision, Spec
 
 # Importing TensorFlow is slow; this module is only imported by stages that need Keras.
 import tensorflow as tf  # noqa: E402  isort: skip
-from codesign.models import compat  # noqa: E402, F401  (must precede any QGRU/QSimpleRNN call)
-from qkeras import QDense, QGRU, QLSTM, QSimpleRNN  # noqa: E402
+from qkeras import QGRU, QLSTM, QDense, QSimpleRNN  # noqa: E402
 from qkeras.quantizers import hard_sigmoid, hard_tanh, quantized_bits, quantized_sigmoid, quantized_tanh  # noqa: E402
+
+from codesign.models import compat  # noqa: E402, F401  (must precede any QGRU/QSimpleRNN call)
 
 
 @tf.keras.utils.register_keras_serializable(package="codesign")
@@ -122,6 +123,6 @@ def weight_precisions(spec: Spec, model: tf.keras.Model) -> list[tuple[str, np.n
             fields = [("dense_kernel", p.dense_kernel), ("dense_bias", p.dense_bias)]
         else:
             continue
-        for (field_name, precision), w in zip(fields, weights):
+        for (field_name, precision), w in zip(fields, weights, strict=True):
             out.append((f"{layer.name}.{field_name}", w, precision))
     return out

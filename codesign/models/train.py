@@ -69,7 +69,9 @@ def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc
         loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    stop = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.patience, restore_best_weights=True)
+    stop = tf.keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=t.patience, restore_best_weights=True
+    )
     history = model.fit(
         ds.x_train,
         ds.y_train,
@@ -109,7 +111,7 @@ def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
     model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
     # Start QAT inside each tensor's representable range (the constraints keep it there from then on).
     clipped = []
-    for (_, _, precision), w in zip(weight_precisions(spec, model), float_model.get_weights()):
+    for (_, _, precision), w in zip(weight_precisions(spec, model), float_model.get_weights(), strict=True):
         clipped.append(np.clip(w, precision.min_value, precision.max_value))
     model.set_weights(clipped)
     qat_epochs = 0
@@ -173,7 +175,9 @@ def load_trained(spec: Spec) -> TrainedModel:
     """The committed model: float twin and QKeras model with their weights, checked against the spec."""
     if not has_weights(spec):
         missing = [f for f in (FLOAT_WEIGHTS, WEIGHTS, METRICS) if not (spec.folder / f).is_file()]
-        raise CodesignError(f"{spec.folder}: no trained model ({', '.join(missing)} missing); run codesign train")
+        raise CodesignError(
+            f"{spec.folder}: no trained model ({', '.join(missing)} missing); run codesign train"
+        )
     t = spec.training
     ds = load_dataset(spec.dataset, t.validation_fraction, t.seed)
     float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)

@@ -1,0 +1,97 @@
+"""The `codesign` command: stages listed, bad input as one line with exit status 2, nothing half-written."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from codesign import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_help_lists_every_stage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for stage in ("train", "compress", "hls", "rtl", "sim", "synth", "sweep", "flow"):
+        assert f"    {stage} " in out
+
+
+@pytest.mark.parametrize("stage", sorted(cli.PLANNED))
+def test_unbuilt_stage_says_so(stage, capsys):
+    assert cli.main([stage, "models/jvowels_lstm/spec.yml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"codesign: error: codesign {stage}: not built yet")
+    assert err.count("\n") == 1
+
+
+def _edit_spec(folder: Path, edit) -> Path:
+    path = folder / "spec.yml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda d: d["model"].update(layers=2), "model.layers: unknown field"),
+        (lambda d: d.update(dataset="ucr_gunpoint"), "dataset: 'ucr_gunpoint' is not one of"),
+        (lambda d: d["precision"].update(kernel={"bits": 8, "integer": 12}), "precision.kernel.integer: 12"),
+        (lambda d: d["precision"].update(bias={"bits": 8, "integer": 0}), "precision.bias: bits=8 integer=0"),
+    ],
+)
+def test_bad_spec_is_one_line_exit_2_nothing_written(
+    edit, expected, model_copy, capsys, monkeypatch, tmp_path
+):
+    folder = model_copy("jvowels_lstm")
+    path = _edit_spec(folder, edit)
+    monkeypatch.chdir(tmp_path)  # build/ would appear here
+    before = _snapshot(tmp_path)
+    assert cli.main(["flow", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"codesign: error: {path}: ")
+    assert expected in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_malformed_yaml(tmp_path, capsys):
+    path = tmp_path / "m" / "spec.yml"
+    path.parent.mkdir()
+    path.write_text("dataset: japanese_vowels\n  model: {cell: lstm\n")
+    assert cli.main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "malformed YAML" in err and str(path) in err
+    assert sorted(p.name for p in path.parent.iterdir()) == ["spec.yml"]
+
+
+def test_flow_on_shipped_model_prints_table_and_report(model_copy, capsys, monkeypatch, tmp_path):
+    folder = model_copy("jvowels_lstm")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["flow", "-q", str(folder / "spec.yml")]) == 0
+    out = capsys.readouterr().out
+    assert "370 test sequences" in out
+    assert "quantized" in out and "float" in out
+    assert (tmp_path / "build" / "flow" / "jvowels_lstm" / "report.json").is_file()
+
+
+def test_installed_command_exits_2():
+    """The console script itself: the exit status a shell sees."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    codesign = Path(sys.executable).parent / "codesign"
+    result = subprocess.run(
+        [str(codesign), "train", "no/such/spec.yml"], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert result.returncode == 2
+    assert result.stderr == "codesign: error: no/such/spec.yml: no such spec file\n"

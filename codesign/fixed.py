@@ -233,7 +233,7 @@ class FixedType:
             elif q == "AP_RND":
                 inc = qb
             elif q == "AP_RND_ZERO":
-                inc = qb & (neg | r)
+                inc = qb & (~neg | r)
             elif q == "AP_RND_MIN_INF":
                 inc = qb & r
             elif q == "AP_RND_INF":

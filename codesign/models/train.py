@@ -165,7 +165,8 @@ def check_weights_fit(spec: Spec, model: tf.keras.Model, source: Path) -> None:
         if w.size and (w.max() > p.max_value + slack or w.min() < p.min_value - slack):
             worst = float(w.max()) if w.max() > p.max_value else float(w.min())
             raise CodesignError(
-                f"{spec.path}: {field}: bits={p.bits} integer={p.integer} (range [{p.min_value}, {p.max_value}]) "
+                f"{spec.path}: {field}: bits={p.bits} integer={p.integer} "
+                f"(range [{p.min_value}, {p.max_value}]) "
                 f"cannot hold the trained {name} weights of {source} (value {worst:.4g}); "
                 "widen the precision or retrain"
             )
@@ -188,7 +189,8 @@ def load_trained(spec: Spec) -> TrainedModel:
         except (ValueError, OSError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CodesignError(
-                f"{spec.folder / name}: does not match the model in {spec.path} ({first}); retrain with codesign train"
+                f"{spec.folder / name}: does not match the model in {spec.path} ({first}); "
+                "retrain with codesign train"
             ) from None
     check_weights_fit(spec, model, spec.folder / WEIGHTS)
     return TrainedModel(spec, ds, float_model, model, read_json(spec.folder / METRICS))

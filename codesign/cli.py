@@ -7,6 +7,7 @@ caught, so their traceback reaches whoever has to fix them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -47,6 +48,20 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+# Stages built in their own packages: each module has `configure(parser)` (cheap: no TensorFlow import)
+# and `run(args) -> int`. A stage listed here is no longer "planned".
+STAGE_MODULES: dict[str, str] = {}
+
+
+def _stage_module(stage: str):
+    module = importlib.import_module(STAGE_MODULES[stage])
+
+    def run(args: argparse.Namespace) -> int:
+        return module.run(args)
+
+    return module, run
+
+
 def _planned(stage: str):
     def run(args: argparse.Namespace) -> int:
         raise CodesignError(f"codesign {stage}: not built yet ({PLANNED[stage]})")
@@ -69,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_train)
 
     for stage, what in PLANNED.items():
+        if stage in STAGE_MODULES:
+            module, run = _stage_module(stage)
+            p = sub.add_parser(stage, help=what, description=module.__doc__)
+            module.configure(p)
+            p.set_defaults(run=run)
+            continue
         p = sub.add_parser(stage, help=f"{what} (not built yet)")
         p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
         p.set_defaults(run=_planned(stage))

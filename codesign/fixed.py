@@ -229,11 +229,11 @@ class FixedType:
             below = np.where(-shift - 1 > 63, _ALL_ONES, (_U64(1) << half_pos.astype(_U64)) - _U64(1))
             r = (u & below) != 0
             if q == "AP_TRN_ZERO":
-                inc = neg & (qb | r)
+                inc = neg & qb
             elif q == "AP_RND":
                 inc = qb
             elif q == "AP_RND_ZERO":
-                inc = qb & (~neg | r)
+                inc = qb & (neg | r)
             elif q == "AP_RND_MIN_INF":
                 inc = qb & r
             elif q == "AP_RND_INF":

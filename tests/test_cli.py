@@ -26,7 +26,7 @@ def test_help_lists_every_stage(capsys):
         assert f"    {stage} " in out
 
 
-@pytest.mark.parametrize("stage", sorted(cli.PLANNED))
+@pytest.mark.parametrize("stage", sorted(set(cli.PLANNED) - set(cli.STAGE_MODULES)))
 def test_unbuilt_stage_says_so(stage, capsys):
     assert cli.main([stage, "models/jvowels_lstm/spec.yml"]) == 2
     err = capsys.readouterr().err

@@ -19,6 +19,7 @@ CELLS = ("lstm", "gru", "simple_rnn")
 STATE_ACTIVATIONS = ("tanh", "hard_tanh")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 OPTIMIZERS = ("adam", "sgd")
+COMPRESSION_METHODS = ("magnitude", "balanced", "block", "circulant")
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,24 @@ class TrainingSpec:
 
 
 @dataclass(frozen=True)
+class CompressionSpec:
+    """How a model was derived from its base model; written by `codesign compress`."""
+
+    method: str  # magnitude (unstructured) | balanced (ESE: equal non-zeros per PE) | block | circulant
+    sparsity: float = 0.0  # fraction of zero weights in the recurrent layers' kernels
+    num_pe: int | None = None  # balanced: rows are dealt to PEs as the engine does (row r -> PE r mod num_pe)
+    block: tuple[int, int] | None = None  # block: (rows, cols) of a pruning block; circulant: (b, b)
+    base: str | None = None  # the model folder it was compressed from
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     dataset: str
     model: ModelSpec
     precision: PrecisionSpec
     training: TrainingSpec = field(default_factory=TrainingSpec)
+    compression: CompressionSpec | None = None
     path: Path | None = None  # the spec.yml it came from
 
     @property
@@ -252,7 +265,38 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
         ),
         seed=r.integer(t.get("seed", d.seed), "training.seed", 0, 2**31 - 1),
     )
-    return Spec(name=name, dataset=dataset, model=model, precision=precision, training=training, path=path)
+    compression = None if top.get("compression") is None else _compression(r, top["compression"])
+    return Spec(
+        name=name,
+        dataset=dataset,
+        model=model,
+        precision=precision,
+        training=training,
+        compression=compression,
+        path=path,
+    )
+
+
+def _compression(r: _Reader, value: Any) -> CompressionSpec:
+    m = r.mapping(value, "compression", {"method", "sparsity", "num_pe", "block", "base"}, {"method"})
+    method = r.choice(m["method"], "compression.method", COMPRESSION_METHODS)
+    sparsity = r.number(m.get("sparsity", 0.0), "compression.sparsity", 0.0, 0.999)
+    num_pe = m.get("num_pe")
+    if num_pe is not None:
+        num_pe = r.integer(num_pe, "compression.num_pe", 1, 256)
+    if method == "balanced" and num_pe is None:
+        raise r.fail("compression.num_pe", "balanced pruning needs the number of PEs it balances for")
+    block = m.get("block")
+    if block is not None:
+        if not isinstance(block, list) or len(block) != 2:
+            raise r.fail("compression.block", f"expected [rows, cols], got {block!r}")
+        block = tuple(r.integer(b, f"compression.block[{i}]", 1, 1024) for i, b in enumerate(block))
+    if method in ("block", "circulant") and block is None:
+        raise r.fail("compression.block", f"{method} compression needs a block shape [rows, cols]")
+    base = m.get("base")
+    if base is not None and not isinstance(base, str):
+        raise r.fail("compression.base", f"expected a model folder name, got {base!r}")
+    return CompressionSpec(method=method, sparsity=sparsity, num_pe=num_pe, block=block, base=base)
 
 
 def load_spec(path: str | Path) -> Spec:

@@ -102,3 +102,16 @@ def test_malformed_yaml_names_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(CodesignError, match="no such spec file"):
         load_spec(tmp_path / "nope.yml")
+
+
+def test_compression_section():
+    data = _with("model.cell", "lstm")
+    data["compression"] = {"method": "balanced", "sparsity": 0.9, "num_pe": 8, "base": "jvowels_lstm"}
+    c = parse_spec(data).compression
+    assert (c.method, c.sparsity, c.num_pe, c.base) == ("balanced", 0.9, 8, "jvowels_lstm")
+    data["compression"] = {"method": "balanced", "sparsity": 0.9}
+    with pytest.raises(CodesignError, match="compression.num_pe: balanced pruning needs"):
+        parse_spec(data)
+    data["compression"] = {"method": "block", "sparsity": 0.75, "block": [4]}
+    with pytest.raises(CodesignError, match=r"compression.block: expected \[rows, cols\], got \[4\]"):
+        parse_spec(data)

@@ -226,10 +226,10 @@ class FixedType:
             rounded = trunc
         else:
             qb = ((v >> half_pos) & 1).astype(bool)
-            below = np.where(-shift - 1 > 63, _ALL_ONES, (_U64(1) << half_pos.astype(_U64)) - _U64(1))
+            below = np.where(-shift - 1 > 62, _ALL_ONES, (_U64(1) << half_pos.astype(_U64)) - _U64(1))
             r = (u & below) != 0
             if q == "AP_TRN_ZERO":
-                inc = neg & qb
+                inc = neg & (qb | r)
             elif q == "AP_RND":
                 inc = qb
             elif q == "AP_RND_ZERO":

@@ -203,7 +203,10 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
 
     r = _Reader(source)
     top = r.mapping(
-        data, "", {"name", "dataset", "model", "precision", "training"}, {"dataset", "model", "precision"}
+        data,
+        "",
+        {"name", "dataset", "model", "precision", "training", "compression"},
+        {"dataset", "model", "precision"},
     )
     default_name = path.parent.name if path is not None else "model"
     name = top.get("name", default_name)

@@ -17,7 +17,8 @@ def test_quantized_bits_equals_ap_fixed_rnd_conv_sat(bits, integer):
     lsb = t.lsb
     # random values over twice the range, every exact half-LSB tie in range, and the range edges
     ties = (np.arange(t.raw_min, t.raw_max + 1) + 0.5) * lsb
-    x = np.concatenate([rng.uniform(2 * p.min_value, 2 * p.max_value, 20000), ties, [p.min_value, p.max_value]])
+    spread = rng.uniform(2 * p.min_value, 2 * p.max_value, 20000)
+    x = np.concatenate([spread, ties, [p.min_value, p.max_value]])
     x = x.astype(np.float32)  # what Keras computes in; every value here is exact in float32
     got = np.asarray(quantized_bits(bits, integer, alpha=1)(x))
     assert np.array_equal(got, t.represent(x.astype(np.float64)))

@@ -50,7 +50,9 @@ def _cmd_flow(args: argparse.Namespace) -> int:
 
 # Stages built in their own packages: each module has `configure(parser)` (cheap: no TensorFlow import)
 # and `run(args) -> int`. A stage listed here is no longer "planned".
-STAGE_MODULES: dict[str, str] = {}
+STAGE_MODULES: dict[str, str] = {
+    "rtl": "codesign.engine.command",
+}
 
 
 def _stage_module(stage: str):

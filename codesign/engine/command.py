@@ -1,0 +1,115 @@
+"""`codesign rtl SPEC --pes N`: the engine's memory images, parameters and golden/cycle report.
+
+Writes build/rtl/<name>/ (per-PE CSC weight and pointer images, bias, sigmoid/tanh tables, params.json,
+engine_params.svh, report.json). The report holds the golden model's accuracy on the test set, its
+agreement with the QKeras-equivalent reference, and the cycle model's prediction.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+BUILD = Path("build")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="models/<name>/spec.yml (an LSTM model with trained weights)")
+    parser.add_argument("--pes", type=int, required=True, help="number of processing elements (1..64)")
+    parser.add_argument("--weight-width", type=int, default=12, help="bits per stored weight (4..16)")
+    parser.add_argument("--index-width", type=int, default=4, help="bits of the relative row index (1..8)")
+    parser.add_argument("--max-depth", type=int, default=None, help="refuse models needing more words per PE")
+    parser.add_argument(
+        "--step-overhead", type=int, default=0, help="cycle model: fixed cycles per layer step"
+    )
+    parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of the output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no table")
+
+
+def build_rtl(spec, config, out_root: Path = BUILD / "rtl", step_overhead: int = 0) -> dict:
+    """Encode the spec's trained model for `config`, check it on the test set, write the folder."""
+    import numpy as np
+
+    from codesign.engine.cycles import CycleParams, predict_cycles
+    from codesign.engine.encoder import check_spec, encode, model_from_trained, write_image
+    from codesign.engine.golden import run_golden
+    from codesign.outputs import staged_folder, write_json
+
+    check_spec(spec)  # before the slow TensorFlow import: a GRU spec fails at once
+    from codesign.models.train import load_trained
+    from codesign.reference import ReferenceModel
+
+    trained = load_trained(spec)
+    image = encode(model_from_trained(spec, trained.model), config)
+    ds = trained.dataset
+    trace = run_golden(image, ds.x_test)
+    reference = ReferenceModel.from_keras(spec, trained.model, quantized=True).trace(ds.x_test)
+    keras_pred = np.argmax(trained.model.predict(ds.x_test, batch_size=512, verbose=0), axis=1)
+    cycles = predict_cycles(image, trace, CycleParams(step_overhead=step_overhead))
+    h_diff = [float(np.abs(trace.h_float(i) - layer.h).max()) for i, layer in enumerate(reference.layers)]
+    words = sum(m.words_per_pe for m in image.matrices)
+    nnz = sum(m.nnz_per_pe for m in image.matrices)
+    report = {
+        "name": spec.name,
+        "num_pe": image.num_pe,
+        "weight_width": config.weight_width,
+        "index_width": config.index_width,
+        "types": image.types.as_dict(),
+        "memory_depth": image.depth,
+        "nnz_per_pe": nnz.tolist(),
+        "words_per_pe": words.tolist(),
+        "padding_words": int((words - nnz).sum()),
+        "matrices": {
+            m.name: {
+                "rows": m.rows,
+                "cols": m.cols,
+                "nnz_per_pe": m.nnz_per_pe.tolist(),
+                "words_per_pe": m.words_per_pe.tolist(),
+            }
+            for m in image.matrices
+        },
+        "samples": int(len(ds.y_test)),
+        "accuracy_golden": float(np.mean(trace.predictions == ds.y_test)),
+        "accuracy_keras": float(np.mean(keras_pred == ds.y_test)),
+        "agreement_golden_keras": float(np.mean(trace.predictions == keras_pred)),
+        "agreement_golden_reference": float(np.mean(trace.predictions == reference.logits.argmax(axis=1))),
+        "max_abs_h_golden_minus_reference": h_diff,
+        "cycles_per_step": cycles.cycles_per_step,
+        "ideal_cycles_per_step": cycles.ideal_cycles_per_step,
+        "pe_utilization": cycles.pe_utilization,
+        "cycle_model": cycles.as_dict(),
+    }
+    with staged_folder(Path(out_root) / spec.name) as stage:
+        write_image(image, stage)
+        write_json(stage / "report.json", report)
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.engine.encoder import EngineConfig
+    from codesign.spec import load_spec
+
+    spec = load_spec(args.spec)
+    config = EngineConfig(
+        num_pe=args.pes,
+        weight_width=args.weight_width,
+        index_width=args.index_width,
+        max_depth=args.max_depth,
+    )
+    config.validate()
+    report = build_rtl(spec, config, args.out, args.step_overhead)
+    if not args.quiet:
+        print(
+            f"{spec.name}: {report['num_pe']} PEs, "
+            f"{report['weight_width']}+{report['index_width']}-bit words, "
+            f"depth {report['memory_depth']} -> {Path(args.out) / spec.name}"
+        )
+        print(
+            f"  golden accuracy {report['accuracy_golden']:.4f} (QKeras {report['accuracy_keras']:.4f}, "
+            f"agreement {report['agreement_golden_keras']:.4f}) on {report['samples']} sequences"
+        )
+        print(
+            f"  cycles/step {report['cycles_per_step']:.1f}, ideal {report['ideal_cycles_per_step']:.1f}, "
+            f"PE utilization {report['pe_utilization']:.3f}"
+        )
+    return 0

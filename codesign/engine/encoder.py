@@ -1,0 +1,639 @@
+"""Trained model -> the engine's memory images (docs/engine.md "Rows to PEs, and the CSC memory image").
+
+`model_from_trained` reads the QKeras model's QUANTIZED weights (the spec's quantizers, applied with
+`codesign.fixed`); `encode` deals the rows of every matrix to the PEs (row r -> PE r mod NumPe) and
+stores each PE's non-zeros column by column as {weight, relative row index} words, inserting a padding
+word where a gap exceeds the index field. `write_image` writes the `$readmemh` files, `params.json` and
+`engine_params.svh`; `load_image` reads a folder back, so the golden model runs from the same files
+the RTL loads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from codesign.engine.types import (
+    DEFAULT_ACT,
+    DEFAULT_CELL,
+    DEFAULT_TABLE_IN,
+    MAX_INDEX_WIDTH,
+    NUM_PE_RANGE,
+    EngineTypes,
+    accumulator_type,
+    check_engine_type,
+    gate_type,
+    weight_type,
+)
+from codesign.errors import CodesignError
+from codesign.fixed import FixedType
+from codesign.spec import Activation, Precision, Spec
+
+GATES = 4  # LSTM rows per unit, Keras order i, f, g (c), o
+MAX_LAYERS = 2
+FORMAT_VERSION = 1
+
+
+# --- what the engine runs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LstmWeights:
+    """One LSTM layer in Keras layout, values already on their quantization grids (floats)."""
+
+    kernel: np.ndarray  # (X, 4H)
+    recurrent_kernel: np.ndarray  # (H, 4H)
+    bias: np.ndarray  # (4H,)
+
+    @property
+    def units(self) -> int:
+        return int(self.recurrent_kernel.shape[0])
+
+    @property
+    def inputs(self) -> int:
+        return int(self.kernel.shape[0])
+
+
+@dataclass(frozen=True)
+class EngineModel:
+    """An LSTM classifier as the engine sees it: quantized weights, activations, storage fractions."""
+
+    name: str
+    layers: tuple[LstmWeights, ...]
+    dense_kernel: np.ndarray  # (H_last, classes)
+    dense_bias: np.ndarray  # (classes,)
+    activation: Activation  # state activation (tanh-like), as in the spec
+    recurrent_activation: Activation  # gate activation (sigmoid-like)
+    weight_frac: int  # fraction of the weight word: the finest of the weight precisions
+    bias_type: FixedType  # storage type of every bias
+    cell_type: FixedType = DEFAULT_CELL
+
+    @property
+    def inputs(self) -> int:
+        return self.layers[0].inputs
+
+    @property
+    def units(self) -> tuple[int, ...]:
+        return tuple(layer.units for layer in self.layers)
+
+    @property
+    def classes(self) -> int:
+        return int(self.dense_kernel.shape[1])
+
+
+def _storage_type(precisions: list[Precision]) -> FixedType:
+    """A type holding every value of every precision exactly: finest fraction, widest integer part."""
+    types = [p.fixed_type() for p in precisions]
+    frac = max(t.frac for t in types)
+    integer = max(t.integer for t in types)
+    return FixedType(integer + frac, integer, True, "AP_TRN", "AP_SAT")
+
+
+def check_spec(spec: Spec) -> None:
+    """The engine runs 1 or 2 stacked LSTM layers and a dense head; anything else is refused."""
+    if spec.model.cell != "lstm":
+        raise CodesignError(
+            f"{spec.path or spec.name}: model.cell: {spec.model.cell!r}: the engine runs LSTM layers only"
+        )
+    if not 1 <= len(spec.model.units) <= MAX_LAYERS:
+        raise CodesignError(
+            f"{spec.path or spec.name}: model.units: {list(spec.model.units)}: "
+            f"the engine runs 1 to {MAX_LAYERS} LSTM layers"
+        )
+
+
+def engine_model_from_weights(
+    spec: Spec, layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]], dense: tuple[np.ndarray, np.ndarray]
+) -> EngineModel:
+    """An EngineModel from LATENT Keras weights: each tensor goes through its spec quantizer
+    (`Precision.fixed_type()`, equal to QKeras' quantized_bits: round half to even, saturate)."""
+    check_spec(spec)
+    p = spec.precision
+
+    def q(w: np.ndarray, precision: Precision) -> np.ndarray:
+        # QKeras quantizes the float32 latent weight; fixed_type() rounds it exactly like quantized_bits.
+        t = precision.fixed_type()
+        return t.to_float(t.quantize(np.asarray(w, np.float32).astype(np.float64)))
+
+    weights = tuple(LstmWeights(q(k, p.kernel), q(r, p.recurrent_kernel), q(b, p.bias)) for k, r, b in layers)
+    weight_frac = max(w.fixed_type().frac for w in (p.kernel, p.recurrent_kernel, p.dense_kernel))
+    cell = DEFAULT_CELL
+    if p.state is not None:
+        st = p.state.fixed_type()
+        cell = FixedType(st.width, st.integer, True, DEFAULT_CELL.rounding, DEFAULT_CELL.overflow)
+    return EngineModel(
+        name=spec.name,
+        layers=weights,
+        dense_kernel=q(dense[0], p.dense_kernel),
+        dense_bias=q(dense[1], p.dense_bias),
+        activation=spec.model.activation,
+        recurrent_activation=spec.model.recurrent_activation,
+        weight_frac=weight_frac,
+        bias_type=_storage_type([p.bias, p.dense_bias]),
+        cell_type=cell,
+    )
+
+
+def model_from_trained(spec: Spec, keras_model) -> EngineModel:
+    """The engine model of a QKeras model built by `codesign.models.builders` (layers rnn1.., head)."""
+    check_spec(spec)
+    layers = [tuple(keras_model.get_layer(f"rnn{i + 1}").get_weights()) for i in range(len(spec.model.units))]
+    dense = tuple(keras_model.get_layer("head").get_weights())
+    return engine_model_from_weights(spec, layers, dense)
+
+
+# --- configuration and images -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The RTL's build parameters; the encoder refuses a model that does not fit them."""
+
+    num_pe: int
+    weight_width: int = 12
+    index_width: int = 4
+    max_depth: int | None = None  # words per PE weight memory; None: as deep as the model needs
+    act: FixedType = DEFAULT_ACT
+    table_in: FixedType = DEFAULT_TABLE_IN
+    gate: FixedType | None = None  # None: derived from the activations (types.gate_type)
+
+    def validate(self) -> None:
+        lo, hi = NUM_PE_RANGE
+        if isinstance(self.num_pe, bool) or not isinstance(self.num_pe, int) or not lo <= self.num_pe <= hi:
+            raise CodesignError(f"--pes {self.num_pe!r} is outside {lo}..{hi}")
+        if not 1 <= self.index_width <= MAX_INDEX_WIDTH:
+            raise CodesignError(f"--index-width {self.index_width} is outside 1..{MAX_INDEX_WIDTH}")
+        if self.max_depth is not None and self.max_depth < 1:
+            raise CodesignError(f"--max-depth {self.max_depth} < 1")
+        for name in ("act", "table_in", "gate"):
+            if getattr(self, name) is not None:
+                check_engine_type(name, getattr(self, name))
+
+    @property
+    def max_rel(self) -> int:
+        return (1 << self.index_width) - 1
+
+
+@dataclass(frozen=True)
+class MatrixImage:
+    """One matrix (a layer's [W_x W_h], or the head) as stored across the PEs."""
+
+    name: str  # "layer0", "layer1", "head"
+    rows: int
+    cols: int
+    colptr: np.ndarray  # (num_pe, cols + 1): absolute word addresses in each PE's weight memory
+    colptr_base: int  # first entry of this matrix's pointer table in every PE's colptr memory
+    bias: np.ndarray  # (rows,) bias raw (types.bias)
+    bias_base: int  # first entry in bias.memh
+    nnz_per_pe: np.ndarray  # (num_pe,) stored non-zero weights
+    words_per_pe: np.ndarray  # (num_pe,) stored words incl. padding
+
+    @property
+    def local_rows(self) -> int:
+        """Rows per PE: ceil(rows / NumPe) (colptr has one line per PE)."""
+        return -(-self.rows // self.colptr.shape[0])
+
+
+@dataclass(frozen=True)
+class EngineImage:
+    """Everything the RTL loads: per-PE weight words and pointers, biases, tables, and the types."""
+
+    name: str
+    config: EngineConfig
+    types: EngineTypes
+    inputs: int
+    units: tuple[int, ...]
+    classes: int
+    matrices: tuple[MatrixImage, ...]  # layers in order, then the head
+    pe_weight: tuple[np.ndarray, ...]  # per PE: weight raw of every word (0 for padding)
+    pe_rel: tuple[np.ndarray, ...]  # per PE: rel field of every word
+    sigmoid_table: np.ndarray  # (2^table_in.width,) gate raw; address = table_in raw bits (two's complement)
+    tanh_table: np.ndarray
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+
+    @property
+    def num_pe(self) -> int:
+        return self.config.num_pe
+
+    @property
+    def depth(self) -> int:
+        """Weight memory depth: the most words any PE stores (at least 1)."""
+        return max(1, max((len(w) for w in self.pe_weight), default=0))
+
+    @property
+    def layers(self) -> tuple[MatrixImage, ...]:
+        return self.matrices[:-1]
+
+    @property
+    def head(self) -> MatrixImage:
+        return self.matrices[-1]
+
+    def pe_words(self, k: int) -> np.ndarray:
+        """PE k's memory words {weight, rel} as unsigned ints (uint64)."""
+        ww, iw = self.config.weight_width, self.config.index_width
+        w = self.pe_weight[k].astype(np.int64) & ((1 << ww) - 1)
+        return ((w << iw) | self.pe_rel[k]).astype(np.uint64)
+
+
+def table_index(raw: np.ndarray, table_in: FixedType) -> np.ndarray:
+    """Table address of a table_in raw value: its two's-complement bits read as unsigned."""
+    return np.asarray(raw, np.int64) & ((1 << table_in.width) - 1)
+
+
+def activation_tables(
+    activation: Activation, recurrent_activation: Activation, table_in: FixedType, gate: FixedType
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sigmoid, tanh) tables: entry for table input u is gate.quantize(F(u)), F the spec's QKeras
+    activation including its output quantization."""
+    from codesign.reference import activation_fn
+
+    n = 1 << table_in.width
+    addr = np.arange(n, dtype=np.int64)
+    u_raw = np.where(addr >= n // 2, addr - n, addr)  # address bits -> signed raw
+    u = table_in.to_float(u_raw)
+    tables = []
+    for a, kind in ((recurrent_activation, "gate"), (activation, "state")):
+        f = activation_fn(a, kind, quantized=True)(u)
+        raw = gate.quantize(f)
+        if gate.width < 16 and not np.array_equal(gate.to_float(raw), f):
+            # a derived (narrow) gate type must hold the quantized/hard activation exactly
+            raise CodesignError(f"gate type {gate.cpp()} does not hold {a.function} outputs exactly")
+        tables.append(raw)
+    return tables[0], tables[1]
+
+
+def _exact_raw(values: np.ndarray, t: FixedType, what: str, option: str) -> np.ndarray:
+    """Raw of t for values that must be exactly representable in t; otherwise a CodesignError."""
+    values = np.asarray(values, np.float64)
+    raw = t.quantize(values)
+    back = t.to_float(raw)
+    bad = np.flatnonzero(back.ravel() != values.ravel())
+    if bad.size:
+        v = float(values.ravel()[bad[0]])
+        reason = "is outside" if not t.min_value <= v <= t.max_value else "is not on the grid of"
+        raise CodesignError(
+            f"{what}: value {v!r} {reason} {t.cpp()} (range [{t.min_value}, {t.max_value}], "
+            f"LSB {t.lsb}); {option}"
+        )
+    return raw
+
+
+def csc_for_pe(
+    w_raw: np.ndarray, pe: int, num_pe: int, max_rel: int
+) -> tuple[list[int], list[int], list[int]]:
+    """One PE's CSC of a raw matrix (rows x cols): (weights, rels, colptr relative to the start).
+
+    The PE holds rows pe, pe + num_pe, ...; rel counts this PE's local rows skipped since the previous
+    stored entry of the column (from local row 0 for the first); a gap > max_rel stores a padding word
+    (weight 0, rel max_rel) that occupies the row slot it lands on.
+    """
+    local = w_raw[pe::num_pe]
+    weights: list[int] = []
+    rels: list[int] = []
+    colptr = [0]
+    for j in range(local.shape[1]):
+        next_row = 0
+        for row in np.flatnonzero(local[:, j]):
+            row = int(row)
+            while row - next_row > max_rel:
+                weights.append(0)
+                rels.append(max_rel)
+                next_row += max_rel + 1
+            weights.append(int(local[row, j]))
+            rels.append(row - next_row)
+            next_row = row + 1
+        colptr.append(len(weights))
+    return weights, rels, colptr
+
+
+def gate_matrix(layer: LstmWeights) -> np.ndarray:
+    """W = [W_x W_h]: 4H rows (Keras gate order) x (X + H) columns."""
+    return np.concatenate([layer.kernel, layer.recurrent_kernel], axis=0).T
+
+
+def _check_shapes(model: EngineModel) -> None:
+    if not 1 <= len(model.layers) <= MAX_LAYERS:
+        raise CodesignError(
+            f"model.units: {list(model.units)}: the engine runs 1 to {MAX_LAYERS} LSTM layers"
+        )
+    inputs = model.inputs
+    for i, layer in enumerate(model.layers):
+        h = layer.units
+        expect = {"kernel": (inputs, GATES * h), "recurrent_kernel": (h, GATES * h), "bias": (GATES * h,)}
+        for name, shape in expect.items():
+            got = tuple(getattr(layer, name).shape)
+            if got != shape:
+                raise CodesignError(f"layer {i} {name}: shape {got}, expected {shape}")
+        inputs = h
+    if tuple(model.dense_kernel.shape[:1]) != (inputs,) or model.dense_kernel.ndim != 2:
+        raise CodesignError(
+            f"dense_kernel: shape {tuple(model.dense_kernel.shape)}, expected ({inputs}, classes)"
+        )
+    if tuple(model.dense_bias.shape) != (model.classes,):
+        raise CodesignError(f"dense_bias: shape {tuple(model.dense_bias.shape)}, expected ({model.classes},)")
+
+
+def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
+    """Deal every matrix to the PEs as CSC words; derive the accumulator; build the tables."""
+    config.validate()
+    _check_shapes(model)
+    check_engine_type("cell", model.cell_type)
+    wt = weight_type(config.weight_width, model.weight_frac)
+    option = f"--weight-width {config.weight_width} at fraction {model.weight_frac}"
+    raw_mats, raw_bias, names = [], [], []
+    for i, layer in enumerate(model.layers):
+        raw_mats.append(_exact_raw(gate_matrix(layer), wt, f"layer {i} weights", option + " cannot hold it"))
+        raw_bias.append(
+            _exact_raw(layer.bias, model.bias_type, f"layer {i} bias", "bias type cannot hold it")
+        )
+        names.append(f"layer{i}")
+    raw_mats.append(_exact_raw(model.dense_kernel.T, wt, "dense_kernel", option + " cannot hold it"))
+    raw_bias.append(_exact_raw(model.dense_bias, model.bias_type, "dense_bias", "bias type cannot hold it"))
+    names.append("head")
+
+    gate = config.gate or gate_type(model.activation, model.recurrent_activation, config.table_in)
+    max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in raw_mats)
+    acc = accumulator_type(config.act, wt, model.bias_type, max_terms)
+    types = EngineTypes(
+        act=config.act,
+        weight=wt,
+        bias=model.bias_type,
+        acc=acc,
+        table_in=config.table_in,
+        gate=gate,
+        cell=model.cell_type,
+    )
+
+    n = config.num_pe
+    pe_weight: list[list[int]] = [[] for _ in range(n)]
+    pe_rel: list[list[int]] = [[] for _ in range(n)]
+    matrices = []
+    colptr_base = bias_base = 0
+    for name, w_raw, b_raw in zip(names, raw_mats, raw_bias, strict=True):
+        rows, cols = w_raw.shape
+        colptr = np.zeros((n, cols + 1), np.int64)
+        nnz = np.zeros(n, np.int64)
+        words = np.zeros(n, np.int64)
+        for k in range(n):
+            weights, rels, ptr = csc_for_pe(w_raw, k, n, config.max_rel)
+            colptr[k] = np.asarray(ptr, np.int64) + len(pe_weight[k])
+            pe_weight[k].extend(weights)
+            pe_rel[k].extend(rels)
+            nnz[k] = int(np.count_nonzero(w_raw[k::n]))
+            words[k] = len(weights)
+        matrices.append(MatrixImage(name, rows, cols, colptr, colptr_base, b_raw, bias_base, nnz, words))
+        colptr_base += cols + 1
+        bias_base += rows
+
+    depth = max((len(w) for w in pe_weight), default=0)
+    if config.max_depth is not None and depth > config.max_depth:
+        worst = int(np.argmax([len(w) for w in pe_weight]))
+        raise CodesignError(
+            f"--max-depth {config.max_depth}: PE {worst} needs {depth} weight words "
+            f"({model.name}, {n} PEs); use more PEs, a sparser model or a deeper memory"
+        )
+    sig, tanh = activation_tables(model.activation, model.recurrent_activation, config.table_in, gate)
+    return EngineImage(
+        name=model.name,
+        config=config,
+        types=types,
+        inputs=model.inputs,
+        units=model.units,
+        classes=model.classes,
+        matrices=tuple(matrices),
+        pe_weight=tuple(np.asarray(w, np.int64) for w in pe_weight),
+        pe_rel=tuple(np.asarray(r, np.int64) for r in pe_rel),
+        sigmoid_table=sig,
+        tanh_table=tanh,
+        activation=model.activation.function,
+        recurrent_activation=model.recurrent_activation.function,
+    )
+
+
+# --- decoding (what the PEs do with the words) ------------------------------------------------------
+
+
+def decode_matrix(image: EngineImage, index: int) -> np.ndarray:
+    """Walk every PE's CSC words of matrix `index` and rebuild the raw dense matrix (rows x cols)."""
+    m = image.matrices[index]
+    n = image.num_pe
+    out = np.zeros((m.rows, m.cols), np.int64)
+    for k in range(n):
+        weights, rels = image.pe_weight[k], image.pe_rel[k]
+        for j in range(m.cols):
+            next_row = 0
+            for a in range(int(m.colptr[k, j]), int(m.colptr[k, j + 1])):
+                local = next_row + int(rels[a])
+                row = k + n * local
+                if weights[a] != 0:
+                    if row >= m.rows:
+                        raise ValueError(f"{m.name}: PE {k} word {a} addresses row {row} >= {m.rows}")
+                    out[row, j] = weights[a]
+                next_row = local + 1
+    return out
+
+
+# --- files ------------------------------------------------------------------------------------------
+
+
+def _hex_lines(values: np.ndarray, width: int) -> str:
+    digits = max(1, -(-width // 4))
+    mask = (1 << width) - 1
+    return "".join(f"{int(v) & mask:0{digits}x}\n" for v in np.asarray(values).ravel())
+
+
+def _type_dict(t: FixedType) -> dict:
+    return {"cpp": t.cpp(), "width": t.width, "frac": t.frac, "rounding": t.rounding, "overflow": t.overflow}
+
+
+def image_params(image: EngineImage) -> dict:
+    """params.json: every width, size and base address the RTL and the golden model need."""
+    c, t = image.config, image.types
+    depth = image.depth
+    return {
+        "format": FORMAT_VERSION,
+        "name": image.name,
+        "num_pe": c.num_pe,
+        "weight_width": c.weight_width,
+        "index_width": c.index_width,
+        "word_width": c.weight_width + c.index_width,
+        "weight_depth": depth,
+        "ptr_width": max(1, depth.bit_length()),
+        "colptr_depth": sum(m.cols + 1 for m in image.matrices),
+        "bias_depth": sum(m.rows for m in image.matrices),
+        "bias_shift": t.bias_shift,
+        "table_depth": 1 << t.table_in.width,
+        "max_depth": c.max_depth,
+        "inputs": image.inputs,
+        "units": list(image.units),
+        "classes": image.classes,
+        "activation": image.activation,
+        "recurrent_activation": image.recurrent_activation,
+        "types": {name: _type_dict(getattr(t, name)) for name in t.__dataclass_fields__},
+        "matrices": [
+            {
+                "name": m.name,
+                "rows": m.rows,
+                "cols": m.cols,
+                "local_rows": -(-m.rows // c.num_pe),
+                "colptr_base": m.colptr_base,
+                "bias_base": m.bias_base,
+                "nnz_per_pe": m.nnz_per_pe.tolist(),
+                "words_per_pe": m.words_per_pe.tolist(),
+            }
+            for m in image.matrices
+        ],
+        "files": {
+            "weights": [f"pe{k}_weights.memh" for k in range(c.num_pe)],
+            "colptr": [f"pe{k}_colptr.memh" for k in range(c.num_pe)],
+            "bias": "bias.memh",
+            "sigmoid": "sigmoid.memh",
+            "tanh": "tanh.memh",
+        },
+    }
+
+
+_ROUND_CODE = {"AP_TRN": 0, "AP_RND": 1}
+CAST_TARGETS = ("act", "table_in", "gate", "cell")  # the types the RTL rounds and saturates into
+
+
+def svh_text(params: dict) -> str:
+    """engine_params.svh: the same numbers as SystemVerilog localparams (include inside a module)."""
+    lines = [
+        f"// Generated by codesign.engine for {params['name']}: do not edit.",
+        "// Include inside a module or package. *_ROUND: 0 = AP_TRN, 1 = AP_RND; all casts saturate.",
+    ]
+
+    def lp(name: str, value: int) -> None:
+        lines.append(f"localparam int {name} = {int(value)};")
+
+    for key in (
+        "num_pe",
+        "weight_width",
+        "index_width",
+        "word_width",
+        "weight_depth",
+        "ptr_width",
+        "colptr_depth",
+        "bias_depth",
+        "bias_shift",
+        "table_depth",
+        "inputs",
+        "classes",
+    ):
+        lp(key.upper(), params[key])
+    lp("NUM_LAYERS", len(params["units"]))
+    for i, u in enumerate(params["units"]):
+        lp(f"UNITS_{i}", u)
+    lp("MAX_UNITS", max(params["units"]))
+    for name, t in params["types"].items():
+        if name != "weight":  # WEIGHT_WIDTH is the build parameter above
+            lp(f"{name.upper()}_WIDTH", t["width"])
+        lp(f"{name.upper()}_FRAC", t["frac"])
+        if name in CAST_TARGETS:
+            lp(f"{name.upper()}_ROUND", _ROUND_CODE[t["rounding"]])
+    for m in params["matrices"]:
+        p = m["name"].upper()
+        for key in ("rows", "cols", "local_rows", "colptr_base", "bias_base"):
+            lp(f"{p}_{key.upper()}", m[key])
+    return "\n".join(lines) + "\n"
+
+
+def write_image(image: EngineImage, folder: Path) -> dict:
+    """Write the memory images, params.json and engine_params.svh into `folder`; return the params."""
+    folder = Path(folder)
+    params = image_params(image)
+    c, t = image.config, image.types
+    depth = params["weight_depth"]
+    for k in range(c.num_pe):
+        words = np.zeros(depth, np.uint64)
+        words[: len(image.pe_weight[k])] = image.pe_words(k)  # tail filled with zero words, never read
+        (folder / f"pe{k}_weights.memh").write_text(_hex_lines(words, params["word_width"]))
+        ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
+        (folder / f"pe{k}_colptr.memh").write_text(_hex_lines(ptrs, params["ptr_width"]))
+    bias = np.concatenate([m.bias for m in image.matrices])
+    (folder / "bias.memh").write_text(_hex_lines(bias, t.bias.width))
+    (folder / "sigmoid.memh").write_text(_hex_lines(image.sigmoid_table, t.gate.width))
+    (folder / "tanh.memh").write_text(_hex_lines(image.tanh_table, t.gate.width))
+    (folder / "params.json").write_text(json.dumps(params, indent=2) + "\n")
+    (folder / "engine_params.svh").write_text(svh_text(params))
+    return params
+
+
+def _read_hex(path: Path, width: int, signed: bool) -> np.ndarray:
+    values = np.array([int(line, 16) for line in path.read_text().split()], dtype=np.int64)
+    if signed:
+        sign = 1 << (width - 1)
+        values = (values ^ sign) - sign
+    return values
+
+
+def _parse_type(d: dict) -> FixedType:
+    return FixedType.parse(d["cpp"])
+
+
+def load_image(folder: Path) -> EngineImage:
+    """Read an image folder written by `write_image` (only the files the RTL loads, plus params)."""
+    folder = Path(folder)
+    path = folder / "params.json"
+    if not path.is_file():
+        raise CodesignError(f"{path}: no engine image here (run codesign rtl)")
+    params = json.loads(path.read_text())
+    types = EngineTypes(**{name: _parse_type(d) for name, d in params["types"].items()})
+    config = EngineConfig(
+        num_pe=params["num_pe"],
+        weight_width=params["weight_width"],
+        index_width=params["index_width"],
+        max_depth=params["max_depth"],
+        act=types.act,
+        table_in=types.table_in,
+        gate=types.gate,
+    )
+    ww, iw = params["weight_width"], params["index_width"]
+    n = params["num_pe"]
+    colptrs = [_read_hex(folder / f"pe{k}_colptr.memh", params["ptr_width"], False) for k in range(n)]
+    ends = [max((int(c.max()) if c.size else 0), 0) for c in colptrs]
+    pe_weight, pe_rel = [], []
+    for k in range(n):
+        words = _read_hex(folder / f"pe{k}_weights.memh", ww + iw, False)[: ends[k]]
+        pe_rel.append(words & ((1 << iw) - 1))
+        w = words >> iw
+        sign = 1 << (ww - 1)
+        pe_weight.append((w ^ sign) - sign)
+    bias = _read_hex(folder / "bias.memh", types.bias.width, True)
+    matrices = []
+    for m in params["matrices"]:
+        base = m["colptr_base"]
+        colptr = np.stack([c[base : base + m["cols"] + 1] for c in colptrs])
+        matrices.append(
+            MatrixImage(
+                m["name"],
+                m["rows"],
+                m["cols"],
+                colptr,
+                base,
+                bias[m["bias_base"] : m["bias_base"] + m["rows"]],
+                m["bias_base"],
+                np.asarray(m["nnz_per_pe"], np.int64),
+                np.asarray(m["words_per_pe"], np.int64),
+            )
+        )
+    return EngineImage(
+        name=params["name"],
+        config=config,
+        types=types,
+        inputs=params["inputs"],
+        units=tuple(params["units"]),
+        classes=params["classes"],
+        matrices=tuple(matrices),
+        pe_weight=tuple(pe_weight),
+        pe_rel=tuple(pe_rel),
+        sigmoid_table=_read_hex(folder / "sigmoid.memh", types.gate.width, True),
+        tanh_table=_read_hex(folder / "tanh.memh", types.gate.width, True),
+        activation=params["activation"],
+        recurrent_activation=params["recurrent_activation"],
+    )

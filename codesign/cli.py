@@ -51,6 +51,8 @@ def _cmd_flow(args: argparse.Namespace) -> int:
 # Stages built in their own packages: each module has `configure(parser)` (cheap: no TensorFlow import)
 # and `run(args) -> int`. A stage listed here is no longer "planned".
 STAGE_MODULES: dict[str, str] = {
+    "compress": "codesign.compress.command",
+    "hls": "codesign.hls.command",
     "rtl": "codesign.engine.command",
 }
 

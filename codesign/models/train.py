@@ -37,7 +37,7 @@ class TrainedModel:
     metrics: dict
 
 
-class _EpochBar(tf.keras.callbacks.Callback):
+class EpochBar(tf.keras.callbacks.Callback):
     """One progress bar per fit, one tick per epoch (Keras' own bar is per batch and noisy)."""
 
     def __init__(self, total: int, desc: str, enabled: bool):
@@ -80,7 +80,7 @@ def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc
         epochs=epochs,
         shuffle=True,
         verbose=0,
-        callbacks=[stop, _EpochBar(epochs, desc, progress)],
+        callbacks=[stop, EpochBar(epochs, desc, progress)],
     )
     return len(history.history["loss"])
 

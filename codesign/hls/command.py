@@ -1,0 +1,138 @@
+"""`codesign hls SPEC`: the spec's QKeras model as an hls4ml project, C-simulated against QKeras.
+
+Writes build/hls/<name>/ (the hls4ml project under project/, report.json beside it). With vitis_hls,
+vitis-run or vivado_hls on PATH it also runs C synthesis and reports its figures; without, the resources
+are the analytic estimate of codesign.hls.estimate, labelled as one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+BUILD = Path("build/hls")
+VENDOR_TOOLS = ("vitis_hls", "vitis-run", "vivado_hls")
+DEFAULT_PART = "xcvu13p-flga2577-2-e"  # hls4ml's default part
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="models/<name>/spec.yml")
+    parser.add_argument("--backend", choices=("vitis", "vivado"), default="vitis")
+    parser.add_argument("--io", choices=("parallel", "stream"), default="parallel")
+    parser.add_argument(
+        "--reuse-factor", type=int, default=1, help="reuse factor of the input products and head"
+    )
+    parser.add_argument(
+        "--recurrent-reuse-factor",
+        type=int,
+        default=None,
+        help="reuse factor of h U (default: --reuse-factor)",
+    )
+    parser.add_argument("--input-bits", type=int, default=16, help="width of the input type (default 16)")
+    parser.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default build/hls/<name>)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def vendor_tool() -> str | None:
+    return next((t for t in VENDOR_TOOLS if shutil.which(t)), None)
+
+
+def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) -> dict:
+    return {
+        "samples": result.samples,
+        "accuracy_keras": result.accuracy_keras,
+        "accuracy_csim": result.accuracy_csim,
+        "agreement": result.agreement,
+        "max_logit_error": result.max_logit_error,
+        "mean_logit_error": result.mean_logit_error,
+        "estimate": est.as_dict(),
+        "synthesis": synthesis,
+        "backend": args.backend,
+        "io": f"io_{args.io}",
+        "reuse_factor": args.reuse_factor,
+        "recurrent_reuse_factor": args.recurrent_reuse_factor or args.reuse_factor,
+        "types": {
+            "input": result.types.input.cpp(),
+            **{
+                t.name: {"accum": t.accum.cpp(), "state": t.result.cpp(), "weight": t.weight.cpp()}
+                for t in result.types.layers
+            },
+            "head": {"accum": result.types.head.accum.cpp()},
+        },
+        "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.errors import CodesignError
+    from codesign.hls.csim import run_csim
+    from codesign.hls.estimate import estimate
+    from codesign.hls.report import find_csynth_report, parse_csynth_xml
+    from codesign.models.train import load_trained
+    from codesign.outputs import staged_folder, write_json
+    from codesign.reference import ReferenceModel
+    from codesign.spec import load_spec
+
+    for flag, value in (("--reuse-factor", args.reuse_factor), ("--input-bits", args.input_bits)):
+        if value < 1:
+            raise CodesignError(f"{flag}: {value} must be a positive integer")
+    if args.recurrent_reuse_factor is not None and args.recurrent_reuse_factor < 1:
+        raise CodesignError(
+            f"--recurrent-reuse-factor: {args.recurrent_reuse_factor} must be a positive integer"
+        )
+    spec = load_spec(args.spec)
+    trained = load_trained(spec)
+    log = (lambda *a, **k: None) if args.quiet else print
+    target = args.out or BUILD / spec.name
+    with staged_folder(target) as stage:
+        project = stage / "project"
+        shutil.rmtree(project, ignore_errors=True)
+        result = run_csim(
+            trained,
+            project,
+            backend=args.backend,
+            io=args.io,
+            input_bits=args.input_bits,
+            reuse_factor=args.reuse_factor,
+            recurrent_reuse_factor=args.recurrent_reuse_factor,
+            log=log,
+        )
+        reference = ReferenceModel.from_keras(spec, trained.model, quantized=True)
+        est = estimate(
+            spec,
+            result.types,
+            [(w.kernel, w.recurrent_kernel) for w in reference.layers],
+            reference.dense_kernel,
+            steps=trained.dataset.length,
+            reuse_factor=args.reuse_factor,
+            recurrent_reuse_factor=args.recurrent_reuse_factor,
+            part=args.part,
+        )
+        tool = vendor_tool()
+        synthesis = None
+        if tool is None:
+            print(f"[hls] no {' / '.join(VENDOR_TOOLS)} on PATH: no C synthesis; resources are an estimate")
+        else:
+            log(f"[hls] C synthesis with {tool}")
+            result.hls_model.build(csim=False, synth=True, export=False)
+            found = find_csynth_report(project, spec.name)
+            synthesis = parse_csynth_xml(found) if found else None
+        write_json(stage / "report.json", build_report(result, est, synthesis, args))
+    print(
+        f"{spec.name}: {result.samples} test sequences, "
+        f"C-simulation ({args.backend}, io_{args.io}) vs QKeras\n"
+        f"  accuracy keras {result.accuracy_keras:.4f}  csim {result.accuracy_csim:.4f}  "
+        f"agreement {result.agreement:.4f}\n"
+        f"  {'synthesis' if synthesis else 'estimate'}: "
+        + (
+            f"DSP {synthesis.get('dsp')}  LUT {synthesis.get('lut')}  FF {synthesis.get('ff')}  "
+            f"BRAM18 {synthesis.get('bram_18k')}  latency {synthesis.get('latency_max')} cycles"
+            if synthesis
+            else f"DSP {est.dsp}  LUT {est.lut}  FF {est.ff}  BRAM18 {est.bram_18k}  "
+            f"latency {est.latency_cycles} cycles  II {est.ii_cycles}"
+        )
+        + f"\n  -> {target}/report.json"
+    )
+    return 0

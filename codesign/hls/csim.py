@@ -1,0 +1,129 @@
+"""Convert a spec's QKeras model with hls4ml, compile it with g++ and C-simulate the whole test set.
+
+The C-simulation is compared with QKeras on argmax (`agreement`) and with the numpy reference of the
+quantized model on logits (a finer view: QKeras sees float inputs, the hardware sees `input_bits`-bit ones,
+so logits differ by input rounding, never by a systematic error).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codesign.errors import CodesignError
+from codesign.hls import config as hls_types
+from codesign.spec import Spec
+
+BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
+IO_TYPES = {"parallel": "io_parallel", "stream": "io_stream"}
+
+
+@dataclass
+class CsimResult:
+    samples: int
+    accuracy_keras: float
+    accuracy_csim: float
+    agreement: float
+    logits_csim: np.ndarray
+    logits_keras: np.ndarray
+    max_logit_error: float  # vs the float64 reference of the quantized model
+    mean_logit_error: float
+    types: hls_types.ModelTypes
+    seconds: dict = field(default_factory=dict)
+    hls_model: object = None
+
+
+def convert(
+    spec: Spec,
+    keras_model,
+    types: hls_types.ModelTypes,
+    output_dir: Path,
+    backend: str = "vitis",
+    io: str = "parallel",
+    reuse_factor: int = 1,
+    recurrent_reuse_factor: int | None = None,
+    strategy: str = "Latency",
+    part: str | None = None,
+):
+    """The hls4ml model (not yet written or compiled) with the project's extensions installed."""
+    if backend not in BACKENDS:
+        raise CodesignError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    if io not in IO_TYPES:
+        raise CodesignError(f"--io: {io!r} is not one of {', '.join(IO_TYPES)}")
+    if spec.model.cell == "gru" and not spec.model.reset_after:
+        raise CodesignError(
+            f"{spec.path}: model.reset_after: false is not supported (hls4ml's GRU is reset_after)"
+        )
+    if spec.model.cell == "simple_rnn":
+        raise CodesignError(
+            f"{spec.path}: model.cell: simple_rnn has no hls4ml QKeras path here (lstm or gru)"
+        )
+    import hls4ml
+
+    from codesign.hls import extensions
+
+    extensions.register()
+    cfg = hls_types.hls_config(types, reuse_factor, recurrent_reuse_factor, strategy)
+    kwargs = {"part": part} if part else {}
+    return hls4ml.converters.convert_from_keras_model(
+        keras_model,
+        hls_config=cfg,
+        backend=BACKENDS[backend],
+        io_type=IO_TYPES[io],
+        output_dir=str(output_dir),
+        project_name=spec.name,
+        **kwargs,
+    )
+
+
+def run_csim(
+    trained,
+    output_dir: Path,
+    backend: str = "vitis",
+    io: str = "parallel",
+    input_bits: int = hls_types.DEFAULT_INPUT_BITS,
+    limit: int | None = None,
+    reuse_factor: int = 1,
+    recurrent_reuse_factor: int | None = None,
+    log=print,
+) -> CsimResult:
+    """Types, conversion, g++ compile and C-simulation of `trained` (a `load_trained` result)."""
+    from codesign.reference import ReferenceModel
+
+    spec, ds, model = trained.spec, trained.dataset, trained.model
+    x_test, y_test = ds.x_test[:limit], ds.y_test[:limit]
+    seconds = {}
+    start = time.perf_counter()
+    reference = ReferenceModel.from_keras(spec, model, quantized=True)
+    types = hls_types.choose_types(spec, reference, ds.x_train, input_bits)
+    hls_model = convert(spec, model, types, output_dir, backend, io, reuse_factor, recurrent_reuse_factor)
+    seconds["convert"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    log(f"[hls] compiling {output_dir} with g++")
+    hls_model.compile()
+    seconds["compile"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    logits_csim = np.asarray(hls_model.predict(np.ascontiguousarray(x_test, dtype=np.float32)), np.float64)
+    logits_csim = logits_csim.reshape(len(x_test), -1)
+    seconds["csim"] = time.perf_counter() - start
+
+    logits_keras = np.asarray(model.predict(x_test, batch_size=512, verbose=0), np.float64)
+    error = np.abs(logits_csim - reference.logits(x_test))
+    return CsimResult(
+        samples=len(y_test),
+        accuracy_keras=float(np.mean(logits_keras.argmax(1) == y_test)),
+        accuracy_csim=float(np.mean(logits_csim.argmax(1) == y_test)),
+        agreement=float(np.mean(logits_csim.argmax(1) == logits_keras.argmax(1))),
+        logits_csim=logits_csim,
+        logits_keras=logits_keras,
+        max_logit_error=float(error.max()),
+        mean_logit_error=float(error.mean()),
+        types=types,
+        seconds=seconds,
+        hls_model=hls_model,
+    )

@@ -54,6 +54,7 @@ STAGE_MODULES: dict[str, str] = {
     "compress": "codesign.compress.command",
     "hls": "codesign.hls.command",
     "rtl": "codesign.engine.command",
+    "sweep": "codesign.sweep.command",
 }
 
 

@@ -1,18 +1,31 @@
 """`codesign flow`: every stage that exists, in order, then one summary table.
 
-Today that is: load the committed model (or train it when its weights are missing), evaluate the float
-and quantized models on the test split, and write build/flow/<name>/report.json. Later stages (hls,
-rtl, sim, synth, sweep) append themselves here.
+train (load the committed weights, or train when they are missing) -> hls (hls4ml project, C-simulation
+against QKeras) -> rtl (engine images, golden model, cycle model) -> sim (the RTL under Verilator
+against the golden model) -> synth (open-source synthesis for a board) -> sweep (a small design-space
+sweep around the model). Each stage runs through the same command-line entry a user would type and
+writes its own report.json; the flow reads those reports back for its table and
+build/flow/<name>/report.json.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from codesign.outputs import staged_folder, write_json
+from codesign.outputs import read_json, staged_folder, write_json
 from codesign.spec import Spec
 
 BUILD = Path("build")
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    pes: int = 8  # engine processing elements
+    sim_samples: int | None = None  # test sequences through the RTL (None: all)
+    board: str = "ulx3s-85f"  # synthesis target: an ECP5 board gets place-and-route with open tools
+    sweep: bool = True
 
 
 def print_accuracy_table(metrics: dict, out=print) -> None:
@@ -24,7 +37,7 @@ def print_accuracy_table(metrics: dict, out=print) -> None:
         out(f"  {kind:<10} {acc[kind]:>9.4f} {metrics['params']:>7} {size[kind] / 1024:>7.1f} KB")
 
 
-def run_flow(spec: Spec, retrain: bool = False, progress: bool = True, out=print) -> dict:
+def _train_stage(spec: Spec, retrain: bool, progress: bool, out) -> dict:
     from codesign.models.train import accuracy, has_weights, load_trained, train
 
     if retrain or not has_weights(spec):
@@ -33,7 +46,6 @@ def run_flow(spec: Spec, retrain: bool = False, progress: bool = True, out=print
     else:
         out(f"[train] loading committed weights from {spec.folder}")
         trained = load_trained(spec)
-
     # Measure again rather than trust metrics.json: the flow proves what the weights do now.
     ds = trained.dataset
     metrics = dict(trained.metrics)
@@ -42,8 +54,138 @@ def run_flow(spec: Spec, retrain: bool = False, progress: bool = True, out=print
         float=accuracy(trained.float_model, ds.x_test, ds.y_test),
         quantized=accuracy(trained.model, ds.x_test, ds.y_test),
     )
-    report = {"name": spec.name, "spec": str(spec.path), "stages": {"train": metrics}}
-    with staged_folder(BUILD / "flow" / spec.name) as stage:
-        write_json(stage / "report.json", report)
     print_accuracy_table(metrics, out)
-    return report
+    return metrics
+
+
+def _command(argv: list[str]) -> None:
+    """Run a stage exactly as `codesign <argv>` would (same parser, same defaults)."""
+    from codesign.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
+    from codesign.sweep.command import print_summary, run_sweep
+    from codesign.sweep.config import parse_sweep
+
+    # Around the model: a few precisions and sparsities, every structure each target stores, analytic.
+    config = parse_sweep(
+        {
+            "name": f"{spec.name}_flow",
+            "model": str(spec.path),
+            "mode": "analytic",
+            "axes": {
+                "bits": [4, 6, 8],
+                "sparsity": [0.0, 0.5, 0.8],
+                "structure": ["unstructured", "balanced", "block", "circulant"],
+                "target": ["engine", "hls"],
+                "num_pe": [opts.pes],
+                "reuse_factor": [4],
+            },
+        },
+        source=spec.path,
+    )
+    from codesign.sweep.report import best_within
+
+    result = run_sweep(config, BUILD / "sweep", progress=progress)
+    print_summary(result, config.tolerance, out)
+    best = best_within(result.rows, config.tolerance)
+    return {"folder": str(result.folder), "points": len(result.rows), "best": best}
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    report: Callable[[Spec], Path]  # where the stage's report.json lands
+    argv: Callable[[Spec, FlowOptions], list[str]]
+    applies: Callable[[Spec], str | None]  # None when the stage applies, else why it is skipped
+
+
+def _engine_only(spec: Spec) -> str | None:
+    return None if spec.model.cell == "lstm" else f"the engine runs LSTM layers, not {spec.model.cell}"
+
+
+def _hls_only(spec: Spec) -> str | None:
+    if spec.model.cell == "simple_rnn" or (spec.model.cell == "gru" and not spec.model.reset_after):
+        return "hls4ml's recurrent kernels cover LSTM and GRU with reset_after"
+    return None
+
+
+STAGES = [
+    Stage(
+        "hls",
+        lambda s: BUILD / "hls" / s.name / "report.json",
+        lambda s, o: ["hls", str(s.path), "-q"],
+        _hls_only,
+    ),
+    Stage(
+        "rtl",
+        lambda s: BUILD / "rtl" / s.name / "report.json",
+        lambda s, o: ["rtl", str(s.path), "--pes", str(o.pes), "-q"],
+        _engine_only,
+    ),
+]
+
+
+def _summary_lines(name: str, report: dict) -> list[str]:
+    """The few figures of a stage's report.json that matter at a glance."""
+    if name == "hls":
+        est = report.get("estimate", {})
+        return [
+            f"csim accuracy {report['accuracy_csim']:.4f} (QKeras {report['accuracy_keras']:.4f}), "
+            f"agreement {report['agreement']:.4f} on {report['samples']} sequences; "
+            f"estimate {est.get('dsp')} DSP, {est.get('lut')} LUT, {est.get('latency_cycles')} cycles"
+        ]
+    if name == "rtl":
+        return [
+            f"{report['num_pe']} PEs, golden accuracy {report['accuracy_golden']:.4f} "
+            f"(QKeras {report['accuracy_keras']:.4f}); cycle model {report['cycles_per_step']:.1f} "
+            f"cycles/step, ideal {report['ideal_cycles_per_step']:.1f}, "
+            f"PE utilization {report['pe_utilization']:.3f}"
+        ]
+    return []
+
+
+def run_flow(
+    spec: Spec, retrain: bool = False, progress: bool = True, out=print, options: FlowOptions | None = None
+) -> dict:
+    opts = options or FlowOptions()
+    metrics = _train_stage(spec, retrain, progress, out)
+    summary: dict[str, object] = {"train": metrics}
+    acc = metrics["accuracy"]
+    lines = [("train", f"quantized accuracy {acc['quantized']:.4f}, float {acc['float']:.4f}")]
+    for stage in STAGES:
+        reason = stage.applies(spec)
+        if reason is not None:
+            out(f"[{stage.name}] skipped: {reason}")
+            summary[stage.name] = {"skipped": reason}
+            lines.append((stage.name, f"skipped: {reason}"))
+            continue
+        out(f"[{stage.name}] codesign {' '.join(stage.argv(spec, opts))}")
+        _command(stage.argv(spec, opts))
+        report = read_json(stage.report(spec))
+        summary[stage.name] = {"report": str(stage.report(spec))}
+        lines.extend((stage.name, line) for line in _summary_lines(stage.name, report))
+    if opts.sweep:
+        out("[sweep] a small analytic sweep around the model")
+        sweep = summary["sweep"] = _sweep_stage(spec, opts, progress, out)
+        best = sweep["best"]
+        lines.append(
+            ("sweep", f"{sweep['points']} points -> {sweep['folder']}")
+            if best is None
+            else (
+                "sweep",
+                f"{sweep['points']} points; best within 1 point: {best['technique']} "
+                f"({best['accuracy']:.4f}, {best['memory_savings']:.1f}x memory) -> {sweep['folder']}",
+            )
+        )
+
+    with staged_folder(BUILD / "flow" / spec.name) as stage_dir:
+        write_json(stage_dir / "report.json", {"name": spec.name, "spec": str(spec.path), "stages": summary})
+    out("")
+    out(f"{spec.name}: summary")
+    for name, line in lines:
+        out(f"  {name:<6} {line}")
+    return summary

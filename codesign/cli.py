@@ -13,14 +13,24 @@ import sys
 
 from codesign.errors import CodesignError
 
-# Stages later issues build; until then each says so in one line and exits 2.
-PLANNED = {
-    "compress": "pruning (magnitude, block, load-balanced), circulant projection and QAT fine-tuning",
-    "hls": "hls4ml project and C-simulation against QKeras",
-    "rtl": "ESE-style sparse-LSTM engine images and parameters",
-    "sim": "cocotb/Verilator simulation of the engine against the golden model",
-    "synth": "synthesis of the engine or HLS project for a board",
-    "sweep": "precision x sparsity x structure design-space sweep with Pareto reports",
+# Stages built in their own packages, in flow order: (module, one-line help). Each module has
+# `configure(parser)` (cheap to import: no TensorFlow at module top) and `run(args) -> int`.
+STAGE_MODULES: dict[str, tuple[str, str]] = {
+    "compress": (
+        "codesign.compress.command",
+        "pruning (magnitude, ESE load-balanced, block) with a gradual schedule and QAT fine-tuning",
+    ),
+    "hls": ("codesign.hls.command", "hls4ml project and C-simulation against QKeras"),
+    "rtl": ("codesign.engine.command", "ESE-style sparse-LSTM engine images, golden and cycle model"),
+    "sim": (
+        "codesign.engine.sim_command",
+        "cocotb/Verilator simulation of the engine against the golden model",
+    ),
+    "synth": ("codesign.synth.command", "synthesis of the engine for a board (Yosys, nextpnr, Vivado)"),
+    "sweep": (
+        "codesign.sweep.command",
+        "precision x sparsity x structure design-space sweep with Pareto reports",
+    ),
 }
 
 
@@ -48,32 +58,6 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     return 0
 
 
-# Stages built in their own packages: each module has `configure(parser)` (cheap: no TensorFlow import)
-# and `run(args) -> int`. A stage listed here is no longer "planned".
-STAGE_MODULES: dict[str, str] = {
-    "compress": "codesign.compress.command",
-    "hls": "codesign.hls.command",
-    "rtl": "codesign.engine.command",
-    "sweep": "codesign.sweep.command",
-}
-
-
-def _stage_module(stage: str):
-    module = importlib.import_module(STAGE_MODULES[stage])
-
-    def run(args: argparse.Namespace) -> int:
-        return module.run(args)
-
-    return module, run
-
-
-def _planned(stage: str):
-    def run(args: argparse.Namespace) -> int:
-        raise CodesignError(f"codesign {stage}: not built yet ({PLANNED[stage]})")
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codesign",
@@ -88,16 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_train)
 
-    for stage, what in PLANNED.items():
-        if stage in STAGE_MODULES:
-            module, run = _stage_module(stage)
-            p = sub.add_parser(stage, help=what, description=module.__doc__)
-            module.configure(p)
-            p.set_defaults(run=run)
-            continue
-        p = sub.add_parser(stage, help=f"{what} (not built yet)")
-        p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
-        p.set_defaults(run=_planned(stage))
+    for stage, (module_name, what) in STAGE_MODULES.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(stage, help=what, description=module.__doc__)
+        module.configure(p)
+        p.set_defaults(run=module.run)
 
     p = sub.add_parser("flow", help="run every stage that exists, in order, and print one summary table")
     p.add_argument("spec", help="models/<name>/spec.yml")

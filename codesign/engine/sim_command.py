@@ -1,0 +1,190 @@
+"""`codesign sim SPEC --pes N [--samples K]`: the test set through the engine's RTL (cocotb + Verilator).
+
+Uses the images of `codesign rtl` in build/rtl/<name>/ (made first when missing or built for another
+NumPe), simulates K test sequences back to back through rtl/sparse_lstm_engine.sv, compares every logit
+with the golden model and writes build/rtl/<name>/sim_report.json (samples, mismatches, accuracy_rtl,
+accuracy_golden, cycles_per_step, ideal_cycles_per_step, pe_utilization, and the cycle model beside the
+RTL counters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+BUILD = Path("build")
+TB_DIR = Path(__file__).resolve().parents[2] / "tests" / "rtl" / "sparse_lstm_engine"
+TOP = "sparse_lstm_engine"
+
+# Build maxima shared with tests/rtl: a model that fits reuses the test suite's Verilator build.
+SHARED_MAXIMA = {"MaxInputs": 16, "MaxUnits": 32, "MaxClasses": 16, "MaxLayers": 2, "WeightDepth": 4096}
+
+
+def engine_build_params(image) -> dict:
+    """RTL parameters for an image: its types, and maxima that fit it (the shared ones when they do)."""
+    t = image.types
+    fits = (
+        image.inputs <= SHARED_MAXIMA["MaxInputs"]
+        and max(image.units) <= SHARED_MAXIMA["MaxUnits"]
+        and image.classes <= SHARED_MAXIMA["MaxClasses"]
+        and image.depth <= SHARED_MAXIMA["WeightDepth"]
+        and t.acc.width <= 36
+    )
+    maxima = (
+        dict(SHARED_MAXIMA, AccWidth=36)
+        if fits
+        else {
+            "MaxInputs": image.inputs,
+            "MaxUnits": max(image.units),
+            "MaxClasses": image.classes,
+            "MaxLayers": len(image.units),
+            "WeightDepth": image.depth,
+            "AccWidth": t.acc.width,
+        }
+    )
+    types = {
+        "ActWidth": t.act.width,
+        "ActFrac": t.act.frac,
+        "WeightWidth": t.weight.width,
+        "WeightFrac": t.weight.frac,
+        "IndexWidth": image.config.index_width,
+        "BiasWidth": t.bias.width,
+        "BiasShift": t.bias_shift,
+        "TableInWidth": t.table_in.width,
+        "TableInFrac": t.table_in.frac,
+        "TableInRound": int(t.table_in.rounding == "AP_RND"),
+        "GateWidth": t.gate.width,
+        "GateFrac": t.gate.frac,
+        "CellWidth": t.cell.width,
+        "CellFrac": t.cell.frac,
+        "CellRound": int(t.cell.rounding == "AP_RND"),
+        "ActRound": int(t.act.rounding == "AP_RND"),
+    }
+    defaults = {  # rtl/sparse_lstm_engine.sv's defaults: left out so that equal builds share a folder
+        "ActWidth": 16, "ActFrac": 10, "WeightWidth": 12, "WeightFrac": 7, "IndexWidth": 4, "BiasWidth": 8,
+        "BiasShift": 12, "TableInWidth": 12, "TableInFrac": 8, "TableInRound": 1, "GateWidth": 10,
+        "GateFrac": 8, "CellWidth": 16, "CellFrac": 11, "CellRound": 1, "ActRound": 1,
+    }  # fmt: skip
+    types = {k: v for k, v in types.items() if defaults[k] != v}
+    return {"NumPe": image.num_pe, **maxima, "FifoDepth": 8, **types}
+
+
+def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit_h: bool = False) -> dict:
+    """Run act-raw sequences (N, T, X) through the RTL; returns the testbench's result and timings."""
+    import numpy as np
+
+    from codesign import sim
+    from codesign.engine.encoder import load_image
+
+    image_dir, result_dir = (
+        Path(image_dir).resolve(),
+        Path(result_dir).resolve(),
+    )  # the simulator runs elsewhere
+    image = load_image(image_dir)
+    params = engine_build_params(image)
+    t0 = time.perf_counter()
+    runner = sim.build(TOP, params)
+    t_build = time.perf_counter() - t0
+    result_dir.mkdir(parents=True, exist_ok=True)
+    np.save(result_dir / "x.npy", x_raw)
+    result = result_dir / "tb_result.json"
+    result.unlink(missing_ok=True)
+    case = {
+        "cases": [{"image": str(Path(image_dir).resolve()), "x": str(result_dir / "x.npy")}],
+        "stall": stall,
+        "emit_h": emit_h,
+        "result": str(result),
+    }
+    (result_dir / "case.json").write_text(json.dumps(case))
+    t1 = time.perf_counter()
+    sim.run(runner, TOP, "sparse_lstm_engine_tb", TB_DIR, {"ENGINE_CASE": str(result_dir / "case.json")},
+            testcase="engine_matches_golden")  # fmt: skip
+    t_run = time.perf_counter() - t1
+    tb = json.loads(result.read_text())[0]
+    return {"tb": tb, "params": params, "build_seconds": t_build, "run_seconds": t_run, "image": image}
+
+
+def sim_report(image, x_raw, y, tb: dict) -> dict:
+    """sim_report.json from the testbench result, the golden model and the cycle model."""
+    import numpy as np
+
+    from codesign.engine.cycles import predict_cycles
+    from codesign.engine.golden import run_golden
+
+    trace = run_golden(image, x_raw, x_is_raw=True)
+    model = predict_cycles(image, trace)
+    perf = tb["perf"]
+    steps = perf["steps"]
+    matrix_per_step = perf["matrix_cycles_total"] / steps  # all layers of one step
+    useful = model.ideal_cycles_per_step * image.num_pe * steps
+    pred = np.asarray(tb["predictions"])
+    return {
+        "samples": int(len(y)),
+        "mismatches": int(tb["mismatches"]),
+        "accuracy_rtl": float(np.mean(pred == y)),
+        "accuracy_golden": float(np.mean(trace.predictions == y)),
+        "cycles_per_step": perf["step_cycles_total"] / steps,
+        "ideal_cycles_per_step": model.ideal_cycles_per_step,
+        "pe_utilization": useful / (image.num_pe * perf["matrix_cycles_total"]),
+        "matrix_cycles_per_step": matrix_per_step,
+        "busy_cycles_per_pe_per_step": [b / steps for b in perf["pe_busy"]],
+        "cycle_model": {
+            "cycles_per_step": model.cycles_per_step,
+            "matrix_cycles_per_step": model.matrix_cycles_per_step,
+            "pe_utilization": model.pe_utilization,
+            "busy_cycles_per_pe_per_step": model.busy_cycles_per_pe_per_step,
+            "note": "model without step_overhead; RTL cycles_per_step includes the element-wise phase",
+        },
+        "steps": steps,
+        "num_pe": image.num_pe,
+    }
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="models/<name>/spec.yml (an LSTM model with trained weights)")
+    parser.add_argument("--pes", type=int, required=True, help="number of processing elements")
+    parser.add_argument("--samples", type=int, default=None, help="first K test sequences (default: all)")
+    parser.add_argument("--stall", action="store_true", help="random valid gaps and ready back-pressure")
+    parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of build/rtl/<name>")
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.engine.command import build_rtl
+    from codesign.engine.encoder import EngineConfig, load_image
+    from codesign.errors import CodesignError
+    from codesign.outputs import write_json
+    from codesign.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.samples is not None and args.samples < 1:
+        raise CodesignError(f"--samples {args.samples} < 1")
+    folder = Path(args.out) / spec.name
+    params_file = folder / "params.json"
+    if not params_file.exists() or json.loads(params_file.read_text()).get("num_pe") != args.pes:
+        print(f"{spec.name}: encoding for {args.pes} PEs (codesign rtl) ...")
+        config = EngineConfig(num_pe=args.pes)
+        config.validate()
+        build_rtl(spec, config, args.out)
+    from codesign.models.train import load_trained
+
+    ds = load_trained(spec).dataset
+    image = load_image(folder)
+    x, y = ds.x_test, ds.y_test
+    if args.samples is not None:
+        x, y = x[: args.samples], y[: args.samples]
+    x_raw = image.types.act.quantize(x)
+    print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs) ...")
+    out = simulate(folder, x_raw, BUILD / "sim" / "runs" / spec.name, stall=args.stall)
+    report = sim_report(image, x_raw, y, out["tb"])
+    report |= {"build_seconds": round(out["build_seconds"], 1), "run_seconds": round(out["run_seconds"], 1)}
+    report["rtl_parameters"] = out["params"]
+    write_json(folder / "sim_report.json", report)
+    print(
+        f"  {report['samples']} samples, {report['mismatches']} mismatches, accuracy RTL "
+        f"{report['accuracy_rtl']:.4f} / golden {report['accuracy_golden']:.4f}; cycles/step "
+        f"{report['cycles_per_step']:.1f} (ideal {report['ideal_cycles_per_step']:.1f}), "
+        f"PE utilization {report['pe_utilization']:.3f} -> {folder / 'sim_report.json'}"
+    )
+    return 0 if report["mismatches"] == 0 else 1

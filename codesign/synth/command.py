@@ -1,0 +1,369 @@
+"""`codesign synth SPEC --board B [--pes N]`: synthesize the sparse-LSTM engine for a board.
+
+Xilinx boards: Vivado when it is on PATH, otherwise Yosys synth_xilinx counts (an estimate, no Fmax).
+Lattice boards: Yosys synth_ecp5 / synth_ice40, then nextpnr for achieved Fmax and utilisation, and a
+bitstream when the board's pin file places every port. Writes build/synth/<name>-<board>/report.json.
+`synthesize()` is the generic driver (any file list, top, parameters) that the HLS and sweep stages reuse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from codesign.errors import CodesignError
+from codesign.synth.boards import BOARDS, Board, get_board
+
+BUILD = Path("build")
+ENGINE_FILE_LIST = Path("rtl/engine.f")
+ENGINE_TOP = "sparse_lstm_engine"
+
+
+def _tool_params(params: Mapping[str, object], cwd: Path | None) -> dict[str, object]:
+    """Path values become what the tool sees: relative to `cwd` for YoWASP, absolute for Vivado."""
+    from codesign.synth.tools import tool_path
+
+    out = {}
+    for name, value in params.items():
+        if isinstance(value, Path):
+            value = tool_path(value, cwd) if cwd is not None else str(value.resolve())
+        out[name] = value
+    return out
+
+
+def _clear(folder: Path) -> None:
+    # staged_folder carries the previous run's files over; a stale bitstream must not survive a new run
+    for item in folder.iterdir():
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def synthesize(
+    files: Sequence[Path] | Path,
+    top: str,
+    params: Mapping[str, object] | None,
+    board: Board | str,
+    out_dir: Path,
+    *,
+    defines: Mapping[str, str | None] | None = None,
+    include_dirs: Sequence[Path] = (),
+    clock_port: str = "clk_i",
+    clock_mhz: float | None = None,
+    use_vivado: bool | None = None,
+    vivado_implement: bool = False,
+    bitstream: bool = True,
+    name: str | None = None,
+    progress: bool = True,
+    log=print,
+) -> dict:
+    """Synthesize `top` for `board` into `out_dir` and return report.json's content.
+
+    `files` is a list of sources or one .f file list. `params` override the top's parameters (int or
+    str; a pathlib.Path is passed as a path the tool can open, e.g. a $readmemh folder). `use_vivado`:
+    None = when on PATH (Xilinx boards), False = never, True = required.
+    """
+    from codesign.outputs import staged_folder, write_json
+    from codesign.synth import vivado, yosys
+    from codesign.synth.report import build_report, format_report
+
+    board = get_board(board) if isinstance(board, str) else board
+    params = dict(params or {})
+    defines = dict(defines or {})
+    include_dirs = list(include_dirs)
+    if isinstance(files, (str, Path)):
+        file_list = yosys.read_file_list(Path(files))
+        files = file_list.files
+        include_dirs += file_list.include_dirs
+        defines = {**file_list.defines, **defines}
+    files = [Path(f) for f in files]
+    if not files:
+        raise CodesignError("synthesize: no source files")
+    clock = board.clock_mhz if clock_mhz is None else float(clock_mhz)
+    out_dir = Path(out_dir)
+    notes: list[str] = []
+
+    if use_vivado and board.vendor != "xilinx":
+        raise CodesignError(f"board {board.name}: Vivado does not target {board.part}")
+    vivado_exe = vivado.vivado_path() if board.vendor == "xilinx" and use_vivado is not False else None
+    if use_vivado and vivado_exe is None:
+        raise CodesignError(vivado.NOT_INSTALLED.split(";")[0])
+
+    with staged_folder(out_dir) as stage:
+        _clear(stage)
+        try:
+            if vivado_exe is not None:
+                log(f"[synth] {board.name}: Vivado synth_design for {board.part}")
+                result = vivado.run_vivado(
+                    files,
+                    top,
+                    board,
+                    stage,
+                    _tool_params(params, None),
+                    defines,
+                    include_dirs,
+                    clock_port,
+                    clock,
+                    vivado_implement,
+                    progress,
+                )
+                numbers = {k: result.used.get(k) for k in ("lut", "ff", "bram", "dsp")}
+                numbers["fmax_mhz"] = result.fmax_mhz
+                where = "vivado route_design" if vivado_implement else "vivado synth_design"
+                if not vivado_implement:
+                    notes.append("Fmax from Vivado's post-synthesis timing (no place-and-route)")
+                report = build_report(
+                    board,
+                    top,
+                    params_for_report(params),
+                    numbers,
+                    dict.fromkeys(numbers, where),
+                    result.version,
+                    estimate=False,
+                    clock_mhz=clock,
+                    available=result.available,
+                    details={"vivado": {"used": result.used, "log": "vivado.log"}},
+                    notes=notes,
+                    name=name,
+                )
+            else:
+                report = _open_source_flow(
+                    files,
+                    top,
+                    params,
+                    board,
+                    stage,
+                    defines,
+                    include_dirs,
+                    clock,
+                    bitstream,
+                    progress,
+                    notes,
+                    name,
+                    log,
+                )
+        except CodesignError as exc:
+            raise _keep_logs(exc, stage, out_dir) from None
+        write_json(stage / "report.json", report)
+    for line in format_report(report):
+        log(line)
+    return report
+
+
+def params_for_report(params: Mapping[str, object]) -> dict[str, object]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in params.items()}
+
+
+def _open_source_flow(
+    files, top, params, board, stage, defines, include_dirs, clock, bitstream, progress, notes, name, log
+) -> dict:
+    from codesign.synth import nextpnr, yosys
+    from codesign.synth.report import build_report
+    from codesign.synth.vivado import NOT_INSTALLED
+
+    if board.vendor == "xilinx":
+        log(f"[synth] {board.name}: {NOT_INSTALLED}")
+    pnr_flow = board.flow.startswith("nextpnr")
+    log(f"[synth] {board.name}: yosys {board.yosys_synth} ({board.part})")
+    ys = yosys.run_yosys(
+        files,
+        top,
+        board.family,
+        stage,
+        _tool_params(params, stage),
+        defines,
+        include_dirs,
+        pnr_flow,
+        progress,
+    )
+    counts = ys.counts.as_dict()
+    numbers = {k: counts[k] for k in ("lut", "ff", "bram", "dsp")} | {"fmax_mhz": None}
+    sources: dict[str, str | None] = dict.fromkeys(("lut", "ff", "bram", "dsp"), f"yosys {board.yosys_synth}")
+    sources["fmax_mhz"] = None
+    details: dict = {
+        "yosys": {"cells": ys.cells, "counts": counts, "log": "yosys.log"},
+        "pnr": None,
+        "bitstream": None,
+    }
+    tool, available, estimate = ys.version, {}, True
+    if not pnr_flow:
+        notes.append("Yosys post-synthesis cell counts (before packing); no Fmax without place-and-route")
+    else:
+        over = [k for k in ("lut", "ff", "bram", "dsp") if counts[k] > board.totals[k]]
+        if over:
+            notes.append(
+                "does not fit: "
+                + ", ".join(f"{k} {counts[k]:g} > {board.totals[k]:g}" for k in over)
+                + "; not placed"
+            )
+        else:
+            log(f"[synth] {board.name}: {board.flow} at {clock:g} MHz")
+            pnr = nextpnr.run_nextpnr(
+                board, ys.netlist, ys.ports, stage, clock, bitstream=bitstream, progress=progress
+            )
+            notes += pnr.notes
+            details["pnr"] = {"mode": pnr.mode}
+            if pnr.report is not None:
+                rep = pnr.report
+                estimate = False
+                tool = f"{ys.version} + {nextpnr.tool_version(board)}"
+                for key in ("lut", "ff", "bram", "dsp"):
+                    if key in rep.used:
+                        numbers[key] = rep.used[key]
+                        sources[key] = board.flow
+                available = rep.available
+                numbers["fmax_mhz"] = rep.fmax_mhz
+                sources["fmax_mhz"] = board.flow
+                details["pnr"].update(
+                    used=rep.used,
+                    available=rep.available,
+                    fmax_mhz={nextpnr.clock_port(c, ys.ports): round(f, 2) for c, f in rep.fmax.items()},
+                    log="nextpnr.log",
+                )
+                if pnr.bitstream is not None:
+                    details["bitstream"] = pnr.bitstream.name
+    return build_report(
+        board,
+        top,
+        params_for_report(params),
+        numbers,
+        sources,
+        tool,
+        estimate,
+        clock,
+        available,
+        details,
+        notes,
+        name,
+    )
+
+
+def _keep_logs(exc: CodesignError, stage: Path, out_dir: Path) -> CodesignError:
+    """The staged folder is deleted on failure: keep its logs in <out_dir>.failed/ and point there."""
+    failed = out_dir.with_name(out_dir.name + ".failed")
+    shutil.rmtree(failed, ignore_errors=True)
+    shutil.copytree(stage, failed)
+    return CodesignError(str(exc).replace(str(stage), str(failed)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The engine
+
+
+def _top_parameters(source: Path, top: str) -> set[str]:
+    """Parameter names the top module declares (so only existing ones are overridden)."""
+    text = source.read_text()
+    m = re.search(rf"\bmodule\s+{top}\b(.*?)\)\s*\(", text, flags=re.S)
+    header = m.group(1) if m else text
+    return set(re.findall(r"\bparameter\b[^=;,]*?\b([A-Za-z_]\w*)\s*=", header))
+
+
+def engine_parameters(image: Mapping, mem_dir: Path) -> dict[str, object]:
+    """Top-level parameters of sparse_lstm_engine from the encoder's params.json (docs/engine.md)."""
+    t = image["types"]
+    units = list(image["units"])
+    rnd = {"AP_RND": 1, "AP_TRN": 0}
+    p: dict[str, object] = {
+        "NumPe": image["num_pe"],
+        "WeightWidth": image["weight_width"],
+        "IndexWidth": image["index_width"],
+        "WeightDepth": image["weight_depth"],
+        "ActWidth": t["act"]["width"],
+        "ActFrac": t["act"]["frac"],
+        "ActRound": rnd[t["act"]["rounding"]],
+        "WeightFrac": t["weight"]["frac"],
+        "AccWidth": t["acc"]["width"],
+        "BiasWidth": t["bias"]["width"],
+        "BiasShift": image["bias_shift"],
+        "TableInWidth": t["table_in"]["width"],
+        "TableInFrac": t["table_in"]["frac"],
+        "TableInRound": rnd[t["table_in"]["rounding"]],
+        "GateWidth": t["gate"]["width"],
+        "GateFrac": t["gate"]["frac"],
+        "NumInputs": image["inputs"],
+        "Units0": units[0],
+        "Units1": units[1] if len(units) > 1 else 0,
+        "NumClasses": image["classes"],
+        "NumLayers": len(units),
+        "MaxInputs": image["inputs"],
+        "MaxUnits": max(units),
+        "MaxClasses": image["classes"],
+        "MaxLayers": max(len(units), 1),
+        "MemDir": Path(mem_dir),
+    }
+    if "cell" in t:
+        p |= {
+            "CellWidth": t["cell"]["width"],
+            "CellFrac": t["cell"]["frac"],
+            "CellRound": rnd[t["cell"]["rounding"]],
+        }
+    return p
+
+
+def _engine_image(spec, rtl_dir: Path, pes: int | None, log) -> dict:
+    params_path = rtl_dir / "params.json"
+    image = json.loads(params_path.read_text()) if params_path.is_file() else None
+    if image is not None and (pes is None or image["num_pe"] == pes):
+        return image
+    from codesign.engine.command import build_rtl
+    from codesign.engine.encoder import EngineConfig
+
+    num_pe = pes or 8
+    why = "no engine image" if image is None else f"built for {image['num_pe']} PEs"
+    log(f"[synth] {rtl_dir}: {why}; running codesign rtl --pes {num_pe}")
+    config = EngineConfig(num_pe=num_pe)
+    config.validate()
+    build_rtl(spec, config, rtl_dir.parent)
+    return json.loads(params_path.read_text())
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="models/<name>/spec.yml (the model whose engine image is synthesized)")
+    parser.add_argument("--board", required=True, help=f"one of: {', '.join(sorted(BOARDS))}")
+    parser.add_argument(
+        "--pes", type=int, default=None, help="NumPe; rebuilds build/rtl/<name> if it differs"
+    )
+    parser.add_argument(
+        "--clock", type=float, default=None, help="clock target in MHz (default: the board's)"
+    )
+    parser.add_argument("--no-vivado", action="store_true", help="use Yosys even when Vivado is on PATH")
+    parser.add_argument("--no-bitstream", action="store_true", help="skip ecppack / icepack")
+    parser.add_argument("--file-list", type=Path, default=ENGINE_FILE_LIST, help="RTL file list (.f)")
+    parser.add_argument("--top", default=ENGINE_TOP, help="top module")
+    parser.add_argument("--out", type=Path, default=BUILD / "synth", help="parent folder of the output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.spec import load_spec
+    from codesign.synth.yosys import read_file_list
+
+    board = get_board(args.board)  # an unknown board fails before anything slow
+    spec = load_spec(args.spec)
+    rtl_dir = BUILD / "rtl" / spec.name
+    image = _engine_image(spec, rtl_dir, args.pes, print)
+    file_list = read_file_list(args.file_list, base=Path.cwd())
+    declared = set()
+    for f in file_list.files:
+        declared |= _top_parameters(f, args.top) if f.stem == args.top else set()
+    params = {k: v for k, v in engine_parameters(image, rtl_dir).items() if not declared or k in declared}
+    synthesize(
+        file_list.files,
+        args.top,
+        params,
+        board,
+        args.out / f"{spec.name}-{board.name}",
+        defines=file_list.defines,
+        include_dirs=[*file_list.include_dirs, rtl_dir],
+        clock_mhz=args.clock,
+        use_vivado=False if args.no_vivado else None,
+        bitstream=not args.no_bitstream,
+        name=f"{spec.name} ({image['num_pe']} PEs)",
+        progress=not args.quiet,
+    )
+    return 0

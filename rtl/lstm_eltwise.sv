@@ -1,0 +1,228 @@
+// Element-wise unit of the LSTM step (docs/engine.md "One LSTM step").
+//
+// Takes one pre-activation z (accumulator + bias, exact) per cycle, tagged with its gate (0 i, 1 f,
+// 2 g, 3 o), in the order i, f, g, o of one hidden unit; c_{t-1} comes with the o beat. Fixed latency,
+// no back-pressure:
+//   cycle 0  z -> cast_table_in -> sigmoid (i, f, o) or tanh (g) table read
+//   cycle 1  gate value; on o: c_t = cast_cell(f*c_prev + i*g) (products and sum exact),
+//            tanh table read at cast_table_in(c_t)
+//   cycle 2  h_t = cast_act(o * tanh(c_t)); out_valid_o (registered) in cycle 3
+// Tables: entry address = the table-input raw's two's-complement bits (see act_table). They are written
+// through tbl_* (0 sigmoid, 1 tanh); the cell's tanh table is a second copy written by the same beats.
+// Reset: asynchronous, active low.
+module lstm_eltwise #(
+  parameter int unsigned ZWidth       = 35,
+  parameter int          ZFrac        = 20,
+  parameter int unsigned TableInWidth = 12,
+  parameter int          TableInFrac  = 8,
+  parameter bit          TableInRound = 1'b1,  // 1 AP_RND, 0 AP_TRN (all casts saturate)
+  parameter int unsigned GateWidth    = 10,
+  parameter int          GateFrac     = 8,
+  parameter int unsigned CellWidth    = 16,
+  parameter int          CellFrac     = 11,
+  parameter bit          CellRound    = 1'b1,
+  parameter int unsigned ActWidth     = 16,
+  parameter int          ActFrac      = 10,
+  parameter bit          ActRound     = 1'b1,
+  parameter int unsigned UnitWidth    = 8,
+  parameter              SigmoidFile  = "",
+  parameter              TanhFile     = ""
+) (
+  input  logic                        clk_i,
+  input  logic                        rst_ni,
+  input  logic                        in_valid_i,
+  input  logic [1:0]                  in_gate_i,
+  input  logic signed [ZWidth-1:0]    in_z_i,
+  input  logic signed [CellWidth-1:0] in_c_prev_i,
+  input  logic [UnitWidth-1:0]        in_unit_i,
+  output logic                        out_valid_o,
+  output logic [UnitWidth-1:0]        out_unit_o,
+  output logic signed [CellWidth-1:0] out_c_o,
+  output logic signed [ActWidth-1:0]  out_h_o,
+  input  logic                        tbl_we_i,
+  input  logic                        tbl_sel_i,
+  input  logic [TableInWidth-1:0]     tbl_addr_i,
+  input  logic [GateWidth-1:0]        tbl_data_i
+);
+  localparam logic [1:0] GATE_I = 2'd0;
+  localparam logic [1:0] GATE_F = 2'd1;
+  localparam logic [1:0] GATE_G = 2'd2;
+  localparam logic [1:0] GATE_O = 2'd3;
+  localparam int unsigned FC_WIDTH = GateWidth + CellWidth;  // f * c_prev
+  localparam int          FC_FRAC  = GateFrac + CellFrac;
+  localparam int unsigned IG_WIDTH = 2 * GateWidth;          // i * g
+  localparam int          IG_FRAC  = 2 * GateFrac;
+  // Exact sum type of f*c + i*g (ap_fixed RType::plus).
+  localparam int          FC_INT   = int'(FC_WIDTH) - FC_FRAC;
+  localparam int          IG_INT   = int'(IG_WIDTH) - IG_FRAC;
+  localparam int          SUM_FRAC = (FC_FRAC > IG_FRAC) ? FC_FRAC : IG_FRAC;
+  localparam int          SUM_INT  = ((FC_INT > IG_INT) ? FC_INT : IG_INT) + 1;
+  localparam int unsigned SUM_WIDTH = unsigned'(SUM_INT + SUM_FRAC);
+
+  // ---- cycle 0: table reads ------------------------------------------------------------------------
+  logic [TableInWidth-1:0] z_addr;
+  fixed_cast #(
+    .InWidth (ZWidth),
+    .InFrac  (ZFrac),
+    .OutWidth(TableInWidth),
+    .OutFrac (TableInFrac),
+    .Round   (TableInRound)
+  ) u_cast_z (
+    .in_i (in_z_i),
+    .out_o(z_addr)
+  );
+
+  logic [GateWidth-1:0] sig_data, tanh_data, tanh_c_data;
+  act_table #(
+    .AddrWidth(TableInWidth),
+    .Width    (GateWidth),
+    .InitFile (SigmoidFile)
+  ) u_sigmoid (
+    .clk_i,
+    .rd_en_i  (in_valid_i && (in_gate_i != GATE_G)),
+    .rd_addr_i(z_addr),
+    .rd_data_o(sig_data),
+    .wr_en_i  (tbl_we_i && !tbl_sel_i),
+    .wr_addr_i(tbl_addr_i),
+    .wr_data_i(tbl_data_i)
+  );
+  act_table #(
+    .AddrWidth(TableInWidth),
+    .Width    (GateWidth),
+    .InitFile (TanhFile)
+  ) u_tanh_gate (
+    .clk_i,
+    .rd_en_i  (in_valid_i && (in_gate_i == GATE_G)),
+    .rd_addr_i(z_addr),
+    .rd_data_o(tanh_data),
+    .wr_en_i  (tbl_we_i && tbl_sel_i),
+    .wr_addr_i(tbl_addr_i),
+    .wr_data_i(tbl_data_i)
+  );
+
+  logic                        s1_valid_q;
+  logic [1:0]                  s1_gate_q;
+  logic signed [CellWidth-1:0] s1_c_prev_q;
+  logic [UnitWidth-1:0]        s1_unit_q;
+
+  // ---- cycle 1: gate values, c_t -------------------------------------------------------------------
+  logic signed [GateWidth-1:0] gate_val, i_q, f_q, g_q;
+  assign gate_val = (s1_gate_q == GATE_G) ? tanh_data : sig_data;
+
+  logic signed [FC_WIDTH-1:0]  fc;
+  logic signed [IG_WIDTH-1:0]  ig;
+  logic signed [SUM_WIDTH-1:0] c_sum;
+  logic signed [CellWidth-1:0] c_new;
+  assign fc = f_q * s1_c_prev_q;
+  assign ig = i_q * g_q;
+  assign c_sum = (SUM_WIDTH'(fc) <<< (SUM_FRAC - FC_FRAC)) + (SUM_WIDTH'(ig) <<< (SUM_FRAC - IG_FRAC));
+
+  fixed_cast #(
+    .InWidth (SUM_WIDTH),
+    .InFrac  (SUM_FRAC),
+    .OutWidth(CellWidth),
+    .OutFrac (CellFrac),
+    .Round   (CellRound)
+  ) u_cast_c (
+    .in_i (c_sum),
+    .out_o(c_new)
+  );
+
+  logic [TableInWidth-1:0] c_tin;
+  fixed_cast #(
+    .InWidth (CellWidth),
+    .InFrac  (CellFrac),
+    .OutWidth(TableInWidth),
+    .OutFrac (TableInFrac),
+    .Round   (TableInRound)
+  ) u_cast_ctin (
+    .in_i (c_new),
+    .out_o(c_tin)
+  );
+
+  logic c_rd;
+  assign c_rd = s1_valid_q && (s1_gate_q == GATE_O);
+  act_table #(
+    .AddrWidth(TableInWidth),
+    .Width    (GateWidth),
+    .InitFile (TanhFile)
+  ) u_tanh_cell (
+    .clk_i,
+    .rd_en_i  (c_rd),
+    .rd_addr_i(c_tin),
+    .rd_data_o(tanh_c_data),
+    .wr_en_i  (tbl_we_i && tbl_sel_i),
+    .wr_addr_i(tbl_addr_i),
+    .wr_data_i(tbl_data_i)
+  );
+
+  logic                        s2_valid_q;
+  logic signed [GateWidth-1:0] s2_o_q;
+  logic signed [CellWidth-1:0] s2_c_q;
+  logic [UnitWidth-1:0]        s2_unit_q;
+
+  // ---- cycle 2: h_t ----------------------------------------------------------------------------------
+  logic signed [2*GateWidth-1:0] oh;
+  logic signed [ActWidth-1:0]    h_new;
+  logic signed [GateWidth-1:0]   tanh_c;
+  assign tanh_c = tanh_c_data;
+  assign oh = s2_o_q * tanh_c;
+  fixed_cast #(
+    .InWidth (2 * GateWidth),
+    .InFrac  (2 * GateFrac),
+    .OutWidth(ActWidth),
+    .OutFrac (ActFrac),
+    .Round   (ActRound)
+  ) u_cast_h (
+    .in_i (oh),
+    .out_o(h_new)
+  );
+
+  logic                        out_valid_q;
+  logic [UnitWidth-1:0]        out_unit_q;
+  logic signed [CellWidth-1:0] out_c_q;
+  logic signed [ActWidth-1:0]  out_h_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s1_valid_q  <= 1'b0;
+      s2_valid_q  <= 1'b0;
+      out_valid_q <= 1'b0;
+    end else begin
+      s1_valid_q  <= in_valid_i;
+      s2_valid_q  <= c_rd;
+      out_valid_q <= s2_valid_q;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (in_valid_i) begin
+      s1_gate_q   <= in_gate_i;
+      s1_c_prev_q <= in_c_prev_i;
+      s1_unit_q   <= in_unit_i;
+    end
+    if (s1_valid_q) begin
+      unique case (s1_gate_q)
+        GATE_I:  i_q <= gate_val;
+        GATE_F:  f_q <= gate_val;
+        GATE_G:  g_q <= gate_val;
+        default: ;
+      endcase
+    end
+    if (c_rd) begin
+      s2_o_q    <= gate_val;
+      s2_c_q    <= c_new;
+      s2_unit_q <= s1_unit_q;
+    end
+    if (s2_valid_q) begin
+      out_unit_q <= s2_unit_q;
+      out_c_q    <= s2_c_q;
+      out_h_q    <= h_new;
+    end
+  end
+
+  assign out_valid_o = out_valid_q;
+  assign out_unit_o  = out_unit_q;
+  assign out_c_o     = out_c_q;
+  assign out_h_o     = out_h_q;
+endmodule

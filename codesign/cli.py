@@ -51,10 +51,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_flow(args: argparse.Namespace) -> int:
-    from codesign.flow import run_flow
+    from codesign.flow import STAGE_NAMES, FlowOptions, run_flow
     from codesign.spec import load_spec
 
-    run_flow(load_spec(args.spec), retrain=args.retrain, progress=not args.quiet)
+    unknown = sorted(set(args.skip) - set(STAGE_NAMES))
+    if unknown:
+        raise CodesignError(f"--skip: {unknown[0]!r} is not one of {', '.join(STAGE_NAMES)}")
+    if args.pes < 1:
+        raise CodesignError(f"--pes: {args.pes} must be at least 1")
+    options = FlowOptions(
+        pes=args.pes,
+        sim_samples=None if args.samples == 0 else args.samples,
+        board=args.board,
+        skip=frozenset(args.skip),
+    )
+    run_flow(load_spec(args.spec), retrain=args.retrain, progress=not args.quiet, options=options)
     return 0
 
 
@@ -81,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("flow", help="run every stage that exists, in order, and print one summary table")
     p.add_argument("spec", help="models/<name>/spec.yml")
     p.add_argument("--retrain", action="store_true", help="train even when weights are committed")
+    p.add_argument("--pes", type=int, default=8, help="engine processing elements (default 8)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=40,
+        help="test sequences through the RTL simulation (0: all; default 40)",
+    )
+    p.add_argument(
+        "--board", default="ulx3s-85f", help="synthesis board (default ulx3s-85f: place-and-route)"
+    )
+    p.add_argument(
+        "--skip", action="append", default=[], metavar="STAGE", help="leave out a stage (repeatable)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_flow)
     return parser

@@ -23,9 +23,9 @@ BUILD = Path("build")
 @dataclass(frozen=True)
 class FlowOptions:
     pes: int = 8  # engine processing elements
-    sim_samples: int | None = None  # test sequences through the RTL (None: all)
+    sim_samples: int | None = 40  # test sequences through the RTL (None: all); the golden model sees all
     board: str = "ulx3s-85f"  # synthesis target: an ECP5 board gets place-and-route with open tools
-    sweep: bool = True
+    skip: frozenset[str] = frozenset()  # stage names not to run
 
 
 def print_accuracy_table(metrics: dict, out=print) -> None:
@@ -98,7 +98,7 @@ def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
 @dataclass(frozen=True)
 class Stage:
     name: str
-    report: Callable[[Spec], Path]  # where the stage's report.json lands
+    report: Callable[[Spec, FlowOptions], Path]  # where the stage's report.json lands
     argv: Callable[[Spec, FlowOptions], list[str]]
     applies: Callable[[Spec], str | None]  # None when the stage applies, else why it is skipped
 
@@ -116,17 +116,33 @@ def _hls_only(spec: Spec) -> str | None:
 STAGES = [
     Stage(
         "hls",
-        lambda s: BUILD / "hls" / s.name / "report.json",
+        lambda s, o: BUILD / "hls" / s.name / "report.json",
         lambda s, o: ["hls", str(s.path), "-q"],
         _hls_only,
     ),
     Stage(
         "rtl",
-        lambda s: BUILD / "rtl" / s.name / "report.json",
+        lambda s, o: BUILD / "rtl" / s.name / "report.json",
         lambda s, o: ["rtl", str(s.path), "--pes", str(o.pes), "-q"],
         _engine_only,
     ),
+    Stage(
+        "sim",
+        lambda s, o: BUILD / "rtl" / s.name / "sim_report.json",
+        lambda s, o: (
+            ["sim", str(s.path), "--pes", str(o.pes)]
+            + ([] if o.sim_samples is None else ["--samples", str(o.sim_samples)])
+        ),
+        _engine_only,
+    ),
+    Stage(
+        "synth",
+        lambda s, o: BUILD / "synth" / f"{s.name}-{o.board}" / "report.json",
+        lambda s, o: ["synth", str(s.path), "--board", o.board, "--pes", str(o.pes), "-q"],
+        _engine_only,
+    ),
 ]
+STAGE_NAMES = ("hls", "rtl", "sim", "synth", "sweep")
 
 
 def _summary_lines(name: str, report: dict) -> list[str]:
@@ -137,6 +153,21 @@ def _summary_lines(name: str, report: dict) -> list[str]:
             f"csim accuracy {report['accuracy_csim']:.4f} (QKeras {report['accuracy_keras']:.4f}), "
             f"agreement {report['agreement']:.4f} on {report['samples']} sequences; "
             f"estimate {est.get('dsp')} DSP, {est.get('lut')} LUT, {est.get('latency_cycles')} cycles"
+        ]
+    if name == "sim":
+        return [
+            f"{report['samples']} sequences through the RTL: {report['mismatches']} mismatches, "
+            f"accuracy {report['accuracy_rtl']:.4f} (golden {report['accuracy_golden']:.4f}); "
+            f"{report['cycles_per_step']:.1f} cycles/step, PE utilization {report['pe_utilization']:.3f}"
+        ]
+    if name == "synth":
+        fmax = report.get("fmax_mhz")
+        source = "Yosys estimate" if report.get("estimate") else f"{report.get('tool')}"
+        return [
+            f"{report['board']} ({report['part']}): {report['lut']} LUT, {report['ff']} FF, "
+            f"{report['bram']} BRAM, {report['dsp']} DSP"
+            + (f", Fmax {fmax:.1f} MHz" if fmax else "")
+            + f" [{source}]"
         ]
     if name == "rtl":
         return [
@@ -157,6 +188,8 @@ def run_flow(
     acc = metrics["accuracy"]
     lines = [("train", f"quantized accuracy {acc['quantized']:.4f}, float {acc['float']:.4f}")]
     for stage in STAGES:
+        if stage.name in opts.skip:
+            continue
         reason = stage.applies(spec)
         if reason is not None:
             out(f"[{stage.name}] skipped: {reason}")
@@ -165,10 +198,11 @@ def run_flow(
             continue
         out(f"[{stage.name}] codesign {' '.join(stage.argv(spec, opts))}")
         _command(stage.argv(spec, opts))
-        report = read_json(stage.report(spec))
-        summary[stage.name] = {"report": str(stage.report(spec))}
+        report_path = stage.report(spec, opts)
+        report = read_json(report_path)
+        summary[stage.name] = {"report": str(report_path)}
         lines.extend((stage.name, line) for line in _summary_lines(stage.name, report))
-    if opts.sweep:
+    if "sweep" not in opts.skip:
         out("[sweep] a small analytic sweep around the model")
         sweep = summary["sweep"] = _sweep_stage(spec, opts, progress, out)
         best = sweep["best"]

@@ -1,5 +1,6 @@
 """The `codesign` command: stages listed, bad input as one line with exit status 2, nothing half-written."""
 
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +66,11 @@ def test_bad_spec_is_one_line_exit_2_nothing_written(
     assert _snapshot(tmp_path) == before
 
 
+def test_flow_rejects_unknown_skip(capsys):
+    assert cli.main(["flow", "models/jvowels_lstm/spec.yml", "--skip", "lint"]) == 2
+    assert "--skip: 'lint' is not one of hls, rtl, sim, synth, sweep" in capsys.readouterr().err
+
+
 def test_malformed_yaml(tmp_path, capsys):
     path = tmp_path / "m" / "spec.yml"
     path.parent.mkdir()
@@ -78,14 +84,17 @@ def test_malformed_yaml(tmp_path, capsys):
 def test_flow_on_shipped_model_prints_table_and_report(model_copy, capsys, monkeypatch, tmp_path):
     folder = model_copy("jvowels_lstm")
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["flow", "-q", str(folder / "spec.yml")]) == 0
+    argv = ["flow", "-q", str(folder / "spec.yml"), "--samples", "3", "--skip", "synth"]
+    assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "370 test sequences" in out
     assert "quantized" in out and "float" in out
     summary = out.split("jvowels_lstm: summary\n", 1)[1].splitlines()
-    assert [line.split()[0] for line in summary] == ["train", "hls", "rtl", "sweep"]
+    assert [line.split()[0] for line in summary] == ["train", "hls", "rtl", "sim", "sweep"]
     for report in ("flow", "hls", "rtl"):
         assert (tmp_path / "build" / report / "jvowels_lstm" / "report.json").is_file()
+    sim = json.loads((tmp_path / "build" / "rtl" / "jvowels_lstm" / "sim_report.json").read_text())
+    assert (sim["samples"], sim["mismatches"]) == (3, 0)
     assert (tmp_path / "build" / "sweep" / "jvowels_lstm_flow" / "results.csv").is_file()
 
 

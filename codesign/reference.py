@@ -334,7 +334,10 @@ class ReferenceModel:
         # would use the *input* kernel as recurrent kernel if it had no recurrent quantizer, a QKeras
         # 0.9.0 bug that builders.build_model never triggers: it always sets one).
         for i in range(len(m.units)):
-            kernel, recurrent_kernel, bias = keras_model.get_layer(f"rnn{i + 1}").get_weights()
+            layer = keras_model.get_layer(f"rnn{i + 1}")
+            # a compressed layer that stores other tensors (block-circulant vectors) gives its dense view
+            dense = getattr(layer, "dense_weights", layer.get_weights)
+            kernel, recurrent_kernel, bias = dense()
             layers.append(
                 LayerWeights(
                     weight(kernel, p.kernel),

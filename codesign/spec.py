@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from codesign.errors import CodesignError
+from codesign.fields import FieldReader
 
 CELLS = ("lstm", "gru", "simple_rnn")
 STATE_ACTIVATIONS = ("tanh", "hard_tanh")
@@ -124,57 +125,7 @@ class Spec:
         return self.path.parent
 
 
-class _Reader:
-    """Walks the YAML mapping and names every field it complains about as `file: field.path`."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, where: str, message: str) -> CodesignError:
-        return CodesignError(f"{self.source}: {where}: {message}")
-
-    def mapping(self, value: Any, where: str, allowed: set[str], required: set[str]) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(where or "top level", f"expected a mapping, got {type(value).__name__} {value!r}")
-        for key in value:
-            if key not in allowed:
-                known = ", ".join(sorted(allowed))
-                raise self.fail(_join(where, str(key)), f"unknown field (known: {known})")
-        for key in sorted(required):
-            if key not in value:
-                raise self.fail(_join(where, key), "missing required field")
-        return value
-
-    def integer(self, value: Any, where: str, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(where, f"expected an integer, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(where, f"{value} is out of range [{low}, {high}]")
-        return value
-
-    def number(self, value: Any, where: str, low: float, high: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(where, f"expected a number, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(where, f"{value} is out of range [{low}, {high}]")
-        return float(value)
-
-    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            raise self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def boolean(self, value: Any, where: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(where, f"expected true or false, got {value!r}")
-        return value
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _precision(r: _Reader, value: Any, where: str) -> Precision:
+def _precision(r: FieldReader, value: Any, where: str) -> Precision:
     m = r.mapping(value, where, {"bits", "integer"}, {"bits", "integer"})
     bits = r.integer(m["bits"], f"{where}.bits", 2, 32)
     integer = m["integer"]
@@ -186,7 +137,7 @@ def _precision(r: _Reader, value: Any, where: str) -> Precision:
     return Precision(bits, integer)
 
 
-def _activation(r: _Reader, value: Any, where: str, functions: tuple[str, ...]) -> Activation:
+def _activation(r: FieldReader, value: Any, where: str, functions: tuple[str, ...]) -> Activation:
     if isinstance(value, str):
         value = {"function": value}
     m = r.mapping(value, where, {"function", "bits"}, {"function"})
@@ -201,7 +152,7 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
     """Validate a mapping (as loaded from YAML) into a Spec; errors name `source` and the field."""
     from codesign.data import DATASETS
 
-    r = _Reader(source)
+    r = FieldReader(source)
     top = r.mapping(
         data,
         "",
@@ -280,7 +231,7 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
     )
 
 
-def _compression(r: _Reader, value: Any) -> CompressionSpec:
+def _compression(r: FieldReader, value: Any) -> CompressionSpec:
     m = r.mapping(value, "compression", {"method", "sparsity", "num_pe", "block", "base"}, {"method"})
     method = r.choice(m["method"], "compression.method", COMPRESSION_METHODS)
     sparsity = r.number(m.get("sparsity", 0.0), "compression.sparsity", 0.0, 0.999)

@@ -1,21 +1,28 @@
 // One processing element of the sparse-LSTM engine (ESE-style).
 //
-// It takes (activation, column) pairs from its FIFO and, for each, streams the column's stored CSC words
-// {weight, rel} of this PE through a multiply-accumulate into the local row the running index selects.
-// Pipeline: P (column-pointer read) -> G (word address generator, one word per cycle) -> M (weight read,
-// index decode, multiply) -> A (accumulate). An empty column is dropped in P without costing a G cycle.
-// Accumulators are flops: exact (AccWidth is derived by the encoder so they never overflow), cleared by
-// clear_i, read combinationally by the element-wise unit through acc_rd_*.
+// The engine broadcasts (activation, column-pointer address) entries, non-zero activations only, to every
+// PE. For each, the PE streams that column's stored CSC words {weight, rel} through a multiply-accumulate
+// into the local row the running index selects. Pipeline:
+//   P  column-pointer read: [begin, end) of the broadcast column (registered)
+//   Q  column queue (FifoDepth entries of {act, begin, end}); an empty column (begin == end) is dropped
+//      here and costs no cycle; when the queue is empty, P's entry bypasses it
+//   G  word address generator: one word per cycle, the next column's first word in the cycle after the
+//      previous column's last word (no bubble)
+//   M  weight read, index decode, multiply
+//   A  accumulate
+// Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
+// first word can issue in the first cycle of the phase. Accumulators are flops: exact (AccWidth is
+// derived by the encoder so they never overflow), cleared by clear_i, read combinationally (acc_rd_*).
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
   parameter int unsigned WeightWidth   = 12,
   parameter int unsigned IndexWidth    = 4,
   parameter int unsigned AccWidth      = 34,
-  parameter int unsigned ColWidth      = 8,
   parameter int unsigned WeightDepth   = 1024,
   parameter int unsigned ColptrDepth   = 256,
   parameter int unsigned LocalRows     = 16,
+  parameter int unsigned FifoDepth     = 16,
   parameter              MemDir        = "",   // $readmemh pe<PeIndex>_{weights,colptr}.memh from here
   parameter int unsigned PeIndex       = 0,
   localparam int unsigned WORD_WIDTH   = WeightWidth + IndexWidth,
@@ -29,13 +36,15 @@ module csc_pe #(
   input  logic                          rst_ni,
   // matrix control
   input  logic                          clear_i,      // zero the accumulators (start of a matrix)
-  input  logic [PADDR_WIDTH-1:0]        ptr_base_i,   // this matrix's column-pointer table
-  // (activation, column) stream from the FIFO
-  input  logic                          col_valid_i,
-  output logic                          col_ready_o,
-  input  logic [ActWidth+ColWidth-1:0]  col_data_i,   // {activation, column}
-  output logic                          idle_o,       // no column in flight
-  output logic                          busy_o,       // a stored word is consumed this cycle
+  input  logic                          run_i,        // words may issue (matrix phase)
+  // broadcast: one (activation, column) entry per cycle; the engine sends one only when every PE
+  // signals space_o
+  input  logic                          bc_valid_i,
+  input  logic signed [ActWidth-1:0]    bc_act_i,
+  input  logic [PADDR_WIDTH-1:0]        bc_ptr_addr_i, // absolute pointer address of the column (begin)
+  output logic                          space_o,      // room for a broadcast entry this cycle
+  output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
+  output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits)
   input  logic [RIDX_WIDTH-1:0]         acc_rd_row_i,
   output logic signed [AccWidth-1:0]    acc_rd_data_o,
@@ -48,6 +57,10 @@ module csc_pe #(
   input  logic [WADDR_WIDTH-1:0]        pmem_data_i
 );
   localparam int unsigned PROD_WIDTH = ActWidth + WeightWidth;
+  localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH;  // queue entry {act, begin, end}
+  localparam int unsigned QPTR_WIDTH = (FifoDepth > 1) ? $clog2(FifoDepth) : 1;
+  localparam int unsigned QCNT_WIDTH = $clog2(FifoDepth + 1);
+  localparam logic [QPTR_WIDTH-1:0] QLAST = QPTR_WIDTH'(FifoDepth - 1);
 
   // ---- memories ---------------------------------------------------------------------------------
   logic [WORD_WIDTH-1:0]  wmem_q [WeightDepth];
@@ -72,32 +85,41 @@ module csc_pe #(
     end
   end
 
-  // ---- P: pop a column, read its [begin, end) pointers --------------------------------------------
-  logic                   p_valid_q;
+  // ---- P: column-pointer read ----------------------------------------------------------------------
+  logic                       p_valid_q, p_live;
   logic signed [ActWidth-1:0] p_act_q;
-  logic [WADDR_WIDTH-1:0] p_begin_q, p_end_q;
-  logic                   p_take, p_empty, col_pop;
-  logic signed [ActWidth-1:0] col_act;
-  logic [ColWidth-1:0]    col_idx;
-  logic [PADDR_WIDTH-1:0] ptr_addr;
+  logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q;
+  logic [PADDR_WIDTH-1:0]     bc_ptr_end;
+  assign bc_ptr_end = bc_ptr_addr_i + 1'b1;
+  assign p_live     = p_valid_q && (p_begin_q != p_end_q);
 
-  assign col_act  = col_data_i[ActWidth+ColWidth-1:ColWidth];
-  assign col_idx  = col_data_i[ColWidth-1:0];
-  assign ptr_addr = ptr_base_i + PADDR_WIDTH'(col_idx);
-  assign p_empty  = (p_begin_q == p_end_q);
+  // ---- Q: column queue ---------------------------------------------------------------------------
+  logic [QW-1:0]         q_mem_q [FifoDepth];
+  logic [QPTR_WIDTH-1:0] q_wr_q, q_rd_q;
+  logic [QCNT_WIDTH-1:0] q_cnt_q;
+  logic                  q_empty, q_push, q_pop;
+  logic [QW-1:0]         q_head;
+  assign q_empty = (q_cnt_q == '0);
+  assign q_head  = q_mem_q[q_rd_q];
+  // An entry fired now lands in P next cycle and in Q the cycle after; P's current entry lands in Q next
+  // cycle: so there must be room for both.
+  assign space_o = (QCNT_WIDTH'(q_cnt_q) + QCNT_WIDTH'(p_valid_q)) < QCNT_WIDTH'(FifoDepth);
 
-  // ---- G: word address generator ----------------------------------------------------------------
-  logic                   g_active_q, g_active_d;
-  logic [WADDR_WIDTH-1:0] g_addr_q, g_addr_d, g_end_q, g_end_d;
+  // ---- G: word address generator -------------------------------------------------------------------
+  logic                       g_active_q, g_active_d;
+  logic [WADDR_WIDTH-1:0]     g_addr_q, g_addr_d, g_end_q, g_end_d;
   logic signed [ActWidth-1:0] g_act_q, g_act_d;
-  logic                   issue, issue_first;
-  logic [WADDR_WIDTH-1:0] issue_addr;
-  logic signed [ActWidth-1:0] issue_act;
+  logic                       src_valid, take, issue, issue_first;
+  logic signed [ActWidth-1:0] src_act, issue_act;
+  logic [WADDR_WIDTH-1:0]     src_begin, src_end, src_next, issue_addr;
 
-  // An empty column is dropped at once; a non-empty one waits until G is free.
-  assign p_take      = p_valid_q && (p_empty || !g_active_q);
-  assign col_ready_o = !p_valid_q || p_take;
-  assign col_pop     = col_valid_i && col_ready_o;
+  // The column to start next: the queue head, or P's entry when the queue is empty.
+  assign src_valid = !q_empty || p_live;
+  assign {src_act, src_begin, src_end} = q_empty ? {p_act_q, p_begin_q, p_end_q} : q_head;
+  assign src_next  = src_begin + 1'b1;
+  assign take      = run_i && !g_active_q && src_valid;
+  assign q_pop     = take && !q_empty;
+  assign q_push    = p_live && !(take && q_empty);
 
   always_comb begin
     g_active_d  = g_active_q;
@@ -108,19 +130,19 @@ module csc_pe #(
     issue_first = 1'b0;
     issue_addr  = g_addr_q;
     issue_act   = g_act_q;
-    if (g_active_q) begin
+    if (run_i && g_active_q) begin
       issue      = 1'b1;
       g_addr_d   = g_addr_q + 1'b1;
       g_active_d = (g_addr_d != g_end_q);
-    end else if (p_take && !p_empty) begin
+    end else if (take) begin
       issue       = 1'b1;
       issue_first = 1'b1;
-      issue_addr  = p_begin_q;
-      issue_act   = p_act_q;
-      g_addr_d    = p_begin_q + 1'b1;
-      g_end_d     = p_end_q;
-      g_act_d     = p_act_q;
-      g_active_d  = (g_addr_d != p_end_q);
+      issue_addr  = src_begin;
+      issue_act   = src_act;
+      g_addr_d    = src_next;
+      g_end_d     = src_end;
+      g_act_d     = src_act;
+      g_active_d  = (src_next != src_end);
     end
   end
 
@@ -152,13 +174,19 @@ module csc_pe #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       p_valid_q  <= 1'b0;
+      q_wr_q     <= '0;
+      q_rd_q     <= '0;
+      q_cnt_q    <= '0;
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       a_valid_q  <= 1'b0;
       row_q      <= '0;
     end else begin
-      if (col_pop) p_valid_q <= 1'b1;
-      else if (p_take) p_valid_q <= 1'b0;
+      p_valid_q <= bc_valid_i;
+      if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
+      if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
+      if (q_push && !q_pop) q_cnt_q <= q_cnt_q + 1'b1;
+      else if (q_pop && !q_push) q_cnt_q <= q_cnt_q - 1'b1;
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       a_valid_q  <= m_valid_q;
@@ -168,11 +196,12 @@ module csc_pe #(
 
   // Datapath registers without reset (qualified by the valid bits above).
   always_ff @(posedge clk_i) begin
-    if (col_pop) begin
-      p_act_q   <= col_act;
-      p_begin_q <= pmem_q[ptr_addr];
-      p_end_q   <= pmem_q[ptr_addr + 1'b1];
+    if (bc_valid_i) begin
+      p_act_q   <= bc_act_i;
+      p_begin_q <= pmem_q[bc_ptr_addr_i];
+      p_end_q   <= pmem_q[bc_ptr_end];
     end
+    if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q};
     if (pmem_we_i) pmem_q[pmem_addr_i] <= pmem_data_i;
     if (wmem_we_i) wmem_q[wmem_addr_i] <= wmem_data_i;
     g_addr_q <= g_addr_d;
@@ -198,8 +227,8 @@ module csc_pe #(
   end
 
   assign acc_rd_data_o = acc_q[acc_rd_row_i];
-  assign idle_o = !p_valid_q && !g_active_q && !m_valid_q && !a_valid_q;
-  assign busy_o = issue;
+  assign quiet_o = !p_valid_q && q_empty && !g_active_q;
+  assign busy_o  = issue;
 
   // The top address bit only exists so that an end pointer can equal WeightDepth.
   logic unused_issue_msb;
@@ -209,7 +238,9 @@ module csc_pe #(
   // verilator lint_off SYNCASYNCNET
   // A row beyond this PE's local rows means a malformed memory image.
   assert property (@(posedge clk_i) disable iff (!rst_ni) a_valid_q |-> (a_row_q < ROW_WIDTH'(LocalRows)));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_i && !idle_o));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_i && (m_valid_q || a_valid_q)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !(bc_valid_i && !space_o));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

@@ -18,8 +18,13 @@
 // Shapes are runtime configuration bounded by the Max* parameters, so one build serves many models.
 // Reset: asynchronous, active low; it aborts a sequence. Memories and configuration keep their contents.
 // Performance counters (reset to 0): steps, cycles of the last step and their sum (frame received ->
-// h_t of the last layer written), matrix-phase cycles of LSTM layers, per-PE busy cycles (a stored word
+// h_t of the last layer written), matrix-phase cycles of LSTM layers (S_MAT + S_MAT_TAIL: from the first
+// cycle words may issue to the cycle of the last accumulation), per-PE busy cycles (a stored word
 // consumed in an LSTM-layer matrix phase).
+// Zero activations are skipped at no cycle cost: non-zero x_t words and h_t values are appended to
+// (value, column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
+// (h_{t-1} list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
+// the frame is received (pointer reads only: no word issues before the matrix phase).
 module sparse_lstm_engine #(
   parameter int unsigned NumPe        = 8,
   parameter int unsigned ActWidth     = 16,
@@ -44,7 +49,7 @@ module sparse_lstm_engine #(
   parameter int unsigned MaxClasses   = 16,
   parameter int unsigned MaxLayers    = 2,
   parameter int unsigned WeightDepth  = 1024,
-  parameter int unsigned FifoDepth    = 8,
+  parameter int unsigned FifoDepth    = 16,
   // configuration after power-up (the load stream may change it)
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
@@ -116,9 +121,8 @@ module sparse_lstm_engine #(
 
   typedef enum logic [3:0] {
     S_INPUT,      // receive a frame (and load beats between sequences)
-    S_MAT_START,  // clear accumulators
-    S_MAT_BCAST,  // broadcast the non-zero activations to every PE FIFO
-    S_MAT_DRAIN,  // wait for every PE
+    S_MAT,        // broadcast the non-zero activations; PEs issue words (first cycle clears the accumulators)
+    S_MAT_TAIL,   // the last accumulation
     S_ELT,        // element-wise unit over all rows
     S_ELT_DRAIN,  // wait for the last h_t
     S_OUT_H,      // stream h_t of every layer

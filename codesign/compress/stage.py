@@ -79,7 +79,7 @@ def compressed_spec_text(spec: Spec, compression: dict) -> str:
 def compress(
     spec: Spec,
     method: str,
-    sparsity: float,
+    sparsity: float | None = None,
     num_pe: int | None = None,
     block: tuple[int, int] | None = None,
     name: str | None = None,
@@ -95,6 +95,11 @@ def compress(
     Returns the new model's Spec, loaded from the folder just written.
     """
     block = None if block is None else tuple(block)
+    if method == "circulant":
+        # Not pruning: projection onto block-circulant W_x, W_h, then QAT fine-tuning in that form.
+        from codesign.compress.circulant import compress_circulant
+
+        return compress_circulant(spec, block, name, epochs=final_epochs, progress=progress, log=log)
     sparsity, name = check_options(spec, method, sparsity, num_pe, block, name)
     target = spec.folder.parent / name
 

@@ -78,6 +78,13 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
             common["reset_after"] = m.reset_after
         if m.cell == "lstm":
             common["unit_forget_bias"] = True  # QLSTMCell forces it; keep the float twin identical
+        if spec.compression is not None and spec.compression.method == "circulant":
+            # Block-circulant W_x, W_h: the layer stores one defining vector per b x b block and is
+            # trained in that form (codesign/models/circulant.py; same quantizers as QLSTM).
+            from codesign.models.circulant import circulant_layer
+
+            h = circulant_layer(spec, quantized, **common)(h)
+            continue
         if quantized:
             layer_cls = {"lstm": QLSTM, "gru": QGRU, "simple_rnn": QSimpleRNN}[m.cell]
             h = layer_cls(

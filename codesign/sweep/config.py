@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from codesign.errors import CodesignError
+from codesign.fields import FieldReader
 
 MODES = ("analytic", "finetune")
 TARGETS = ("engine", "hls")
@@ -108,47 +109,8 @@ class SweepConfig:
         return out
 
 
-class _Fields:
+class _Fields(FieldReader):
     """Reads one sweep file; every complaint names `file: dotted.field: value`."""
-
-    def __init__(self, source: Path):
-        self.source = source
-
-    def fail(self, where: str, message: str) -> CodesignError:
-        return CodesignError(f"{self.source}: {where}: {message}")
-
-    def mapping(self, value: Any, where: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(where or "top level", f"expected a mapping, got {type(value).__name__} {value!r}")
-        for key in value:
-            if key not in allowed:
-                raise self.fail(
-                    f"{where}.{key}" if where else str(key),
-                    f"unknown field (known: {', '.join(sorted(allowed))})",
-                )
-        for key in sorted(required):
-            if key not in value:
-                raise self.fail(f"{where}.{key}" if where else key, "missing required field")
-        return value
-
-    def integer(self, value: Any, where: str, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(where, f"expected an integer, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(where, f"{value} is out of range [{low}, {high}]")
-        return value
-
-    def number(self, value: Any, where: str, low: float, high: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(where, f"expected a number, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(where, f"{value} is out of range [{low}, {high}]")
-        return float(value)
-
-    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            raise self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
-        return value
 
     def values(self, value: Any, where: str) -> list:
         if not isinstance(value, list):

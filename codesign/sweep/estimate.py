@@ -94,6 +94,37 @@ class EngineGeometry:
     layer_words_max: tuple[int, ...]  # per layer: the most words any PE stores (matrix phase, every a != 0)
     head_words_max: int
     timesteps: int
+    # The model's shape (the build's Max* parameters). 0 = derive it from the fields above, which hold it
+    # exactly for one layer and for stacked layers of equal width (the encoder's layout).
+    inputs: int = 0
+    units: int = 0
+    classes: int = 0
+
+    def shape(self) -> tuple[int, int, int]:
+        """(inputs, units, classes) of the widest layer."""
+        if self.inputs and self.units and self.classes:
+            return self.inputs, self.units, self.classes
+        layers = len(self.layer_words_max)
+        if layers <= 1:  # colptr = (X + H + 1) + (H + 1), cols = X + H
+            h = self.colptr_depth - self.inputs_plus_units - 2
+            x = self.inputs_plus_units - h
+        else:  # colptr = (X + H + 1) + (2H + 1) + (H + 1), cols = max(X + H, 2H)
+            h = (self.colptr_depth - self.inputs_plus_units - 3) // 3
+            x = self.inputs_plus_units - h
+            if x < h:
+                h = self.inputs_plus_units // 2
+                x = self.colptr_depth - 4 * h - 3
+        c = self.bias_depth - 4 * h * max(layers, 1)
+        return max(x, 1), max(h, 1), max(c, 1)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["layer_words_max"] = list(self.layer_words_max)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EngineGeometry:
+        return cls(**{**d, "layer_words_max": tuple(d["layer_words_max"])})
 
 
 def engine_estimate(
@@ -212,3 +243,17 @@ def hls_estimate(
         latency_cycles=latency,
         multipliers=int(mults_total),
     )
+
+
+# --- fitted engine model (stub, replaced below) ---
+RESOURCES = ("lut", "ff", "bram_18k", "dsp")
+FITTED = ("lut", "ff")
+
+
+def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
+    return {"lut": {"one": 1.0}, "ff": {"one": 1.0}}
+
+
+def estimate_counts(g: EngineGeometry, coefficients) -> dict[str, float]:
+    f = features(g)
+    return {r: sum(coefficients[r].get(k, 0.0) * v for k, v in f[r].items()) if r in f else 0.0 for r in RESOURCES}

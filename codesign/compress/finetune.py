@@ -21,7 +21,7 @@ from codesign.spec import Spec
 
 import tensorflow as tf  # noqa: E402  isort: skip
 
-from codesign.models.train import EpochBar  # noqa: E402  (the same per-epoch bar as training)
+from codesign.models.train import EpochBar, compile_model  # noqa: E402  (the same per-epoch bar as training)
 
 
 @dataclass(frozen=True)
@@ -130,19 +130,6 @@ class PruningResult:
     history: list[dict] = field(default_factory=list)  # per schedule step: sparsity, val accuracy
 
 
-def _compile(model: tf.keras.Model, spec: Spec, learning_rate: float) -> None:
-    t = spec.training
-    if t.optimizer == "adam":
-        optimizer = tf.keras.optimizers.Adam(learning_rate, clipnorm=t.clipnorm)
-    else:
-        optimizer = tf.keras.optimizers.SGD(learning_rate, momentum=0.9, clipnorm=t.clipnorm)
-    model.compile(
-        optimizer=optimizer,
-        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-
-
 def prune_and_finetune(
     spec: Spec,
     model: tf.keras.Model,
@@ -164,7 +151,7 @@ def prune_and_finetune(
     t = spec.training
     tf.keras.utils.set_random_seed(t.seed + 2)
     tf.config.experimental.enable_op_determinism()
-    _compile(model, spec, t.qat_learning_rate)
+    compile_model(model, spec, t.qat_learning_rate)
     layers = recurrent_layers(spec, model)
     hold = HoldMasks(layers)
     fit = dict(

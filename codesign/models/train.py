@@ -58,7 +58,8 @@ def accuracy(model: tf.keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
-def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc: str, progress: bool) -> int:
+def compile_model(model: tf.keras.Model, spec: Spec, learning_rate: float) -> None:
+    """The spec's optimizer with gradient-norm clipping; logits in, cross-entropy out."""
     t = spec.training
     if t.optimizer == "adam":
         optimizer = tf.keras.optimizers.Adam(learning_rate, clipnorm=t.clipnorm)
@@ -69,6 +70,11 @@ def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc
         loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+
+
+def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc: str, progress: bool) -> int:
+    t = spec.training
+    compile_model(model, spec, learning_rate)
     stop = tf.keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=t.patience, restore_best_weights=True
     )

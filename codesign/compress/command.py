@@ -24,10 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--method",
         required=True,
-        choices=("magnitude", "balanced", "block"),
-        help="magnitude: unstructured; balanced: equal non-zeros per PE (ESE); block: Narang",
+        choices=("magnitude", "balanced", "block", "circulant"),
+        help="magnitude: unstructured; balanced: equal non-zeros per PE (ESE); block: Narang; "
+        "circulant: block-circulant projection + QAT fine-tuning (--block BxB)",
     )
-    parser.add_argument("--sparsity", required=True, type=float, help="fraction of zero weights, in [0, 1)")
+    parser.add_argument("--sparsity", type=float, default=None, help="fraction of zero weights, in [0, 1)")
     parser.add_argument(
         "--pes",
         type=int,
@@ -78,5 +79,10 @@ def run(args: argparse.Namespace) -> int:
     new = compress(
         spec, args.method, args.sparsity, args.num_pe, block, args.name, schedule, progress=not args.quiet
     )
+    if args.method == "circulant":
+        from codesign.compress.circulant import print_circulant_table
+
+        print_circulant_table(read_json(new.folder / "metrics.json"))
+        return 0
     print_compression_table(read_json(new.folder / "metrics.json"))
     return 0

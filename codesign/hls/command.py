@@ -67,7 +67,7 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
 
 def run(args: argparse.Namespace) -> int:
     from codesign.errors import CodesignError
-    from codesign.hls.csim import run_csim
+    from codesign.hls.csim import project_name, run_csim
     from codesign.hls.estimate import estimate
     from codesign.hls.report import find_csynth_report, parse_csynth_xml
     from codesign.models.train import load_trained
@@ -109,7 +109,20 @@ def run(args: argparse.Namespace) -> int:
             reuse_factor=args.reuse_factor,
             recurrent_reuse_factor=args.recurrent_reuse_factor,
             part=args.part,
+            block=result.types.block_sparse,
         )
+        if spec.compression is not None and spec.compression.method == "circulant":
+            from codesign.hls.circulant import circulant_estimate  # storage = the defining vectors
+
+            est = circulant_estimate(
+                est,
+                spec,
+                result.types,
+                trained.model,
+                reference.dense_kernel,
+                args.reuse_factor,
+                args.recurrent_reuse_factor,
+            )
         tool = vendor_tool()
         synthesis = None
         if tool is None:
@@ -117,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             log(f"[hls] C synthesis with {tool}")
             result.hls_model.build(csim=False, synth=True, export=False)
-            found = find_csynth_report(project, spec.name)
+            found = find_csynth_report(project, project_name(spec.name))
             synthesis = parse_csynth_xml(found) if found else None
         write_json(stage / "report.json", build_report(result, est, synthesis, args))
     print(

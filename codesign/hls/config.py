@@ -78,6 +78,8 @@ class ModelTypes:
     input: Fixed
     layers: list[LayerTypes]
     head: LayerTypes
+    # block-pruned recurrent kernels (spec compression.block): stored as non-zero blocks, see block_sparse.py
+    block_sparse: tuple[int, int] | None = None
 
 
 def state_type(spec: Spec, measured_bound: float) -> Fixed:
@@ -153,7 +155,9 @@ def choose_types(
         result=accum,  # the logits, exactly
         input_bound=in_bound,
     )
-    return ModelTypes(input=x_type, layers=layers, head=head)
+    from codesign.hls.block_sparse import block_of
+
+    return ModelTypes(input=x_type, layers=layers, head=head, block_sparse=block_of(spec))
 
 
 def hls_config(
@@ -178,6 +182,8 @@ def hls_config(
             "RecurrentReuseFactor": recurrent_reuse_factor or reuse_factor,
             "Strategy": strategy,
         }
+        if types.block_sparse is not None:
+            layers[t.name]["BlockSparse"] = "{}x{}".format(*types.block_sparse)
     h = types.head
     layers["head"] = {
         "Precision": {

@@ -7,6 +7,7 @@ so logits differ by input rounding, never by a systematic error).
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ from codesign.spec import Spec
 
 BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 IO_TYPES = {"parallel": "io_parallel", "stream": "io_stream"}
+
+
+def project_name(model_name: str) -> str:
+    """The hls4ml project (= C++ top function) name of a model: `jvowels_lstm-block75` is no C++ name."""
+    return re.sub(r"\W", "_", model_name)
 
 
 @dataclass
@@ -80,7 +86,7 @@ def convert(
         backend=BACKENDS[backend],
         io_type=IO_TYPES[io],
         output_dir=str(output_dir),
-        project_name=spec.name,
+        project_name=project_name(spec.name),
         **kwargs,
     )
 

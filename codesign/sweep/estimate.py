@@ -1,18 +1,21 @@
 """Analytic resource and latency estimates for a design point (LUT, FF, BRAM 18 Kbit, DSP, cycles).
 
-These are first-order models with every coefficient named in one dataclass per target, so issue 5's
-item 4 can fit them on Yosys runs and replace the defaults (and report the error table). Until
-`codesign.hls` ships its own per-project estimate, `hls_estimate` here is the stand-in: replace it with
-that call when it exists.
+The engine's model is fitted on Yosys runs and checked on held-out configurations (issue 5, item 4; see
+the engine section and codesign.sweep.fit); its coefficients are read from engine_cost.json. The hls4ml
+model is first-order with every coefficient named in one dataclass. Until `codesign.hls` ships its own
+per-project estimate, `hls_estimate` here is the stand-in: replace it with that call when it exists.
 
-Memories (both targets): a memory of depth d x width w takes the cheapest 7-series block-RAM aspect
-ratio (RAMB18: 16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36); one no deeper than `lutram_max_depth` goes to
-distributed RAM instead (ceil(d / 64) LUTs per bit), as Yosys and Vivado map shallow memories.
+hls4ml memories: a memory of depth d x width w takes the cheapest 7-series block-RAM aspect ratio (RAMB18:
+16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36); one no deeper than `lutram_max_depth` goes to distributed RAM
+instead (ceil(d / 64) LUTs per bit). The engine's memories follow Yosys' own rule (`xc7_memory`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -58,21 +61,6 @@ class Resources:
 
 
 @dataclass(frozen=True)
-class EngineCostModel:
-    """Per-PE and shared costs of the ESE-style engine (placeholders until fitted on Yosys runs)."""
-
-    dsp_per_pe: int = 1  # one WeightWidth x ActWidth multiplier (<= 25 x 18 fits one DSP48)
-    elementwise_dsp: int = 3  # f*c, i*g, o*tanh(c)
-    control_lut: int = 300  # sequencer, stream interfaces, counters
-    pe_fixed_lut: int = 60  # FIFO control, valid/ready, address counter
-    elementwise_lut_per_bit: int = 4  # casts and adders of the element-wise unit, per cell-type bit
-    control_ff: int = 250
-    pe_fixed_ff: int = 24
-    fifo_depth: int = 16  # (activation, column) pairs per PE FIFO, in distributed RAM
-    lutram_max_depth: int = 64
-
-
-@dataclass(frozen=True)
 class EngineGeometry:
     """What the estimate needs to know of an encoded model (all from the CSC storage and the types)."""
 
@@ -108,12 +96,12 @@ class EngineGeometry:
         if layers <= 1:  # colptr = (X + H + 1) + (H + 1), cols = X + H
             h = self.colptr_depth - self.inputs_plus_units - 2
             x = self.inputs_plus_units - h
-        else:  # colptr = (X + H + 1) + (2H + 1) + (H + 1), cols = max(X + H, 2H)
-            h = (self.colptr_depth - self.inputs_plus_units - 3) // 3
-            x = self.inputs_plus_units - h
-            if x < h:
-                h = self.inputs_plus_units // 2
-                x = self.colptr_depth - 4 * h - 3
+        else:  # colptr = (X + H + 1) + (2H + 1) + (H + 1) = X + 4H + 3, cols = max(X + H, 2H)
+            h = self.inputs_plus_units // 2  # cols = 2H when X <= H
+            x = self.colptr_depth - 4 * h - 3
+            if not (0 < x <= h and self.inputs_plus_units == 2 * h):  # cols = X + H
+                h = (self.colptr_depth - self.inputs_plus_units - 3) // 3
+                x = self.inputs_plus_units - h
         c = self.bias_depth - 4 * h * max(layers, 1)
         return max(x, 1), max(h, 1), max(c, 1)
 
@@ -127,41 +115,211 @@ class EngineGeometry:
         return cls(**{**d, "layer_words_max": tuple(d["layer_words_max"])})
 
 
+# The engine's model is fitted on Yosys synth_xilinx runs of rtl/sparse_lstm_engine.sv (issue 5, item 4):
+# bench/fit_estimator.py synthesizes a design of experiments, codesign.sweep.fit fits and checks it on
+# held-out configurations, and the result (coefficients, every measured point, the held-out error table)
+# is committed as engine_cost.json beside this file. Forms:
+#   BRAM and DSP are derived, not fitted: every memory is mapped the way Yosys' memory_libmap maps it for
+#     7-series (`xc7_memory`), every multiplier takes ceil(a/25) x ceil(b/18) DSP48E1. The fit only
+#     decides, per memory or multiplier group, how many copies the netlist keeps (1, or 0 when Yosys
+#     optimises a group away: today the activation tables and element-wise multipliers).
+#   LUT and FF are sums of physically named terms (`features`; LUT RAM sites derived), fitted by
+#     non-negative least squares on the relative error.
+# The memory list mirrors the RTL the fit was run on (engine_cost.json names its fingerprint); when the
+# RTL adds or reshapes a memory, `engine_memories` must follow, and the re-fit's error table shows it.
+
+COST_FILE = Path(__file__).with_name("engine_cost.json")
+RESOURCES = ("lut", "ff", "bram_18k", "dsp")
+FITTED = ("lut", "ff")  # continuous coefficients; BRAM and DSP get integer copy counts
+DERIVED = ("bram_18k", "dsp")
+FIFO_DEPTH = 16  # rtl/sparse_lstm_engine.sv's FifoDepth default (engine_parameters leaves it)
+
+_BRAM18 = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
+_BRAM36 = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))
+_LUTRAM = ((3, 64), (6, 32))  # RAM64M as 64 x 3, RAM32M as 32 x 6 (simple dual port): 4 LUT sites each
+_LUTRAM_QP = ((1, 64), (2, 32))  # the same primitives with three read ports
+
+
+@dataclass(frozen=True)
+class Xc7Memory:
+    bram18: int  # 18 Kbit blocks (a RAMB36 counts 2)
+    lutram_luts: int  # LUT sites of RAM64M / RAM32M
+    lutram_mux_bits: int  # output bits that select among LUT RAM units stacked in depth
+    registers: int  # bits of registered read data pulled out of LUT RAM (synchronous reads)
+
+
+def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = True) -> Xc7Memory:
+    """How Yosys' memory_libmap maps a depth x width memory with one write port and `read_ports` reads
+    (1 to 3) on 7-series: the cheaper of block RAM (129 per RAMB18, 257 per RAMB36 at the best aspect
+    ratio, one copy per read port; synchronous reads only) and LUT RAM (one read: simple dual port,
+    RAM64M as 64 x 3 or RAM32M as 32 x 6 at cost 8; two or three reads: quad port, RAM64M as 64 x 1 or
+    RAM32M as 32 x 2 with three read ports, at cost 7). Checked against every memory of the fit's runs."""
+    if depth <= 0 or width <= 0:
+        return Xc7Memory(0, 0, 0, 0)
+    copies = max(1, read_ports)
+    b18 = min(-(-width // w) * -(-depth // d) for w, d in _BRAM18)
+    b36 = min(-(-width // w) * -(-depth // d) for w, d in _BRAM36)
+    bram_cost, bram18 = min((129 * b18, b18), (257 * b36, 2 * b36))
+    shapes, unit_cost = (_LUTRAM, 8) if copies == 1 else (_LUTRAM_QP, 7)
+    units, deep = min((-(-width // w) * -(-depth // d), -(-depth // d)) for w, d in shapes)
+    if sync_read and copies * bram_cost < unit_cost * units:  # a block RAM reads synchronously only
+        return Xc7Memory(copies * bram18, 0, 0, 0)
+    return Xc7Memory(0, 4 * units, copies * width * (deep - 1), copies * width * int(sync_read))
+
+
+def _dsp48(a: int, b: int) -> int:
+    """DSP48E1 for an a x b signed product (25 x 18 per slice)."""
+    a, b = max(a, b), min(a, b)
+    return min(-(-a // 25) * -(-b // 18), -(-a // 18) * -(-b // 25))
+
+
+def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
+    """(copies in the design, mapping) of every memory of rtl/sparse_lstm_engine.sv."""
+    x, h, c = g.shape()
+    layers = max(1, len(g.layer_words_max))
+    col_bits = max(1, int(g.inputs_plus_units).bit_length())
+    return {
+        "pe_weights": (g.num_pe, xc7_memory(g.depth, g.weight_width + g.index_width)),
+        "pe_colptr": (g.num_pe, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
+        # per-PE column queue of {activation, begin pointer, end pointer}
+        "pe_queue": (g.num_pe, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width, sync_read=False)),
+        "bias": (1, xc7_memory(g.bias_depth, g.bias_width)),
+        "tables": (3, xc7_memory(g.table_depth, g.gate_width)),
+        "h": (1, xc7_memory(2 * layers * h, g.act_width, sync_read=False)),
+        "c": (1, xc7_memory(layers * h, g.cell_width)),
+        # non-zero activation lists (value, column): x_t; h of every layer and bank (two readers)
+        "x_list": (1, xc7_memory(x, g.act_width + col_bits, sync_read=False)),
+        "h_lists": (1, xc7_memory(2 * layers * h, g.act_width + col_bits, read_ports=2, sync_read=False)),
+    }
+
+
+def derived_terms(g: EngineGeometry) -> dict[str, dict[str, float]]:
+    """BRAM (18 Kbit blocks) and DSP of each group, one copy each; the fit gives the copy counts."""
+    mems = engine_memories(g)
+    return {
+        "bram_18k": {f"bram_{k}": float(n * m.bram18) for k, (n, m) in mems.items()},
+        "dsp": {
+            "dsp_pe_multipliers": float(g.num_pe * _dsp48(g.act_width, g.weight_width)),
+            "dsp_elementwise": float(
+                _dsp48(g.gate_width, g.cell_width) + 2 * _dsp48(g.gate_width, g.gate_width)
+            ),
+        },
+    }
+
+
+def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
+    """Every resource's terms for a geometry: LUT and FF (fitted) and BRAM and DSP (derived)."""
+    x, h, c = g.shape()
+    # Yosys maps the accumulator array to flip-flops padded to a power of 2 (its row index width):
+    # LocalRows 13 costs 16 rows of registers and select logic (measured on NumPe 5 and 10)
+    p, rows, acc = g.num_pe, 1 << max(0, g.max_local_rows - 1).bit_length(), g.acc_width
+    word = g.weight_width + g.index_width
+    mems = engine_memories(g)
+    per_pe = ("pe_weights", "pe_colptr", "pe_queue")
+    lutram_pe = sum(n * m.lutram_luts for k, (n, m) in mems.items() if k in per_pe)
+    lutram_shared = sum(n * m.lutram_luts for k, (n, m) in mems.items() if k not in per_pe)
+    lutram_mux = sum(n * m.lutram_mux_bits for n, m in mems.values())
+    lutram_regs = sum(n * m.registers for n, m in mems.values())
+    return {
+        "lut": {
+            "control": 1.0,
+            "per_pe": float(p),
+            "accumulate": float(p * acc),  # adder, product and bias alignment, PE select mux
+            "accumulator_select": float(p * rows * acc),  # write enables and read mux of the rows
+            # NumPe not a power of 2: row / NumPe is not a bit slice, and one more row-select mux of
+            # LocalRows x AccWidth appears (measured on NumPe 5 and 10; not explained further)
+            "odd_pe_row_select": float((p & (p - 1) != 0) * rows * acc),
+            "word_decode": float(p * word),  # index decode, row arithmetic, weight word path
+            "address": float(p * g.ptr_width),  # word address counters and column-end compare
+            "lutram_pe": float(lutram_pe),
+            "lutram_shared": float(lutram_shared),
+            "lutram_mux": float(lutram_mux),
+        },
+        "ff": {
+            "control": 1.0,
+            "per_pe": float(p),  # pipeline valids, per-PE performance counter
+            "accumulators": float(p * rows * acc),
+            "pe_datapath": float(p * (acc + word + g.act_width)),  # product, word and activation registers
+            "address": float(p * g.ptr_width),
+            "memory_read_registers": float(lutram_regs),
+        },
+        **derived_terms(g),
+    }
+
+
+# What each term counts (engine_cost.json and the report carry this beside the coefficients).
+FORMS = {
+    "lut": {
+        "control": "1 (sequencer, stream interfaces, element-wise unit)",
+        "per_pe": "NumPe (FIFO control, handshakes)",
+        "accumulate": "NumPe x AccWidth (accumulate adder, PE select mux)",
+        "accumulator_select": "NumPe x LocalRows (to a power of 2) x AccWidth (row enables, read mux)",
+        "odd_pe_row_select": "LocalRows (to a power of 2) x AccWidth if NumPe is not a power of 2 (measured)",
+        "word_decode": "NumPe x (WeightWidth + IndexWidth) (index decode, word path)",
+        "address": "NumPe x PtrWidth (address counters, column-end compare)",
+        "lutram_pe": "LUT sites of the PE memories mapped to LUT RAM (derived: xc7_memory)",
+        "lutram_shared": "LUT sites of the shared memories mapped to LUT RAM (derived: xc7_memory)",
+        "lutram_mux": "output bits selecting among LUT RAM units stacked in depth (derived)",
+    },
+    "ff": {
+        "control": "1",
+        "per_pe": "NumPe (valids, 32-bit busy counter)",
+        "accumulators": "NumPe x LocalRows (to a power of 2) x AccWidth",
+        "pe_datapath": "NumPe x (AccWidth + WeightWidth + IndexWidth + ActWidth)",
+        "address": "NumPe x PtrWidth",
+        "memory_read_registers": "read-data registers of synchronous LUT RAM reads (derived)",
+    },
+    "bram_18k": {
+        "bram_<memory>": "18 Kbit blocks of the memory as xc7_memory maps it; coefficient = copies kept"
+    },
+    "dsp": {
+        "dsp_pe_multipliers": "NumPe x DSP48E1 of an ActWidth x WeightWidth product",
+        "dsp_elementwise": "DSP48E1 of f*c, i*g, o*tanh(c); coefficient = copies kept",
+    },
+}
+
+
+@dataclass(frozen=True)
+class EngineCostModel:
+    """Fitted coefficients per resource (term name -> coefficient), as engine_cost.json stores them."""
+
+    coefficients: dict
+    source: str = "engine_cost.json"
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> EngineCostModel:
+        path = Path(path or COST_FILE)
+        data = json.loads(path.read_text())
+        return cls(coefficients=data["coefficients"], source=str(path.name))
+
+
+@lru_cache(maxsize=1)
+def default_cost_model() -> EngineCostModel:
+    return EngineCostModel.load(COST_FILE)
+
+
+def estimate_counts(g: EngineGeometry, coefficients: dict) -> dict[str, float]:
+    """LUT, FF, BRAM 18K, DSP of a geometry under `coefficients` (unrounded)."""
+    f = features(g)
+    return {r: float(sum(coefficients[r].get(k, 0.0) * v for k, v in f[r].items())) for r in RESOURCES}
+
+
 def engine_estimate(
     g: EngineGeometry, step_overhead: int = 0, head_overhead: int = 0, cost: EngineCostModel | None = None
 ) -> Resources:
-    c = cost or EngineCostModel()
-    col_bits = max(1, int(g.inputs_plus_units).bit_length())
-    weights = memory_cost(g.depth, g.weight_width + g.index_width, c.lutram_max_depth)
-    colptr = memory_cost(g.colptr_depth, g.ptr_width, c.lutram_max_depth)
-    fifo = memory_cost(c.fifo_depth, g.act_width + col_bits, c.lutram_max_depth)
-    tables = memory_cost(g.table_depth, g.gate_width, c.lutram_max_depth)
-    bias = memory_cost(g.bias_depth, g.bias_width, c.lutram_max_depth)
-    pe_lut = (
-        c.pe_fixed_lut
-        + g.acc_width  # accumulate adder
-        + g.max_local_rows  # accumulator write-enable decode
-        + 2 * g.ptr_width  # word address counter and column end compare
-        + weights.lutram_luts
-        + colptr.lutram_luts
-        + fifo.lutram_luts
-    )
-    pe_ff = c.pe_fixed_ff + g.max_local_rows * g.acc_width + g.act_width + g.weight_width + g.index_width
-    pe_ff += 2 * g.ptr_width
-    lut = c.control_lut + g.num_pe * pe_lut + c.elementwise_lut_per_bit * g.cell_width
-    lut += 2 * tables.lutram_luts + bias.lutram_luts
-    ff = c.control_ff + g.num_pe * pe_ff + 3 * g.cell_width + 2 * g.gate_width
-    bram = g.num_pe * (weights.bram18 + colptr.bram18) + 2 * tables.bram18 + bias.bram18
+    c = cost or default_cost_model()
+    counts = estimate_counts(g, c.coefficients)
     step = float(sum(g.layer_words_max) + step_overhead * len(g.layer_words_max))
     latency = int(round(step * g.timesteps)) + g.head_words_max + head_overhead
+    multipliers = g.num_pe + 3
     return Resources(
-        lut=int(lut),
-        ff=int(ff),
-        bram_18k=int(bram),
-        dsp=g.num_pe * c.dsp_per_pe + c.elementwise_dsp,
+        lut=int(round(counts["lut"])),
+        ff=int(round(counts["ff"])),
+        bram_18k=int(round(counts["bram_18k"])),
+        dsp=int(round(counts["dsp"])),
         cycles_per_step=step,
         latency_cycles=latency,
-        multipliers=g.num_pe + c.elementwise_dsp,
+        multipliers=multipliers,
     )
 
 
@@ -243,17 +401,3 @@ def hls_estimate(
         latency_cycles=latency,
         multipliers=int(mults_total),
     )
-
-
-# --- fitted engine model (stub, replaced below) ---
-RESOURCES = ("lut", "ff", "bram_18k", "dsp")
-FITTED = ("lut", "ff")
-
-
-def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
-    return {"lut": {"one": 1.0}, "ff": {"one": 1.0}}
-
-
-def estimate_counts(g: EngineGeometry, coefficients) -> dict[str, float]:
-    f = features(g)
-    return {r: sum(coefficients[r].get(k, 0.0) * v for k, v in f[r].items()) if r in f else 0.0 for r in RESOURCES}

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.compress.survey import survey_table_markdown
+from codesign.sweep.fit import report_lines as estimator_report_lines
 from codesign.sweep.pareto import front_order
 
 # Leading CSV columns; any other key a row has follows in first-seen order.
@@ -155,7 +156,7 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
         "## Estimator error (held-out configurations)",
         "",
         "<!-- estimator-error-table: filled by the estimator fit of issue 5, item 4 -->",
-        "Not measured yet: the analytic estimates above are not fitted on Yosys runs.",
+        *estimator_report_lines(),
         "",
     ]
     return "\n".join(lines)

@@ -1,0 +1,461 @@
+"""Fitting the engine's resource estimator on Yosys runs, and checking it on configurations it never saw.
+
+Design of experiments: every factor the sweep varies (NumPe, WeightWidth, IndexWidth, memory depth per
+PE, inputs, units, classes, layers, cell width; the accumulator width follows from them as the encoder
+derives it) has TRAINING levels that include both ends of its range, and HELD-OUT levels strictly between
+them (`LEVELS`). Training points form a Latin hypercube over the training levels plus the two corner
+points; held-out points a Latin hypercube over the held-out levels only. No held-out point shares a level
+of any factor with the training set, so the check is interpolation to new values, not a re-sampling of
+the fitted grid.
+
+Fitting: each resource's form (codesign.sweep.estimate.FORMS: a sum of physically named terms, each a
+product of build quantities) is fitted by non-negative least squares on the RELATIVE residual (every row
+divided by its measured count), since the bar is a relative error. BRAM and DSP are derived from the
+primitive geometry; the fit only picks each group's copy count (0 or 1). The training set's
+leave-one-out error is stored beside the held-out one: it is what a change of form should be judged on,
+so that the held-out check stays a check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from codesign.sweep.estimate import (
+    DERIVED,
+    FITTED,
+    FORMS,
+    RESOURCES,
+    EngineGeometry,
+    estimate_counts,
+    features,
+)
+
+# Factor levels: training levels span each range (both ends); held-out levels lie strictly between them.
+LEVELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    # 5 and 10: a NumPe that is not a power of 2 costs more (row select; LocalRows padded), so training
+    # must hold some
+    "num_pe": ((2, 4, 5, 8, 10, 16), (3, 6, 12)),
+    "weight_width": ((4, 8, 12, 16), (6, 10, 14)),
+    "index_width": ((2, 4, 6), (3, 5)),
+    "depth": ((64, 256, 1024, 2048), (128, 512, 1536)),
+    "inputs": ((4, 12, 32), (8, 20)),
+    "units": ((8, 16, 32, 64), (12, 24, 48)),
+    "classes": ((4, 9, 16), (6, 12)),
+    "layers": ((1, 2), (1, 2)),
+    "cell_width": ((12, 16), (14,)),
+}
+FACTORS = tuple(LEVELS)
+# Each Yosys run of the engine takes 0.2 to 3 minutes on a shared core: 27 runs (+ 2 spot checks).
+TRAIN_POINTS = 16  # plus the two corners
+HELDOUT_POINTS = 9
+SEED = 5
+
+# The sweep's fixed types (codesign.engine.types defaults): act ap_fixed<16,6>, table input <12,4>,
+# gate <16,2>, bias <8,3> (QKeras bits 8, integer 2).
+ACT_WIDTH, ACT_FRAC = 16, 10
+TABLE_IN_WIDTH, TABLE_IN_FRAC = 12, 8
+GATE_WIDTH, GATE_FRAC = 16, 14
+BIAS_WIDTH, BIAS_FRAC = 8, 5
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """One engine build: the factors of the design of experiments."""
+
+    num_pe: int
+    weight_width: int
+    index_width: int
+    depth: int  # WeightDepth: words per PE memory
+    inputs: int
+    units: int
+    classes: int
+    layers: int
+    cell_width: int
+    role: str = "train"  # train | heldout | shipped (spot check, outside both)
+
+    @property
+    def name(self) -> str:
+        return (
+            f"pe{self.num_pe}-w{self.weight_width}-i{self.index_width}-d{self.depth}-x{self.inputs}"
+            f"-h{self.units}x{self.layers}-c{self.classes}-cw{self.cell_width}"
+        )
+
+    @property
+    def acc_width(self) -> int:
+        """The accumulator the encoder derives: exact for every row of up to inputs + units terms."""
+        from codesign.engine.types import accumulator_type, weight_type
+        from codesign.fixed import FixedType
+
+        act = FixedType(ACT_WIDTH, ACT_WIDTH - ACT_FRAC, True, "AP_RND", "AP_SAT")
+        bias = FixedType(BIAS_WIDTH, BIAS_WIDTH - BIAS_FRAC, True, "AP_TRN", "AP_SAT")
+        terms = max(self.inputs + self.units, 2 * self.units if self.layers > 1 else 0)
+        return accumulator_type(act, weight_type(self.weight_width, self.weight_width - 1), bias, terms).width
+
+    def geometry(self) -> EngineGeometry:
+        """What codesign.sweep.evaluate hands the estimator for a model of this shape."""
+        x, h, c, n_layers = self.inputs, self.units, self.classes, self.layers
+        cols = [x + h] + [2 * h] * (n_layers - 1)
+        colptr = sum(k + 1 for k in cols) + h + 1
+        return EngineGeometry(
+            num_pe=self.num_pe,
+            weight_width=self.weight_width,
+            index_width=self.index_width,
+            act_width=ACT_WIDTH,
+            acc_width=self.acc_width,
+            cell_width=self.cell_width,
+            gate_width=GATE_WIDTH,
+            table_depth=1 << TABLE_IN_WIDTH,
+            bias_width=BIAS_WIDTH,
+            bias_depth=4 * h * n_layers + c,
+            depth=self.depth,
+            colptr_depth=colptr,
+            ptr_width=max(1, self.depth.bit_length()),
+            max_local_rows=-(-max(4 * h, c) // self.num_pe),
+            inputs_plus_units=max(cols),
+            layer_words_max=(self.depth // (n_layers + 1),) * n_layers,
+            head_words_max=self.depth // (n_layers + 1),
+            timesteps=1,
+            inputs=x,
+            units=h,
+            classes=c,
+        )
+
+    def rtl_parameters(self) -> dict[str, int]:
+        """sparse_lstm_engine's parameters for this build (no MemDir: contents do not change the count)."""
+        return rtl_parameters(self.geometry())
+
+
+# Not part of the fit or of the held-out check (they share levels with training): the shipped model's own
+# builds, models/jvowels_lstm at 8-bit weights, dense on 4 PEs and 90% balanced-sparse on 8 (memory depths
+# as codesign.sweep.evaluate computes them), reported apart as a spot check.
+SHIPPED = (
+    BuildConfig(4, 8, 4, 1475, 12, 32, 9, 1, 16, role="shipped"),
+    BuildConfig(8, 8, 4, 134, 12, 32, 9, 1, 16, role="shipped"),
+)
+
+
+def rtl_parameters(g: EngineGeometry) -> dict[str, int]:
+    """Top-level parameters of rtl/sparse_lstm_engine.sv for a geometry (the build the estimate is of)."""
+    x, h, c = g.shape()
+    layers = len(g.layer_words_max)
+    acc_frac = ACT_FRAC + g.weight_width - 1
+    return {
+        "NumPe": g.num_pe,
+        "ActWidth": g.act_width,
+        "ActFrac": ACT_FRAC,
+        "WeightWidth": g.weight_width,
+        "WeightFrac": g.weight_width - 1,
+        "IndexWidth": g.index_width,
+        "AccWidth": g.acc_width,
+        "BiasWidth": g.bias_width,
+        "BiasShift": acc_frac - BIAS_FRAC,
+        "TableInWidth": int(g.table_depth).bit_length() - 1,
+        "TableInFrac": TABLE_IN_FRAC,
+        "GateWidth": g.gate_width,
+        "GateFrac": g.gate_width - (GATE_WIDTH - GATE_FRAC),
+        "CellWidth": g.cell_width,
+        "CellFrac": g.cell_width - 5,
+        "MaxInputs": x,
+        "MaxUnits": h,
+        "MaxClasses": c,
+        "MaxLayers": layers,
+        "WeightDepth": g.depth,
+        "NumInputs": x,
+        "Units0": h,
+        "Units1": h if layers > 1 else 0,
+        "NumClasses": c,
+        "NumLayers": layers,
+    }
+
+
+def _latin_hypercube(levels: Mapping[str, Sequence[int]], n: int, rng: np.random.Generator) -> list[dict]:
+    """n points; each factor's levels used (nearly) equally often, paired at random across factors."""
+    columns = {}
+    for name, values in levels.items():
+        reps = -(-n // len(values))
+        col = np.array(list(values) * reps)[:n]
+        columns[name] = rng.permutation(col)
+    return [{name: int(columns[name][i]) for name in levels} for i in range(n)]
+
+
+def design_of_experiments(
+    train_points: int = TRAIN_POINTS, heldout_points: int = HELDOUT_POINTS, seed: int = SEED
+) -> list[BuildConfig]:
+    """Training configurations (Latin hypercube over the training levels + both corners), held-out ones
+    (Latin hypercube over the held-out levels, which no training point uses), then the SHIPPED spot checks."""
+    rng = np.random.default_rng(seed)
+    train_levels = {k: v[0] for k, v in LEVELS.items()}
+    held_levels = {k: v[1] for k, v in LEVELS.items()}
+    corners = [{k: min(v) for k, v in train_levels.items()}, {k: max(v) for k, v in train_levels.items()}]
+    train = corners + _latin_hypercube(train_levels, train_points, rng)
+    held = _latin_hypercube(held_levels, heldout_points, rng)
+    configs = [BuildConfig(**p, role="train") for p in train] + [
+        BuildConfig(**p, role="heldout") for p in held
+    ]
+    configs += SHIPPED
+    seen, unique = set(), []
+    for c in configs:
+        if c.name not in seen:
+            seen.add(c.name)
+            unique.append(c)
+    return unique
+
+
+def split(points: Sequence[Mapping]) -> tuple[list[Mapping], list[Mapping]]:
+    """(training, held-out) measured points by their role."""
+    return [p for p in points if p["role"] == "train"], [p for p in points if p["role"] == "heldout"]
+
+
+def check_disjoint_levels(points: Sequence[Mapping]) -> list[str]:
+    """Factors (other than layers, which has only two values) whose held-out values occur in training."""
+    train, held = split(points)
+    shared = []
+    for name in FACTORS:
+        if name == "layers":
+            continue
+        if {p["config"][name] for p in train} & {p["config"][name] for p in held}:
+            shared.append(name)
+    return shared
+
+
+# ---- fitting ---------------------------------------------------------------------------------------------
+
+
+def fit_coefficients(rows: Sequence[Mapping[str, float]], measured: Sequence[float]) -> dict[str, float]:
+    """Non-negative least squares of sum_k coef_k * row[k] = measured, on relative residuals.
+
+    Every row is divided by its measured value so that the fit minimises the relative error (what the bar
+    is stated in); a term cannot go negative, which keeps every term's physical meaning (a cost >= 0).
+    """
+    from scipy.optimize import nnls
+
+    names = sorted({k for r in rows for k in r})
+    y = np.asarray(measured, np.float64)
+    if np.any(y <= 0):
+        raise ValueError("relative fit needs positive measured counts")
+    a = np.array([[r.get(k, 0.0) for k in names] for r in rows], np.float64) / y[:, None]
+    scale = np.abs(a).max(axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls(a / scale, np.ones_like(y))
+    return {k: float(c / s) for k, c, s in zip(names, coef, scale, strict=False)}
+
+
+def fit(points: Sequence[Mapping]) -> dict[str, dict[str, float]]:
+    """Coefficients of every fitted resource from the training points (each has geometry and measured)."""
+    train, _ = split(points)
+    coefficients = {}
+    for resource in FITTED:
+        rows = [features(EngineGeometry.from_dict(p["geometry"]))[resource] for p in train]
+        coefficients[resource] = fit_coefficients(rows, [p["measured"][resource] for p in train])
+    return coefficients
+
+
+def errors(points: Sequence[Mapping], coefficients: Mapping[str, Mapping[str, float]]) -> dict:
+    """Per resource over `points`: max and mean relative error (over the points whose count is > 0; the
+    others are counted in `zero_points` with their largest absolute error) and max and mean absolute
+    error, with the estimate and measurement of each point."""
+    out: dict[str, dict] = {}
+    per_point = []
+    for p in points:
+        est = estimate_counts(EngineGeometry.from_dict(p["geometry"]), coefficients)
+        per_point.append({"name": p["name"], "estimate": est, "measured": dict(p["measured"])})
+    for r in RESOURCES:
+        est = np.array([q["estimate"][r] for q in per_point], np.float64)
+        meas = np.array([q["measured"][r] for q in per_point], np.float64)
+        if len(meas) == 0:
+            continue
+        absolute = np.abs(est - meas)
+        entry = {"max_abs": float(absolute.max()), "mean_abs": float(absolute.mean()), "points": len(meas)}
+        # relative error is undefined at a count of 0: over the non-zero points, zeros counted apart
+        nonzero = meas > 0
+        rel = absolute[nonzero] / meas[nonzero]
+        entry |= {
+            "max_rel": float(rel.max()) if rel.size else None,
+            "mean_rel": float(rel.mean()) if rel.size else None,
+            "zero_points": int((~nonzero).sum()),
+            "zero_points_max_abs": float(absolute[~nonzero].max()) if (~nonzero).any() else None,
+        }
+        out[r] = entry
+    return {"summary": out, "points": per_point}
+
+
+def rtl_fingerprint(files: Sequence[Path]) -> str:
+    """Hash of the RTL sources: a cached synthesis is reused only for the very same RTL."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(Path(f).name.encode())
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def config_key(config: BuildConfig, rtl_hash: str, family: str) -> str:
+    payload = json.dumps(
+        {"params": config.rtl_parameters(), "rtl": rtl_hash, "family": family}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+# Yosys' names of the engine's memories (PE 0 stands for every PE) -> codesign.sweep.estimate.engine_memories
+YOSYS_MEMORIES = {
+    "g_pe[0].u_pe.wmem_q": "pe_weights",
+    "g_pe[0].u_pe.pmem_q": "pe_colptr",
+    "g_pe[0].u_pe.q_mem_q": "pe_queue",
+    "bias_q": "bias",
+    "h_q": "h",
+    "c_q": "c",
+    "xl_q": "x_list",
+    "hl_q": "h_lists",
+}
+
+
+def memory_kinds(mapping: Mapping[str, str]) -> dict[str, str]:
+    """Yosys' memory_libmap choices (from its log) as {estimator memory: bram | lutram | ff}."""
+    out = {}
+    for name, how in mapping.items():
+        key = YOSYS_MEMORIES.get(name.removeprefix("sparse_lstm_engine."))
+        if key is not None:
+            out[key] = "bram" if "BLOCKRAM" in how else "lutram" if "LUTRAM" in how else "ff"
+    return out
+
+
+def measured_point(
+    config: BuildConfig,
+    counts: Mapping[str, float],
+    seconds: float,
+    memories: Mapping[str, str] | None = None,
+) -> dict:
+    """A data point as engine_cost.json stores it (with Yosys' memory mapping when known)."""
+    return {
+        "name": config.name,
+        "role": config.role,
+        "config": {k: v for k, v in asdict(config).items() if k != "role"},
+        "geometry": config.geometry().as_dict(),
+        "measured": {r: counts[r] for r in RESOURCES},
+        "memories": memory_kinds(memories or {}),
+        "seconds": round(float(seconds), 1),
+    }
+
+
+def fit_derived(points: Sequence[Mapping]) -> dict[str, dict[str, float]]:
+    """Copies kept of every derived BRAM / DSP group, each 0 or 1 (the group is in the netlist once per
+    instance, or Yosys removed it): the choice with the least total absolute error on the training
+    points; among equal ones, the one keeping the most groups (the physical prior)."""
+    from itertools import product
+
+    train, _ = split(points)
+    out = {}
+    for resource in DERIVED:
+        rows = [features(EngineGeometry.from_dict(p["geometry"]))[resource] for p in train]
+        names = sorted(rows[0])
+        a = np.array([[r[k] for k in names] for r in rows], np.float64)
+        y = np.array([p["measured"][resource] for p in train], np.float64)
+        best = min(
+            product((1, 0), repeat=len(names)),
+            key=lambda keep: (float(np.abs(a @ np.array(keep) - y).sum()), -sum(keep)),
+        )
+        out[resource] = {k: float(c) for k, c in zip(names, best, strict=True)}
+    return out
+
+
+def leave_one_out(points: Sequence[Mapping]) -> dict[str, dict[str, float]]:
+    """Max and mean relative error of each fitted resource when every training point in turn is left out
+    of the fit and estimated (training data only)."""
+    train, _ = split(points)
+    out = {}
+    for resource in FITTED:
+        rows = [features(EngineGeometry.from_dict(p["geometry"]))[resource] for p in train]
+        y = [p["measured"][resource] for p in train]
+        rel = []
+        for i in range(len(train)):
+            coef = fit_coefficients(rows[:i] + rows[i + 1 :], y[:i] + y[i + 1 :])
+            est = sum(coef.get(k, 0.0) * v for k, v in rows[i].items())
+            rel.append(abs(est - y[i]) / y[i])
+        out[resource] = {"max_rel": float(max(rel)), "mean_rel": float(np.mean(rel))}
+    return out
+
+
+def fit_and_evaluate(points: Sequence[Mapping]) -> dict:
+    """Coefficients from the training points, errors on training and held-out points, and the points."""
+    shared = check_disjoint_levels(points)
+    if shared:
+        raise ValueError(f"held-out configurations reuse training levels of {', '.join(shared)}")
+    coefficients = {**fit(points), **fit_derived(points)}
+    train, held = split(points)
+    return {
+        "coefficients": {r: coefficients[r] for r in RESOURCES},
+        "forms": FORMS,
+        "levels": {k: {"train": list(v[0]), "heldout": list(v[1])} for k, v in LEVELS.items()},
+        "train": errors(train, coefficients),
+        "train_leave_one_out": leave_one_out(points),
+        "heldout": errors(held, coefficients),
+        "shipped": errors([p for p in points if p["role"] == "shipped"], coefficients),
+        "points": list(points),
+    }
+
+
+def over_bar(result: Mapping, bar: float) -> list[str]:
+    """Resources whose held-out error exceeds `bar`: relative over the non-zero counts, and absolute at a
+    zero count (any error there is a wrong block or multiplier count)."""
+    over = []
+    for r, e in result["heldout"]["summary"].items():
+        if (e["max_rel"] or 0.0) > bar or (e["zero_points_max_abs"] or 0.0) >= 1.0:
+            over.append(r)
+    return over
+
+
+def error_table(result: Mapping) -> list[str]:
+    """The held-out error table (markdown), as report.md shows it."""
+    held = result["heldout"]["summary"]
+    lines = [
+        "| resource | max rel. error | mean rel. error | max abs. error | mean abs. error | points |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in RESOURCES:
+        e = held.get(r)
+        if e is None:
+            continue
+        rel = "n/a" if e["max_rel"] is None else f"{100 * e['max_rel']:.1f}%"
+        mean = "n/a" if e["mean_rel"] is None else f"{100 * e['mean_rel']:.1f}%"
+        pts = f"{e['points']}"
+        if e["zero_points"]:
+            pts += f" ({e['zero_points']} at 0: relative error over the others)"
+        lines.append(f"| {r} | {rel} | {mean} | {e['max_abs']:.1f} | {e['mean_abs']:.1f} | {pts} |")
+    return lines
+
+
+def report_lines(path: Path | None = None) -> list[str]:
+    """report.md's estimator section from the committed engine_cost.json (or say it is missing)."""
+    from codesign.sweep.estimate import COST_FILE
+
+    path = Path(path or COST_FILE)
+    if not path.is_file():
+        return [f"Not measured: {path.name} is missing (run bench/fit_estimator.py)."]
+    result = json.loads(path.read_text())
+    train, held = split(result["points"])
+    rtl = result.get("rtl", {}).get("fingerprint", "?")
+    lines = [
+        f"Engine estimates (LUT, FF, BRAM 18K, DSP) fitted on {len(train)} Yosys runs "
+        f"({result.get('tool', 'yosys')}, RTL {rtl}) and checked on "
+        f"{len(held)} held-out configurations whose factor levels no training run uses "
+        "(codesign/sweep/engine_cost.json; bench/fit_estimator.py re-fits). Held-out errors:",
+        "",
+        *error_table(result),
+    ]
+    shipped = result.get("shipped", {}).get("summary", {})
+    if shipped:
+        parts = [
+            f"{r} {100 * e['max_rel']:.1f}%" if e["max_rel"] is not None else f"{r} {e['max_abs']:g} abs."
+            for r, e in shipped.items()
+        ]
+        lines += [
+            "",
+            f"Spot check on the shipped model's own builds (models/jvowels_lstm, {len(SHIPPED)} builds; not "
+            f"held out, they share levels with training), max relative error: {', '.join(parts)}.",
+        ]
+    return lines

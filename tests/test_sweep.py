@@ -1,5 +1,6 @@
-"""codesign.sweep: sweep files and their errors, points, circulant projection, Pareto fronts, the per-point
-cache and resume, local processes and a local Dask cluster, and the outputs (CSV, JSON, MD, PNG)."""
+"""codesign.sweep: sweep files and their errors, points, circulant projection, the hls points against
+codesign.hls's own estimate, Pareto fronts, the per-point cache and resume, local processes and a local
+Dask cluster, the outputs (CSV, JSON, MD, PNG), and a fine-tuned circulant point on a tiny model."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from codesign.sweep import command, load_sweep, pareto_mask, run_sweep
 from codesign.sweep.config import TARGET_STRUCTURES, check_against_model, parse_sweep
 from codesign.sweep.evaluate import evaluate_point
 from codesign.sweep.model import accuracy, load_base, reference_model
-from codesign.sweep.transform import circulant_projection
+from codesign.sweep.transform import circulant_layer
 
 ROOT = Path(__file__).resolve().parents[1]
 JV = ROOT / "models" / "jvowels_lstm" / "spec.yml"
@@ -87,7 +88,6 @@ def test_points_respect_target_structures(tmp_path):
         ({"model": "models/nowhere/spec.yml"}, "model"),
         ({"board": "de10"}, "board"),
         ({"engine": {"index_width": 9}}, "engine.index_width"),
-        ({"mode": "finetune"}, "axes.structure[2]"),  # circulant cannot be fine-tuned yet
     ],
 )
 def test_bad_sweep_files_name_file_and_field(tmp_path, change, field):
@@ -133,26 +133,43 @@ def test_reference_from_h5_weights_scores_what_keras_measured(base):
     assert accuracy(model, base.x_test, base.y_test) == base.quantized_accuracy
 
 
-def test_circulant_projection_is_the_nearest_block_circulant():
-    rng = np.random.default_rng(3)
-    b, w = 4, rng.normal(size=(8, 12))
-    c = circulant_projection(w, b)
-    for r0 in range(0, 8, b):
-        for c0 in range(0, 12, b):
-            tile = c[r0 : r0 + b, c0 : c0 + b]
-            for i in range(b):
-                for j in range(b):
-                    assert tile[i, j] == pytest.approx(tile[(i + 1) % b, (j + 1) % b])
-    np.testing.assert_allclose(circulant_projection(c, b), c)
-    # Least squares: the residual is orthogonal to every block-circulant matrix.
-    other = circulant_projection(rng.normal(size=(8, 12)), b)
-    assert float(np.sum((w - c) * other)) == pytest.approx(0.0, abs=1e-9)
+def block_circulant(rng: np.random.Generator, rows: int, cols: int, b: int) -> np.ndarray:
+    """A rows x cols block-circulant matrix by the definition W[i b + r, j b + c] = v_ij[(r - c) mod b],
+    cropped from whole blocks (as C-LSTM pads the input)."""
+    rb, cb = -(-rows // b), -(-cols // b)
+    v = rng.normal(size=(rb, cb, b))
+    w = np.zeros((rb * b, cb * b))
+    for i in range(rb):
+        for j in range(cb):
+            for r in range(b):
+                for c in range(b):
+                    w[i * b + r, j * b + c] = v[i, j, (r - c) % b]
+    return w[:rows, :cols]
+
+
+@pytest.mark.parametrize("inputs, units, b", [(12, 8, 8), (6, 8, 4), (12, 32, 8)])
+def test_circulant_layer_projects_w_x_and_w_h_separately(inputs, units, b):
+    """A layer whose W_x and W_h are each block-circulant (W_x cropped from padded blocks) is its own
+    projection; the projection is idempotent and least squares per matrix (the residual is orthogonal
+    to every block-circulant W_x, W_h). Projecting [W_x W_h] as one matrix fails the first check when
+    blocks straddle the boundary or the padding is averaged in (inputs not a multiple of b)."""
+    rng = np.random.default_rng(inputs * 100 + b)
+    wx, wh = block_circulant(rng, 4 * units, inputs, b), block_circulant(rng, 4 * units, units, b)
+    k, r = circulant_layer(wx.T, wh.T, b)
+    np.testing.assert_allclose(k, wx.T, atol=1e-12)
+    np.testing.assert_allclose(r, wh.T, atol=1e-12)
+    dense_k, dense_r = rng.normal(size=(inputs, 4 * units)), rng.normal(size=(units, 4 * units))
+    k, r = circulant_layer(dense_k, dense_r, b)
+    np.testing.assert_allclose(np.concatenate(circulant_layer(k, r, b)), np.concatenate([k, r]), atol=1e-12)
+    ox, oh = block_circulant(rng, 4 * units, inputs, b), block_circulant(rng, 4 * units, units, b)
+    assert float(np.sum((dense_k - k) * ox.T)) == pytest.approx(0.0, abs=1e-9)
+    assert float(np.sum((dense_r - r) * oh.T)) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_unpruned_point_equals_the_committed_model(base):
     from codesign.sweep.evaluate import SweepContext
 
-    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0)
+    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
     point = {
         "target": "engine",
         "structure": "unstructured",
@@ -183,6 +200,64 @@ def test_unpruned_point_equals_the_committed_model(base):
     assert row["macs_per_sequence"] == macs
     assert row["compute_savings"] == pytest.approx(dense / macs)
     assert row["feasible"]
+
+
+def hls_point(bits: int, structure: str = "unstructured", b: int | None = None) -> dict:
+    return {
+        "target": "hls",
+        "structure": structure,
+        "bits": bits,
+        "sparsity": 0.0,
+        "num_pe": None,
+        "reuse_factor": 4,
+        "block": None,
+        "circulant_block": b,
+    }
+
+
+@pytest.mark.parametrize("model", ["jvowels_lstm", "jvowels_lstm-circulant8"])
+def test_hls_points_are_codesign_hls_estimates(model):
+    """An hls point at the model's own precision has exactly the figures `codesign hls` reports: the
+    estimate on the types choose_types derives from the Keras model (ReferenceModel.from_keras, TensorFlow
+    path), and for the circulant model circulant_estimate on the real QCirculantLSTM. Its storage is
+    what compress measured (metrics.json storage_bits, biases and head included)."""
+    from codesign.hls.circulant import circulant_estimate
+    from codesign.hls.config import choose_types
+    from codesign.hls.estimate import estimate
+    from codesign.models.train import load_trained
+    from codesign.reference import ReferenceModel
+    from codesign.sweep.evaluate import SweepContext
+    from codesign.synth.boards import BOARDS
+
+    spec = load_spec(ROOT / "models" / model / "spec.yml")
+    part = BOARDS["pynq-z2"].part
+    circulant = spec.compression is not None
+    b = spec.compression.block[0] if circulant else None
+    ctx = SweepContext(load_base(spec), "analytic", 100.0, 0.01, 4, 0, 0, part=part)
+    row = evaluate_point(
+        ctx, hls_point(spec.precision.kernel.bits, "circulant" if circulant else "unstructured", b)
+    )
+
+    trained = load_trained(spec)
+    ref = ReferenceModel.from_keras(spec, trained.model, quantized=True)
+    types = choose_types(spec, ref, trained.dataset.x_train)
+    weights = [(w.kernel, w.recurrent_kernel) for w in ref.layers]
+    est = estimate(spec, types, weights, ref.dense_kernel, trained.dataset.length, 4, part=part)
+    if circulant:
+        est = circulant_estimate(est, spec, types, trained.model, ref.dense_kernel, 4)
+        assert row["size_kb"] * 8 * 1024 == trained.metrics["storage_bits"]["total"]
+        assert row["memory_savings"] == pytest.approx(trained.metrics["memory_savings"]["vs_float_model"])
+    assert row["accuracy"] == trained.metrics["accuracy"]["quantized"]
+    got = {k: row[k] for k in ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "multipliers")}
+    assert got == {
+        "lut": est.lut,
+        "ff": est.ff,
+        "dsp": est.dsp,
+        "bram_18k": est.bram_18k,
+        "latency_cycles": est.latency_cycles,
+        "multipliers": est.multipliers,
+    }
+    assert (row["hls_weight_bits"], row["bram_18k_resource"]) == (est.weight_bits, est.bram_18k_resource)
 
 
 # --- Pareto ------------------------------------------------------------------------------------------
@@ -232,9 +307,22 @@ def test_outputs_one_row_per_point(tmp_path):
     assert len(list((folder / "points").glob("*.json"))) == n
     report = (folder / "report.md").read_text()
     assert "## Best point within 1 point(s)" in report and "| Memory savings |" in report
-    assert "estimator-error-table" in report
+    assert "estimator-error-table" in report and "**Bar (>= 20x memory savings" in report
     for stem in ("pareto_lut", "pareto_dsp", "pareto_bram", "pareto_latency"):
         assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_board_excess_names_what_does_not_fit():
+    from codesign.sweep.report import board_excess
+    from codesign.synth.boards import BOARDS
+
+    b = BOARDS["pynq-z2"]  # block RAM in RAMB36 tiles: two RAMB18 each
+    row = {"lut": b.lut + 1, "ff": b.ff, "dsp": b.dsp, "bram_18k": 2 * b.bram}
+    assert board_excess(row, "pynq-z2") == [f"LUT {b.lut + 1} > {b.lut}"]
+    assert board_excess({**row, "lut": b.lut}, "pynq-z2") == []
+    assert board_excess({**row, "lut": b.lut, "bram_18k": 2 * b.bram + 1}, "pynq-z2") == [
+        f"BRAM18 {2 * b.bram + 1} > {2 * b.bram:g}"
+    ]
 
 
 def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
@@ -304,3 +392,96 @@ def test_parse_sweep_defaults(tmp_path):
     config = parse_sweep({"model": str(JV), "axes": {}}, tmp_path / "defaults.yml")
     assert config.name == "defaults" and config.mode == "analytic" and config.clock_mhz > 0
     assert len(config.points()) == 1
+
+
+# --- finetune mode -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_lstm(tmp_path_factory):
+    """An LSTM(4) model folder on JapaneseVowels at 6-bit weights, as initialised (fine-tuning needs no
+    trained start to be tested; skipping training keeps the test short)."""
+    tf = pytest.importorskip("tensorflow")
+    from codesign.data import load_dataset
+    from codesign.models.builders import build_model
+    from codesign.models.train import FLOAT_WEIGHTS, METRICS, WEIGHTS, accuracy
+
+    folder = tmp_path_factory.mktemp("models") / "tiny"
+    folder.mkdir()
+    data = {
+        "dataset": "japanese_vowels",
+        "model": {"cell": "lstm", "units": [4], "activation": {"function": "tanh", "bits": 6}},
+        "precision": {
+            "kernel": {"bits": 6, "integer": 0},
+            "recurrent_kernel": {"bits": 6, "integer": 0},
+            "bias": {"bits": 6, "integer": 1},
+            "dense_kernel": {"bits": 6, "integer": 1},
+            "dense_bias": {"bits": 6, "integer": 1},
+        },
+        "training": {"qat_epochs": 1, "batch_size": 64, "seed": 5, "patience": 1},
+    }
+    (folder / "spec.yml").write_text(yaml.safe_dump(data))
+    spec = load_spec(folder)
+    ds = load_dataset(spec.dataset, spec.training.validation_fraction, spec.training.seed)
+    tf.keras.utils.set_random_seed(spec.training.seed)
+    model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
+    model.save_weights(folder / WEIGHTS)
+    float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
+    float_model.set_weights(model.get_weights())
+    float_model.save_weights(folder / FLOAT_WEIGHTS)
+    metrics = {
+        "name": "tiny",
+        "accuracy": {
+            "float": accuracy(float_model, ds.x_test, ds.y_test),
+            "quantized": accuracy(model, ds.x_test, ds.y_test),
+        },
+    }
+    (folder / METRICS).write_text(json.dumps(metrics))
+    return folder
+
+
+def test_finetune_circulant_point_trains_at_its_bits_and_reuses_the_model(tmp_path, tiny_lstm):
+    data = {
+        "model": str(tiny_lstm / "spec.yml"),
+        "mode": "finetune",
+        "axes": {"bits": [4], "structure": ["circulant"], "target": ["hls"], "circulant_block": [4]},
+    }
+    config = load_sweep(write_sweep(tmp_path, data, "ft"))
+    result = run_sweep(config, tmp_path / "out", workers=1, progress=False)
+    (row,) = result.rows
+    models = tmp_path / "out" / "ft" / "models"
+    tuned = load_spec(models / row["finetuned_model"] / "spec.yml")
+    # QAT ran at the point's precision on every weight the bits axis covers, in circulant form
+    p = tuned.precision
+    assert p.kernel.bits == p.recurrent_kernel.bits == p.dense_kernel.bits == 4
+    assert tuned.compression.method == "circulant" and tuned.compression.block == (4, 4)
+    metrics = json.loads((tuned.folder / "metrics.json").read_text())
+    # the numpy reference scores the fine-tuned model as Keras did; storage is what compress counted
+    assert row["accuracy"] == row["finetuned_keras_accuracy"] == metrics["accuracy"]["quantized"]
+    assert row["size_kb"] * 8 * 1024 == metrics["storage_bits"]["total"]
+    assert (
+        row["baseline_accuracy"] == json.loads((tiny_lstm / "metrics.json").read_text())["accuracy"]["float"]
+    )
+    assert not (tiny_lstm.parent / row["finetuned_model"]).exists(), "wrote beside the user's model"
+
+    # Another evaluation setting recomputes the row but reuses the trained model.
+    stamp = (tuned.folder / "weights.h5").stat().st_mtime_ns
+    folders = sorted(p.name for p in models.iterdir())
+    again = run_sweep(
+        load_sweep(write_sweep(tmp_path, {**data, "tolerance": 0.05}, "ft")),
+        tmp_path / "out",
+        workers=1,
+        progress=False,
+    )
+    assert again.computed == 1
+    assert strip_timing(again.rows)[0]["accuracy"] == row["accuracy"]
+    assert sorted(p.name for p in models.iterdir()) == folders
+    assert (tuned.folder / "weights.h5").stat().st_mtime_ns == stamp
+
+
+def test_finetune_circulant_block_must_divide_the_units(tmp_path, base):
+    axes = {"structure": ["circulant"], "target": ["hls"], "circulant_block": [8, 6]}
+    data = {**SMALL, "mode": "finetune", "axes": axes}
+    config = load_sweep(write_sweep(tmp_path, data, "ftbad"))
+    with pytest.raises(CodesignError, match=r"ftbad\.yml: axes\.circulant_block\[1\]: 6:"):
+        check_against_model(config, base.spec, base.gate_shapes())

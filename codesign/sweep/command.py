@@ -56,6 +56,7 @@ def run_sweep(
     from codesign.sweep.executor import run_points
     from codesign.sweep.model import load_base
     from codesign.sweep.report import report_markdown, write_csv, write_plots
+    from codesign.synth.boards import BOARDS
 
     if workers is not None and workers < 1:
         raise CodesignError(f"--workers {workers}: need at least 1")
@@ -75,6 +76,7 @@ def run_sweep(
         index_width=config.engine.index_width,
         step_overhead=config.engine.step_overhead,
         head_overhead=config.engine.head_overhead,
+        part=BOARDS[config.board].part,
     )
     points = config.points()
     run = run_points(

@@ -2,7 +2,8 @@
 
     name: jvowels_small                    # optional: the file's stem
     model: models/jvowels_lstm/spec.yml    # relative to the working folder, else to this file
-    mode: analytic                         # analytic (no retraining) | finetune (codesign compress)
+    mode: analytic                         # analytic (no retraining) | finetune (codesign compress:
+                                           #   prune or circulant-project, QAT at the point's bits)
     board: pynq-z2                         # clock and resource totals (codesign.synth.boards)
     clock_mhz: 100                         # optional: overrides the board's clock
     tolerance: 0.01                        # E flag: accuracy within 1 point of the float baseline
@@ -204,11 +205,6 @@ def parse_sweep(data: Any, source: Path) -> SweepConfig:
         engine=engine,
         axes=_axes(f, top["axes"]),
     )
-    if config.mode == "finetune" and "circulant" in config.axes["structure"]:
-        i = config.axes["structure"].index("circulant")
-        raise f.fail(
-            f"axes.structure[{i}]", "'circulant' has no fine-tuning in codesign.compress yet (mode: analytic)"
-        )
     config.points()  # an empty product is an error now, not after loading the model
     return config
 
@@ -234,6 +230,17 @@ def check_against_model(config: SweepConfig, spec, gate_shapes: list[tuple[int, 
         raise f.fail(
             f"axes.target[{i}]", f"'engine' runs LSTM layers only; {config.model} is a {spec.model.cell}"
         )
+    if config.mode == "finetune" and "circulant" in config.axes["structure"]:
+        from codesign.models.circulant import BLOCK_SIZES  # TensorFlow: finetune mode trains anyway
+
+        for i, b in enumerate(config.axes["circulant_block"]):
+            bad = [u for u in spec.model.units if u % b]
+            if b not in BLOCK_SIZES or bad:
+                raise f.fail(
+                    f"axes.circulant_block[{i}]",
+                    f"{b}: QCirculantLSTM fine-tunes b in {BLOCK_SIZES} dividing every layer's units "
+                    f"({list(spec.model.units)} in {config.model})",
+                )
     if "block" in config.axes["structure"]:
         for i, (r, c) in enumerate(config.axes["block"]):
             for rows, cols in gate_shapes:

@@ -1,13 +1,10 @@
-"""Analytic resource and latency estimates for a design point (LUT, FF, BRAM 18 Kbit, DSP, cycles).
+"""Analytic resource and latency estimates of an engine design point (LUT, FF, BRAM 18 Kbit, DSP, cycles).
 
 The engine's model is fitted on Yosys runs and checked on held-out configurations (issue 5, item 4; see
-the engine section and codesign.sweep.fit); its coefficients are read from engine_cost.json. The hls4ml
-model is first-order with every coefficient named in one dataclass. Until `codesign.hls` ships its own
-per-project estimate, `hls_estimate` here is the stand-in: replace it with that call when it exists.
-
-hls4ml memories: a memory of depth d x width w takes the cheapest 7-series block-RAM aspect ratio (RAMB18:
-16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36); one no deeper than `lutram_max_depth` goes to distributed RAM
-instead (ceil(d / 64) LUTs per bit). The engine's memories follow Yosys' own rule (`xc7_memory`).
+the engine section and codesign.sweep.fit); its coefficients are read from engine_cost.json. hls4ml
+points use `codesign.hls.estimate` (and `codesign.hls.circulant.circulant_estimate`), see
+codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories follow Yosys' own rule
+(`xc7_memory`).
 """
 
 from __future__ import annotations
@@ -16,31 +13,6 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
-
-BRAM18_SHAPES = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))  # (width, depth)
-
-
-def bram18_count(depth: int, width: int) -> int:
-    """RAMB18 blocks for a depth x width memory at the cheapest aspect ratio."""
-    if depth <= 0 or width <= 0:
-        return 0
-    return min(-(-width // w) * -(-depth // d) for w, d in BRAM18_SHAPES)
-
-
-@dataclass(frozen=True)
-class Memory:
-    bram18: int
-    lutram_luts: int
-
-
-def memory_cost(depth: int, width: int, lutram_max_depth: int) -> Memory:
-    if depth <= 0 or width <= 0:
-        return Memory(0, 0)
-    if depth <= lutram_max_depth:
-        return Memory(0, -(-depth // 64) * width)
-    return Memory(bram18_count(depth, width), 0)
 
 
 @dataclass(frozen=True)
@@ -320,84 +292,4 @@ def engine_estimate(
         cycles_per_step=step,
         latency_cycles=latency,
         multipliers=multipliers,
-    )
-
-
-# --- hls4ml -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HlsCostModel:
-    """hls4ml io_parallel with one reuse factor R for every matrix (Resource strategy when R > 1)."""
-
-    data_bits: int = 16  # ap_fixed<16,6> activations and states
-    dsp_min_weight_bits: int = 6  # narrower products map to LUTs (placeholder until fitted)
-    lut_per_lut_multiplier_bit2: float = 0.6  # LUTs per (weight bit x data bit) of a fabric multiplier
-    lut_per_accumulate_bit: int = 1  # adder tree: one LUT per accumulator bit per multiplier
-    ff_per_multiplier_bit: int = 1  # pipeline register after each product
-    mult_depth: int = 3  # cycles of a pipelined multiplier
-    activation_depth: int = 4  # table lookup and element-wise update
-    table_depth: int = 1024
-    control_lut: int = 200
-    control_ff: int = 200
-    lutram_max_depth: int = 64
-
-
-@dataclass(frozen=True)
-class HlsMatrix:
-    multiplications: int  # per evaluation, after compression (what the kernel computes)
-    stored_values: int  # weight values it stores (non-zero blocks, defining vectors, or all)
-    fan_in: int  # inputs summed per output (adder-tree depth)
-    outputs: int
-
-
-def hls_estimate(
-    layers: list[HlsMatrix],
-    head: HlsMatrix,
-    weight_bits: int,
-    reuse_factor: int,
-    units: list[int],
-    timesteps: int,
-    cost: HlsCostModel | None = None,
-) -> Resources:
-    """Stand-in for codesign.hls's estimate: multipliers = ceil(multiplications / R), weights in BRAM
-    (R deep) when R > 1, II of a step = R, one activation table pair per layer."""
-    c = cost or HlsCostModel()
-    r = reuse_factor
-    lut = c.control_lut
-    ff = c.control_ff + sum(units) * 2 * c.data_bits  # h and c registers
-    bram = dsp = mults_total = 0
-    step = 0.0
-    tables = memory_cost(c.table_depth, c.data_bits, c.lutram_max_depth)
-    acc_bits = c.data_bits + weight_bits + 8
-    for i, m in enumerate([*layers, head]):
-        mults = -(-m.multiplications // r)
-        mults_total += mults
-        if weight_bits >= c.dsp_min_weight_bits:
-            dsp += mults
-        else:
-            lut += int(np.ceil(mults * weight_bits * c.data_bits * c.lut_per_lut_multiplier_bit2))
-        lut += mults * acc_bits * c.lut_per_accumulate_bit
-        ff += mults * (weight_bits + c.data_bits) * c.ff_per_multiplier_bit + m.outputs * acc_bits
-        if r > 1:
-            per_row = -(-m.stored_values // r)  # values read per cycle
-            mem = memory_cost(r, per_row * weight_bits, c.lutram_max_depth)
-            bram += mem.bram18
-            lut += mem.lutram_luts
-        depth = r + c.mult_depth + max(1, int(m.fan_in).bit_length())
-        if i < len(layers):
-            bram += 2 * tables.bram18
-            lut += 2 * tables.lutram_luts
-            step += depth + c.activation_depth
-        else:
-            head_cycles = depth
-    latency = int(round(step * timesteps)) + head_cycles
-    return Resources(
-        lut=int(lut),
-        ff=int(ff),
-        bram_18k=int(bram),
-        dsp=int(dsp),
-        cycles_per_step=step,
-        latency_cycles=latency,
-        multipliers=int(mults_total),
     )

@@ -3,14 +3,26 @@
 `evaluate_point(context, point)` is a plain function of picklable data, so it runs the same in the main
 process, in a local process pool and on a Dask worker. Analytic mode prunes / projects the cached
 model's latent weights, quantizes them to the point's precision and scores the numpy reference model
-on the test split; finetune mode first has `codesign.compress` prune and QAT-fine-tune a new model
-folder (slow: TensorFlow training per point) and scores that one the same way.
+on the test split; finetune mode first has `codesign.compress` prune (or project onto block-circulant
+form) and QAT-fine-tune a new model folder at the point's precision (slow: TensorFlow training per
+point) and scores that one the same way.
+
+Resources: the engine's fitted estimate (codesign.sweep.estimate); hls4ml points use codesign.hls's own
+estimate (`codesign.hls.estimate.estimate`, and `circulant_estimate` for circulant layers) on the types
+`codesign.hls.config.choose_types` derives from the point's quantized model and the training data, as
+`codesign hls` does, without converting the model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -18,11 +30,15 @@ from codesign.compress import survey
 from codesign.compress.pruning import gate_matrix
 from codesign.errors import CodesignError
 from codesign.spec import Precision
-from codesign.sweep.estimate import EngineGeometry, HlsMatrix, engine_estimate, hls_estimate
+from codesign.sweep.estimate import EngineGeometry, Resources, engine_estimate
 from codesign.sweep.model import BaseModel, accuracy, at_bits, reference_model
 from codesign.sweep.transform import compress_layer
 
-CACHE_VERSION = 1  # bump when a row's meaning changes: every cached point is then recomputed
+CACHE_VERSION = 2  # bump when a row's meaning changes: every cached point is then recomputed
+# Bump when fine-tuning itself changes: the trained model folders are a cache of their own (a row can be
+# recomputed from a kept model when only the evaluation changes, e.g. CACHE_VERSION).
+FINETUNE_VERSION = 1
+HLS_STRATEGY = "Latency"  # what codesign.hls builds (codesign.hls.csim's default): weights in fabric
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class SweepContext:
     index_width: int
     step_overhead: int
     head_overhead: int
+    part: str  # the board's FPGA part (codesign.synth.boards): the hls estimate's DSP shape
 
     def settings(self) -> dict:
         """What besides the point and the weights changes a row: part of the cache key."""
@@ -47,6 +64,7 @@ class SweepContext:
             "index_width": self.index_width,
             "step_overhead": self.step_overhead,
             "head_overhead": self.head_overhead,
+            "part": self.part,
         }
 
 
@@ -66,42 +84,140 @@ def _bias_type(spec):
     return FixedType(integer + frac, integer, True, "AP_TRN", "AP_SAT")
 
 
-def _finetuned_base(ctx: SweepContext, point: dict) -> BaseModel:
-    """Prune + QAT fine-tune through codesign.compress into a new model folder beside the base (for a
-    sweep, a copy of the base under build/sweep/<name>/models/), then read it back. The QAT runs at the
-    spec's precision; the point's bits are applied afterwards, like the analytic mode does."""
-    from codesign.compress import compress
-    from codesign.sweep.executor import point_key
+def finetune_key(point: dict, weights_hash: str) -> str:
+    """What a fine-tuned model depends on: structure, sparsity, shape, bits (and NumPe for balanced
+    pruning), not the target or the reuse factor, so e.g. an engine and an hls point share one model."""
+    fields = {k: point[k] for k in ("structure", "bits", "sparsity", "block", "circulant_block")}
+    fields["num_pe"] = point["num_pe"] if point["structure"] == "balanced" else None
+    text = json.dumps({"point": fields, "weights": weights_hash, "version": FINETUNE_VERSION}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def precision_base(spec, bits: int):
+    """The base model with kernel, recurrent kernel and dense kernel at `bits` (integer bits kept, capped
+    as `at_bits` does): a copy of its folder beside it, latent weights clipped into the narrower ranges
+    (which leaves the quantized model unchanged: QKeras saturates to the same grid end), so QAT runs at
+    the point's precision. The base itself when it already is at `bits`. Safe against concurrent
+    workers: written to a staging folder, then renamed into place."""
+    import os
+    import shutil
+    import tempfile
+
+    import h5py
+    import yaml
+
+    from codesign.spec import load_spec
+
+    p = spec.precision
+    fields = {"kernel": p.kernel, "recurrent_kernel": p.recurrent_kernel, "dense_kernel": p.dense_kernel}
+    if all(q.bits == bits for q in fields.values()):
+        return spec
+    target = spec.folder.parent / f"{spec.folder.name}-w{bits}"
+    if (target / "spec.yml").is_file():
+        return load_spec(target / "spec.yml")
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        for f in ("weights.h5", "float.weights.h5", "metrics.json"):
+            shutil.copy2(spec.folder / f, stage / f)
+        data = yaml.safe_load(spec.path.read_text())
+        new = {name: at_bits(q, bits) for name, q in fields.items()}
+        for name, q in new.items():
+            data["precision"][name] = {"bits": q.bits, "integer": q.integer}
+        header = f"# Written by codesign sweep: {spec.folder.name} with its weight kernels at {bits} bits.\n"
+        (stage / "spec.yml").write_text(header + yaml.safe_dump(data, sort_keys=False))
+        with h5py.File(stage / "weights.h5", "r+") as h5:
+            for layer in [f"rnn{i + 1}" for i in range(len(spec.model.units))] + ["head"]:
+                group = h5[layer]
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]]
+                which = ("kernel", "recurrent_kernel") if layer != "head" else ("dense_kernel",)
+                for name, field in zip(names, which, strict=False):  # kernels come first in Keras' order
+                    q = new[field]
+                    group[name][...] = np.clip(group[name][...], q.min_value, q.max_value)
+        try:
+            os.rename(stage, target)
+        except OSError:  # another worker got there first: theirs is the same copy
+            shutil.rmtree(stage, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return load_spec(target / "spec.yml")
+
+
+def _finetuned_base(ctx: SweepContext, point: dict) -> tuple[BaseModel, dict]:
+    """Prune (or project onto block-circulant form) and QAT fine-tune at the point's precision through
+    codesign.compress, into a new model folder beside the base (for a sweep, a copy of the base under
+    build/sweep/<name>/models/), then read it back. A folder already written for the same training
+    (`finetune_key`) is reused. Returns the model and what training reported (metrics.json)."""
+    from codesign.outputs import read_json
+    from codesign.spec import load_spec
     from codesign.sweep.model import load_base
     from codesign.sweep.transform import STRUCTURE_METHOD
 
-    if point["structure"] not in STRUCTURE_METHOD:
-        raise CodesignError(
-            f"mode finetune: structure {point['structure']!r} has no codesign.compress method"
-        )
+    structure = point["structure"]
+    if structure not in STRUCTURE_METHOD and structure != "circulant":
+        raise CodesignError(f"mode finetune: structure {structure!r} has no codesign.compress method")
     spec = ctx.base.spec
-    block = None if point["block"] is None else tuple(point["block"])
-    num_pe = point["num_pe"] if point["structure"] == "balanced" else None
-    # One folder per point: concurrent workers never write the same folder.
-    name = f"{spec.name}-sweep-{point_key(point, ctx.settings(), ctx.base.weights_hash)[:10]}"
-    new = compress(
-        spec,
-        STRUCTURE_METHOD[point["structure"]],
-        point["sparsity"],
-        num_pe=num_pe,
-        block=block,
-        name=name,
-        progress=False,
-        log=lambda _: None,
-    )
-    tuned = load_base(new)
-    # Judged against the original float model, not the pruned float twin.
-    return BaseModel(**{**tuned.__dict__, "baseline_accuracy": ctx.base.baseline_accuracy})
+    name = f"{spec.name}-sweep-{finetune_key(point, ctx.base.weights_hash)}"
+    target = spec.folder.parent / name
+    with _training_lock(target):  # points differing only in target or R share one training: run it once
+        if not (target / "metrics.json").is_file():
+            _train(spec, point, name)
+    tuned = load_base(load_spec(target / "spec.yml"))
+    metrics = read_json(target / "metrics.json")
+    # Judged against the original float model, not the compressed float twin.
+    return BaseModel(**{**tuned.__dict__, "baseline_accuracy": ctx.base.baseline_accuracy}), metrics
+
+
+@contextlib.contextmanager
+def _training_lock(target: Path):
+    """An exclusive lock on `<target>.lock` beside the model folder (workers share the file system)."""
+    import fcntl
+
+    with open(target.with_name(f".{target.name}.lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _train(spec, point: dict, name: str) -> None:
+    import tensorflow as tf
+
+    from codesign.sweep.transform import STRUCTURE_METHOD
+
+    tf.get_logger().setLevel("ERROR")  # retracing warnings, one per fit, would bury the progress bar
+    structure = point["structure"]
+    start = precision_base(spec, point["bits"])
+    quiet = dict(progress=False, log=lambda _: None)
+    if structure == "circulant":
+        from codesign.compress.circulant import compress_circulant
+
+        b = point["circulant_block"]
+        compress_circulant(start, (b, b), name=name, weight_bits=point["bits"], **quiet)
+    else:
+        from codesign.compress import compress
+
+        block = None if point["block"] is None else tuple(point["block"])
+        num_pe = point["num_pe"] if structure == "balanced" else None
+        compress(
+            start,
+            STRUCTURE_METHOD[structure],
+            point["sparsity"],
+            num_pe=num_pe,
+            block=block,
+            name=name,
+            **quiet,
+        )
 
 
 def evaluate_point(ctx: SweepContext, point: dict) -> dict:
     start = time.perf_counter()
-    base = _finetuned_base(ctx, point) if ctx.mode == "finetune" else ctx.base
+    trained = None
+    if ctx.mode == "finetune":
+        base, trained = _finetuned_base(ctx, point)
+    else:
+        base = ctx.base
     spec, bits = base.spec, point["bits"]
     p = spec.precision
     kernel_p, recurrent_p, dense_p = (
@@ -125,6 +241,14 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
 
     row = dict(point)
     row.update(feasible=True, note="")
+    if trained is not None:
+        # What Keras measured on the fine-tuned model, beside the reference model's score of it (equal
+        # when the point's bits are the model's own).
+        row.update(
+            finetuned_model=spec.name,
+            finetuned_keras_accuracy=trained["accuracy"]["quantized"],
+            finetune_epochs=trained.get("epochs", {}).get("qat"),
+        )
     if point["target"] == "engine":
         width, frac = engine_weight_width([kernel_p, recurrent_p, dense_p])
         resources, storage_bits, params_after, macs, extra = _engine(
@@ -133,8 +257,9 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
         storage_bits += bias_bits
         row.update(extra)
     else:
-        resources, storage_bits, params_after, macs = _hls(point, mats, head, bits, timesteps, spec)
+        resources, storage_bits, params_after, macs, extra = _hls(ctx, point, spec, model, base.x_train)
         storage_bits += bias_bits
+        row.update(extra)
     params_after += biases + model.dense_bias.size
     technique = _technique(point)
     s = survey.survey_row(
@@ -255,31 +380,109 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     return resources, csc.bits, csc.nonzeros, macs, extra
 
 
-def _hls(point: dict, mats, head, bits: int, timesteps: int, spec):
-    """Storage, MACs and the hls4ml estimate: dense storage for unstructured weights (zero products are
-    dropped only at R = 1, where the weights are constants in logic), block CSR for block-sparse,
-    defining vectors for circulant (products computed directly: b^2 per block)."""
-    structure, r = point["structure"], point["reuse_factor"]
-    head_m = HlsMatrix(head.size, head.size, head.shape[1], head.shape[0])
+def _spec_at(spec, kernel: Precision, recurrent_kernel: Precision, dense_kernel: Precision):
+    """The spec with the point's weight precisions and no compression section (the hls types follow)."""
+    precision = dataclasses.replace(
+        spec.precision, kernel=kernel, recurrent_kernel=recurrent_kernel, dense_kernel=dense_kernel
+    )
+    return dataclasses.replace(spec, precision=precision, compression=None)
+
+
+def _vector_counts(model, b: int) -> SimpleNamespace:
+    """What `circulant_estimate` reads of a Keras QCirculantLSTM model (get_layer("rnn<i>").cell
+    .kernel_vectors / .recurrent_vectors .shape.num_elements()), from the layer shapes: the analytic
+    path needs no TensorFlow model for it. One vector of b per b x b block, padding blocks included."""
+
+    def tensor(n: int) -> SimpleNamespace:
+        return SimpleNamespace(shape=SimpleNamespace(num_elements=lambda: n))
+
+    layers = {}
+    for i, w in enumerate(model.layers):
+        k, r = w.kernel.T.shape, w.recurrent_kernel.T.shape  # W_x (G H, X), W_h (G H, H)
+        cell = SimpleNamespace(
+            kernel_vectors=tensor(survey.circulant_blocks(k, b) * b),
+            recurrent_vectors=tensor(survey.circulant_blocks(r, b) * b),
+        )
+        layers[f"rnn{i + 1}"] = SimpleNamespace(cell=cell)
+    return SimpleNamespace(get_layer=layers.__getitem__)
+
+
+def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
+    """Storage, MACs and codesign.hls's estimate of the hls4ml project. Storage: dense for unstructured
+    weights (zero products are dropped only where hls4ml drops them: at R = 1 the weights are constants
+    in logic), block CSR for block-sparse, defining vectors of W_x and W_h for circulant (padding blocks
+    included; products computed directly, the expanded matrix's count)."""
+    from codesign.hls.config import choose_types
+    from codesign.hls.estimate import ELEMENTWISE_LATENCY, estimate
+
+    structure, r, bits = point["structure"], point["reuse_factor"], point["bits"]
+    p = spec.precision
+    point_spec = _spec_at(
+        spec, at_bits(p.kernel, bits), at_bits(p.recurrent_kernel, bits), at_bits(p.dense_kernel, bits)
+    )
+    head = model.dense_kernel.T
     storage = survey.dense_storage_bits(head.size, bits)
     params_after = head.size
-    matrices = []
-    for m in mats:
+    macs = 0
+    extra: dict = {}
+    for w in model.layers:
+        m = gate_matrix(w.kernel, w.recurrent_kernel)
         if structure == "block":
             b = survey.block_sparse_storage(m, tuple(point["block"]), bits)
             storage += b.bits
-            stored = mults = b.values
+            params_after += b.values
+            macs += b.values
         elif structure == "circulant":
             cb = point["circulant_block"]
-            storage += survey.circulant_storage_bits(m.shape, cb, bits)
-            stored = survey.circulant_blocks(m.shape, cb) * cb
-            mults = int(np.count_nonzero(m))
+            parts = (w.kernel.T.shape, w.recurrent_kernel.T.shape)
+            storage += sum(survey.circulant_storage_bits(s, cb, bits) for s in parts)
+            params_after += sum(survey.circulant_blocks(s, cb) * cb for s in parts)
+            macs += int(np.count_nonzero(m))
         else:
             storage += survey.dense_storage_bits(m.size, bits)
-            stored = m.size
-            mults = int(np.count_nonzero(m)) if r == 1 else m.size
-        params_after += stored
-        matrices.append(HlsMatrix(mults, stored, m.shape[1], m.shape[0]))
-    macs = sum(x.multiplications for x in matrices) * timesteps + head_m.multiplications
-    resources = hls_estimate(matrices, head_m, bits, r, list(spec.model.units), timesteps)
-    return resources, storage, params_after, macs
+            params_after += m.size
+            macs += int(np.count_nonzero(m)) if r == 1 else m.size
+    timesteps = int(x_train.shape[1])
+    macs = macs * timesteps + head.size
+    block = tuple(point["block"]) if structure == "block" else None
+    types = choose_types(point_spec, model, x_train)
+    weights = [(w.kernel, w.recurrent_kernel) for w in model.layers]
+    try:
+        est = estimate(
+            point_spec, types, weights, model.dense_kernel, timesteps, r, r, HLS_STRATEGY, ctx.part, block
+        )
+    except CodesignError as exc:  # e.g. a block shape that tiles [W_x W_h] but not W_x alone
+        extra["note"] = f"hls: {exc}"
+        return None, storage, params_after, macs, extra
+    if structure == "circulant":
+        from codesign.hls.circulant import circulant_estimate
+
+        est = circulant_estimate(
+            est,
+            point_spec,
+            types,
+            _vector_counts(model, point["circulant_block"]),
+            model.dense_kernel,
+            r,
+            r,
+            HLS_STRATEGY,
+        )
+    head_cycles = r + ELEMENTWISE_LATENCY  # as codesign.hls.estimate counts the head
+    resources = Resources(
+        lut=est.lut,
+        ff=est.ff,
+        bram_18k=est.bram_18k,
+        dsp=est.dsp,
+        cycles_per_step=(est.latency_cycles - head_cycles) / timesteps,
+        latency_cycles=est.latency_cycles,
+        multipliers=est.multipliers,
+    )
+    extra.update(
+        hls_strategy=HLS_STRATEGY,
+        bram_18k_resource=est.bram_18k_resource,  # the same weights under the Resource strategy
+        hls_weight_bits=est.weight_bits,
+        hls_index_bits=est.index_bits,
+        ii_cycles=est.ii_cycles,
+        accum_width=types.layers[0].accum.width,
+    )
+    return resources, storage, params_after, macs, extra

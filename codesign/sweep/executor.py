@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable
@@ -147,8 +148,14 @@ def run_points(
 
 
 def _run_pool(todo, ctx, workers: int, evaluate: Evaluator, finished) -> None:
+    # Fine-tuning runs TensorFlow, which must not inherit a forked parent's runtime: fresh processes.
+    # Analytic points stay numpy-only, and fork starts them fastest.
+    context = multiprocessing.get_context("spawn" if ctx.mode == "finetune" else None)
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), initializer=_init_worker, initargs=(ctx, evaluate)
+        max_workers=min(workers, len(todo)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(ctx, evaluate),
     )
     try:
         pending = {pool.submit(_evaluate_in_worker, point): (key, point) for key, point in todo}

@@ -28,6 +28,7 @@ class BaseModel:
     dense: tuple[np.ndarray, np.ndarray]  # head kernel (H, classes), bias (classes,)
     x_test: np.ndarray
     y_test: np.ndarray
+    x_train: np.ndarray  # what codesign.hls.config sizes the hls4ml types on
     baseline_accuracy: float  # the float model's (survey baseline)
     quantized_accuracy: float  # the committed QKeras model's, as training measured it
     weights_hash: str  # sha256 of the weights, the spec and the test split: part of every cache key
@@ -74,6 +75,24 @@ def _hash(arrays: list[np.ndarray], text: str) -> str:
     return h.hexdigest()
 
 
+def _expanded_circulant(layers: tuple, channels: int) -> tuple[Layer, ...]:
+    """A QCirculantLSTM model stores defining vectors (R, C, b) per layer: expand them into the Keras
+    (X, 4H) / (H, 4H) kernels the reference model and the storage counts read (expansion only copies
+    values, so quantizing afterwards equals the layer's quantize-then-expand)."""
+    from codesign.models.circulant import keras_kernel
+
+    out = []
+    for vk, vr, bias in layers:
+        if vk.ndim != 3:  # already a plain kernel
+            out.append((vk, vr, bias))
+            continue
+        units = vr.shape[1] * vr.shape[2]
+        inputs = out[-1][1].shape[0] if out else channels  # the previous layer's units, or the data's
+        kernel, recurrent = keras_kernel(vk, inputs), keras_kernel(vr, units)
+        out.append((kernel.astype(np.float32), recurrent.astype(np.float32), bias))
+    return tuple(out)
+
+
 def load_base(spec: Spec) -> BaseModel:
     """The committed model `spec` describes, without TensorFlow when its weights file allows."""
     from codesign.data import load_dataset
@@ -98,6 +117,8 @@ def load_base(spec: Spec) -> BaseModel:
         raise CodesignError(f"{folder / 'metrics.json'}: no accuracy.float (the float baseline); retrain")
     t = spec.training
     ds = load_dataset(spec.dataset, t.validation_fraction, t.seed)
+    if spec.compression is not None and spec.compression.method == "circulant":
+        layers = _expanded_circulant(layers, ds.channels)
     arrays = [w for layer in layers for w in layer] + list(dense) + [ds.x_test, ds.y_test]
     return BaseModel(
         spec=spec,
@@ -105,6 +126,7 @@ def load_base(spec: Spec) -> BaseModel:
         dense=dense,
         x_test=ds.x_test,
         y_test=ds.y_test,
+        x_train=ds.x_train,
         baseline_accuracy=float(accuracy["float"]),
         quantized_accuracy=float(metrics["accuracy"]["quantized"]),
         weights_hash=_hash(arrays, spec.path.read_text() if spec.path else repr(spec)),

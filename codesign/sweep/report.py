@@ -78,10 +78,34 @@ def feasible(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("feasible")]
 
 
-def best_within(rows: list[dict], tolerance: float) -> dict | None:
+def board_excess(row: dict, board: str) -> list[str]:
+    """Which estimated resources exceed the board's totals, e.g. ['LUT 83773 > 53200'] (empty: it fits).
+    Xilinx boards count block RAM in RAMB36 tiles (2 RAMB18 each); BRAM is checked on 7-series /
+    UltraScale and ECP5 (18 Kbit blocks), not on iCE40 (4 Kbit)."""
+    from codesign.synth.boards import BOARDS
+
+    b = BOARDS[board]
+    bram18 = {"xc7": 2 * b.bram, "xcu": 2 * b.bram, "ecp5": b.bram}.get(b.family)
+    limits = {
+        "lut": ("LUT", b.lut),
+        "ff": ("FF", b.ff),
+        "dsp": ("DSP", b.dsp),
+        "bram_18k": ("BRAM18", bram18),
+    }
+    return [
+        f"{name} {row[key]} > {limit:g}"
+        for key, (name, limit) in limits.items()
+        if limit is not None and row.get(key) is not None and row[key] > limit
+    ]
+
+
+def best_within(rows: list[dict], tolerance: float, board: str | None = None) -> dict | None:
     """The buildable point with the largest memory savings whose accuracy is within `tolerance`
-    (absolute) of the float baseline; ties go to the more accurate point."""
+    (absolute) of the float baseline; ties go to the more accurate point. With `board`: only points
+    whose estimate fits it."""
     ok = [r for r in feasible(rows) if r["accuracy"] >= r["baseline_accuracy"] - tolerance - 1e-12]
+    if board is not None:
+        ok = [r for r in ok if not board_excess(r, board)]
     if not ok:
         return None
     return max(ok, key=lambda r: (r["memory_savings"], r["accuracy"]))
@@ -96,6 +120,41 @@ def accuracy_memory_front(rows: list[dict]) -> list[dict]:
     return [rows[i] for i in front_order(obj, (True, False))]
 
 
+MODE_TEXT = {
+    "analytic": "Mode analytic: the cached model's weights pruned (or projected onto block-circulant "
+    "W_x, W_h) "
+    "and quantized to each point's bits, no retraining; accuracy is the numpy reference model's on the "
+    "test split.",
+    "finetune": "Mode finetune: every point is a model trained by `codesign.compress`: gradual pruning "
+    "(or least-squares block-circulant projection of W_x and W_h) followed by QAT fine-tuning at the "
+    "point's weight precision (kernel, recurrent kernel and dense kernel at `bits`); accuracy is the "
+    "numpy reference model's on the test split (equal to what Keras measured on the fine-tuned model: "
+    "results.csv's `finetuned_keras_accuracy`).",
+}
+BAR_SAVINGS = 20.0  # issue 5's bar: >= 20x memory savings within the tolerance
+
+
+def _bar_lines(rows: list[dict], tolerance: float, board: str) -> list[str]:
+    """Issue 5's bar, checked on the measured rows: >= 20x memory savings within the tolerance."""
+    ok = [r for r in feasible(rows) if r["accuracy"] >= r["baseline_accuracy"] - tolerance - 1e-12]
+    met = sorted((r for r in ok if r["memory_savings"] >= BAR_SAVINGS), key=lambda r: -r["memory_savings"])
+    head = f"**Bar (>= {BAR_SAVINGS:g}x memory savings at <= {100 * tolerance:g} point(s) loss): "
+    if met:
+        names = "; ".join(
+            f"{r['technique']} ({r['memory_savings']:.1f}x, {r['accuracy_loss_points']:.2f} pt loss, "
+            f"{_fit_text(r, board)})"
+            for r in met
+        )
+        return [head + f"met by {len(met)} point(s)**: {names}.", ""]
+    best = max(ok, key=lambda r: r["memory_savings"], default=None)
+    why = (
+        "no point is within the tolerance"
+        if best is None
+        else (f"the most within the tolerance is {best['memory_savings']:.1f}x ({best['technique']})")
+    )
+    return [head + f"not met**: {why}.", ""]
+
+
 def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str:
     """report.md: baseline, the Pareto-optimal points in the survey's format, the best point within the
     tolerance, what each plot's front holds, and the estimator-error section (issue 5, item 4)."""
@@ -104,16 +163,27 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
     lines = [
         f"# Sweep {config.name}",
         "",
-        f"Model `{config.model}`, mode `{config.mode}`, {len(rows)} of {total} points"
+        f"Model `{_shown_path(config.model)}`, mode `{config.mode}`, {len(rows)} of {total} points"
         + ("" if complete else " (incomplete: rerun to finish; finished points are cached)")
         + f". Float baseline accuracy {baseline:.4f}; memory savings against the float model "
         "(32 bits per parameter), model size counting the storage the hardware uses (CSC words incl. "
         "padding and column pointers for the engine; non-zero blocks and block indices for block-sparse; "
         "defining vectors for circulant; biases at their precision). Compute savings: MACs per sequence "
         f"with zero weights skipped. E: within {tol_points:g} point(s) of the baseline; S: above it. "
-        f"Resources and latency are analytic estimates at {config.clock_mhz:g} MHz ({config.board}).",
+        f"Resources and latency are analytic estimates at {config.clock_mhz:g} MHz ({config.board}): "
+        "engine points the Yosys-fitted engine model (its held-out error below), hls points "
+        "`codesign.hls`'s estimate of the hls4ml project (Latency strategy: weights in fabric, so 0 BRAM; "
+        "the Resource strategy's BRAM is results.csv's `bram_18k_resource`). Circulant points: the hls "
+        "kernel computes each block product directly (b^2 products per b x b block, zero weights dropped), "
+        "so their compute savings come only from weights that quantize to 0.",
+        "",
+        MODE_TEXT.get(config.mode, ""),
+        "",
+        f"Worker time over the {len(rows)} point(s): {sum(r.get('seconds', 0.0) for r in rows):.0f} s "
+        "(as measured by the run that computed each point; cached points keep that time).",
         "",
     ]
+    lines += _bar_lines(rows, config.tolerance, config.board)
     best = best_within(rows, config.tolerance)
     lines.append(f"## Best point within {tol_points:g} point(s) of the float baseline")
     lines.append("")
@@ -125,9 +195,23 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
             f"of the baseline), {best['size_kb']:.2f} KB, **{best['memory_savings']:.1f}x memory savings**, "
             f"{best['compute_savings']:.1f}x compute savings, LUT {best['lut']}, FF {best['ff']}, "
             f"BRAM {best['bram_18k']}, DSP {best['dsp']}, {best['latency_cycles']} cycles "
-            f"({best['latency_us']:.2f} us) per sequence."
+            f"({best['latency_us']:.2f} us) per sequence; {_fit_text(best, config.board)}."
         )
         lines += ["", survey_table_markdown([best])]
+        fitting = best_within(rows, config.tolerance, config.board)
+        if board_excess(best, config.board):
+            lines.append(
+                f"Best point within the tolerance that fits {config.board}: "
+                + (
+                    "none."
+                    if fitting is None
+                    else f"**{fitting['technique']}**: accuracy {fitting['accuracy']:.4f}, "
+                    f"**{fitting['memory_savings']:.1f}x memory savings**, {fitting['compute_savings']:.1f}x "
+                    f"compute savings, LUT {fitting['lut']}, FF {fitting['ff']}, BRAM {fitting['bram_18k']}, "
+                    f"DSP {fitting['dsp']}, {fitting['latency_us']:.2f} us per sequence."
+                )
+            )
+            lines.append("")
     front = accuracy_memory_front(rows)
     lines += [
         "",
@@ -135,18 +219,21 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
         "",
         survey_table_markdown(front) if front else "No buildable points.\n",
         "",
-        "| point | target | LUT | FF | BRAM 18K | DSP | cycles / sequence | us |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| point | target | LUT | FF | BRAM 18K | DSP | cycles / sequence | us | {config.board} |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in front:
         lines.append(
             f"| {r['technique']} | {r['target']} | {r['lut']} | {r['ff']} | {r['bram_18k']} | {r['dsp']} | "
-            f"{r['latency_cycles']} | {r['latency_us']:.2f} |"
+            f"{r['latency_cycles']} | {r['latency_us']:.2f} | {_fit_text(r, config.board)} |"
         )
     lines += ["", "## Pareto plots", ""]
+    images: list[str] = []
     for stem, (key, label) in PLOTS.items():
         n = len(_plot_front(feasible(rows), key))
         lines.append(f"- `{stem}.png`: accuracy vs {label}; {n} point(s) on the front")
+        images.append(f"![accuracy vs {label}]({stem}.png)")
+    lines += ["", *images] if rows else []
     skipped = [r for r in rows if not r.get("feasible")]
     if skipped:
         lines += ["", f"{len(skipped)} point(s) not buildable (left out of the fronts):", ""]
@@ -160,6 +247,22 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
         "",
     ]
     return "\n".join(lines)
+
+
+def _shown_path(path) -> str:
+    """Relative to the working folder when below it (what a committed report should show)."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _fit_text(row: dict, board: str) -> str:
+    excess = board_excess(row, board)
+    return f"fits {board}" if not excess else f"exceeds {board}: " + ", ".join(excess)
 
 
 def _plot_front(rows: list[dict], key: str) -> list[dict]:
@@ -220,7 +323,7 @@ def write_plots(folder: Path, rows: list[dict], tolerance: float, title: str) ->
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{title}: accuracy vs {label}")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")  # the spot covering the fewest points
         fig.tight_layout()
         path = folder / f"{stem}.png"
         fig.savefig(path)

@@ -1,8 +1,10 @@
 """One design point's weights, without retraining: prune (or project) the recurrent layers' latent
-weights in the structure asked for, as the matrix W = [W_x W_h] the hardware stores.
+weights in the structure asked for.
 
-Pruning masks are `codesign.compress`'s (magnitude, ESE's balanced, Narang's block). Circulant
-projection is local until `codesign.compress` has one (replace `circulant_projection` with it then).
+Pruning masks are `codesign.compress`'s (magnitude, ESE's balanced, Narang's block) on the matrix
+W = [W_x W_h] the engine stores. Circulant projection is `codesign.compress.circulant`'s least-squares
+one, applied to W_x and W_h separately (what QCirculantLSTM and the hls4ml kernel store: a block never
+straddles the input / recurrent boundary, and the input's padding to whole blocks is not averaged in).
 Quantization happens afterwards, in the reference model, so a weight that rounds to 0 is a zero too.
 """
 
@@ -10,26 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.compress.pruning import gate_matrix, layer_masks, split_gate_mask
+from codesign.compress.circulant import circulant_projection
+from codesign.compress.pruning import layer_masks
 
 STRUCTURE_METHOD = {"unstructured": "magnitude", "balanced": "balanced", "block": "block"}
 
 
-def circulant_projection(w: np.ndarray, b: int) -> np.ndarray:
-    """The nearest (Frobenius) block-circulant matrix with b x b blocks: each block's wrapped diagonals
-    averaged, C[i, j] = c[(i - j) mod b] (C-LSTM / E-RNN's projection of a trained dense model). The
-    matrix is zero-padded to whole blocks for the projection and cropped back."""
-    rows, cols = w.shape
-    pr, pc = -(-rows // b) * b, -(-cols // b) * b
-    padded = np.zeros((pr, pc), np.float64)
-    padded[:rows, :cols] = w
-    tiles = padded.reshape(pr // b, b, pc // b, b).transpose(0, 2, 1, 3)  # (R, C, b, b)
-    diag = (np.arange(b)[:, None] - np.arange(b)[None, :]) % b  # which defining entry sits at (i, j)
-    vectors = np.zeros(tiles.shape[:2] + (b,))
-    for k in range(b):
-        vectors[..., k] = tiles[..., diag == k].mean(axis=-1)
-    projected = vectors[..., diag].transpose(0, 2, 1, 3).reshape(pr, pc)
-    return projected[:rows, :cols].astype(w.dtype)
+def circulant_layer(
+    kernel: np.ndarray, recurrent_kernel: np.ndarray, b: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keras (X, G*H) / (H, G*H) kernels projected onto b x b block-circulant W_x = kernel^T and
+    W_h = recurrent_kernel^T (gate-major rows, as codesign.models.circulant tiles them)."""
+    k = circulant_projection(np.asarray(kernel).T, b).T
+    r = circulant_projection(np.asarray(recurrent_kernel).T, b).T
+    return k.astype(kernel.dtype), r.astype(recurrent_kernel.dtype)
 
 
 def compress_layer(
@@ -38,9 +34,7 @@ def compress_layer(
     """(kernel, recurrent kernel) of one recurrent layer after the point's structure and sparsity."""
     structure = point["structure"]
     if structure == "circulant":
-        w = circulant_projection(gate_matrix(kernel, recurrent_kernel), point["circulant_block"])
-        k, r = split_gate_mask(w, kernel.shape[0])  # the split works on any matrix, not only masks
-        return k.astype(kernel.dtype), r.astype(recurrent_kernel.dtype)
+        return circulant_layer(kernel, recurrent_kernel, point["circulant_block"])
     if point["sparsity"] == 0.0:
         return kernel, recurrent_kernel
     block = None if point["block"] is None else tuple(point["block"])

@@ -4,9 +4,11 @@
 // 2 g, 3 o), in the order i, f, g, o of one hidden unit; c_{t-1} comes with the o beat. Fixed latency,
 // no back-pressure:
 //   cycle 0  z -> cast_table_in -> sigmoid (i, f, o) or tanh (g) table read
-//   cycle 1  gate value; on o: c_t = cast_cell(f*c_prev + i*g) (products and sum exact),
-//            tanh table read at cast_table_in(c_t)
-//   cycle 2  h_t = cast_act(o * tanh(c_t)); out_valid_o (registered) in cycle 3
+//   cycle 1  gate value; on o: the products f*c_prev and i*g (exact), registered
+//   cycle 2  c_t = cast_cell(f*c_prev + i*g) (sum exact), registered
+//   cycle 3  tanh table read at cast_table_in(c_t)
+//   cycle 4  h_t = cast_act(o * tanh(c_t)); out_valid_o (registered) in cycle 5
+// (one multiply or one add-and-cast per cycle: the element-wise unit is not the engine's critical path)
 // Tables: entry address = the table-input raw's two's-complement bits (see act_table). They are written
 // through tbl_* (0 sigmoid, 1 tanh); the cell's tanh table is a second copy written by the same beats.
 // Reset: asynchronous, active low.
@@ -115,7 +117,14 @@ module lstm_eltwise #(
   logic signed [CellWidth-1:0] c_new;
   assign fc = f_q * s1_c_prev_q;
   assign ig = i_q * g_q;
-  assign c_sum = (SUM_WIDTH'(fc) <<< (SUM_FRAC - FC_FRAC)) + (SUM_WIDTH'(ig) <<< (SUM_FRAC - IG_FRAC));
+
+  // ---- cycle 2: c_t --------------------------------------------------------------------------------
+  logic                        p_valid_q;
+  logic signed [FC_WIDTH-1:0]  p_fc_q;
+  logic signed [IG_WIDTH-1:0]  p_ig_q;
+  logic signed [GateWidth-1:0] p_o_q;
+  logic [UnitWidth-1:0]        p_unit_q;
+  assign c_sum = (SUM_WIDTH'(p_fc_q) <<< (SUM_FRAC - FC_FRAC)) + (SUM_WIDTH'(p_ig_q) <<< (SUM_FRAC - IG_FRAC));
 
   fixed_cast #(
     .InWidth (SUM_WIDTH),
@@ -128,6 +137,12 @@ module lstm_eltwise #(
     .out_o(c_new)
   );
 
+  // ---- cycle 3: tanh(c_t) table read ------------------------------------------------------------------
+  logic                        c_valid_q;
+  logic signed [CellWidth-1:0] c_new_q;
+  logic signed [GateWidth-1:0] c_o_q;
+  logic [UnitWidth-1:0]        c_unit_q;
+
   logic [TableInWidth-1:0] c_tin;
   fixed_cast #(
     .InWidth (CellWidth),
@@ -136,12 +151,13 @@ module lstm_eltwise #(
     .OutFrac (TableInFrac),
     .Round   (TableInRound)
   ) u_cast_ctin (
-    .in_i (c_new),
+    .in_i (c_new_q),
     .out_o(c_tin)
   );
 
-  logic c_rd;
-  assign c_rd = s1_valid_q && (s1_gate_q == GATE_O);
+  logic o_beat, c_rd;
+  assign o_beat = s1_valid_q && (s1_gate_q == GATE_O);
+  assign c_rd   = c_valid_q;
   act_table #(
     .AddrWidth(TableInWidth),
     .Width    (GateWidth),
@@ -186,10 +202,14 @@ module lstm_eltwise #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       s1_valid_q  <= 1'b0;
+      p_valid_q   <= 1'b0;
+      c_valid_q   <= 1'b0;
       s2_valid_q  <= 1'b0;
       out_valid_q <= 1'b0;
     end else begin
       s1_valid_q  <= in_valid_i;
+      p_valid_q   <= o_beat;
+      c_valid_q   <= p_valid_q;
       s2_valid_q  <= c_rd;
       out_valid_q <= s2_valid_q;
     end
@@ -209,10 +229,21 @@ module lstm_eltwise #(
         default: ;
       endcase
     end
+    if (o_beat) begin
+      p_fc_q   <= fc;
+      p_ig_q   <= ig;
+      p_o_q    <= gate_val;
+      p_unit_q <= s1_unit_q;
+    end
+    if (p_valid_q) begin
+      c_new_q  <= c_new;
+      c_o_q    <= p_o_q;
+      c_unit_q <= p_unit_q;
+    end
     if (c_rd) begin
-      s2_o_q    <= gate_val;
-      s2_c_q    <= c_new;
-      s2_unit_q <= s1_unit_q;
+      s2_o_q    <= c_o_q;
+      s2_c_q    <= c_new_q;
+      s2_unit_q <= c_unit_q;
     end
     if (s2_valid_q) begin
       out_unit_q <= s2_unit_q;

@@ -1,6 +1,7 @@
-// ESE-style sparse-LSTM engine: NumPe CSC processing elements, a per-PE (activation, column) FIFO,
-// a sequential element-wise unit, h double-buffered per layer, 1..MaxLayers stacked LSTM layers and a
-// dense head on the same PEs (docs/engine.md is the contract; codesign.engine is the golden model).
+// ESE-style sparse-LSTM engine: NumPe CSC processing elements, each with a column queue fed by a
+// broadcast of the non-zero activations, a sequential element-wise unit, h double-buffered per layer,
+// 1..MaxLayers stacked LSTM layers and a dense head on the same PEs (docs/engine.md is the contract;
+// codesign.engine is the golden model).
 //
 // Streams (AXI4-Stream semantics: a beat moves when valid && ready):
 //   in   : one act word (x_t element) per beat, NumInputs beats per frame; in_last_i on the final word
@@ -105,7 +106,6 @@ module sparse_lstm_engine #(
   localparam int unsigned LAYER_WIDTH  = 2;
   localparam int unsigned HIDX_WIDTH   = $clog2(MaxLayers * 2 * MaxUnits);
   localparam int unsigned CIDX_WIDTH   = (MaxLayers * MaxUnits > 1) ? $clog2(MaxLayers * MaxUnits) : 1;
-  localparam int unsigned FIFO_WIDTH   = ActWidth + COL_WIDTH;
   localparam int unsigned ZWIDTH       = AccWidth + 1;
 
   localparam logic [1:0] MAT_L0   = 2'd0;
@@ -196,13 +196,11 @@ module sparse_lstm_engine #(
   logic                   bank_q, bank_d;            // h bank holding h_{t-1}
   logic [1:0]             mat_q, mat_d;
   logic [LAYER_WIDTH-1:0] layer_q, layer_d;
-  logic [COL_WIDTH-1:0]   col_q, col_d;
   logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise issue / h output counter
   logic [1:0]             gate_q, gate_d;
   logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise results received
   logic [ROW_WIDTH-1:0]   cls_q, cls_d;
 
-  logic signed [ActWidth-1:0]  x_q [MaxInputs];
   logic signed [ActWidth-1:0]  h_q [MaxLayers * 2 * MaxUnits];
   logic signed [CellWidth-1:0] c_q [MaxLayers * MaxUnits];
   logic [BiasWidth-1:0]        bias_q [BIAS_DEPTH];
@@ -217,91 +215,141 @@ module sparse_lstm_engine #(
   endfunction
 
   // ---- matrix geometry ----------------------------------------------------------------------------
-  logic [COL_WIDTH-1:0]   mat_cols;
   logic [PADDR_WIDTH-1:0] mat_ptr_base;
   logic [BADDR_WIDTH-1:0] mat_bias_base;
-  logic [UNIT_WIDTH-1:0]  units, units_last;  // units of the current layer, of the last layer
+  logic [UNIT_WIDTH-1:0]  units;  // units of the current layer
   assign units      = cfg_units_q[layer_q[0]];
-  assign units_last = cfg_units_q[cfg_layers_q == LAYER_WIDTH'(2)];
   assign mat_ptr_base  = cfg_ptr_base_q[mat_q];
   assign mat_bias_base = cfg_bias_base_q[mat_q];
 
+
+  // ---- activation lists: the non-zero activations as (value, column) entries ---------------------------
+  // x list: x_t's non-zero words (column = input index), appended as the frame arrives.
+  // h lists, one per (layer, bank): h_t's non-zero values (column = unit), appended by the element-wise
+  // unit; hl_cnt_q counts the entries. A list that holds h_{t-1} of the first step counts as empty.
+  localparam int unsigned LIST_W = ActWidth + COL_WIDTH;
+  localparam int unsigned HL_IDX = (MaxUnits > 1) ? $clog2(MaxUnits) : 1;
+  localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
+  logic [LIST_W-1:0]     xl_q [MaxInputs];
+  logic [COL_WIDTH-1:0]  xl_cnt_q;
+  logic [LIST_W-1:0]     hl_q [MaxLayers * 2][MaxUnits];
+  logic [UNIT_WIDTH-1:0] hl_cnt_q [MaxLayers * 2];
+
+  function automatic logic [HL_SEL-1:0] hl_sel(input logic [LAYER_WIDTH-1:0] layer, input logic bank);
+    hl_sel = HL_SEL'(32'(layer) * 2 + 32'(bank));
+  endfunction
+
+  // ---- broadcaster: segment 0 (an h list), then segment 1 (the x list or an h list) -------------------
+  //   layer 0: h_{t-1}^0 (columns X + u), then x_t (columns i; still growing while the frame arrives)
+  //   layer 1: h_{t-1}^1 (columns H0 + u), then h_t^0 (columns u)
+  //   head:    h_T of the last layer (columns u); segment 1 empty
+  logic [HL_SEL-1:0]      seg0_sel, seg1_sel;
+  logic [COL_WIDTH-1:0]   seg0_cnt, seg1_cnt, seg0_off;
+  logic                   seg1_is_x, seg1_growing;
+  logic [COL_WIDTH-1:0]   idx0_q, idx1_q;
+  logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
+  logic signed [ActWidth-1:0] bc_act_q;
+  logic [PADDR_WIDTH-1:0] bc_addr_q;
+  logic [LIST_W-1:0]      bc_entry;
+  logic [COL_WIDTH-1:0]   bc_col;
+  logic                   bc_done;
+
   always_comb begin
+    seg0_sel     = hl_sel('0, bank_q);
+    seg1_sel     = hl_sel('0, !bank_q);
+    seg0_cnt     = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel('0, bank_q)]);
+    seg0_off     = cfg_inputs_q;
+    seg1_cnt     = xl_cnt_q;
+    seg1_is_x    = 1'b1;
     unique case (mat_q)
-      MAT_L0:  mat_cols = cfg_inputs_q + COL_WIDTH'(cfg_units_q[0]);
-      MAT_L1:  mat_cols = COL_WIDTH'(cfg_units_q[0]) + COL_WIDTH'(cfg_units_q[1]);
-      default: mat_cols = COL_WIDTH'(units_last);
+      MAT_L0: ;
+      MAT_L1: begin
+        seg0_sel  = hl_sel(LAYER_WIDTH'(1), bank_q);
+        seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
+        seg0_off  = COL_WIDTH'(cfg_units_q[0]);
+        seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel('0, !bank_q)]);
+        seg1_is_x = 1'b0;
+      end
+      default: begin
+        seg0_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
+        seg0_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
+        seg0_off  = '0;
+        seg1_cnt  = '0;
+        seg1_is_x = 1'b0;
+      end
     endcase
   end
 
-  // The broadcast vector's element col_q: [x_t; h_{t-1}] (layer 0), [h_t^0; h_{t-1}^1] (layer 1), h_T.
-  logic signed [ActWidth-1:0] bc_act;
-  logic [COL_WIDTH-1:0]       col_h_l0, col_h_l1;
-  assign col_h_l0 = col_q - cfg_inputs_q;
-  assign col_h_l1 = col_q - COL_WIDTH'(cfg_units_q[0]);
-  always_comb begin
-    unique case (mat_q)
-      MAT_L0: begin
-        if (col_q < cfg_inputs_q) bc_act = x_q[col_q[XIDX_WIDTH-1:0]];
-        else if (seq_first_q) bc_act = '0;
-        else bc_act = h_q[h_index('0, bank_q, UNIT_WIDTH'(col_h_l0))];
+  // Armed in the matrix phase, and for layer 0 already while a frame arrives (in_cnt_q != 0: no load beat
+  // can come until the sequence ends).
+  assign seg1_growing = (state_q == S_INPUT);
+  assign bc_arm   = (state_q == S_MAT) || (state_q == S_INPUT && in_cnt_q != '0);
+  assign bc_from0 = (idx0_q != seg0_cnt);
+  assign bc_more  = bc_from0 || (idx1_q != seg1_cnt);
+  assign bc_fire  = bc_valid_q && all_space;
+  assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
+  assign bc_done  = !bc_valid_q && !bc_more && !seg1_growing;
+  assign bc_entry = bc_from0 ? hl_q[seg0_sel][idx0_q[HL_IDX-1:0]]
+                  : (seg1_is_x ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_q[seg1_sel][idx1_q[HL_IDX-1:0]]);
+  assign bc_col   = bc_entry[COL_WIDTH-1:0] + (bc_from0 ? seg0_off : '0);
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      bc_valid_q <= 1'b0;
+      idx0_q     <= '0;
+      idx1_q     <= '0;
+    end else if (state_q == S_MAT_TAIL) begin
+      idx0_q <= '0;  // the next matrix starts from its lists' first entries
+      idx1_q <= '0;
+    end else begin
+      if (bc_load) begin
+        if (bc_from0) idx0_q <= idx0_q + 1'b1;
+        else idx1_q <= idx1_q + 1'b1;
       end
-      MAT_L1: begin
-        if (col_q < COL_WIDTH'(cfg_units_q[0])) bc_act = h_q[h_index('0, !bank_q, UNIT_WIDTH'(col_q))];
-        else if (seq_first_q) bc_act = '0;
-        else bc_act = h_q[h_index(LAYER_WIDTH'(1), bank_q, UNIT_WIDTH'(col_h_l1))];
-      end
-      default: bc_act = h_q[h_index(cfg_layers_q - 1'b1, bank_q, UNIT_WIDTH'(col_q))];
-    endcase
+      if (bc_load) bc_valid_q <= 1'b1;
+      else if (bc_fire) bc_valid_q <= 1'b0;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (bc_load) begin
+      bc_act_q  <= $signed(bc_entry[LIST_W-1:COL_WIDTH]);
+      bc_addr_q <= mat_ptr_base + PADDR_WIDTH'(bc_col);
+    end
   end
 
   // ---- PEs ------------------------------------------------------------------------------------------
-  logic                       pe_clear;
-  logic                       bc_valid;
-  logic [NumPe-1:0]           fifo_in_ready, fifo_out_valid, pe_ready, pe_idle, pe_busy;
-  logic [FIFO_WIDTH-1:0]      fifo_out_data [NumPe];
+  logic                       pe_clear, pe_run;
+  logic [NumPe-1:0]           pe_space, pe_quiet, pe_busy;
   logic signed [AccWidth-1:0] pe_acc [NumPe];
   logic [RIDX_WIDTH-1:0]      acc_rd_row;
-  logic                       all_fifo_ready, all_done;
+  logic                       all_space, all_quiet;
 
-  assign all_fifo_ready = &fifo_in_ready;
-  assign all_done       = !(|fifo_out_valid) && (&pe_idle);
+  assign all_space = &pe_space;
+  assign all_quiet = bc_done && (&pe_quiet);
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
-    stream_fifo #(
-      .Width(FIFO_WIDTH),
-      .Depth(FifoDepth)
-    ) u_fifo (
-      .clk_i,
-      .rst_ni,
-      .in_valid_i (bc_valid),
-      .in_ready_o (fifo_in_ready[k]),
-      .in_data_i  ({bc_act, col_q}),
-      .out_valid_o(fifo_out_valid[k]),
-      .out_ready_i(pe_ready[k]),
-      .out_data_o (fifo_out_data[k])
-    );
-
     csc_pe #(
       .ActWidth   (ActWidth),
       .WeightWidth(WeightWidth),
       .IndexWidth (IndexWidth),
       .AccWidth   (AccWidth),
-      .ColWidth   (COL_WIDTH),
       .WeightDepth(WeightDepth),
       .ColptrDepth(COLPTR_DEPTH),
       .LocalRows  (LOCAL_ROWS),
+      .FifoDepth  (FifoDepth),
       .MemDir     (MemDir),
       .PeIndex    (k)
     ) u_pe (
       .clk_i,
       .rst_ni,
       .clear_i      (pe_clear),
-      .ptr_base_i   (mat_ptr_base),
-      .col_valid_i  (fifo_out_valid[k]),
-      .col_ready_o  (pe_ready[k]),
-      .col_data_i   (fifo_out_data[k]),
-      .idle_o       (pe_idle[k]),
+      .run_i        (pe_run),
+      .bc_valid_i   (bc_fire),
+      .bc_act_i     (bc_act_q),
+      .bc_ptr_addr_i(bc_addr_q),
+      .space_o      (pe_space[k]),
+      .quiet_o      (pe_quiet[k]),
       .busy_o       (pe_busy[k]),
       .acc_rd_row_i (acc_rd_row),
       .acc_rd_data_o(pe_acc[k]),
@@ -342,6 +390,18 @@ module sparse_lstm_engine #(
     bias_rd_q <= bias_q[bias_rd_addr];
     if (load_fire && load_sel == SEL_BIAS) bias_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
   end
+
+  // List write positions.
+  logic signed [ActWidth-1:0] in_word;
+  logic [COL_WIDTH-1:0]       xl_wr_base;
+  logic [XIDX_WIDTH-1:0]      xl_wr_idx;
+  logic [HL_SEL-1:0]          hl_wr_sel;
+  logic [HL_IDX-1:0]          hl_wr_idx;
+  assign in_word    = $signed(in_data_i[ActWidth-1:0]);
+  assign xl_wr_base = (in_cnt_q == '0) ? '0 : xl_cnt_q;
+  assign xl_wr_idx  = xl_wr_base[XIDX_WIDTH-1:0];
+  assign hl_wr_sel  = hl_sel(layer_q, !bank_q);
+  assign hl_wr_idx  = hl_cnt_q[hl_wr_sel][HL_IDX-1:0];
 
   // ---- element-wise unit ------------------------------------------------------------------------------
   logic                        elt_issue;
@@ -406,7 +466,21 @@ module sparse_lstm_engine #(
       c_q[c_wr_idx] <= eo_c;
       h_q[h_index(layer_q, !bank_q, eo_unit)] <= eo_h;
     end
-    if (in_valid_i && in_ready_o) x_q[in_cnt_q[XIDX_WIDTH-1:0]] <= $signed(in_data_i[ActWidth-1:0]);
+    if (in_valid_i && in_ready_o && in_word != '0) xl_q[xl_wr_idx] <= {in_word, in_cnt_q};
+    if (eo_valid && eo_h != '0) hl_q[hl_wr_sel][hl_wr_idx] <= {eo_h, COL_WIDTH'(eo_unit)};
+  end
+
+  // List counts: the x list restarts with a frame's first word, the h list of (layer, !bank) when the
+  // element-wise phase of that layer starts.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      xl_cnt_q <= '0;
+      for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_q[i] <= '0;
+    end else begin
+      if (in_valid_i && in_ready_o) xl_cnt_q <= xl_wr_base + COL_WIDTH'(in_word != '0);
+      if (state_q != S_ELT && state_d == S_ELT) hl_cnt_q[hl_wr_sel] <= '0;
+      else if (eo_valid && eo_h != '0) hl_cnt_q[hl_wr_sel] <= hl_cnt_q[hl_wr_sel] + 1'b1;
+    end
   end
 
   // ---- control ------------------------------------------------------------------------------------------
@@ -415,8 +489,11 @@ module sparse_lstm_engine #(
 
   assign load_ready_o = (state_q == S_INPUT) && seq_first_q && (in_cnt_q == '0);
   assign in_ready_o   = (state_q == S_INPUT) && !load_fire;
-  assign bc_valid     = (state_q == S_MAT_BCAST) && (col_q != mat_cols) && (bc_act != '0) && all_fifo_ready;
-  assign pe_clear     = (state_q == S_MAT_START);
+  // The accumulators clear at the end of a matrix phase's first cycle: its first accumulation comes two
+  // cycles after its first word issues.
+  logic mat_first_q;
+  assign pe_clear = mat_first_q;
+  assign pe_run   = (state_q == S_MAT);
 
   always_comb begin
     state_d     = state_q;
@@ -426,7 +503,6 @@ module sparse_lstm_engine #(
     bank_d      = bank_q;
     mat_d       = mat_q;
     layer_d     = layer_q;
-    col_d       = col_q;
     unit_d      = unit_q;
     gate_d      = gate_q;
     done_d      = done_q;
@@ -440,29 +516,22 @@ module sparse_lstm_engine #(
             seq_last_d = in_last_i;
             mat_d      = MAT_L0;
             layer_d    = '0;
-            state_d    = S_MAT_START;
+            state_d    = S_MAT;
           end
         end
       end
-      S_MAT_START: begin
-        col_d   = '0;
-        state_d = S_MAT_BCAST;
+      S_MAT: begin
+        if (all_quiet) state_d = S_MAT_TAIL;
       end
-      S_MAT_BCAST: begin
-        if (col_q == mat_cols) state_d = S_MAT_DRAIN;
-        else if (bc_act == '0 || all_fifo_ready) col_d = col_q + 1'b1;
-      end
-      S_MAT_DRAIN: begin
-        if (all_done) begin
-          if (mat_q == MAT_HEAD) begin
-            cls_d   = '0;
-            state_d = S_LOGIT_RD;
-          end else begin
-            unit_d  = '0;
-            gate_d  = '0;
-            done_d  = '0;
-            state_d = S_ELT;
-          end
+      S_MAT_TAIL: begin
+        if (mat_q == MAT_HEAD) begin
+          cls_d   = '0;
+          state_d = S_LOGIT_RD;
+        end else begin
+          unit_d  = '0;
+          gate_d  = '0;
+          done_d  = '0;
+          state_d = S_ELT;
         end
       end
       S_ELT: begin
@@ -477,7 +546,7 @@ module sparse_lstm_engine #(
           if (!last_layer) begin
             layer_d = layer_q + 1'b1;
             mat_d   = MAT_L1;
-            state_d = S_MAT_START;
+            state_d = S_MAT;
           end else begin
             bank_d      = !bank_q;
             seq_first_d = 1'b0;
@@ -486,8 +555,11 @@ module sparse_lstm_engine #(
             if (cfg_emit_h_q) state_d = S_OUT_H;
             else if (seq_last_q) begin
               mat_d   = MAT_HEAD;
-              state_d = S_MAT_START;
-            end else state_d = S_INPUT;
+              state_d = S_MAT;
+            end else begin
+              mat_d   = MAT_L0;
+              state_d = S_INPUT;
+            end
           end
         end
       end
@@ -501,8 +573,11 @@ module sparse_lstm_engine #(
               layer_d = '0;
               if (seq_last_q) begin
                 mat_d   = MAT_HEAD;
-                state_d = S_MAT_START;
-              end else state_d = S_INPUT;
+                state_d = S_MAT;
+              end else begin
+                mat_d   = MAT_L0;
+                state_d = S_INPUT;
+              end
             end
           end
         end
@@ -513,6 +588,7 @@ module sparse_lstm_engine #(
           cls_d = cls_q + 1'b1;
           if (cls_d == cfg_classes_q) begin
             seq_first_d = 1'b1;
+            mat_d       = MAT_L0;
             state_d     = S_INPUT;
           end else state_d = S_LOGIT_RD;
         end
@@ -531,7 +607,7 @@ module sparse_lstm_engine #(
       bank_q      <= 1'b0;
       mat_q       <= MAT_L0;
       layer_q     <= '0;
-      col_q       <= '0;
+      mat_first_q <= 1'b0;
       unit_q      <= '0;
       gate_q      <= '0;
       done_q      <= '0;
@@ -545,7 +621,7 @@ module sparse_lstm_engine #(
       bank_q      <= bank_d;
       mat_q       <= mat_d;
       layer_q     <= layer_d;
-      col_q       <= col_d;
+      mat_first_q <= (state_d == S_MAT) && (state_q != S_MAT);
       unit_q      <= unit_d;
       gate_q      <= gate_d;
       done_q      <= done_d;
@@ -583,7 +659,7 @@ module sparse_lstm_engine #(
   logic                  step_end;
   assign in_step = (state_q != S_INPUT) && (state_q != S_OUT_H) && (state_q != S_LOGIT_RD) &&
                    (state_q != S_LOGIT_SEND) && (mat_q != MAT_HEAD);
-  assign in_layer_matrix = (state_q == S_MAT_BCAST || state_q == S_MAT_DRAIN) && (mat_q != MAT_HEAD);
+  assign in_layer_matrix = (state_q == S_MAT || state_q == S_MAT_TAIL) && (mat_q != MAT_HEAD);
   assign step_end = (state_q == S_ELT_DRAIN) && (done_q == units) && last_layer;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -621,8 +697,7 @@ module sparse_lstm_engine #(
   // Unused bits: load beats are wider than any memory word (one beat format across builds); the
   // high bits of the column offsets are out of range whenever they are read.
   logic unused_load;
-  assign unused_load = ^{load_data[63:BiasWidth], load_addr[31:PADDR_WIDTH], load_pe, in_data_i, col_h_l0,
-                        col_h_l1};
+  assign unused_load = ^{load_data[63:BiasWidth], load_addr[31:PADDR_WIDTH], load_pe, in_data_i};
 
 `ifndef SYNTHESIS
   // verilator lint_off SYNCASYNCNET

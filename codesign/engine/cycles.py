@@ -1,16 +1,20 @@
 """Cycle model of the engine (docs/engine.md "Dataflow and timing"), from the images and the actual
-activations of a golden run.
+activations of a golden run. It predicts the RTL's counters (rtl/sparse_lstm_engine.sv) cycle for cycle.
 
-Assumptions (each one a parameter or stated here, so the RTL's counters can be compared):
-- Per layer and step, the vector [x_t; h_{t-1}] is broadcast column by column; a zero activation is
-  skipped at no cost. Each PE has a FIFO deep enough that it never waits for another PE within the
-  matrix phase, and consumes one stored word (real or padding) per cycle.
-- So a layer's matrix phase costs max over PEs of the words in the non-zero columns, plus
-  `empty_column_cycles` for every non-zero column a PE stores no word for (0 if the RTL pops such
-  columns for free).
-- Layers run one after the other on the same PEs; each layer step adds `step_overhead` cycles (the
-  element-wise unit and pipeline drain), a number to set after measuring the RTL.
-- The head runs once per sequence on h_T: its matrix phase plus `head_overhead`.
+The RTL's structure, which the defaults of `CycleParams` restate:
+- Per layer and step the non-zero activations are broadcast from (value, column) lists built while x_t
+  and h_t are written: a zero activation costs nothing. Each PE's column queue is deep enough that it
+  never waits for another PE, drops a column it stores no word for at no cost, and issues one stored
+  word (real or padding) per cycle with no bubble between columns. So the busiest PE's words in the
+  non-zero columns set the phase; `empty_column_cycles` stays 0.
+- Around those words: `fill` cycles before the first word issues (0 for layer 0, whose entries are
+  queued while the frame arrives; `fill_late` = 2 for layer 1 and the head: broadcast register, then
+  column-pointer read) and `drain` = 2 after the last one (M: weight read + multiply, A: accumulate).
+- The element-wise unit then walks the layer's 4H rows, one per cycle, plus `eltwise_latency` = 7
+  (accumulator read register, gate table, products, c_t, tanh(c_t) table, h register, completion count).
+- The head runs once per sequence on h_T: fill_late + words + drain, then two cycles per logit
+  (bias read, send) when the output is not stalled.
+- `step_overhead` / `head_overhead`: further fixed cycles, 0 for this RTL (kept for other engines).
 """
 
 from __future__ import annotations
@@ -25,8 +29,14 @@ from codesign.engine.golden import GoldenTrace
 
 @dataclass(frozen=True)
 class CycleParams:
-    step_overhead: int = 0  # fixed cycles per layer step outside the matrix phase (measure on the RTL)
-    head_overhead: int = 0  # fixed cycles of the head phase outside its matrix phase
+    fill: int = 0  # layer 0: phase start -> first word (its queues are filled while the frame arrives)
+    fill_late: int = 2  # layer >= 1 and head: broadcast register + column-pointer read before a word
+    drain: int = 2  # after the last word: M (weight read, multiply) and A (accumulate)
+    eltwise_rows_per_cycle: int = 1  # element-wise unit throughput (rows i, f, g, o of each unit)
+    eltwise_latency: int = 7  # element-wise pipeline after its last row (6 stages), + the completion count
+    logit_cycles: int = 2  # per class: bias read, send (no output back-pressure)
+    step_overhead: int = 0  # further fixed cycles per layer step
+    head_overhead: int = 0  # further fixed cycles of the head phase
     empty_column_cycles: int = 0  # cycles a PE spends on a non-zero column it stores nothing for
 
 
@@ -34,8 +44,8 @@ class CycleParams:
 class CycleReport:
     num_pe: int
     params: dict
-    cycles_per_step: float  # mean over sequences and steps, all layers, incl. step_overhead
-    matrix_cycles_per_step: float  # the same without the overhead
+    cycles_per_step: float  # mean over sequences and steps, all layers: matrix + element-wise phases
+    matrix_cycles_per_step: float  # matrix phases only (fill + busiest PE's words + drain), all layers
     ideal_cycles_per_step: float  # useful MACs per step / NumPe (zero activations skipped)
     dense_activation_ideal_cycles_per_step: float  # non-zero weights of the layer matrices / NumPe
     pe_utilization: float  # useful MACs / (NumPe x matrix-phase cycles) over the layer steps
@@ -62,15 +72,47 @@ def column_counts(image: EngineImage, index: int) -> tuple[np.ndarray, np.ndarra
     return words, nonzeros
 
 
-def _phase(image: EngineImage, index: int, v: np.ndarray, params: CycleParams):
-    """Matrix phase over vectors v (..., cols): (cycles, useful MACs, busy cycles per PE)."""
+def broadcast_order(image: EngineImage, index: int) -> np.ndarray:
+    """Columns in the order the RTL broadcasts them: the h_{t-1} list of the layer, then x_t (layer 0)
+    or h_t of the layer below (layer 1); the head walks h_T."""
+    m = image.matrices[index]
+    cols = m.colptr.shape[1] - 1
+    if index >= len(image.units):
+        return np.arange(cols)
+    lower = cols - image.units[index]  # columns of x_t (layer 0) or of h_t^0 (layer 1)
+    return np.concatenate([np.arange(lower, cols), np.arange(lower)])
+
+
+def _phase(image: EngineImage, index: int, v: np.ndarray, params: CycleParams, fill: int):
+    """Matrix phase over vectors v (..., cols): (cycles, useful MACs, busy cycles per PE).
+
+    Each PE issues its words of the non-zero columns back to back; in a phase that is not prefetched
+    (fill > 0) entry e reaches the PEs e cycles after the first could issue, so a PE may wait for it,
+    and the phase lasts at least until the last entry has passed (one per cycle). A phase with no
+    non-zero activation ends after `drain` cycles."""
     words, nonzeros = column_counts(image, index)
     active = (v != 0).astype(np.int64)
     busy = active @ words.T  # (..., num_pe)
     if params.empty_column_cycles:
         busy = busy + params.empty_column_cycles * (active @ (words == 0).T.astype(np.int64))
     useful = (active @ nonzeros.T).sum(axis=-1)
-    return busy.max(axis=-1), useful, busy
+    if not fill:
+        span = busy.max(axis=-1)
+    else:
+        t = np.zeros(busy.shape, np.int64)  # per PE: cycle after its last issued word
+        entries = np.zeros(busy.shape[:-1], np.int64)
+        for j in broadcast_order(image, index):
+            a = active[..., j].astype(bool)
+            w = words[:, j] + (params.empty_column_cycles if params.empty_column_cycles else 0) * (
+                words[:, j] == 0
+            )
+            start = np.maximum(t, entries[..., None])
+            t = np.where(a[..., None] & (w > 0), start + w, t)
+            entries += a
+        span = np.maximum(t.max(axis=-1), entries)
+    n_entries = active.sum(axis=-1)
+    cycles = np.where(n_entries == 0, params.drain, fill + span + params.drain)
+    return cycles, useful, busy
 
 
 def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams | None = None) -> CycleReport:
@@ -85,13 +127,15 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
     for li, units in enumerate(image.units):
         h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h[li][:, :-1]], axis=1)
         v = np.concatenate([seq, h_prev], axis=2)
-        cycles, useful, busy = _phase(image, li, v, params)
-        step_cycles += cycles + params.step_overhead
+        cycles, useful, busy = _phase(image, li, v, params, params.fill if li == 0 else params.fill_late)
+        eltwise = -(-4 * units // params.eltwise_rows_per_cycle) + params.eltwise_latency
+        step_cycles += cycles + eltwise + params.step_overhead
         matrix_total += int(cycles.sum())
         useful_total += int(useful.sum())
         busy_total += busy.reshape(-1, image.num_pe).sum(axis=0)
         seq = trace.h[li]
-    head_cycles, head_useful, _ = _phase(image, len(image.matrices) - 1, seq[:, -1], params)
+    head_cycles, head_useful, _ = _phase(image, len(image.matrices) - 1, seq[:, -1], params, params.fill_late)
+    head_extra = params.logit_cycles * image.classes + params.head_overhead
     nnz = sum(int(m.nnz_per_pe.sum()) for m in image.layers)
     total_steps = n * steps
     head_total = int(head_cycles.sum())
@@ -105,8 +149,8 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
         pe_utilization=useful_total / (image.num_pe * matrix_total) if matrix_total else 0.0,
         head_pe_utilization=int(head_useful.sum()) / (image.num_pe * head_total) if head_total else 0.0,
         busy_cycles_per_pe_per_step=(busy_total / total_steps).tolist(),
-        head_cycles=float(head_cycles.mean() + params.head_overhead),
-        cycles_per_sequence=float(step_cycles.sum(axis=1).mean() + head_cycles.mean() + params.head_overhead),
+        head_cycles=float(head_cycles.mean() + head_extra),
+        cycles_per_sequence=float(step_cycles.sum(axis=1).mean() + head_cycles.mean() + head_extra),
         steps=steps,
         sequences=n,
     )

@@ -68,7 +68,7 @@ def engine_build_params(image) -> dict:
         "GateFrac": 8, "CellWidth": 16, "CellFrac": 11, "CellRound": 1, "ActRound": 1,
     }  # fmt: skip
     types = {k: v for k, v in types.items() if defaults[k] != v}
-    return {"NumPe": image.num_pe, **maxima, "FifoDepth": 8, **types}
+    return {"NumPe": image.num_pe, **maxima, "FifoDepth": 16, **types}
 
 
 def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit_h: bool = False) -> dict:
@@ -135,7 +135,11 @@ def sim_report(image, x_raw, y, tb: dict) -> dict:
             "matrix_cycles_per_step": model.matrix_cycles_per_step,
             "pe_utilization": model.pe_utilization,
             "busy_cycles_per_pe_per_step": model.busy_cycles_per_pe_per_step,
-            "note": "model without step_overhead; RTL cycles_per_step includes the element-wise phase",
+            "params": model.params,
+            "matrix_cycles_rtl_minus_model": perf["matrix_cycles_total"]
+            - round(model.matrix_cycles_per_step * steps),
+            "step_cycles_rtl_minus_model": perf["step_cycles_total"] - round(model.cycles_per_step * steps),
+            "note": "codesign.engine.cycles, default CycleParams (the RTL pipeline); differences are totals",
         },
         "steps": steps,
         "num_pe": image.num_pe,

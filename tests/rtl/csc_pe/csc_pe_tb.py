@@ -1,17 +1,18 @@
 """cocotb coroutines for rtl/csc_pe.sv (and its csc_index_decoder): CSC words from codesign.engine's
-csc_for_pe, columns streamed with random stalls; the accumulators must equal a Python model of the CSC
-semantics (docs/engine.md "Decoding a column"), which must itself equal the dense product."""
+csc_for_pe, broadcast entries sent with random gaps and honouring space_o, part of them queued before
+run_i rises (prefetch); the accumulators must equal a Python model of the CSC semantics (docs/engine.md
+"Decoding a column"), which must itself equal the dense product. In the trials without gaps the PE must
+issue exactly one stored word per cycle from the first cycle of run_i (no bubble between columns, empty
+columns free): its busy count equals the cycle count to the last word."""
 
 import random
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiStreamFrame, AxiStreamSource
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 
 from codesign.engine import csc_for_pe
-from codesign.sim import axis_bus
 
 
 def csc_model(weights, rels, colptr, acts, rows: int) -> list[int]:
@@ -40,9 +41,37 @@ def random_matrix(rng: np.random.Generator, rows: int, cols: int, ww: int) -> np
     return w
 
 
-def stalls(rng: random.Random, p: float):
+async def broadcast(dut, entries: list[tuple[int, int]], rng: random.Random, gap: float, prefetch: int):
+    """Send (act raw, pointer address) entries, one per cycle when space_o allows (a random gap with
+    probability `gap`); run_i rises once `prefetch` entries are sent. Returns (cycles from the first run_i
+    cycle to the last issued word, inclusive; words issued)."""
+    dut.run_i.value = 0
+    run_at = last_issue = None
+    issued = i = cycle = 0
     while True:
-        yield rng.random() < p
+        await RisingEdge(dut.clk_i)
+        await Timer(1, "ns")  # registered state of this cycle; space_o depends on flops only
+        if run_at is None and i >= min(prefetch, len(entries)):
+            dut.run_i.value = 1
+            run_at = cycle
+        sent = i < len(entries) and int(dut.space_o.value) and not (gap and rng.random() < gap)
+        dut.bc_valid_i.value = int(bool(sent))
+        if sent:
+            dut.bc_act_i.value, dut.bc_ptr_addr_i.value = entries[i]
+            i += 1
+        await ReadOnly()
+        if run_at is not None:
+            if int(dut.busy_o.value):
+                issued += 1
+                last_issue = cycle
+            if i >= len(entries) and not sent and int(dut.quiet_o.value):
+                break
+        cycle += 1
+    await RisingEdge(dut.clk_i)
+    dut.bc_valid_i.value = 0
+    await ClockCycles(dut.clk_i, 3)  # M and A drain
+    dut.run_i.value = 0
+    return (0 if last_issue is None else last_issue - run_at + 1), issued
 
 
 async def write_memories(dut, words: list[int], ptrs: list[int], ptr_base: int) -> None:
@@ -60,17 +89,13 @@ async def write_memories(dut, words: list[int], ptrs: list[int], ptr_base: int) 
 async def pe_accumulates_csc_columns(dut):
     cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
     ww, iw, aw = int(dut.WeightWidth.value), int(dut.IndexWidth.value), int(dut.ActWidth.value)
-    rows, cw = int(dut.LocalRows.value), int(dut.ColWidth.value)
-    cols = min(24, 1 << cw)
-    for sig in ("clear_i", "wmem_we_i", "pmem_we_i", "col_valid_i"):
+    rows, depth = int(dut.LocalRows.value), int(dut.FifoDepth.value)
+    cols = 24
+    for sig in ("clear_i", "run_i", "wmem_we_i", "pmem_we_i", "bc_valid_i"):
         getattr(dut, sig).value = 0
     dut.rst_ni.value = 0
     await ClockCycles(dut.clk_i, 3)
     dut.rst_ni.value = 1
-    source = AxiStreamSource(
-        axis_bus(dut, "col", True), dut.clk_i, dut.rst_ni, reset_active_level=False, byte_lanes=1
-    )
-    source.log.setLevel("WARNING")
     rng = np.random.default_rng(3)
     pyrng = random.Random(3)
     for trial in range(6):
@@ -80,21 +105,20 @@ async def pe_accumulates_csc_columns(dut):
         base = trial * 3  # a pointer table not at address 0, as for layer1 and the head
         words = [((wt & ((1 << ww) - 1)) << iw) | r for wt, r in zip(weights, rels, strict=True)]
         await write_memories(dut, words, colptr, base)
-        dut.ptr_base_i.value = base
         dut.clear_i.value = 1
         await RisingEdge(dut.clk_i)
         dut.clear_i.value = 0
         acts = rng.integers(-(1 << (aw - 1)), 1 << (aw - 1), cols)
         acts[rng.random(cols) < 0.25] = 0
         acts[0] = 1234  # non-zero activation on the empty column
-        source.set_pause_generator(stalls(pyrng, 0.4 if trial % 2 else 0.0))
-        beats = [((int(a) & ((1 << aw) - 1)) << cw) | j for j, a in enumerate(acts) if a != 0]
-        await source.send(AxiStreamFrame(beats))
-        await source.wait()
-        for _ in range(200):
-            await RisingEdge(dut.clk_i)
-            if int(dut.idle_o.value) and not int(dut.col_valid_i.value):
-                break
+        entries = [(int(a) & ((1 << aw) - 1), base + j) for j, a in enumerate(acts) if a != 0]
+        gap = 0.4 if trial % 2 else 0.0
+        prefetch = (depth - 1) if trial % 3 == 0 else 0
+        span, issued = await broadcast(dut, entries, pyrng, gap, prefetch)
+        want_words = sum(colptr[j + 1] - colptr[j] for j, a in enumerate(acts) if a != 0)
+        assert issued == want_words, f"trial {trial}: {issued} words issued, columns hold {want_words}"
+        if trial % 3 == 0 and trial < 5:  # queue filled before run_i, no gaps: one word every cycle
+            assert span == issued, f"trial {trial}: {span} cycles for {issued} words (bubbles)"
         want = csc_model(weights, rels, colptr, acts, rows)
         assert want == (w.astype(object) @ acts.astype(object)).tolist(), "CSC model != dense product"
         got = []

@@ -16,6 +16,7 @@ module fixed_cast #(
   localparam int unsigned EXT_A = InWidth + 2 + UP;
   localparam int unsigned EXT = (EXT_A > OutWidth + 1) ? EXT_A : OutWidth + 1;
   localparam logic signed [EXT-1:0] OUT_MAX = EXT'((64'sd1 <<< (OutWidth - 1)) - 1);
+  // Parenthesised: Yosys 0.70 reads -N'(x) as the cast (-N)'(x) and drops the minus (synth checks for it).
   localparam logic signed [EXT-1:0] OUT_MIN = -(EXT'(64'sd1 <<< (OutWidth - 1)));
 
   logic signed [EXT-1:0] wide, scaled;

@@ -9,17 +9,27 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from codesign.errors import CodesignError
+from codesign.fixed import FixedType
 from codesign.synth import BOARDS, get_board, synthesize
+from codesign.synth.boards import YOSYS_SYNTH
 from codesign.synth.nextpnr import clock_port, io_mode, parse_nextpnr_report, pin_names, port_bits
 from codesign.synth.report import RESOURCES
-from codesign.synth.tools import find_tool
+from codesign.synth.tools import find_tool, tool_path
 from codesign.synth.vivado import parse_timing_summary, parse_utilization, parse_version, vivado_tcl
-from codesign.synth.yosys import count_resources, parse_stat_json, read_file_list, yosys_script
+from codesign.synth.yosys import (
+    count_resources,
+    parse_stat_json,
+    read_file_list,
+    unary_cast_pitfalls,
+    yosys_script,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
+RTL = Path(__file__).resolve().parents[1] / "rtl"
 REPORT_KEYS = {
     "board",
     "part",
@@ -111,6 +121,38 @@ def test_yosys_script_sets_parameters_before_elaboration(tmp_path):
         yosys_script([src], "top", "xc9", tmp_path)
     with pytest.raises(CodesignError, match="parameter P"):
         yosys_script([src], "top", "ecp5", tmp_path, params={"P": 1.5})
+
+
+def test_unary_operator_before_a_width_cast_is_found(tmp_path):
+    src = tmp_path / "casts.sv"
+    src.write_text(
+        "module casts;\n"
+        "  typedef logic signed [7:0] byte_t;\n"
+        "  localparam int W = 8;\n"
+        "  localparam logic signed [W-1:0] A = -W'(1);\n"  # 4: misread
+        "  localparam logic signed [W-1:0] B = -(W'(1)), C = A - W'(1), D = -signed'(A), E = -byte_t'(A);\n"
+        "  localparam logic [W-1:0] F = {~8'(1), !W'(0)};  // -W'(1) in a comment\n"  # 6: two, misread
+        '  localparam string S = "-W\'(1)";\n'
+        "  /* -W'(1)\n"
+        "     -W'(1) */ localparam logic [W-1:0] G = 1 * -(W)'(1);\n"  # 9: misread
+        "endmodule\n"
+    )
+    found = unary_cast_pitfalls([src])
+    assert [f.split(": ")[0] for f in found] == [f"{src}:{n}" for n in (4, 6, 6, 9)]
+    assert [f.split(": ")[1] for f in found] == ["-W'(", "~8'(", "!W'(", "-(W)'("]
+
+
+def test_synthesis_refuses_sources_yosys_would_misread(tmp_path):
+    src = tmp_path / "neg.sv"
+    src.write_text(
+        "module neg #(parameter int W = 8) (output logic signed [W-1:0] y_o);\n"
+        "  assign y_o = -W'(1);\n"
+        "endmodule\n"
+    )
+    out = tmp_path / "neg-pynq-z2"
+    with pytest.raises(CodesignError, match=rf"{re.escape(str(src))}:2: .*write -\(N'\(x\)\)"):
+        synthesize([src], "neg", {}, "pynq-z2", out, use_vivado=False, progress=False, log=lambda _l: None)
+    assert not out.exists()
 
 
 # --- parsers against checked-in reports ---------------------------------------------------------------
@@ -378,3 +420,86 @@ def test_vivado_flow_with_a_stand_in_vivado(tmp_path, monkeypatch):
         synthesize(
             [FIXTURES / "mac_fixture.sv"], "mac_fixture", {}, "ulx3s-85f", tmp_path / "x", use_vivado=True
         )
+
+
+def _yosys(tool: str, cwd: Path, script: str) -> str:
+    """Run a Yosys script in `cwd`; its log."""
+    (cwd / "run.ys").write_text(script)
+    subprocess.run([tool, "-q", "-l", "run.log", "-s", "run.ys"], cwd=cwd, capture_output=True, check=True)
+    return (cwd / "run.log").read_text()
+
+
+def _eval_results(log: str, name: str) -> list[int]:
+    """Signed values of `name` from Yosys `eval` lines ("Eval result: \\y = 4'1010.")."""
+    values = []
+    for bits in re.findall(rf"Eval result: \\{name} = \d+'([01]+)\.", log):
+        values.append(int(bits, 2) - (1 << len(bits)) * (bits[0] == "1"))
+    return values
+
+
+def test_yosys_drops_a_unary_minus_before_a_width_cast(yowasp_tools, tmp_path):
+    """Why the check above exists: Yosys reads -W'(x) as the cast (-W)'(x). If this fails, Yosys was fixed
+    and unary_cast_pitfalls may go."""
+    (tmp_path / "neg.sv").write_text(
+        "module neg (output logic signed [15:0] a_o, b_o);\n"
+        "  localparam int unsigned W = 16;\n"
+        "  localparam logic signed [W-1:0] A = -W'(5);\n"
+        "  localparam logic signed [W-1:0] B = -(W'(5));\n"
+        "  assign a_o = A;\n"
+        "  assign b_o = B;\n"
+        "endmodule\n"
+    )
+    log = _yosys(yowasp_tools[0], tmp_path, "read_verilog -sv neg.sv\nproc\neval -show a_o -show b_o\n")
+    assert _eval_results(log, "b_o") == [-5]
+    assert _eval_results(log, "a_o") == [5]
+
+
+# (InWidth, InFrac, OutWidth, OutFrac, Round): the element-wise unit's casts at the engine's defaults
+# (z -> table input, f*c + i*g -> cell, o*tanh(c) -> h) and a widening truncating one.
+FIXED_CASTS = [(35, 20, 12, 8, 1), (27, 19, 16, 11, 1), (20, 16, 16, 10, 1), (8, 2, 12, 6, 0)]
+
+
+@pytest.mark.parametrize("in_w, in_f, out_w, out_f, rnd", FIXED_CASTS)
+def test_fixed_cast_under_yosys_matches_the_golden_cast(
+    yowasp_tools, tmp_path, in_w, in_f, out_w, out_f, rnd
+):
+    src = FixedType(in_w, in_w - in_f)
+    dst = FixedType(out_w, out_w - out_f, rounding="AP_RND" if rnd else "AP_TRN", overflow="AP_SAT")
+    rng = np.random.default_rng(in_w)
+    edges = [src.raw_min, src.raw_max, 0, -1, 1]
+    raws = np.concatenate([edges, rng.integers(src.raw_min, src.raw_max, 40, endpoint=True)])
+    raws = np.concatenate([raws, rng.integers(-(1 << (in_w // 2)), 1 << (in_w // 2), 40)])  # mostly in range
+    evals = "".join(
+        f"eval -set in_i {in_w}'b{int(r) & ((1 << in_w) - 1):0{in_w}b} -show out_o\n" for r in raws
+    )
+    script = (
+        f"read_verilog -defer -sv {tool_path(RTL / 'fixed_cast.sv', tmp_path)}\n"
+        f"chparam -set InWidth {in_w} -set InFrac {in_f} -set OutWidth {out_w} -set OutFrac {out_f} "
+        f"-set Round {rnd} fixed_cast\nhierarchy -top fixed_cast\nproc\n{evals}"
+    )
+    assert (
+        _eval_results(_yosys(yowasp_tools[0], tmp_path, script), "out_o") == dst.cast_raw(raws, src).tolist()
+    )
+
+
+@pytest.mark.parametrize("family", ["xc7", "ecp5"])
+def test_element_wise_unit_keeps_its_tables_and_multipliers(yowasp_tools, tmp_path, family):
+    """ABC9 (and synth_ecp5's ABC) may only remove logic that is dead: the element-wise unit's activation
+    tables and multipliers, mapped to block RAM and DSP before LUT mapping, must all be there after it."""
+    files = " ".join(
+        tool_path(RTL / f, tmp_path) for f in ("fixed_cast.sv", "act_table.sv", "lstm_eltwise.sv")
+    )
+    synth = YOSYS_SYNTH[family] + " -top lstm_eltwise"
+    script = (
+        f"read_verilog -defer -sv {files}\n"
+        "chparam -set ZWidth 24 -set ZFrac 13 -set TableInWidth 10 -set GateWidth 16 -set GateFrac 14 "
+        "-set CellWidth 12 -set CellFrac 7 lstm_eltwise\n"
+        "hierarchy -check -top lstm_eltwise\n"
+        f"{synth} -run :map_luts\ntee -q -o before.json stat -json\n"
+        f"{synth} -run map_luts:\ntee -q -o after.json stat -json\n"
+    )
+    _yosys(yowasp_tools[0], tmp_path, script)
+    before = count_resources(parse_stat_json(tmp_path / "before.json"), family)
+    after = count_resources(parse_stat_json(tmp_path / "after.json"), family)
+    assert before.dsp > 0 and before.bram > 0
+    assert (after.dsp, after.bram) == (before.dsp, before.bram)

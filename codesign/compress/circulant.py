@@ -142,7 +142,16 @@ def compress_circulant(
     import tensorflow as tf
 
     from codesign.models.builders import build_model, weight_precisions
-    from codesign.models.train import FLOAT_WEIGHTS, METRICS, WEIGHTS, _fit, _seed, accuracy, load_trained
+    from codesign.models.train import (
+        FLOAT_WEIGHTS,
+        METRICS,
+        WEIGHTS,
+        _fit,
+        _seed,
+        accuracy,
+        load_trained,
+        model_metrics,
+    )
     from codesign.outputs import staged_folder, write_json
 
     base = load_trained(spec)
@@ -192,16 +201,11 @@ def compress_circulant(
     base_float_bits = int(base.float_model.count_params()) * FLOAT_BITS
     storage = _storage_bits(new_spec, model)
     base_storage = _storage_bits(spec, base.model)
+    common = model_metrics(name, spec, float_model, model, ds)
     metrics = {
-        "name": name,
-        "dataset": spec.dataset,
-        "cell": spec.model.cell,
-        "units": list(spec.model.units),
+        **common,
         "accuracy": {
-            "float": accuracy(float_model, ds.x_test, ds.y_test),
-            "quantized": accuracy(model, ds.x_test, ds.y_test),
-            "float_val": accuracy(float_model, ds.x_val, ds.y_val),
-            "quantized_val": accuracy(model, ds.x_val, ds.y_val),
+            **common["accuracy"],
             "float_before_qat": float_accuracy,  # the float circulant model, before QAT (None: not run)
             "projected": projected["quantized"],
             "projected_val": projected["quantized_val"],

@@ -114,7 +114,7 @@ def compress(
         WEIGHTS,
         accuracy,
         load_trained,
-        model_size_bytes,
+        model_metrics,
     )
 
     schedule = schedule or PruningSchedule()
@@ -160,18 +160,8 @@ def compress(
 
     report = stored(model)
     metrics = {
-        "name": name,
-        "dataset": spec.dataset,
-        "cell": spec.model.cell,
-        "units": list(spec.model.units),
-        "accuracy": {
-            "float": accuracy(float_model, ds.x_test, ds.y_test),
-            "quantized": accuracy(model, ds.x_test, ds.y_test),
-            "float_val": accuracy(float_model, ds.x_val, ds.y_val),
-            "quantized_val": accuracy(model, ds.x_val, ds.y_val),
-        },
-        "params": int(model.count_params()),
-        "size_bytes": model_size_bytes(spec, model),  # dense storage, as train counts it (no index words)
+        # size_bytes is the dense storage, as train counts it (no index words)
+        **model_metrics(name, spec, float_model, model, ds),
         "sparsity": report["sparsity"],  # over the recurrent layers' kernels + recurrent kernels, stored
         "nnz": report["nnz"],
         "pruned_weights": report["weights"],

@@ -105,6 +105,24 @@ def model_size_bytes(spec: Spec, model: tf.keras.Model) -> dict:
     }
 
 
+def model_metrics(name: str, spec: Spec, float_model, model, ds: Dataset) -> dict:
+    """The metrics.json keys every model folder has (train and compress both write them)."""
+    return {
+        "name": name,
+        "dataset": spec.dataset,
+        "cell": spec.model.cell,
+        "units": list(spec.model.units),
+        "accuracy": {
+            "float": accuracy(float_model, ds.x_test, ds.y_test),
+            "quantized": accuracy(model, ds.x_test, ds.y_test),
+            "float_val": accuracy(float_model, ds.x_val, ds.y_val),
+            "quantized_val": accuracy(model, ds.x_val, ds.y_val),
+        },
+        "params": int(model.count_params()),
+        "size_bytes": model_size_bytes(spec, model),
+    }
+
+
 def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
     t = spec.training
     ds = load_dataset(spec.dataset, t.validation_fraction, t.seed)
@@ -126,18 +144,7 @@ def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
     seconds = time.perf_counter() - start
 
     metrics = {
-        "name": spec.name,
-        "dataset": spec.dataset,
-        "cell": spec.model.cell,
-        "units": list(spec.model.units),
-        "accuracy": {
-            "float": accuracy(float_model, ds.x_test, ds.y_test),
-            "quantized": accuracy(model, ds.x_test, ds.y_test),
-            "float_val": accuracy(float_model, ds.x_val, ds.y_val),
-            "quantized_val": accuracy(model, ds.x_val, ds.y_val),
-        },
-        "params": int(model.count_params()),
-        "size_bytes": model_size_bytes(spec, model),
+        **model_metrics(spec.name, spec, float_model, model, ds),
         "samples": {"train": len(ds.y_train), "val": len(ds.y_val), "test": len(ds.y_test)},
         "epochs": {"float": float_epochs, "qat": qat_epochs},
         "train_seconds": round(seconds, 1),

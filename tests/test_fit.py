@@ -83,7 +83,8 @@ def test_heldout_levels_are_disjoint_and_inside_the_training_range():
     for name in fit.FACTORS:
         tv = {getattr(c, name) for c in train}
         hv = {getattr(c, name) for c in held}
-        assert hv <= set(fit.LEVELS[name][1]) and tv <= set(fit.LEVELS[name][0])
+        probe_levels = {pr[name] for pr in fit.PROBES}
+        assert hv <= set(fit.LEVELS[name][1]) and tv <= set(fit.LEVELS[name][0]) | probe_levels
         assert min(tv) <= min(hv) and max(hv) <= max(tv), name  # interpolation, not extrapolation
         if name != "layers":
             assert not tv & hv, name
@@ -91,6 +92,21 @@ def test_heldout_levels_are_disjoint_and_inside_the_training_range():
     for pick in (min, max):
         corner = {k: pick(v[0]) for k, v in fit.LEVELS.items()}
         assert any(all(getattr(c, k) == v for k, v in corner.items()) for c in train)
+
+
+def test_training_separates_odd_pe_counts_from_odd_local_rows():
+    """Every pairing of (NumPe a power of 2, LocalRows a power of 2) occurs in training, so the fit can tell
+    the two costs apart (the held-out points pair a NumPe of 3, 6, 12 with LocalRows a power of 2)."""
+
+    def pow2(n: int) -> bool:
+        return n & (n - 1) == 0
+
+    pairings = {
+        (pow2(c.num_pe), pow2(c.geometry().max_local_rows))
+        for c in fit.design_of_experiments()
+        if c.role == "train"
+    }
+    assert pairings == {(True, True), (True, False), (False, True), (False, False)}
 
 
 def test_overlapping_levels_are_refused():

@@ -88,6 +88,8 @@ def test_points_respect_target_structures(tmp_path):
         ({"model": "models/nowhere/spec.yml"}, "model"),
         ({"board": "de10"}, "board"),
         ({"engine": {"index_width": 9}}, "engine.index_width"),
+        ({"synthesize": "yes"}, "synthesize"),
+        ({"synthesize": True, "axes": {"target": ["hls"]}}, "synthesize"),
     ],
 )
 def test_bad_sweep_files_name_file_and_field(tmp_path, change, field):
@@ -310,6 +312,108 @@ def test_outputs_one_row_per_point(tmp_path):
     assert "estimator-error-table" in report and "**Bar (>= 20x memory savings" in report
     for stem in ("pareto_lut", "pareto_dsp", "pareto_bram", "pareto_latency"):
         assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class FakeSynthesis:
+    """Stands in for codesign.synth.command.synthesize (no Yosys in tests): records each call and
+    returns a report.json-shaped dict whose counts differ per call."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+        self.reports: list[dict] = []
+
+    def __call__(self, files, top, params, board, out_dir, **kwargs) -> dict:
+        self.calls.append({"files": files, "top": top, "params": params, "board": board, **kwargs})
+        n = len(self.calls)
+        self.reports.append({"lut": 1000 * n, "ff": 700 * n, "bram": 1.5 * n, "dsp": 4 * n, "tool": "fake"})
+        return self.reports[-1]
+
+
+def test_synthesize_runs_yosys_flow_on_engine_points_and_caches_it(tmp_path, monkeypatch):
+    import codesign.synth.command as synth
+    from codesign.compress.pruning import gate_matrix
+    from codesign.engine import decode_matrix, load_image
+    from codesign.sweep.evaluate import relative_error
+    from codesign.sweep.model import at_bits
+    from codesign.sweep.transform import compress_layer
+    from codesign.synth.boards import BOARDS
+    from codesign.synth.yosys import read_file_list
+
+    fake = FakeSynthesis()
+    monkeypatch.setattr(synth, "synthesize", fake)
+    data = {
+        **SMALL,
+        "synthesize": True,
+        "axes": {
+            "bits": [8],
+            "sparsity": [0.5],
+            "structure": ["unstructured"],
+            "target": ["engine", "hls"],
+            "num_pe": [4],
+            "reuse_factor": [2],
+        },
+    }
+    config = load_sweep(write_sweep(tmp_path, data, "synth"))
+    assert config.synthesize
+    result = run_sweep(config, tmp_path / "out", workers=1, progress=False)
+    engine = [r for r in result.rows if r["target"] == "engine"]
+    hls = [r for r in result.rows if r["target"] == "hls"]
+    assert len(fake.calls) == len(engine) == 1 and hls
+    assert all("yosys_lut" not in r for r in hls)
+
+    call, row = fake.calls[0], engine[0]
+    # codesign synth's flow: its top, the engine file list, its parameters for the image on disk.
+    assert call["top"] == synth.ENGINE_TOP and call["use_vivado"] is False
+    assert call["files"] == read_file_list(synth.ENGINE_FILE_LIST, base=Path.cwd()).files
+    mem_dir = Path(call["params"]["MemDir"])
+    image = load_image(mem_dir)
+    expected = synth.engine_parameters(json.loads((mem_dir / "params.json").read_text()), mem_dir)
+    assert {k: v for k, v in expected.items() if k in call["params"]} == call["params"]
+    assert call["params"]["NumPe"] == row["num_pe"] and image.config.weight_width == row["weight_width"]
+    # The image holds the point's pruned, quantized matrices (the reference model the row scored).
+    base = load_base(load_spec(JV))
+    p = base.spec.precision
+    point = {k: row[k] for k in config.points()[0]}
+    layers = [(*compress_layer(k, r, point), b) for k, r, b in base.layers]
+    model = reference_model(
+        base.spec,
+        layers,
+        base.dense,
+        at_bits(p.kernel, 8),
+        at_bits(p.recurrent_kernel, 8),
+        at_bits(p.dense_kernel, 8),
+    )
+    w = model.layers[0]
+    stored = image.types.weight.to_float(decode_matrix(image, 0))  # raw words on the weight grid
+    np.testing.assert_array_equal(stored, gate_matrix(w.kernel, w.recurrent_kernel))
+
+    report = fake.reports[0]
+    per_18k = {"xc7": 2, "xcu": 2, "ecp5": 1}[BOARDS[config.board].family]
+    for key in ("lut", "ff", "dsp"):
+        assert row[f"yosys_{key}"] == report[key]
+    assert row["yosys_bram"] == report["bram"] and row["yosys_bram_18k"] == row["yosys_bram"] * per_18k
+    for key in ("lut", "ff", "bram_18k", "dsp"):
+        assert row[f"{key}_rel_error"] == relative_error(row[key], row[f"yosys_{key}"])
+    folder = tmp_path / "out" / "synth"
+    assert (folder / row["yosys_report"]).parent.parent / "rtl" == mem_dir
+    with open(folder / "results.csv") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert {"yosys_lut", "yosys_ff", "yosys_bram", "yosys_dsp", "lut_rel_error"} <= set(csv_rows[0])
+    md = (folder / "report.md").read_text()
+    assert "## Yosys synthesis of engine points (pynq-z2)" in md and row["technique"] in md
+
+    # The cache keeps the synthesis: a re-run calls Yosys no more.
+    again = run_sweep(config, tmp_path / "out", workers=1, progress=False)
+    assert len(fake.calls) == 1 and again.computed == 0 and again.rows == result.rows
+
+
+def test_relative_error():
+    from codesign.sweep.evaluate import relative_error
+
+    assert relative_error(110, 100) == pytest.approx(0.1)
+    assert relative_error(90, 100) == pytest.approx(-0.1)
+    assert relative_error(0, 0) == 0.0
+    assert relative_error(3, 0) is None and relative_error(None, 5) is None
 
 
 def test_board_excess_names_what_does_not_fit():

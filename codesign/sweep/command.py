@@ -3,8 +3,9 @@
 Every point: accuracy (the numpy reference model on the test split, after pruning / projection and
 quantization of the cached model; no retraining in analytic mode), the survey's metrics (model size
 with index overhead, memory and compute savings, relative performance, E/S) and analytic resources and
-latency. Writes build/sweep/<name>/: results.csv, results.json, report.md, pareto_*.png, and points/
-(the per-point cache that lets an interrupted sweep resume).
+latency; with `synthesize: true` also Yosys' counts for every buildable engine point (images and runs
+under build/sweep/<name>/synth/). Writes build/sweep/<name>/: results.csv, results.json, report.md,
+pareto_*.png, and points/ (the per-point cache that lets an interrupted sweep resume).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def run_sweep(
         step_overhead=config.engine.step_overhead,
         head_overhead=config.engine.head_overhead,
         part=BOARDS[config.board].part,
+        synth_board=config.board if config.synthesize else None,
+        synth_dir=str((folder / "synth").resolve()) if config.synthesize else None,
     )
     points = config.points()
     run = run_points(

@@ -8,6 +8,8 @@
     clock_mhz: 100                         # optional: overrides the board's clock
     tolerance: 0.01                        # E flag: accuracy within 1 point of the float baseline
     engine: {index_width: 4, step_overhead: 0}
+    synthesize: false                      # optional: also run Yosys on every buildable engine point
+                                           #   (codesign synth's flow on `board`; slow: minutes a point)
     axes:
       bits: [4, 6, 8]                      # weight precision (kernel, recurrent kernel, dense kernel)
       sparsity: [0.0, 0.5, 0.9]
@@ -75,6 +77,7 @@ class SweepConfig:
     tolerance: float
     engine: EngineOptions
     axes: dict[str, list] = field(default_factory=dict)
+    synthesize: bool = False  # Yosys on every buildable engine point, beside the analytic estimate
 
     def points(self) -> list[dict]:
         """Every design point, as plain dicts (what the cache hashes and the rows carry)."""
@@ -179,7 +182,7 @@ def parse_sweep(data: Any, source: Path) -> SweepConfig:
     top = f.mapping(
         data,
         "",
-        {"name", "model", "mode", "board", "clock_mhz", "tolerance", "engine", "axes"},
+        {"name", "model", "mode", "board", "clock_mhz", "tolerance", "engine", "axes", "synthesize"},
         {"model", "axes"},
     )
     name = top.get("name", source.stem)
@@ -204,7 +207,10 @@ def parse_sweep(data: Any, source: Path) -> SweepConfig:
         tolerance=f.number(top.get("tolerance", 0.01), "tolerance", 0.0, 1.0),
         engine=engine,
         axes=_axes(f, top["axes"]),
+        synthesize=f.boolean(top.get("synthesize", False), "synthesize"),
     )
+    if config.synthesize and "engine" not in config.axes["target"]:
+        raise f.fail("synthesize", "true, but axes.target has no engine points (Yosys runs the engine only)")
     config.points()  # an empty product is an error now, not after loading the model
     return config
 

@@ -94,7 +94,7 @@ class EngineGeometry:
 #   BRAM and DSP are derived, not fitted: every memory is mapped the way Yosys' memory_libmap maps it for
 #     7-series (`xc7_memory`), every multiplier takes ceil(a/25) x ceil(b/18) DSP48E1. The fit only
 #     decides, per memory or multiplier group, how many copies the netlist keeps (1, or 0 when Yosys
-#     optimises a group away: today the activation tables and element-wise multipliers).
+#     optimises a group away; on the fitted RTL every group is kept).
 #   LUT and FF are sums of physically named terms (`features`; LUT RAM sites derived), fitted by
 #     non-negative least squares on the relative error.
 # The memory list mirrors the RTL the fit was run on (engine_cost.json names its fingerprint); when the
@@ -110,6 +110,10 @@ _BRAM18 = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 _BRAM36 = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))
 _LUTRAM = ((3, 64), (6, 32))  # RAM64M as 64 x 3, RAM32M as 32 x 6 (simple dual port): 4 LUT sites each
 _LUTRAM_QP = ((1, 64), (2, 32))  # the same primitives with three read ports
+# Yosys' cost of one read-mux bit of LUT RAM stacked in depth (not in its library file), bracketed by the
+# fit's runs: any value from 0.26 to 0.5 maps every memory of every run as Yosys did (below, a 271 x 9
+# memory with two reads stays in LUT RAM; above, 272 x 8 and 256 x 10 ones with one read go to block RAM).
+LUT_MUX_COST = 0.33
 
 
 @dataclass(frozen=True)
@@ -122,21 +126,35 @@ class Xc7Memory:
 
 def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = True) -> Xc7Memory:
     """How Yosys' memory_libmap maps a depth x width memory with one write port and `read_ports` reads
-    (1 to 3) on 7-series: the cheaper of block RAM (129 per RAMB18, 257 per RAMB36 at the best aspect
-    ratio, one copy per read port; synchronous reads only) and LUT RAM (one read: simple dual port,
-    RAM64M as 64 x 3 or RAM32M as 32 x 6 at cost 8; two or three reads: quad port, RAM64M as 64 x 1 or
-    RAM32M as 32 x 2 with three read ports, at cost 7). Checked against every memory of the fit's runs."""
+    (1 to 3) on 7-series: the cheapest of block RAM (129 per RAMB18, 257 per RAMB36 at the best aspect
+    ratio, one copy per read port; synchronous reads only), simple dual-port LUT RAM (RAM64M as 64 x 3 or
+    RAM32M as 32 x 6 at cost 8, one copy per read port) and, for two or three reads, quad-port LUT RAM
+    (RAM64M as 64 x 1 or RAM32M as 32 x 2 with three read ports, at cost 7); LUT RAM stacked in depth
+    adds LUT_MUX_COST per read-mux bit. Checked against every memory of the fit's runs."""
     if depth <= 0 or width <= 0:
         return Xc7Memory(0, 0, 0, 0)
     copies = max(1, read_ports)
     b18 = min(-(-width // w) * -(-depth // d) for w, d in _BRAM18)
     b36 = min(-(-width // w) * -(-depth // d) for w, d in _BRAM36)
     bram_cost, bram18 = min((129 * b18, b18), (257 * b36, 2 * b36))
-    shapes, unit_cost = (_LUTRAM, 8) if copies == 1 else (_LUTRAM_QP, 7)
-    units, deep = min((-(-width // w) * -(-depth // d), -(-depth // d)) for w, d in shapes)
-    if sync_read and copies * bram_cost < unit_cost * units:  # a block RAM reads synchronously only
+
+    # (cost, units, read-mux bits) of each LUT RAM choice. As Yosys' lutrams_xc5v.txt says, a unit's cost
+    # scales with the width it uses ("widthscale": cost - scale x unused fraction), and every read port
+    # of a memory stacked in depth has a mux per output bit, LUT_MUX_COST each.
+    def lutram(shapes, unit_cost: int, scale: int, n: int) -> tuple[float, int, int]:
+        w, d = min(shapes, key=lambda s: (-(-width // s[0]) * -(-depth // s[1]), -(-depth // s[1])))
+        deep, rem = -(-depth // d), width % w
+        row = unit_cost * (width // w) + (unit_cost - scale * (1 - rem / w) if rem else 0.0)
+        mux = copies * width * (deep - 1)
+        return n * deep * row + LUT_MUX_COST * mux, n * deep * -(-width // w), mux
+
+    options = [lutram(_LUTRAM, 8, 7, copies)]
+    if copies > 1:  # quad port: one copy serves up to three reads
+        options.append(lutram(_LUTRAM_QP, 7, 7, 1))
+    cost, units, mux = min(options)
+    if sync_read and copies * bram_cost < cost:  # a block RAM reads synchronously only
         return Xc7Memory(copies * bram18, 0, 0, 0)
-    return Xc7Memory(0, 4 * units, copies * width * (deep - 1), copies * width * int(sync_read))
+    return Xc7Memory(0, 4 * units, mux, copies * width * int(sync_read))
 
 
 def _dsp48(a: int, b: int) -> int:
@@ -159,9 +177,10 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
         "tables": (3, xc7_memory(g.table_depth, g.gate_width)),
         "h": (1, xc7_memory(2 * layers * h, g.act_width, sync_read=False)),
         "c": (1, xc7_memory(layers * h, g.cell_width)),
-        # non-zero activation lists (value, column): x_t; h of every layer and bank (two readers)
+        # non-zero activation lists (value, column): x_t; h of every layer and bank (two readers of
+        # exclusive use, one selected address: Yosys merges them into one read port)
         "x_list": (1, xc7_memory(x, g.act_width + col_bits, sync_read=False)),
-        "h_lists": (1, xc7_memory(2 * layers * h, g.act_width + col_bits, read_ports=2, sync_read=False)),
+        "h_lists": (1, xc7_memory(2 * layers * h, g.act_width + col_bits, sync_read=False)),
     }
 
 
@@ -181,10 +200,10 @@ def derived_terms(g: EngineGeometry) -> dict[str, dict[str, float]]:
 
 def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """Every resource's terms for a geometry: LUT and FF (fitted) and BRAM and DSP (derived)."""
-    x, h, c = g.shape()
     # Yosys maps the accumulator array to flip-flops padded to a power of 2 (its row index width):
     # LocalRows 13 costs 16 rows of registers and select logic (measured on NumPe 5 and 10)
     p, rows, acc = g.num_pe, 1 << max(0, g.max_local_rows - 1).bit_length(), g.acc_width
+    lr = g.max_local_rows
     word = g.weight_width + g.index_width
     mems = engine_memories(g)
     per_pe = ("pe_weights", "pe_colptr", "pe_queue")
@@ -196,23 +215,32 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
         "lut": {
             "control": 1.0,
             "per_pe": float(p),
-            "accumulate": float(p * acc),  # adder, product and bias alignment, PE select mux
+            "accumulate": float(p * acc),  # accumulate adder, the read mux over the PEs
             "accumulator_select": float(p * rows * acc),  # write enables and read mux of the rows
             # NumPe not a power of 2: row / NumPe is not a bit slice, and one more row-select mux of
-            # LocalRows x AccWidth appears (measured on NumPe 5 and 10; not explained further)
+            # LocalRows x AccWidth appears (measured; codesign.sweep.fit.PROBES separate it from ...)
             "odd_pe_row_select": float((p & (p - 1) != 0) * rows * acc),
+            # ... LocalRows not a power of 2: the row index can point past the last accumulator
+            "unpadded_rows": float((lr & (lr - 1) != 0) * p * rows * acc),
             "word_decode": float(p * word),  # index decode, row arithmetic, weight word path
-            "address": float(p * g.ptr_width),  # word address counters and column-end compare
+            # column queue and word issue: begin / end / address compares and increments
+            "address": float(p * g.ptr_width),
+            # element-wise unit: z + bias and its saturating cast (AccWidth wide), the cell path
+            # (c_prev * f, c sum, casts to the cell and to the table input: CellWidth wide)
+            "elementwise_acc": float(acc),
+            "elementwise_cell": float(g.cell_width),
             "lutram_pe": float(lutram_pe),
             "lutram_shared": float(lutram_shared),
             "lutram_mux": float(lutram_mux),
         },
         "ff": {
             "control": 1.0,
-            "per_pe": float(p),  # pipeline valids, per-PE performance counter
+            "per_pe": float(p),  # pipeline valids, queue pointers, activation registers, busy counter
             "accumulators": float(p * rows * acc),
-            "pe_datapath": float(p * (acc + word + g.act_width)),  # product, word and activation registers
-            "address": float(p * g.ptr_width),
+            "pe_datapath": float(p * (word + g.weight_width)),  # issued word, product (act x weight)
+            "address": float(p * g.ptr_width),  # pointer read, queue head, issue address and end
+            "elementwise_acc": float(acc),  # the read accumulator and the logit path
+            "elementwise_cell": float(g.cell_width),  # c_prev, c_t pipeline registers, f*c product
             "memory_read_registers": float(lutram_regs),
         },
         **derived_terms(g),
@@ -222,23 +250,28 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
 # What each term counts (engine_cost.json and the report carry this beside the coefficients).
 FORMS = {
     "lut": {
-        "control": "1 (sequencer, stream interfaces, element-wise unit)",
-        "per_pe": "NumPe (FIFO control, handshakes)",
-        "accumulate": "NumPe x AccWidth (accumulate adder, PE select mux)",
+        "control": "1 (sequencer, stream interfaces, list walk, fixed part of the element-wise unit)",
+        "per_pe": "NumPe (queue control, handshakes)",
+        "accumulate": "NumPe x AccWidth (accumulate adder, PE read mux)",
         "accumulator_select": "NumPe x LocalRows (to a power of 2) x AccWidth (row enables, read mux)",
         "odd_pe_row_select": "LocalRows (to a power of 2) x AccWidth if NumPe is not a power of 2 (measured)",
+        "unpadded_rows": "NumPe x LocalRows (to a power of 2) x AccWidth if LocalRows is not a power of 2",
         "word_decode": "NumPe x (WeightWidth + IndexWidth) (index decode, word path)",
-        "address": "NumPe x PtrWidth (address counters, column-end compare)",
+        "address": "NumPe x PtrWidth (column queue, word address counters, column-end compares)",
+        "elementwise_acc": "AccWidth (z + bias, saturating cast to the table input)",
+        "elementwise_cell": "CellWidth (cell update, casts of c_t)",
         "lutram_pe": "LUT sites of the PE memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_shared": "LUT sites of the shared memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_mux": "output bits selecting among LUT RAM units stacked in depth (derived)",
     },
     "ff": {
         "control": "1",
-        "per_pe": "NumPe (valids, 32-bit busy counter)",
+        "per_pe": "NumPe (valids, queue pointers, activation registers, 32-bit busy counter)",
         "accumulators": "NumPe x LocalRows (to a power of 2) x AccWidth",
-        "pe_datapath": "NumPe x (AccWidth + WeightWidth + IndexWidth + ActWidth)",
-        "address": "NumPe x PtrWidth",
+        "pe_datapath": "NumPe x (2 WeightWidth + IndexWidth) (issued word, product)",
+        "address": "NumPe x PtrWidth (pointer read, issue address and end)",
+        "elementwise_acc": "AccWidth (accumulator read register)",
+        "elementwise_cell": "CellWidth (cell pipeline registers)",
         "memory_read_registers": "read-data registers of synchronous LUT RAM reads (derived)",
     },
     "bram_18k": {

@@ -7,7 +7,10 @@ on the test split; finetune mode first has `codesign.compress` prune (or project
 form) and QAT-fine-tune a new model folder at the point's precision (slow: TensorFlow training per
 point) and scores that one the same way.
 
-Resources: the engine's fitted estimate (codesign.sweep.estimate); hls4ml points use codesign.hls's own
+Resources: the engine's fitted estimate (codesign.sweep.estimate) and, when the sweep asks for it
+(`synthesize: true`), Yosys' counts for the point's real engine image (codesign.engine's encoder, then
+`codesign synth`'s flow: codesign.synth.command.synthesize) with the estimate's relative error against
+them; hls4ml points use codesign.hls's own
 estimate (`codesign.hls.estimate.estimate`, and `circulant_estimate` for circulant layers) on the types
 `codesign.hls.config.choose_types` derives from the point's quantized model and the training data, as
 `codesign hls` does, without converting the model.
@@ -53,10 +56,14 @@ class SweepContext:
     step_overhead: int
     head_overhead: int
     part: str  # the board's FPGA part (codesign.synth.boards): the hls estimate's DSP shape
+    synth_board: str | None = None  # a board name: synthesize every buildable engine point for it
+    synth_dir: str | None = None  # where the points' engine images and Yosys runs go
 
     def settings(self) -> dict:
-        """What besides the point and the weights changes a row: part of the cache key."""
-        return {
+        """What besides the point and the weights changes a row: part of the cache key (the synthesis
+        board only when set, so sweeps without synthesis keep their caches)."""
+        synth = {} if self.synth_board is None else {"synth_board": self.synth_board}
+        return synth | {
             "version": CACHE_VERSION,
             "mode": self.mode,
             "clock_mhz": self.clock_mhz,
@@ -256,6 +263,9 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
         )
         storage_bits += bias_bits
         row.update(extra)
+        if resources is not None and ctx.synth_board is not None:
+            point_spec = _spec_at(spec, kernel_p, recurrent_p, dense_p)
+            row.update(synthesize_engine(ctx, point, point_spec, model, base.weights_hash, resources))
     else:
         resources, storage_bits, params_after, macs, extra = _hls(ctx, point, spec, model, base.x_train)
         storage_bits += bias_bits
@@ -378,6 +388,93 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     extra["acc_width"] = acc.width
     resources = engine_estimate(geometry, ctx.step_overhead, ctx.head_overhead)
     return resources, csc.bits, csc.nonzeros, macs, extra
+
+
+# Yosys counts Xilinx block RAM in RAMB36 tiles (an 18K one as 0.5) and ECP5's in 18 Kbit EBRs; the
+# estimate counts 18 Kbit blocks. iCE40's 4 Kbit EBRs have no 18K equivalent.
+BRAM_18K_PER_UNIT = {"xc7": 2, "xcu": 2, "ecp5": 1}
+SYNTH_COLUMNS = ("lut", "ff", "bram_18k", "dsp")  # the estimate's keys compared with Yosys
+
+
+def relative_error(estimate: float | None, measured: float | None) -> float | None:
+    """(estimate - measured) / measured; None when either is missing or only the estimate is non-zero."""
+    if estimate is None or measured is None:
+        return None
+    if measured == 0:
+        return 0.0 if estimate == 0 else None
+    return (estimate - measured) / measured
+
+
+def synthesize_engine(
+    ctx: SweepContext, point: dict, point_spec, model, weights_hash: str, resources: Resources
+) -> dict:
+    """Encode the point's quantized, pruned model into an engine image and synthesize it exactly as
+    `codesign synth` does (same file list, top, parameters), with Yosys (no Vivado, no bitstream).
+    Returns the yosys_* columns and the estimate's relative error against each."""
+    from codesign.engine import EngineConfig, encode, engine_model_from_weights, write_image
+    from codesign.synth import command as synth
+    from codesign.synth.boards import get_board
+    from codesign.synth.yosys import read_file_list
+
+    board = get_board(ctx.synth_board)
+    text = json.dumps({"point": point, "weights": weights_hash, "model": point_spec.name}, sort_keys=True)
+    folder = Path(ctx.synth_dir or "build/sweep/synth") / hashlib.sha256(text.encode()).hexdigest()[:12]
+    rtl_dir = folder / "rtl"
+    rtl_dir.mkdir(parents=True, exist_ok=True)
+    # The reference model's weights are already on the point's grids: the spec quantizers leave them be.
+    engine_model = engine_model_from_weights(
+        point_spec,
+        [(w.kernel, w.recurrent_kernel, w.bias) for w in model.layers],
+        (model.dense_kernel, model.dense_bias),
+    )
+    p = point_spec.precision
+    width, _ = engine_weight_width([p.kernel, p.recurrent_kernel, p.dense_kernel])
+    config = EngineConfig(num_pe=point["num_pe"], weight_width=width, index_width=ctx.index_width)
+    config.validate()
+    image = write_image(encode(engine_model, config), rtl_dir)
+    file_list = read_file_list(synth.ENGINE_FILE_LIST, base=Path.cwd())
+    declared: set[str] = set()
+    for f in file_list.files:  # as `codesign synth`: override only what the top declares
+        declared |= synth._top_parameters(f, synth.ENGINE_TOP) if f.stem == synth.ENGINE_TOP else set()
+    params = synth.engine_parameters(image, rtl_dir)
+    params = {k: v for k, v in params.items() if not declared or k in declared}
+    start = time.perf_counter()
+    report = synth.synthesize(
+        file_list.files,
+        synth.ENGINE_TOP,
+        params,
+        board,
+        folder / "synth",
+        defines=file_list.defines,
+        include_dirs=[*file_list.include_dirs, rtl_dir],
+        clock_mhz=ctx.clock_mhz,
+        use_vivado=False,
+        bitstream=False,
+        name=f"{point_spec.name} ({point['num_pe']} PEs)",
+        progress=False,
+        log=lambda _: None,
+    )
+    per_unit = BRAM_18K_PER_UNIT.get(board.family)
+    measured = {
+        "lut": report["lut"],
+        "ff": report["ff"],
+        "bram_18k": None if report["bram"] is None or per_unit is None else report["bram"] * per_unit,
+        "dsp": report["dsp"],
+    }
+    out: dict = {
+        "yosys_lut": report["lut"],
+        "yosys_ff": report["ff"],
+        "yosys_bram": report["bram"],  # the tool's unit (report.json's bram_unit)
+        "yosys_bram_18k": measured["bram_18k"],
+        "yosys_dsp": report["dsp"],
+        "yosys_tool": report["tool"],
+        "yosys_seconds": time.perf_counter() - start,
+        "yosys_report": str((folder / "synth" / "report.json").relative_to(folder.parent.parent)),
+    }
+    estimate = resources.as_dict()
+    for key in SYNTH_COLUMNS:
+        out[f"{key}_rel_error"] = relative_error(estimate[key], measured[key])
+    return out
 
 
 def _spec_at(spec, kernel: Precision, recurrent_kernel: Precision, dense_kernel: Precision):

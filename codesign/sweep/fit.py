@@ -4,9 +4,9 @@ Design of experiments: every factor the sweep varies (NumPe, WeightWidth, IndexW
 PE, inputs, units, classes, layers, cell width; the accumulator width follows from them as the encoder
 derives it) has TRAINING levels that include both ends of its range, and HELD-OUT levels strictly between
 them (`LEVELS`). Training points form a Latin hypercube over the training levels plus the two corner
-points; held-out points a Latin hypercube over the held-out levels only. No held-out point shares a level
-of any factor with the training set, so the check is interpolation to new values, not a re-sampling of
-the fitted grid.
+points and two hand-set probes (`PROBES`); held-out points a Latin hypercube over the held-out levels
+only. No held-out point shares a level of any factor with the training set, so the check is
+interpolation to new values, not a re-sampling of the fitted grid.
 
 Fitting: each resource's form (codesign.sweep.estimate.FORMS: a sum of physically named terms, each a
 product of build quantities) is fitted by non-negative least squares on the RELATIVE residual (every row
@@ -51,7 +51,80 @@ LEVELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "cell_width": ((12, 16), (14,)),
 }
 FACTORS = tuple(LEVELS)
-# Each Yosys run of the engine takes 0.2 to 3 minutes on a shared core: 27 runs (+ 2 spot checks).
+# Training points set by hand to break a confound of the Latin hypercube: with the training levels of
+# units (4 x units a power of 2), a NumPe that is not a power of 2 always gives a LocalRows that is not one
+# either, and the reverse; the held-out points hold the other pairings. The probes hold every pairing:
+# NumPe 10 at 8 units (LocalRows 4) and NumPe 5 / 10 at 40 units (LocalRows 32 / 16), NumPe 4 / 8 at 40
+# units (LocalRows 40 / 20). 40 units is a training level of the probes only, none of the held-out ones.
+PROBES = (
+    {
+        "num_pe": 10,
+        "weight_width": 8,
+        "index_width": 4,
+        "depth": 256,
+        "inputs": 12,
+        "units": 8,
+        "classes": 9,
+        "layers": 1,
+        "cell_width": 12,
+    },
+    {
+        "num_pe": 10,
+        "weight_width": 16,
+        "index_width": 2,
+        "depth": 2048,
+        "inputs": 32,
+        "units": 8,
+        "classes": 16,
+        "layers": 2,
+        "cell_width": 16,
+    },
+    {
+        "num_pe": 5,
+        "weight_width": 12,
+        "index_width": 4,
+        "depth": 1024,
+        "inputs": 12,
+        "units": 40,
+        "classes": 9,
+        "layers": 1,
+        "cell_width": 16,
+    },
+    {
+        "num_pe": 10,
+        "weight_width": 8,
+        "index_width": 6,
+        "depth": 256,
+        "inputs": 32,
+        "units": 40,
+        "classes": 16,
+        "layers": 2,
+        "cell_width": 12,
+    },
+    {
+        "num_pe": 4,
+        "weight_width": 16,
+        "index_width": 2,
+        "depth": 2048,
+        "inputs": 4,
+        "units": 40,
+        "classes": 4,
+        "layers": 1,
+        "cell_width": 12,
+    },
+    {
+        "num_pe": 8,
+        "weight_width": 4,
+        "index_width": 4,
+        "depth": 64,
+        "inputs": 12,
+        "units": 40,
+        "classes": 16,
+        "layers": 2,
+        "cell_width": 16,
+    },
+)
+# Each Yosys run of the engine takes 0.2 to 3 minutes on a shared core: 29 runs (+ 2 spot checks).
 TRAIN_POINTS = 16  # plus the two corners
 HELDOUT_POINTS = 9
 SEED = 5
@@ -187,13 +260,14 @@ def _latin_hypercube(levels: Mapping[str, Sequence[int]], n: int, rng: np.random
 def design_of_experiments(
     train_points: int = TRAIN_POINTS, heldout_points: int = HELDOUT_POINTS, seed: int = SEED
 ) -> list[BuildConfig]:
-    """Training configurations (Latin hypercube over the training levels + both corners), held-out ones
-    (Latin hypercube over the held-out levels, which no training point uses), then the SHIPPED spot checks."""
+    """Training configurations (Latin hypercube over the training levels + both corners + PROBES), held-out
+    ones (Latin hypercube over the held-out levels, which no training point uses), then the SHIPPED spot
+    checks."""
     rng = np.random.default_rng(seed)
     train_levels = {k: v[0] for k, v in LEVELS.items()}
     held_levels = {k: v[1] for k, v in LEVELS.items()}
     corners = [{k: min(v) for k, v in train_levels.items()}, {k: max(v) for k, v in train_levels.items()}]
-    train = corners + _latin_hypercube(train_levels, train_points, rng)
+    train = corners + _latin_hypercube(train_levels, train_points, rng) + [dict(p) for p in PROBES]
     held = _latin_hypercube(held_levels, heldout_points, rng)
     configs = [BuildConfig(**p, role="train") for p in train] + [
         BuildConfig(**p, role="heldout") for p in held
@@ -311,6 +385,10 @@ YOSYS_MEMORIES = {
     "c_q": "c",
     "xl_q": "x_list",
     "hl_q": "h_lists",
+    # the three activation tables share one group (sigmoid; tanh of the gate; tanh of c_t)
+    "u_eltwise.u_sigmoid.mem_q": "tables",
+    "u_eltwise.u_tanh_gate.mem_q": "tables",
+    "u_eltwise.u_tanh_cell.mem_q": "tables",
 }
 
 

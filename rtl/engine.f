@@ -1,4 +1,3 @@
-stream_fifo.sv
 fixed_cast.sv
 act_table.sv
 csc_index_decoder.sv

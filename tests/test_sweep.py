@@ -370,6 +370,9 @@ def test_synthesize_runs_yosys_flow_on_engine_points_and_caches_it(tmp_path, mon
     expected = synth.engine_parameters(json.loads((mem_dir / "params.json").read_text()), mem_dir)
     assert {k: v for k, v in expected.items() if k in call["params"]} == call["params"]
     assert call["params"]["NumPe"] == row["num_pe"] and image.config.weight_width == row["weight_width"]
+    # The estimate's geometry is the built image's: table output and accumulator widths as the encoder
+    # derived them (a wider table output would cost each activation table more block RAM).
+    assert (row["gate_width"], row["acc_width"]) == (image.types.gate.width, image.types.acc.width)
     # The image holds the point's pruned, quantized matrices (the reference model the row scored).
     base = load_base(load_spec(JV))
     p = base.spec.precision

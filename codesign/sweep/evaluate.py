@@ -340,10 +340,10 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     from codesign.engine.types import (
         DEFAULT_ACT,
         DEFAULT_CELL,
-        DEFAULT_GATE,
         DEFAULT_TABLE_IN,
         WEIGHT_WIDTHS,
         accumulator_type,
+        gate_type,
         weight_type,
     )
 
@@ -365,6 +365,10 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in [*mats, head])
     acc = accumulator_type(DEFAULT_ACT, weight_type(width, frac), bias_t, max_terms)
     cell = DEFAULT_CELL.width if spec.precision.state is None else spec.precision.state.bits
+    # The table output type as the encoder derives it: narrow for quantized or hard activations (10 bits
+    # for jvowels' quantized_sigmoid(8)), DEFAULT_GATE only for real ones. Its width sets the tables'
+    # block RAM (4096 x 10 is 3 RAMB18, 4096 x 16 is 4).
+    gate = gate_type(spec.model.activation, spec.model.recurrent_activation, DEFAULT_TABLE_IN)
     geometry = EngineGeometry(
         num_pe=num_pe,
         weight_width=width,
@@ -372,7 +376,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
         act_width=DEFAULT_ACT.width,
         acc_width=acc.width,
         cell_width=cell,
-        gate_width=DEFAULT_GATE.width,
+        gate_width=gate.width,
         table_depth=1 << DEFAULT_TABLE_IN.width,
         bias_width=bias_t.width,
         bias_depth=sum(m.shape[0] for m in [*mats, head]),
@@ -386,6 +390,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
         timesteps=ctx.base.timesteps,
     )
     extra["acc_width"] = acc.width
+    extra["gate_width"] = gate.width
     resources = engine_estimate(geometry, ctx.step_overhead, ctx.head_overhead)
     return resources, csc.bits, csc.nonzeros, macs, extra
 

@@ -158,31 +158,21 @@ template <class data_T, class res_T, typename CONFIG_T> class codesign_hard_tanh
 
 } // namespace activation
 
-// hls4ml's lstm_static stores c_t in the state type and applies tanh to that rounded copy; QKeras applies
-// tanh to the exact c_t and rounds it (state_quantizer) only when the next step reads it. With an 8-bit
-// tanh the rounded copy lands on the other side of a level boundary a few percent of the time. Same kernel,
-// tanh(c_t) on c_t held exactly in accum_t:
-template <class data_T, class res_T, typename CONFIG_T>
-void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h_newstate[CONFIG_T::n_state],
-                          res_T s_newstate[CONFIG_T::n_state],
-                          typename CONFIG_T::weight_t param[CONFIG_T::n_state * 4 * CONFIG_T::n_in],
-                          typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 4 * CONFIG_T::n_state],
-                          typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4],
-                          typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 4]) {
-    static res_T h_state[CONFIG_T::n_state];
-    static res_T s_state[CONFIG_T::n_state];
-    typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4];
-    typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4];
+// One LSTM step after the two matrix products (tmpres = W_x x + b, tmpres_state = W_h h + b_r, Keras gate
+// order i f c o), shared by the dense/block-sparse and the circulant kernels. hls4ml's lstm_static stores
+// c_t in the state type and applies tanh to that rounded copy; QKeras applies tanh to the exact c_t and
+// rounds it (state_quantizer) only when the next step reads it. With an 8-bit tanh the rounded copy lands
+// on the other side of a level boundary a few percent of the time, so c_t is held exactly in accum_t here.
+template <class res_T, typename CONFIG_T>
+void codesign_lstm_cell(typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4],
+                        typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4],
+                        res_T s_state[CONFIG_T::n_state], res_T h_state[CONFIG_T::n_state]) {
     typename CONFIG_T::accum_t tmpres_ifo[CONFIG_T::n_state * 3];
     typename CONFIG_T::accum_t tmpres_c[CONFIG_T::n_state];
     typename CONFIG_T::accum_t inputacc_ifo[CONFIG_T::n_state * 3];
     typename CONFIG_T::accum_t inputacc_c[CONFIG_T::n_state];
     typename CONFIG_T::accum_t c_exact[CONFIG_T::n_state];
     typename CONFIG_T::accum_t s_actstate[CONFIG_T::n_state];
-    #pragma HLS ARRAY_PARTITION variable=h_state complete
-    #pragma HLS ARRAY_PARTITION variable=s_state complete
-    #pragma HLS ARRAY_PARTITION variable=tmpres complete
-    #pragma HLS ARRAY_PARTITION variable=tmpres_state complete
     #pragma HLS ARRAY_PARTITION variable=tmpres_ifo complete
     #pragma HLS ARRAY_PARTITION variable=tmpres_c complete
     #pragma HLS ARRAY_PARTITION variable=inputacc_ifo complete
@@ -190,16 +180,6 @@ void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h
     #pragma HLS ARRAY_PARTITION variable=c_exact complete
     #pragma HLS ARRAY_PARTITION variable=s_actstate complete
 
-    if (reset_state) {
-        for (int i = 0; i < CONFIG_T::n_state; i++) {
-            #pragma HLS UNROLL
-            s_state[i] = 0;
-            h_state[i] = 0;
-        }
-    }
-    nnet::dense<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config1>(data, tmpres, param, param_b);
-    nnet::dense<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config2>(h_state, tmpres_state, param_r,
-                                                                                    param_br);
     for (int iacc = 0; iacc < 3 * CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL
         int index = iacc < 2 * CONFIG_T::n_state ? iacc : iacc + CONFIG_T::n_state; // i, f, o (Keras order i f c o)
@@ -217,13 +197,45 @@ void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h
         #pragma HLS UNROLL
         c_exact[iacc] = tmpres_c[iacc] * tmpres_ifo[iacc] + s_state[iacc] * tmpres_ifo[iacc + CONFIG_T::n_state];
         s_state[iacc] = c_exact[iacc]; // the state quantizer, applied where QKeras applies it: when c is next read
-        s_newstate[iacc] = s_state[iacc];
     }
     CONFIG_T::template activation<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
                                   typename CONFIG_T::ACT_CONFIG_T>::activation(c_exact, s_actstate);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL
         h_state[iacc] = tmpres_ifo[iacc + 2 * CONFIG_T::n_state] * s_actstate[iacc];
+    }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h_newstate[CONFIG_T::n_state],
+                          res_T s_newstate[CONFIG_T::n_state],
+                          typename CONFIG_T::weight_t param[CONFIG_T::n_state * 4 * CONFIG_T::n_in],
+                          typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 4 * CONFIG_T::n_state],
+                          typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4],
+                          typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 4]) {
+    static res_T h_state[CONFIG_T::n_state];
+    static res_T s_state[CONFIG_T::n_state];
+    typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4];
+    typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4];
+    #pragma HLS ARRAY_PARTITION variable=h_state complete
+    #pragma HLS ARRAY_PARTITION variable=s_state complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres_state complete
+
+    if (reset_state) {
+        for (int i = 0; i < CONFIG_T::n_state; i++) {
+            #pragma HLS UNROLL
+            s_state[i] = 0;
+            h_state[i] = 0;
+        }
+    }
+    nnet::dense<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config1>(data, tmpres, param, param_b);
+    nnet::dense<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config2>(h_state, tmpres_state, param_r,
+                                                                                    param_br);
+    codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
+    for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
+        #pragma HLS UNROLL
+        s_newstate[iacc] = s_state[iacc];
         h_newstate[iacc] = h_state[iacc];
     }
 }

@@ -54,22 +54,10 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
     static res_T s_state[CONFIG_T::n_state];
     typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4];
     typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4];
-    typename CONFIG_T::accum_t inputacc_ifo[CONFIG_T::n_state * 3];
-    typename CONFIG_T::accum_t inputacc_c[CONFIG_T::n_state];
-    typename CONFIG_T::accum_t tmpres_ifo[CONFIG_T::n_state * 3];
-    typename CONFIG_T::accum_t tmpres_c[CONFIG_T::n_state];
-    typename CONFIG_T::accum_t c_exact[CONFIG_T::n_state];
-    typename CONFIG_T::accum_t s_actstate[CONFIG_T::n_state];
     #pragma HLS ARRAY_PARTITION variable=h_state complete
     #pragma HLS ARRAY_PARTITION variable=s_state complete
     #pragma HLS ARRAY_PARTITION variable=tmpres complete
     #pragma HLS ARRAY_PARTITION variable=tmpres_state complete
-    #pragma HLS ARRAY_PARTITION variable=inputacc_ifo complete
-    #pragma HLS ARRAY_PARTITION variable=inputacc_c complete
-    #pragma HLS ARRAY_PARTITION variable=tmpres_ifo complete
-    #pragma HLS ARRAY_PARTITION variable=tmpres_c complete
-    #pragma HLS ARRAY_PARTITION variable=c_exact complete
-    #pragma HLS ARRAY_PARTITION variable=s_actstate complete
 
     if (reset_state) {
         for (int i = 0; i < CONFIG_T::n_state; i++) {
@@ -84,29 +72,9 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
     codesign_circulant_matvec<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::recurrent_weight_t,
                               typename CONFIG_T::bias_t, CONFIG_T::n_state, CONFIG_T::n_state_blocks,
                               CONFIG_T::n_gate_blocks, CONFIG_T::block, false>(h_state, tmpres_state, param_r, param_b);
-    for (int iacc = 0; iacc < 3 * CONFIG_T::n_state; iacc++) {
-        #pragma HLS UNROLL
-        int index = iacc < 2 * CONFIG_T::n_state ? iacc : iacc + CONFIG_T::n_state; // i, f, o (Keras order i f c o)
-        inputacc_ifo[iacc] = tmpres[index] + tmpres_state[index];
-    }
+    codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL
-        inputacc_c[iacc] = tmpres[iacc + 2 * CONFIG_T::n_state] + tmpres_state[iacc + 2 * CONFIG_T::n_state];
-    }
-    CONFIG_T::template activation_recr<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
-                                       typename CONFIG_T::ACT_CONFIG_LSTM>::activation(inputacc_ifo, tmpres_ifo);
-    CONFIG_T::template activation<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
-                                  typename CONFIG_T::ACT_CONFIG_T>::activation(inputacc_c, tmpres_c);
-    for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
-        #pragma HLS UNROLL
-        c_exact[iacc] = tmpres_c[iacc] * tmpres_ifo[iacc] + s_state[iacc] * tmpres_ifo[iacc + CONFIG_T::n_state];
-        s_state[iacc] = c_exact[iacc]; // the state quantizer, applied where QKeras applies it: when c is next read
-    }
-    CONFIG_T::template activation<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
-                                  typename CONFIG_T::ACT_CONFIG_T>::activation(c_exact, s_actstate);
-    for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
-        #pragma HLS UNROLL
-        h_state[iacc] = tmpres_ifo[iacc + 2 * CONFIG_T::n_state] * s_actstate[iacc];
         h_newstate[iacc] = h_state[iacc];
     }
 }

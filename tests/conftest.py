@@ -22,3 +22,40 @@ def model_copy(tmp_path: Path):
         return target
 
     return copy
+
+
+def write_untrained_lstm(folder: Path, qat_epochs: int) -> tuple[Path, object, object, object]:
+    """A model folder with an LSTM(4) on JapaneseVowels at 6-bit weights, as initialised: pruning and
+    fine-tuning need no trained start to be tested, and skipping training keeps tests short. Returns the
+    folder, the dataset and the quantized and float models; the caller writes metrics.json."""
+    import yaml
+
+    from codesign.data import load_dataset
+    from codesign.models.builders import build_model
+    from codesign.models.train import FLOAT_WEIGHTS, WEIGHTS
+    from codesign.spec import load_spec
+
+    tf = pytest.importorskip("tensorflow")
+    folder.mkdir()
+    data = {
+        "dataset": "japanese_vowels",
+        "model": {"cell": "lstm", "units": [4], "activation": {"function": "tanh", "bits": 6}},
+        "precision": {
+            "kernel": {"bits": 6, "integer": 0},
+            "recurrent_kernel": {"bits": 6, "integer": 0},
+            "bias": {"bits": 6, "integer": 1},
+            "dense_kernel": {"bits": 6, "integer": 1},
+            "dense_bias": {"bits": 6, "integer": 1},
+        },
+        "training": {"qat_epochs": qat_epochs, "batch_size": 64, "seed": 5, "patience": 1},
+    }
+    (folder / "spec.yml").write_text(yaml.safe_dump(data))
+    spec = load_spec(folder)
+    ds = load_dataset(spec.dataset, spec.training.validation_fraction, spec.training.seed)
+    tf.keras.utils.set_random_seed(spec.training.seed)
+    model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
+    model.save_weights(folder / WEIGHTS)
+    float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
+    float_model.set_weights(model.get_weights())
+    float_model.save_weights(folder / FLOAT_WEIGHTS)
+    return folder, ds, model, float_model

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-import yaml
+from conftest import write_untrained_lstm
 
 from codesign.compress.command import parse_block, print_compression_table
 from codesign.compress.pruning import (
@@ -182,33 +182,9 @@ from codesign.models.train import accuracy, load_trained  # noqa: E402
 def tiny_lstm(tmp_path_factory):
     """An LSTM(4) model folder on JapaneseVowels, weights as initialised (pruning needs no trained start
     to be tested, and skipping training keeps the test fast): W is 16 x 16, so 3 PEs get 6, 5, 5 rows."""
-    from codesign.data import load_dataset
-    from codesign.models.builders import build_model
-    from codesign.models.train import FLOAT_WEIGHTS, METRICS, WEIGHTS
+    from codesign.models.train import METRICS
 
-    folder = tmp_path_factory.mktemp("models") / "tiny"
-    folder.mkdir()
-    data = {
-        "dataset": "japanese_vowels",
-        "model": {"cell": "lstm", "units": [4], "activation": {"function": "tanh", "bits": 6}},
-        "precision": {
-            "kernel": {"bits": 6, "integer": 0},
-            "recurrent_kernel": {"bits": 6, "integer": 0},
-            "bias": {"bits": 6, "integer": 1},
-            "dense_kernel": {"bits": 6, "integer": 1},
-            "dense_bias": {"bits": 6, "integer": 1},
-        },
-        "training": {"qat_epochs": 2, "batch_size": 64, "seed": 5, "patience": 1},
-    }
-    (folder / "spec.yml").write_text(yaml.safe_dump(data))
-    spec = load_spec(folder)
-    ds = load_dataset(spec.dataset, spec.training.validation_fraction, spec.training.seed)
-    tf.keras.utils.set_random_seed(spec.training.seed)
-    model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
-    model.save_weights(folder / WEIGHTS)
-    float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
-    float_model.set_weights(model.get_weights())
-    float_model.save_weights(folder / FLOAT_WEIGHTS)
+    folder, *_ = write_untrained_lstm(tmp_path_factory.mktemp("models") / "tiny", qat_epochs=2)
     (folder / METRICS).write_text(json.dumps({"name": "tiny"}))
     return folder
 

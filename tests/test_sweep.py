@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import write_untrained_lstm
 
 from codesign.errors import CodesignError
 from codesign.spec import load_spec
@@ -508,34 +509,11 @@ def test_parse_sweep_defaults(tmp_path):
 def tiny_lstm(tmp_path_factory):
     """An LSTM(4) model folder on JapaneseVowels at 6-bit weights, as initialised (fine-tuning needs no
     trained start to be tested; skipping training keeps the test short)."""
-    tf = pytest.importorskip("tensorflow")
-    from codesign.data import load_dataset
-    from codesign.models.builders import build_model
-    from codesign.models.train import FLOAT_WEIGHTS, METRICS, WEIGHTS, accuracy
+    from codesign.models.train import METRICS, accuracy
 
-    folder = tmp_path_factory.mktemp("models") / "tiny"
-    folder.mkdir()
-    data = {
-        "dataset": "japanese_vowels",
-        "model": {"cell": "lstm", "units": [4], "activation": {"function": "tanh", "bits": 6}},
-        "precision": {
-            "kernel": {"bits": 6, "integer": 0},
-            "recurrent_kernel": {"bits": 6, "integer": 0},
-            "bias": {"bits": 6, "integer": 1},
-            "dense_kernel": {"bits": 6, "integer": 1},
-            "dense_bias": {"bits": 6, "integer": 1},
-        },
-        "training": {"qat_epochs": 1, "batch_size": 64, "seed": 5, "patience": 1},
-    }
-    (folder / "spec.yml").write_text(yaml.safe_dump(data))
-    spec = load_spec(folder)
-    ds = load_dataset(spec.dataset, spec.training.validation_fraction, spec.training.seed)
-    tf.keras.utils.set_random_seed(spec.training.seed)
-    model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
-    model.save_weights(folder / WEIGHTS)
-    float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
-    float_model.set_weights(model.get_weights())
-    float_model.save_weights(folder / FLOAT_WEIGHTS)
+    folder, ds, model, float_model = write_untrained_lstm(
+        tmp_path_factory.mktemp("models") / "tiny", qat_epochs=1
+    )
     metrics = {
         "name": "tiny",
         "accuracy": {

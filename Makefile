@@ -64,6 +64,7 @@ sweep: setup
 bench: setup
 	$(PY) bench/sweep.py
 	$(PY) bench/engine.py
+	$(PY) bench/circulant.py
 
 # Re-fit the engine resource estimator on Yosys runs (cached per RTL hash); minutes per new run.
 fit-estimator: setup

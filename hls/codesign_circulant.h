@@ -4,11 +4,14 @@
 //     W[i b + r, j b + c] = v[(i * n_col_blocks + j) * b + (r - c) mod b]      (row = gate output)
 //
 // so the weight arrays hold 4H/b * ceil(X/b) * b and 4H/b * H/b * b words instead of 4H X and 4H H.
-// Each block product is computed directly, y_r += sum_c v[(r - c) mod b] x_c: b^2 exact multiply-adds into
-// the exact accumulator type, no FFT (whose rounded twiddles would break bit-exactness; see the Python
-// module). The input's zero padding to whole blocks is skipped, not stored or multiplied. The cell is
-// codesign_lstm_static's (hls/codesign_activations.h): exact quantized activations, tanh of the exact c_t,
-// c and h rounded into the state type for the next step as QKeras' state quantizer does.
+// A block product is a cyclic convolution; it is computed by the exact fast algorithm of
+// codesign/hls/fastconv.py, y = C((A x) * (B v)) / b with integer A, B, C (the FFT's radix-2 split with its
+// +-1 twiddles, Karatsuba where the FFT would need irrational ones): R multiplies per block (5, 14, 41 for
+// b = 4, 8, 16) instead of b^2, and no rounding anywhere, so the C-simulation still equals QKeras bit for
+// bit. A x_j is computed once per input block and shared by all row blocks; products accumulate in the
+// transform domain and C is applied once per row block. The cell is codesign_lstm_cell's
+// (hls/codesign_activations.h): exact quantized activations, tanh of the exact c_t, c and h rounded into the
+// state type for the next step as QKeras' state quantizer does.
 #ifndef CODESIGN_CIRCULANT_H_
 #define CODESIGN_CIRCULANT_H_
 
@@ -16,29 +19,64 @@
 
 namespace nnet {
 
-// y[n_gate_blocks * b] = W x (+ bias when given), W block-circulant from `vectors`.
-template <class data_T, class accum_T, class weight_T, class bias_T, int N_IN, int N_COL_BLOCKS, int N_ROW_BLOCKS,
-          int B, bool WITH_BIAS>
-void codesign_circulant_matvec(const data_T x[N_IN], accum_T y[N_ROW_BLOCKS * B],
-                               const weight_T vectors[N_ROW_BLOCKS * N_COL_BLOCKS * B], const bias_T bias[]) {
+// y[n_row_blocks * b] = W x (+ bias when given), W block-circulant from `vectors`. FAST (emitted per product
+// by circulant.py) holds the integer matrices as x_coef / v_coef / y_coef and transform-domain types wide
+// enough for the bounds of this model's weights and input type, so every step below is exact.
+template <class data_T, class accum_T, class weight_T, class bias_T, class FAST, int N_IN, int N_COL_BLOCKS,
+          int N_ROW_BLOCKS, bool WITH_BIAS>
+void codesign_circulant_matvec(const data_T x[N_IN], accum_T y[N_ROW_BLOCKS * FAST::block],
+                               const weight_T vectors[N_ROW_BLOCKS * N_COL_BLOCKS * FAST::block],
+                               const bias_T bias[]) {
     #pragma HLS INLINE
+    const int B = FAST::block, R = FAST::rank;
+    typename FAST::x_t x_fast[N_COL_BLOCKS][FAST::rank];
+    #pragma HLS ARRAY_PARTITION variable=x_fast complete dim=0
+    for (int j = 0; j < N_COL_BLOCKS; j++) { // A x_j: additions only, shared by every row block
+        #pragma HLS UNROLL
+        for (int r = 0; r < R; r++) {
+            #pragma HLS UNROLL
+            typename FAST::x_t sum = 0;
+            for (int c = 0; c < B; c++) {
+                #pragma HLS UNROLL
+                const int col = j * B + c;
+                if (col < N_IN) // the input's zero padding adds nothing
+                    sum += FAST::x_coef(r, c) * x[col];
+            }
+            x_fast[j][r] = sum;
+        }
+    }
     for (int i = 0; i < N_ROW_BLOCKS; i++) {
         #pragma HLS UNROLL
-        for (int r = 0; r < B; r++) {
+        typename FAST::acc_t acc[FAST::rank];
+        #pragma HLS ARRAY_PARTITION variable=acc complete
+        for (int r = 0; r < R; r++) {
             #pragma HLS UNROLL
-            accum_T acc = 0;
-            if (WITH_BIAS)
-                acc = bias[i * B + r];
-            for (int j = 0; j < N_COL_BLOCKS; j++) {
+            acc[r] = 0;
+        }
+        for (int j = 0; j < N_COL_BLOCKS; j++) {
+            #pragma HLS UNROLL
+            const weight_T *v = &vectors[(i * N_COL_BLOCKS + j) * B];
+            for (int r = 0; r < R; r++) {
                 #pragma HLS UNROLL
+                typename FAST::v_t v_fast = 0; // B v: additions of stored words (constants when folded)
                 for (int c = 0; c < B; c++) {
                     #pragma HLS UNROLL
-                    const int col = j * B + c;
-                    if (col < N_IN) // the input's zero padding is not multiplied
-                        acc += vectors[(i * N_COL_BLOCKS + j) * B + (r - c + B) % B] * x[col];
+                    v_fast += FAST::v_coef(r, c) * v[c];
                 }
+                acc[r] += x_fast[j][r] * v_fast; // the block's only multiplies: R, not B * B
             }
-            y[i * B + r] = acc;
+        }
+        for (int q = 0; q < B; q++) {
+            #pragma HLS UNROLL
+            typename FAST::acc_t u = 0; // = B * (W x)_q exactly
+            for (int r = 0; r < R; r++) {
+                #pragma HLS UNROLL
+                u += FAST::y_coef(q, r) * acc[r];
+            }
+            accum_T out = u >> FAST::log2_block; // the shifted-out bits are zero: exact
+            if (WITH_BIAS)
+                out += bias[i * B + q];
+            y[i * B + q] = out;
         }
     }
 }
@@ -67,11 +105,12 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
         }
     }
     codesign_circulant_matvec<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::weight_t,
-                              typename CONFIG_T::bias_t, CONFIG_T::n_in, CONFIG_T::n_in_blocks,
-                              CONFIG_T::n_gate_blocks, CONFIG_T::block, true>(data, tmpres, param, param_b);
+                              typename CONFIG_T::bias_t, typename CONFIG_T::fast_input, CONFIG_T::n_in,
+                              CONFIG_T::n_in_blocks, CONFIG_T::n_gate_blocks, true>(data, tmpres, param, param_b);
     codesign_circulant_matvec<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::recurrent_weight_t,
-                              typename CONFIG_T::bias_t, CONFIG_T::n_state, CONFIG_T::n_state_blocks,
-                              CONFIG_T::n_gate_blocks, CONFIG_T::block, false>(h_state, tmpres_state, param_r, param_b);
+                              typename CONFIG_T::bias_t, typename CONFIG_T::fast_recurrent, CONFIG_T::n_state,
+                              CONFIG_T::n_state_blocks, CONFIG_T::n_gate_blocks, false>(h_state, tmpres_state,
+                                                                                         param_r, param_b);
     codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL

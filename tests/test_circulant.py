@@ -185,6 +185,15 @@ def test_csim_agrees_with_qkeras_and_stores_only_the_vectors(csim_report):
     kv, rv = int(np.prod(kshape)), int(np.prod(rshape))
     for name, size in (("w2", kv), ("wr2", rv)):
         assert f"Numpy array shape [{size}]" in (firmware / "weights" / f"{name}.h").read_text()
+    # the estimate counts what the kernel does: one vector and R fast-product multiplies per block
+    from codesign.hls.fastconv import fast_circulant
+
+    b = spec.compression.block[0]
+    layer = report["estimate"]["layers"][0]
+    for key, shape in (("input_product", kshape), ("recurrent_product", rshape)):
+        blocks = shape[0] * shape[1]
+        assert layer[key]["weights"] == blocks * b
+        assert layer[key]["products"] == blocks * fast_circulant(b).rank
     p = spec.precision
     vectors_bits = kv * p.kernel.bits + rv * p.recurrent_kernel.bits
     head_params = metrics["params"] - kv - rv - 4 * units  # the head's kernel and bias

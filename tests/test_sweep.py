@@ -222,9 +222,8 @@ def hls_point(bits: int, structure: str = "unstructured", b: int | None = None) 
 def test_hls_points_are_codesign_hls_estimates(model):
     """An hls point at the model's own precision has exactly the figures `codesign hls` reports: the
     estimate on the types choose_types derives from the Keras model (ReferenceModel.from_keras, TensorFlow
-    path), and for the circulant model circulant_estimate on the real QCirculantLSTM. Its storage is
-    what compress measured (metrics.json storage_bits, biases and head included)."""
-    from codesign.hls.circulant import circulant_estimate
+    path), for the circulant model with its block size. Its storage is what compress measured
+    (metrics.json storage_bits, biases and head included)."""
     from codesign.hls.config import choose_types
     from codesign.hls.estimate import estimate
     from codesign.models.train import load_trained
@@ -245,9 +244,8 @@ def test_hls_points_are_codesign_hls_estimates(model):
     ref = ReferenceModel.from_keras(spec, trained.model, quantized=True)
     types = choose_types(spec, ref, trained.dataset.x_train)
     weights = [(w.kernel, w.recurrent_kernel) for w in ref.layers]
-    est = estimate(spec, types, weights, ref.dense_kernel, trained.dataset.length, 4, part=part)
+    est = estimate(spec, types, weights, ref.dense_kernel, trained.dataset.length, 4, part=part, circulant=b)
     if circulant:
-        est = circulant_estimate(est, spec, types, trained.model, ref.dense_kernel, 4)
         assert row["size_kb"] * 8 * 1024 == trained.metrics["storage_bits"]["total"]
         assert row["memory_savings"] == pytest.approx(trained.metrics["memory_savings"]["vs_float_model"])
     assert row["accuracy"] == trained.metrics["accuracy"]["quantized"]

@@ -67,6 +67,7 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
 
 def run(args: argparse.Namespace) -> int:
     from codesign.errors import CodesignError
+    from codesign.hls.circulant import circulant_block
     from codesign.hls.csim import project_name, run_csim
     from codesign.hls.estimate import estimate
     from codesign.hls.report import find_csynth_report, parse_csynth_xml
@@ -110,19 +111,8 @@ def run(args: argparse.Namespace) -> int:
             recurrent_reuse_factor=args.recurrent_reuse_factor,
             part=args.part,
             block=result.types.block_sparse,
+            circulant=circulant_block(spec),  # stored as defining vectors, fast exact products
         )
-        if spec.compression is not None and spec.compression.method == "circulant":
-            from codesign.hls.circulant import circulant_estimate  # storage = the defining vectors
-
-            est = circulant_estimate(
-                est,
-                spec,
-                result.types,
-                trained.model,
-                reference.dense_kernel,
-                args.reuse_factor,
-                args.recurrent_reuse_factor,
-            )
         tool = vendor_tool()
         synthesis = None
         if tool is None:

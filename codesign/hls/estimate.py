@@ -16,6 +16,9 @@ Counts follow the kernels the project generates (hls4ml's lstm_static/gru_static
 - BRAM: under the Resource strategy hls4ml stores each weight matrix as RF words of
   (entries / RF) x bits: ceil(word bits / 36) BRAM18 per 512 words. The Latency strategy keeps weights in
   fabric (0 BRAM); both figures are reported.
+- Block-circulant layers (`circulant=b`): weights are the defining vectors, products R per block (the exact
+  fast product of codesign.hls.fastconv, on its transform-domain widths), plus one LUT per adder bit of
+  its transforms and FAST_TRANSFORM_LATENCY cycles per step.
 - Cycles: a step needs max(RF, RRF) cycles of the matrix products, the activation (bits comparisons,
   pipelined in ACT_LATENCY cycles) and ELEMENTWISE_LATENCY cycles; steps are sequential (recurrence);
   latency = sum over layers of T x step + head; the initiation interval is the busiest layer's T x step.
@@ -35,6 +38,7 @@ GATES = {"lstm": 4, "gru": 3}
 LUT_MULT_BITS = 4
 ACT_LATENCY = 2
 ELEMENTWISE_LATENCY = 2
+FAST_TRANSFORM_LATENCY = 2  # circulant: the fast product's input and output transforms (adder trees)
 BRAM18_WIDTH, BRAM18_DEPTH = 36, 512
 
 
@@ -104,11 +108,15 @@ def estimate(
     strategy: str = "Latency",
     part: str = "xcvu13p-flga2577-2-e",
     block: tuple[int, int] | None = None,
+    circulant: int | None = None,
 ) -> Estimate:
     """`weights` are the quantized (kernel, recurrent kernel) per layer; `head` the dense kernel.
 
     `block`: the recurrent layers use the block-sparse kernel, which stores and multiplies every entry of
     every non-zero block (zeros inside a kept block included) plus each block's coordinates.
+    `circulant`: the recurrent kernels are block-circulant with this block size b (codesign.hls.circulant):
+    stored as defining vectors, multiplied by the exact fast product (R per block, on the transform-domain
+    widths), plus the transforms' adders.
     """
     rf, rrf = reuse_factor, recurrent_reuse_factor or reuse_factor
     dsp_of = dsp_shape(part)
@@ -117,31 +125,44 @@ def estimate(
     mults = dsp = lut = ff = weight_bits = bram_resource = index_bits = 0
     layers = []
     latency = ii = 0
-    in_width = types.input.width
+    in_type = types.input
     for (kernel, recurrent), t in zip(weights, types.layers, strict=True):
         units = recurrent.shape[0]
         nz_k, nz_r = int(np.count_nonzero(kernel)), int(np.count_nonzero(recurrent))
-        layer_index_bits = 0
+        layer_index_bits = transform_bits = 0
+        widths = ((in_type.width, t.weight.width), (t.result.width, t.recurrent_weight.width))
+        kind = "dense"
         if block is not None:
             from codesign.hls.block_sparse import layer_layouts
 
             packed = layer_layouts(kernel, recurrent, block)
             nz_k, nz_r = (p.n_weights for p in packed)
             layer_index_bits = sum(p.index_bits() for p in packed)
-        m_k, m_r = math.ceil(nz_k / rf), math.ceil(nz_r / rrf)
+            kind = "block_sparse {}x{}".format(*block)
+        products_k, products_r = nz_k, nz_r
+        if circulant is not None:
+            from codesign.hls.circulant import circulant_product
+
+            pk = circulant_product(kernel.T, circulant, in_type, t.weight)
+            pr = circulant_product(recurrent.T, circulant, t.result, t.recurrent_weight)
+            nz_k, nz_r = pk.weights, pr.weights
+            products_k, products_r = pk.multiplies, pr.multiplies
+            widths = ((pk.types.x.width, pk.types.v.width), (pr.types.x.width, pr.types.v.width))
+            in_memory = strategy.lower() == "resource"
+            transform_bits = pk.adder_bits(in_memory) + pr.adder_bits(in_memory)
+            kind = f"circulant b={circulant} (exact fast product, {pk.fast.rank} multiplies per block)"
+        m_k, m_r = math.ceil(products_k / rf), math.ceil(products_r / rrf)
         m_e = 3 * units
         mults += m_k + m_r + m_e
-        dsp += m_k * dsp_per_multiplier(in_width, t.weight.width, dsp_of)
-        dsp += m_r * dsp_per_multiplier(t.result.width, t.recurrent_weight.width, dsp_of)
+        dsp += m_k * dsp_per_multiplier(*widths[0], dsp_of)
+        dsp += m_r * dsp_per_multiplier(*widths[1], dsp_of)
         gate_bits = m.recurrent_activation.bits or 18
         dsp += m_e * dsp_per_multiplier(t.result.width + 2, gate_bits, dsp_of)
-        for n_mult, a, b in (
-            (m_k, in_width, t.weight.width),
-            (m_r, t.result.width, t.recurrent_weight.width),
-        ):
+        for n_mult, (a, b) in zip((m_k, m_r), widths, strict=True):
             if dsp_per_multiplier(a, b, dsp_of) == 0:
                 lut += n_mult * math.ceil(a * b / 2)
         lut += (m_k + m_r) * t.accum.width  # one adder per accumulated product
+        lut += transform_bits  # circulant: the fast product's additions, one LUT per adder bit
         n_gate_act = (gates - 1) * units
         n_state_act = units * (2 if m.cell == "lstm" else 1)  # LSTM: candidate and tanh(c)
         lut += n_gate_act * _activation_luts(
@@ -155,13 +176,14 @@ def estimate(
         layers.append(
             {
                 "name": t.name,
-                "kernel": "block_sparse {}x{}".format(*block) if block else "dense",
+                "kernel": kind,
                 "weights": nz_k + nz_r,
                 "weight_bits": nz_k * t.weight.width + nz_r * t.recurrent_weight.width,
                 "index_bits": layer_index_bits,
                 "multipliers": m_k + m_r,
-                "input_product": {"weights": nz_k, "multipliers": m_k},  # x W_x, reuse_factor
-                "recurrent_product": {"weights": nz_r, "multipliers": m_r},  # h W_h, recurrent_reuse_factor
+                # x W_x at reuse_factor, h W_h at recurrent_reuse_factor; products per step before reuse
+                "input_product": {"weights": nz_k, "products": products_k, "multipliers": m_k},
+                "recurrent_product": {"weights": nz_r, "products": products_r, "multipliers": m_r},
             }
         )
         bram_resource += bram18_for(nz_k, t.weight.width, rf) + bram18_for(
@@ -169,14 +191,16 @@ def estimate(
         )
         act_latency = ACT_LATENCY + (m.recurrent_activation.bits or 1)
         step = max(rf, rrf) + act_latency + ELEMENTWISE_LATENCY
+        if circulant is not None:
+            step += FAST_TRANSFORM_LATENCY
         latency += steps * step
         ii = max(ii, steps * step)
-        in_width = t.result.width
+        in_type = t.result
     nz_h = int(np.count_nonzero(head))
     m_h = math.ceil(nz_h / rf)
     h = types.head
     mults += m_h
-    dsp += m_h * dsp_per_multiplier(in_width, h.weight.width, dsp_of)
+    dsp += m_h * dsp_per_multiplier(in_type.width, h.weight.width, dsp_of)
     lut += m_h * h.accum.width
     ff += m_h * h.accum.width
     weight_bits += nz_h * h.weight.width

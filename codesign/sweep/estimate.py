@@ -2,7 +2,7 @@
 
 The engine's model is fitted on Yosys runs and checked on held-out configurations (issue 5, item 4; see
 the engine section and codesign.sweep.fit); its coefficients are read from engine_cost.json. hls4ml
-points use `codesign.hls.estimate` (and `codesign.hls.circulant.circulant_estimate`), see
+points use `codesign.hls.estimate` (circulant layers included), see
 codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories follow Yosys' own rule
 (`xc7_memory`).
 """

@@ -11,7 +11,7 @@ Resources: the engine's fitted estimate (codesign.sweep.estimate) and, when the 
 (`synthesize: true`), Yosys' counts for the point's real engine image (codesign.engine's encoder, then
 `codesign synth`'s flow: codesign.synth.command.synthesize) with the estimate's relative error against
 them; hls4ml points use codesign.hls's own
-estimate (`codesign.hls.estimate.estimate`, and `circulant_estimate` for circulant layers) on the types
+estimate (`codesign.hls.estimate.estimate`, circulant layers included) on the types
 `codesign.hls.config.choose_types` derives from the point's quantized model and the training data, as
 `codesign hls` does, without converting the model.
 """
@@ -25,7 +25,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -490,32 +489,14 @@ def _spec_at(spec, kernel: Precision, recurrent_kernel: Precision, dense_kernel:
     return dataclasses.replace(spec, precision=precision, compression=None)
 
 
-def _vector_counts(model, b: int) -> SimpleNamespace:
-    """What `circulant_estimate` reads of a Keras QCirculantLSTM model (get_layer("rnn<i>").cell
-    .kernel_vectors / .recurrent_vectors .shape.num_elements()), from the layer shapes: the analytic
-    path needs no TensorFlow model for it. One vector of b per b x b block, padding blocks included."""
-
-    def tensor(n: int) -> SimpleNamespace:
-        return SimpleNamespace(shape=SimpleNamespace(num_elements=lambda: n))
-
-    layers = {}
-    for i, w in enumerate(model.layers):
-        k, r = w.kernel.T.shape, w.recurrent_kernel.T.shape  # W_x (G H, X), W_h (G H, H)
-        cell = SimpleNamespace(
-            kernel_vectors=tensor(survey.circulant_blocks(k, b) * b),
-            recurrent_vectors=tensor(survey.circulant_blocks(r, b) * b),
-        )
-        layers[f"rnn{i + 1}"] = SimpleNamespace(cell=cell)
-    return SimpleNamespace(get_layer=layers.__getitem__)
-
-
 def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
     """Storage, MACs and codesign.hls's estimate of the hls4ml project. Storage: dense for unstructured
     weights (zero products are dropped only where hls4ml drops them: at R = 1 the weights are constants
     in logic), block CSR for block-sparse, defining vectors of W_x and W_h for circulant (padding blocks
-    included; products computed directly, the expanded matrix's count)."""
+    included; multiplies those of the exact fast block product, codesign.hls.fastconv)."""
     from codesign.hls.config import choose_types
     from codesign.hls.estimate import ELEMENTWISE_LATENCY, estimate
+    from codesign.hls.fastconv import fast_circulant
 
     structure, r, bits = point["structure"], point["reuse_factor"], point["bits"]
     p = spec.precision
@@ -539,7 +520,7 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
             parts = (w.kernel.T.shape, w.recurrent_kernel.T.shape)
             storage += sum(survey.circulant_storage_bits(s, cb, bits) for s in parts)
             params_after += sum(survey.circulant_blocks(s, cb) * cb for s in parts)
-            macs += int(np.count_nonzero(m))
+            macs += sum(survey.circulant_blocks(s, cb) for s in parts) * fast_circulant(cb).rank
         else:
             storage += survey.dense_storage_bits(m.size, bits)
             params_after += m.size
@@ -547,28 +528,26 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
     timesteps = int(x_train.shape[1])
     macs = macs * timesteps + head.size
     block = tuple(point["block"]) if structure == "block" else None
+    circulant = point["circulant_block"] if structure == "circulant" else None
     types = choose_types(point_spec, model, x_train)
     weights = [(w.kernel, w.recurrent_kernel) for w in model.layers]
     try:
         est = estimate(
-            point_spec, types, weights, model.dense_kernel, timesteps, r, r, HLS_STRATEGY, ctx.part, block
+            point_spec,
+            types,
+            weights,
+            model.dense_kernel,
+            timesteps,
+            r,
+            r,
+            HLS_STRATEGY,
+            ctx.part,
+            block,
+            circulant,
         )
     except CodesignError as exc:  # e.g. a block shape that tiles [W_x W_h] but not W_x alone
         extra["note"] = f"hls: {exc}"
         return None, storage, params_after, macs, extra
-    if structure == "circulant":
-        from codesign.hls.circulant import circulant_estimate
-
-        est = circulant_estimate(
-            est,
-            point_spec,
-            types,
-            _vector_counts(model, point["circulant_block"]),
-            model.dense_kernel,
-            r,
-            r,
-            HLS_STRATEGY,
-        )
     head_cycles = r + ELEMENTWISE_LATENCY  # as codesign.hls.estimate counts the head
     resources = Resources(
         lut=est.lut,

@@ -173,9 +173,9 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
         f"Resources and latency are analytic estimates at {config.clock_mhz:g} MHz ({config.board}): "
         "engine points the Yosys-fitted engine model (its held-out error below), hls points "
         "`codesign.hls`'s estimate of the hls4ml project (Latency strategy: weights in fabric, so 0 BRAM; "
-        "the Resource strategy's BRAM is results.csv's `bram_18k_resource`). Circulant points: the hls "
-        "kernel computes each block product directly (b^2 products per b x b block, zero weights dropped), "
-        "so their compute savings come only from weights that quantize to 0.",
+        "the Resource strategy's BRAM is results.csv's `bram_18k_resource`). Circulant points: MACs are the "
+        "multiplies of the hls kernel's exact fast block product (R = 5, 14, 41 per 4x4, 8x8, 16x16 block, "
+        "codesign.hls.fastconv) instead of b^2.",
         "",
         MODE_TEXT.get(config.mode, ""),
         "",

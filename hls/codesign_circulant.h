@@ -9,7 +9,8 @@
 // +-1 twiddles, Karatsuba where the FFT would need irrational ones): R multiplies per block (5, 14, 41 for
 // b = 4, 8, 16) instead of b^2, and no rounding anywhere, so the C-simulation still equals QKeras bit for
 // bit. A x_j is computed once per input block and shared by all row blocks; products accumulate in the
-// transform domain and C is applied once per row block. The cell is codesign_lstm_cell's
+// transform domain and C is applied once per row block; each multiplier serves reuse_factor (x W_x) or
+// recurrent_reuse_factor (h W_h) products. The cell is codesign_lstm_cell's
 // (hls/codesign_activations.h): exact quantized activations, tanh of the exact c_t, c and h rounded into the
 // state type for the next step as QKeras' state quantizer does.
 #ifndef CODESIGN_CIRCULANT_H_
@@ -23,7 +24,7 @@ namespace nnet {
 // by circulant.py) holds the integer matrices as x_coef / v_coef / y_coef and transform-domain types wide
 // enough for the bounds of this model's weights and input type, so every step below is exact.
 template <class data_T, class accum_T, class weight_T, class bias_T, class FAST, int N_IN, int N_COL_BLOCKS,
-          int N_ROW_BLOCKS, bool WITH_BIAS>
+          int N_ROW_BLOCKS, unsigned REUSE, bool WITH_BIAS>
 void codesign_circulant_matvec(const data_T x[N_IN], accum_T y[N_ROW_BLOCKS * FAST::block],
                                const weight_T vectors[N_ROW_BLOCKS * N_COL_BLOCKS * FAST::block],
                                const bias_T bias[]) {
@@ -45,33 +46,45 @@ void codesign_circulant_matvec(const data_T x[N_IN], accum_T y[N_ROW_BLOCKS * FA
             x_fast[j][r] = sum;
         }
     }
+    // The products, R per block: each multiplier serves REUSE of them (product p = cycle * per_cycle + lane,
+    // block (i, j) = p / R, row r = p % R), as hls4ml's reuse factor does for dense layers.
+    const unsigned n_products = N_ROW_BLOCKS * N_COL_BLOCKS * FAST::rank;
+    const unsigned per_cycle = DIV_ROUNDUP(n_products, REUSE);
+    typename FAST::acc_t acc[N_ROW_BLOCKS][FAST::rank];
+    #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+    #pragma HLS ALLOCATION operation instances=mul limit=per_cycle
     for (int i = 0; i < N_ROW_BLOCKS; i++) {
         #pragma HLS UNROLL
-        typename FAST::acc_t acc[FAST::rank];
-        #pragma HLS ARRAY_PARTITION variable=acc complete
         for (int r = 0; r < R; r++) {
             #pragma HLS UNROLL
-            acc[r] = 0;
+            acc[i][r] = 0;
         }
-        for (int j = 0; j < N_COL_BLOCKS; j++) {
+    }
+    for (unsigned cycle = 0; cycle < REUSE; cycle++) {
+        #pragma HLS PIPELINE II=1 rewind
+        for (unsigned lane = 0; lane < per_cycle; lane++) {
             #pragma HLS UNROLL
-            const weight_T *v = &vectors[(i * N_COL_BLOCKS + j) * B];
-            for (int r = 0; r < R; r++) {
-                #pragma HLS UNROLL
+            const unsigned p = cycle * per_cycle + lane;
+            if (p < n_products) {
+                const unsigned block = p / R, r = p % R;
+                const unsigned i = block / N_COL_BLOCKS, j = block % N_COL_BLOCKS;
                 typename FAST::v_t v_fast = 0; // B v: additions of stored words (constants when folded)
                 for (int c = 0; c < B; c++) {
                     #pragma HLS UNROLL
-                    v_fast += FAST::v_coef(r, c) * v[c];
+                    v_fast += FAST::v_coef(r, c) * vectors[block * B + c];
                 }
-                acc[r] += x_fast[j][r] * v_fast; // the block's only multiplies: R, not B * B
+                acc[i][r] += x_fast[j][r] * v_fast; // the only multiplies: R per block, not B * B
             }
         }
+    }
+    for (int i = 0; i < N_ROW_BLOCKS; i++) {
+        #pragma HLS UNROLL
         for (int q = 0; q < B; q++) {
             #pragma HLS UNROLL
             typename FAST::acc_t u = 0; // = B * (W x)_q exactly
             for (int r = 0; r < R; r++) {
                 #pragma HLS UNROLL
-                u += FAST::y_coef(q, r) * acc[r];
+                u += FAST::y_coef(q, r) * acc[i][r];
             }
             accum_T out = u >> FAST::log2_block; // the shifted-out bits are zero: exact
             if (WITH_BIAS)
@@ -106,11 +119,12 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
     }
     codesign_circulant_matvec<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::weight_t,
                               typename CONFIG_T::bias_t, typename CONFIG_T::fast_input, CONFIG_T::n_in,
-                              CONFIG_T::n_in_blocks, CONFIG_T::n_gate_blocks, true>(data, tmpres, param, param_b);
+                              CONFIG_T::n_in_blocks, CONFIG_T::n_gate_blocks, CONFIG_T::reuse_factor, true>(
+        data, tmpres, param, param_b);
     codesign_circulant_matvec<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::recurrent_weight_t,
                               typename CONFIG_T::bias_t, typename CONFIG_T::fast_recurrent, CONFIG_T::n_state,
-                              CONFIG_T::n_state_blocks, CONFIG_T::n_gate_blocks, false>(h_state, tmpres_state,
-                                                                                         param_r, param_b);
+                              CONFIG_T::n_state_blocks, CONFIG_T::n_gate_blocks,
+                              CONFIG_T::recurrent_reuse_factor, false>(h_state, tmpres_state, param_r, param_b);
     codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL

@@ -67,7 +67,8 @@ int main() {{
     for (int i = 0; i < N_IN; i++) x[i].range() = x_raw[i];
     for (int i = 0; i < NR * NC * B; i++) v[i].range() = v_raw[i];
     accum_t y[NR * B];
-    nnet::codesign_circulant_matvec<data_t, accum_t, weight_t, weight_t, fast_t, N_IN, NC, NR, false>(
+    const unsigned REUSE = {reuse};
+    nnet::codesign_circulant_matvec<data_t, accum_t, weight_t, weight_t, fast_t, N_IN, NC, NR, REUSE, false>(
         x, y, v, 0);
     for (int i = 0; i < NR * B; i++) {{
         ap_int<accum_t::width> raw = y[i].range(); // signed: the bit pattern read as two's complement
@@ -86,8 +87,8 @@ def _include_dirs() -> list[Path]:
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
-@pytest.mark.parametrize("b", [4, 8, 16])
-def test_cpp_kernel_equals_the_block_circulant_product(b, tmp_path):
+@pytest.mark.parametrize("b, reuse", [(4, 1), (8, 1), (8, 5), (16, 3)])
+def test_cpp_kernel_equals_the_block_circulant_product(b, reuse, tmp_path):
     from codesign.hls.circulant import fast_struct, fast_types
     from codesign.hls.config import Fixed
 
@@ -115,6 +116,7 @@ def test_cpp_kernel_equals_the_block_circulant_product(b, tmp_path):
         n_cols=n_cols,
         n_rows=n_rows,
         b=b,
+        reuse=reuse,
         x=", ".join(map(str, x_raw)),
         v=", ".join(map(str, w_raw.ravel())),
     )

@@ -20,6 +20,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index-width", type=int, default=4, help="bits of the relative row index (1..8)")
     parser.add_argument("--max-depth", type=int, default=None, help="refuse models needing more words per PE")
     parser.add_argument(
+        "--index-overflow",
+        choices=("pad", "error"),
+        default="pad",
+        help="a zero run longer than the index can skip: store padding words (ESE) or refuse the model",
+    )
+    parser.add_argument(
         "--step-overhead", type=int, default=0, help="cycle model: fixed cycles per layer step"
     )
     parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of the output")
@@ -95,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         weight_width=args.weight_width,
         index_width=args.index_width,
         max_depth=args.max_depth,
+        index_overflow=args.index_overflow,
     )
     config.validate()
     report = build_rtl(spec, config, args.out, args.step_overhead)

@@ -148,6 +148,17 @@ def model_from_trained(spec: Spec, keras_model) -> EngineModel:
 # --- configuration and images -----------------------------------------------------------------------
 
 
+INDEX_OVERFLOW = ("pad", "error")
+
+
+class IndexOverflow(Exception):
+    """A zero run within one PE's column that the relative index cannot skip (padding refused)."""
+
+    def __init__(self, column: int, row: int, gap: int):
+        super().__init__(f"column {column}: local row {row} is {gap} rows after the previous entry")
+        self.column, self.row, self.gap = column, row, gap
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """The RTL's build parameters; the encoder refuses a model that does not fit them."""
@@ -156,6 +167,8 @@ class EngineConfig:
     weight_width: int = 12
     index_width: int = 4
     max_depth: int | None = None  # words per PE weight memory; None: as deep as the model needs
+    # a zero run longer than the relative index can skip: "pad" stores padding words (ESE), "error" refuses
+    index_overflow: str = "pad"
     act: FixedType = DEFAULT_ACT
     table_in: FixedType = DEFAULT_TABLE_IN
     gate: FixedType | None = None  # None: derived from the activations (types.gate_type)
@@ -166,6 +179,9 @@ class EngineConfig:
             raise CodesignError(f"--pes {self.num_pe!r} is outside {lo}..{hi}")
         if not 1 <= self.index_width <= MAX_INDEX_WIDTH:
             raise CodesignError(f"--index-width {self.index_width} is outside 1..{MAX_INDEX_WIDTH}")
+        if self.index_overflow not in INDEX_OVERFLOW:
+            choices = ", ".join(INDEX_OVERFLOW)
+            raise CodesignError(f"--index-overflow {self.index_overflow!r} is not one of {choices}")
         if self.max_depth is not None and self.max_depth < 1:
             raise CodesignError(f"--max-depth {self.max_depth} < 1")
         for name in ("act", "table_in", "gate"):
@@ -283,13 +299,13 @@ def _exact_raw(values: np.ndarray, t: FixedType, what: str, option: str) -> np.n
 
 
 def csc_for_pe(
-    w_raw: np.ndarray, pe: int, num_pe: int, max_rel: int
+    w_raw: np.ndarray, pe: int, num_pe: int, max_rel: int, pad: bool = True
 ) -> tuple[list[int], list[int], list[int]]:
     """One PE's CSC of a raw matrix (rows x cols): (weights, rels, colptr relative to the start).
 
     The PE holds rows pe, pe + num_pe, ...; rel counts this PE's local rows skipped since the previous
     stored entry of the column (from local row 0 for the first); a gap > max_rel stores a padding word
-    (weight 0, rel max_rel) that occupies the row slot it lands on.
+    (weight 0, rel max_rel) that occupies the row slot it lands on, or raises IndexOverflow if not `pad`.
     """
     local = w_raw[pe::num_pe]
     weights: list[int] = []
@@ -299,6 +315,8 @@ def csc_for_pe(
         next_row = 0
         for row in np.flatnonzero(local[:, j]):
             row = int(row)
+            if row - next_row > max_rel and not pad:
+                raise IndexOverflow(j, row, row - next_row)
             while row - next_row > max_rel:
                 weights.append(0)
                 rels.append(max_rel)
@@ -379,7 +397,13 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
         nnz = np.zeros(n, np.int64)
         words = np.zeros(n, np.int64)
         for k in range(n):
-            weights, rels, ptr = csc_for_pe(w_raw, k, n, config.max_rel)
+            try:
+                weights, rels, ptr = csc_for_pe(w_raw, k, n, config.max_rel, config.index_overflow == "pad")
+            except IndexOverflow as e:
+                raise CodesignError(
+                    f"--index-overflow error: {name}, PE {k}, {e}: more than --index-width "
+                    f"{config.index_width} can skip ({config.max_rel}); use a wider index or padding"
+                ) from None
             colptr[k] = np.asarray(ptr, np.int64) + len(pe_weight[k])
             pe_weight[k].extend(weights)
             pe_rel[k].extend(rels)

@@ -39,7 +39,7 @@ def test_rank_is_the_split_plus_karatsuba_count_and_not_below_winograd(b):
     fast = fast_circulant(b)
     assert fast.rank == fast_circulant(b // 2).rank + _karatsuba_rank(b // 2)
     assert winograd_minimum(b) <= fast.rank < b * b
-    assert set(np.unique(fast.a)) <= {-1, 0, 1}  # the input transform is additions only
+    assert set(np.unique(fast.x_coef)) <= {-1, 0, 1}  # the input transform is additions only
 
 
 def test_block_must_be_a_power_of_two():

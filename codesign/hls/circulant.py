@@ -103,14 +103,14 @@ def fast_types(fast: FastCirculant, in_type: Fixed, weight_type: Fixed, vectors:
     of `in_type`. Bounds: |A x| <= row sum |A| max|x|, B v from the actual weights, the accumulator over the
     column blocks, and C of it (which is b times the product)."""
     x_max = 2.0 ** (in_type.integer - 1)
-    a_rows = np.abs(fast.a).sum(axis=1).astype(np.float64)
+    a_rows = np.abs(fast.x_coef).sum(axis=1).astype(np.float64)
     x_int = integer_bits_for(float(a_rows.max()) * x_max)
     x = Fixed(in_type.frac + x_int, x_int)
-    v_fast = np.einsum("rc,ijc->ijr", fast.b_.astype(np.float64), np.asarray(vectors, np.float64))
+    v_fast = np.einsum("rc,ijc->ijr", fast.v_coef.astype(np.float64), np.asarray(vectors, np.float64))
     v_int = integer_bits_for(float(np.abs(v_fast).max()))
     v = Fixed(weight_type.frac + v_int, v_int)
     acc_bound = (np.abs(v_fast) * (a_rows * x_max)).sum(axis=1)  # (row blocks, R)
-    u_bound = acc_bound @ np.abs(fast.c).T.astype(np.float64)  # (row blocks, b)
+    u_bound = acc_bound @ np.abs(fast.y_coef).T.astype(np.float64)  # (row blocks, b)
     acc = exact_accumulator(float(max(acc_bound.max(), u_bound.max())), in_type.frac + weight_type.frac)
     return FastTypes(x=x, v=v, acc=acc)
 
@@ -129,9 +129,9 @@ def fast_struct(name: str, fast: FastCirculant, types: FastTypes) -> str:
         block=fast.block,
         rank=fast.rank,
         log2_block=fast.log2_block,
-        a=flat(fast.a),
-        b=flat(fast.b_),
-        c=flat(fast.c),
+        a=flat(fast.x_coef),
+        b=flat(fast.v_coef),
+        c=flat(fast.y_coef),
     )
 
 
@@ -342,10 +342,10 @@ class CirculantProduct:
         """Adder bits of the transforms: A x per column block, C per row block and, when the weights come
         from memory (Resource strategy), B v per block (constant weights fold it away in synthesis)."""
         f = self.fast
-        bits = self.col_blocks * (int(np.count_nonzero(f.a)) - f.rank) * self.types.x.width
-        bits += self.row_blocks * (int(np.count_nonzero(f.c)) - f.block) * self.types.acc.width
+        bits = self.col_blocks * (int(np.count_nonzero(f.x_coef)) - f.rank) * self.types.x.width
+        bits += self.row_blocks * (int(np.count_nonzero(f.y_coef)) - f.block) * self.types.acc.width
         if weights_in_memory:
-            bits += self.blocks * (int(np.count_nonzero(f.b_)) - f.rank) * self.types.v.width
+            bits += self.blocks * (int(np.count_nonzero(f.v_coef)) - f.rank) * self.types.v.width
         return bits
 
 

@@ -23,7 +23,6 @@ accumulate in the transform domain over the column blocks, and C is applied once
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -35,13 +34,13 @@ class FastCirculant:
     """y = C((A x) * (B v)) >> log2(b) for y_r = sum_c v[(r - c) mod b] x_c, all integer matrices."""
 
     block: int
-    a: np.ndarray  # (R, b): input side, entries in {-1, 0, 1}
-    b_: np.ndarray  # (R, b): defining-vector side
-    c: np.ndarray  # (b, R): back from the transform domain, times b
+    x_coef: np.ndarray  # A (R, b): the input block into the transform domain, entries in {-1, 0, 1}
+    v_coef: np.ndarray  # B (R, b): the defining vector into the transform domain
+    y_coef: np.ndarray  # C (b, R): back from the transform domain, times b
 
     @property
     def rank(self) -> int:
-        return self.a.shape[0]
+        return self.x_coef.shape[0]
 
     @property
     def log2_block(self) -> int:
@@ -50,7 +49,7 @@ class FastCirculant:
     def product(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The block product by the fast algorithm, in exact integer arithmetic (object arrays)."""
         v, x = np.asarray(v, object), np.asarray(x, object)
-        u = self.c.astype(object) @ ((self.a.astype(object) @ x) * (self.b_.astype(object) @ v))
+        u = self.y_coef.astype(object) @ ((self.x_coef.astype(object) @ x) * (self.v_coef.astype(object) @ v))
         assert all(value % self.block == 0 for value in u.ravel()), "u must be b times the product"
         return u // self.block
 
@@ -96,16 +95,12 @@ def fast_circulant(b: int) -> FastCirculant:
     e, c_neg = _negacyclic(m)
     eye = np.eye(m, dtype=np.int64)
     total, diff = np.hstack([eye, eye]), np.hstack([eye, -eye])  # x mod (s^m - 1), x mod (s^m + 1)
-    a = np.vstack([half.a @ total, e @ diff])
-    bv = np.vstack([half.b_ @ total, e @ diff])
-    scale = half.block  # half.c gives m y_cyc; bring y_neg to the same scale, then y_lo/hi = (. +- .) / 2
-    c = np.block([[half.c, scale * c_neg], [half.c, -scale * c_neg]])
-    return FastCirculant(b, a, bv, c)
-
-
-def growth_bits(matrix: np.ndarray) -> int:
-    """Integer bits a transform adds to its input: log2 of the largest row's absolute sum."""
-    return max(0, math.ceil(math.log2(int(np.abs(matrix).sum(axis=1).max()))))
+    x_coef = np.vstack([half.x_coef @ total, e @ diff])
+    v_coef = np.vstack([half.v_coef @ total, e @ diff])
+    # half.y_coef gives m y_cyc: bring y_neg to the same scale, then y_lo, y_hi = (y_cyc +- y_neg) / 2
+    scale = half.block
+    y_coef = np.block([[half.y_coef, scale * c_neg], [half.y_coef, -scale * c_neg]])
+    return FastCirculant(b, x_coef, v_coef, y_coef)
 
 
 def winograd_minimum(b: int) -> int:

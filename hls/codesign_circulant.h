@@ -8,9 +8,10 @@
 // codesign/hls/fastconv.py, y = C((A x) * (B v)) / b with integer A, B, C (the FFT's radix-2 split with its
 // +-1 twiddles, Karatsuba where the FFT would need irrational ones): R multiplies per block (5, 14, 41 for
 // b = 4, 8, 16) instead of b^2, and no rounding anywhere, so the C-simulation still equals QKeras bit for
-// bit. A x_j is computed once per input block and shared by all row blocks; products accumulate in the
-// transform domain and C is applied once per row block; each multiplier serves reuse_factor (x W_x) or
-// recurrent_reuse_factor (h W_h) products. The cell is codesign_lstm_cell's
+// bit. A x_j is computed once per input block and shared by all row blocks; the products of x W_x and h W_h
+// accumulate together in the transform domain and C is applied once per row block; each multiplier serves
+// reuse_factor (x W_x) or recurrent_reuse_factor (h W_h) blocks. A and C run as addition programs (the
+// recursive butterflies: 20 and 34 additions at b = 8). The cell is codesign_lstm_cell's
 // (hls/codesign_activations.h): exact quantized activations, tanh of the exact c_t, c and h rounded into the
 // state type for the next step as QKeras' state quantizer does.
 #ifndef CODESIGN_CIRCULANT_H_
@@ -20,76 +21,74 @@
 
 namespace nnet {
 
-// y[n_row_blocks * b] = W x (+ bias when given), W block-circulant from `vectors`. FAST (emitted per product
-// by circulant.py) holds the integer matrices as x_coef / v_coef / y_coef and transform-domain types wide
-// enough for the bounds of this model's weights and input type, so every step below is exact.
-template <class data_T, class accum_T, class weight_T, class bias_T, class FAST, int N_IN, int N_COL_BLOCKS,
-          int N_ROW_BLOCKS, unsigned REUSE, bool WITH_BIAS>
-void codesign_circulant_matvec(const data_T x[N_IN], accum_T y[N_ROW_BLOCKS * FAST::block],
-                               const weight_T vectors[N_ROW_BLOCKS * N_COL_BLOCKS * FAST::block],
-                               const bias_T bias[]) {
+// acc[i][.] += the transform-domain products of row block i of W x, W block-circulant from `vectors`.
+// FAST (emitted by codesign/hls/circulant_kernel.py) holds the forward/inverse addition programs and
+// transform-domain types wide enough for this model's weights and input types: every step is exact.
+// X_T / V_T: the transform-domain types of x and of this matrix's defining vectors.
+template <class data_T, class weight_T, class X_T, class V_T, class FAST, int N_IN, int N_COL_BLOCKS,
+          int N_ROW_BLOCKS, unsigned REUSE>
+void codesign_circulant_accumulate(const data_T x[N_IN],
+                                   const weight_T vectors[N_ROW_BLOCKS * N_COL_BLOCKS * FAST::block],
+                                   typename FAST::acc_t acc[N_ROW_BLOCKS][FAST::rank]) {
     #pragma HLS INLINE
     const int B = FAST::block, R = FAST::rank;
-    typename FAST::x_t x_fast[N_COL_BLOCKS][FAST::rank];
+    X_T x_fast[N_COL_BLOCKS][FAST::rank];
     #pragma HLS ARRAY_PARTITION variable=x_fast complete dim=0
     for (int j = 0; j < N_COL_BLOCKS; j++) { // A x_j: additions only, shared by every row block
         #pragma HLS UNROLL
-        for (int r = 0; r < R; r++) {
+        X_T x_block[FAST::block];
+        #pragma HLS ARRAY_PARTITION variable=x_block complete
+        for (int c = 0; c < B; c++) {
             #pragma HLS UNROLL
-            typename FAST::x_t sum = 0;
-            for (int c = 0; c < B; c++) {
-                #pragma HLS UNROLL
-                const int col = j * B + c;
-                if (col < N_IN) // the input's zero padding adds nothing
-                    sum += FAST::x_coef(r, c) * x[col];
-            }
-            x_fast[j][r] = sum;
+            const int col = j * B + c;
+            x_block[c] = col < N_IN ? X_T(x[col]) : X_T(0); // the input's zero padding
         }
+        FAST::template forward<X_T>(x_block, x_fast[j]);
     }
-    // The products, R per block: each multiplier serves REUSE of them (product p = cycle * per_cycle + lane,
-    // block (i, j) = p / R, row r = p % R), as hls4ml's reuse factor does for dense layers.
-    const unsigned n_products = N_ROW_BLOCKS * N_COL_BLOCKS * FAST::rank;
-    const unsigned per_cycle = DIV_ROUNDUP(n_products, REUSE);
-    typename FAST::acc_t acc[N_ROW_BLOCKS][FAST::rank];
-    #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
-    #pragma HLS ALLOCATION operation instances=mul limit=per_cycle
-    for (int i = 0; i < N_ROW_BLOCKS; i++) {
-        #pragma HLS UNROLL
-        for (int r = 0; r < R; r++) {
-            #pragma HLS UNROLL
-            acc[i][r] = 0;
-        }
-    }
+    // R multiplies per block, not B * B; each multiplier serves REUSE blocks' products (block
+    // k = cycle * per_cycle + lane), as hls4ml's reuse factor does for dense layers.
+    const unsigned n_blocks = N_ROW_BLOCKS * N_COL_BLOCKS;
+    const unsigned per_cycle = DIV_ROUNDUP(n_blocks, REUSE);
+    const unsigned multipliers = per_cycle * FAST::rank;
+    #pragma HLS ALLOCATION operation instances=mul limit=multipliers
     for (unsigned cycle = 0; cycle < REUSE; cycle++) {
         #pragma HLS PIPELINE II=1 rewind
         for (unsigned lane = 0; lane < per_cycle; lane++) {
             #pragma HLS UNROLL
-            const unsigned p = cycle * per_cycle + lane;
-            if (p < n_products) {
-                const unsigned block = p / R, r = p % R;
-                const unsigned i = block / N_COL_BLOCKS, j = block % N_COL_BLOCKS;
-                typename FAST::v_t v_fast = 0; // B v: additions of stored words (constants when folded)
+            const unsigned k = cycle * per_cycle + lane;
+            if (k < n_blocks) {
+                V_T v_block[FAST::block], v_fast[FAST::rank]; // B v: constants when the weights are
+                #pragma HLS ARRAY_PARTITION variable=v_block complete
+                #pragma HLS ARRAY_PARTITION variable=v_fast complete
                 for (int c = 0; c < B; c++) {
                     #pragma HLS UNROLL
-                    v_fast += FAST::v_coef(r, c) * vectors[block * B + c];
+                    v_block[c] = vectors[k * B + c];
                 }
-                acc[i][r] += x_fast[j][r] * v_fast; // the only multiplies: R per block, not B * B
+                FAST::template forward<V_T>(v_block, v_fast);
+                const unsigned i = k / N_COL_BLOCKS, j = k % N_COL_BLOCKS;
+                for (int r = 0; r < R; r++) {
+                    #pragma HLS UNROLL
+                    acc[i][r] += x_fast[j][r] * v_fast[r];
+                }
             }
         }
     }
+}
+
+// y = the accumulated products back from the transform domain, plus the bias: one inverse per row block.
+template <class accum_T, class bias_T, class FAST, int N_ROW_BLOCKS>
+void codesign_circulant_finish(typename FAST::acc_t acc[N_ROW_BLOCKS][FAST::rank], const bias_T bias[],
+                               accum_T y[N_ROW_BLOCKS * FAST::block]) {
+    #pragma HLS INLINE
     for (int i = 0; i < N_ROW_BLOCKS; i++) {
         #pragma HLS UNROLL
-        for (int q = 0; q < B; q++) {
+        typename FAST::acc_t u[FAST::block]; // = B times the block row's product, exactly
+        #pragma HLS ARRAY_PARTITION variable=u complete
+        FAST::inverse(acc[i], u);
+        for (int q = 0; q < FAST::block; q++) {
             #pragma HLS UNROLL
-            typename FAST::acc_t u = 0; // = B * (W x)_q exactly
-            for (int r = 0; r < R; r++) {
-                #pragma HLS UNROLL
-                u += FAST::y_coef(q, r) * acc[i][r];
-            }
-            accum_T out = u >> FAST::log2_block; // the shifted-out bits are zero: exact
-            if (WITH_BIAS)
-                out += bias[i * B + q];
-            y[i * B + q] = out;
+            accum_T out = u[q] >> FAST::log2_block; // the shifted-out bits are zero: exact
+            y[i * FAST::block + q] = out + bias[i * FAST::block + q];
         }
     }
 }
@@ -117,14 +116,29 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
             h_state[i] = 0;
         }
     }
-    codesign_circulant_matvec<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::weight_t,
-                              typename CONFIG_T::bias_t, typename CONFIG_T::fast_input, CONFIG_T::n_in,
-                              CONFIG_T::n_in_blocks, CONFIG_T::n_gate_blocks, CONFIG_T::reuse_factor, true>(
-        data, tmpres, param, param_b);
-    codesign_circulant_matvec<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::recurrent_weight_t,
-                              typename CONFIG_T::bias_t, typename CONFIG_T::fast_recurrent, CONFIG_T::n_state,
-                              CONFIG_T::n_state_blocks, CONFIG_T::n_gate_blocks,
-                              CONFIG_T::recurrent_reuse_factor, false>(h_state, tmpres_state, param_r, param_b);
+    // x W_x and h W_h accumulate together in the transform domain: one inverse per row block
+    typedef typename CONFIG_T::fast fast;
+    typename fast::acc_t acc[CONFIG_T::n_gate_blocks][fast::rank];
+    #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+    for (int i = 0; i < CONFIG_T::n_gate_blocks; i++) {
+        #pragma HLS UNROLL
+        for (int r = 0; r < fast::rank; r++) {
+            #pragma HLS UNROLL
+            acc[i][r] = 0;
+        }
+    }
+    codesign_circulant_accumulate<data_T, typename CONFIG_T::weight_t, typename fast::in_x_t,
+                                  typename fast::in_v_t, fast, CONFIG_T::n_in, CONFIG_T::n_in_blocks,
+                                  CONFIG_T::n_gate_blocks, CONFIG_T::reuse_factor>(data, param, acc);
+    codesign_circulant_accumulate<res_T, typename CONFIG_T::recurrent_weight_t, typename fast::rec_x_t,
+                                  typename fast::rec_v_t, fast, CONFIG_T::n_state, CONFIG_T::n_state_blocks,
+                                  CONFIG_T::n_gate_blocks, CONFIG_T::recurrent_reuse_factor>(h_state, param_r, acc);
+    codesign_circulant_finish<typename CONFIG_T::accum_t, typename CONFIG_T::bias_t, fast, CONFIG_T::n_gate_blocks>(
+        acc, param_b, tmpres);
+    for (int i = 0; i < CONFIG_T::n_state * 4; i++) {
+        #pragma HLS UNROLL
+        tmpres_state[i] = 0; // already in tmpres
+    }
     codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL

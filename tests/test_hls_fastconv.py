@@ -49,27 +49,45 @@ def test_block_must_be_a_power_of_two():
 
 # -- the C++ kernel (hls/codesign_circulant.h) against numpy, bit for bit ------------------------------
 
+
+def test_programs_are_the_matrices_and_cheaper_than_them():
+    for b in (2, 4, 8, 16):
+        f = fast_circulant(b)
+        assert f.forward.matrix.shape == (f.rank, b) and f.inverse.matrix.shape == (b, f.rank)
+        assert f.forward.additions < np.count_nonzero(f.x_coef) - f.rank + 1
+        assert f.inverse.additions <= np.count_nonzero(f.y_coef) - b
+
+
 _HARNESS = """#include "codesign_circulant.h"
 #include <cstdio>
-#include <cstdlib>
 
-typedef ap_fixed<{x_w},{x_i},AP_TRN,AP_WRAP> data_t;
+typedef ap_fixed<{x_w},{x_i},AP_TRN,AP_WRAP> x_t;
+typedef ap_fixed<{h_w},{h_i},AP_TRN,AP_WRAP> h_t;
 typedef ap_fixed<{w_w},{w_i},AP_TRN,AP_WRAP> weight_t;
 typedef ap_fixed<{acc_w},{acc_i},AP_TRN,AP_WRAP> accum_t;
 {fast}
-static const int N_IN = {n_in}, NC = {n_cols}, NR = {n_rows}, B = {b};
+static const int NX = {nx}, NH = {nh}, CX = {cx}, CH = {ch}, NR = {n_rows}, B = {b};
 
 int main() {{
-    static const long long x_raw[N_IN] = {{{x}}};
-    static const long long v_raw[NR * NC * B] = {{{v}}};
-    data_t x[N_IN];
-    weight_t v[NR * NC * B];
-    for (int i = 0; i < N_IN; i++) x[i].range() = x_raw[i];
-    for (int i = 0; i < NR * NC * B; i++) v[i].range() = v_raw[i];
+    static const long long x_raw[NX] = {{{x}}}, h_raw[NH] = {{{h}}};
+    static const long long wx_raw[NR * CX * B] = {{{wx}}}, wh_raw[NR * CH * B] = {{{wh}}};
+    x_t x[NX];
+    h_t h[NH];
+    weight_t wx[NR * CX * B], wh[NR * CH * B], bias[NR * B];
+    for (int i = 0; i < NX; i++) x[i].range() = x_raw[i];
+    for (int i = 0; i < NH; i++) h[i].range() = h_raw[i];
+    for (int i = 0; i < NR * CX * B; i++) wx[i].range() = wx_raw[i];
+    for (int i = 0; i < NR * CH * B; i++) wh[i].range() = wh_raw[i];
+    for (int i = 0; i < NR * B; i++) bias[i] = 0;
+    fast_t::acc_t acc[NR][fast_t::rank];
+    for (int i = 0; i < NR; i++)
+        for (int r = 0; r < fast_t::rank; r++) acc[i][r] = 0;
+    typedef fast_t F;
+    const unsigned R = {reuse};
+    nnet::codesign_circulant_accumulate<x_t, weight_t, F::in_x_t, F::in_v_t, F, NX, CX, NR, R>(x, wx, acc);
+    nnet::codesign_circulant_accumulate<h_t, weight_t, F::rec_x_t, F::rec_v_t, F, NH, CH, NR, 1>(h, wh, acc);
     accum_t y[NR * B];
-    const unsigned REUSE = {reuse};
-    nnet::codesign_circulant_matvec<data_t, accum_t, weight_t, weight_t, fast_t, N_IN, NC, NR, REUSE, false>(
-        x, y, v, 0);
+    nnet::codesign_circulant_finish<accum_t, weight_t, fast_t, NR>(acc, bias, y);
     for (int i = 0; i < NR * B; i++) {{
         ap_int<accum_t::width> raw = y[i].range(); // signed: the bit pattern read as two's complement
         printf("%lld\\n", (long long)raw.to_int64());
@@ -86,39 +104,54 @@ def _include_dirs() -> list[Path]:
     return [ROOT / "hls", vivado / "nnet_utils", vivado / "ap_types"]
 
 
+def _raw(values) -> str:
+    return ", ".join(map(str, np.asarray(values).ravel()))
+
+
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 @pytest.mark.parametrize("b, reuse", [(4, 1), (8, 1), (8, 5), (16, 3)])
-def test_cpp_kernel_equals_the_block_circulant_product(b, reuse, tmp_path):
-    from codesign.hls.circulant import fast_struct, fast_types
+def test_cpp_kernel_equals_the_block_circulant_products(b, reuse, tmp_path):
+    """W_x x + W_h h through the kernel's accumulate / finish, at the types' extremes, equals numpy."""
+    from codesign.hls.circulant_kernel import circulant_layer
     from codesign.hls.config import Fixed
 
     rng = np.random.default_rng(100 + b)
-    n_in, n_rows = 2 * b - 3, 2  # the input is zero-padded to whole blocks: the kernel must skip it
-    n_cols = -(-n_in // b)
-    x_type, w_type = Fixed(16, 6), Fixed(8, 1)
-    w_raw = rng.integers(-(2**7), 2**7, (n_rows, n_cols, b))
-    w_raw[0, 0] = -(2**7)  # the weight type's extremes, to stress the transform-domain widths
-    x_raw = rng.integers(-(2**15), 2**15, n_in)
-    x_raw[: b // 2] = -(2**15)
-    types = fast_types(fast_circulant(b), x_type, w_type, w_raw / 2.0**w_type.frac)
-    direct = expand_vectors(w_raw, n_in).astype(object) @ x_raw.astype(object)  # raw, frac 6 + 7
-    acc_int = 1 + int(max(abs(int(d)) for d in direct)).bit_length() - (x_type.frac + w_type.frac)
-    acc_int = max(acc_int, 1)
+    nx, nh, n_rows = 2 * b - 3, b, 2  # x is zero-padded to whole blocks: the kernel must skip that
+    cx, ch = -(-nx // b), nh // b
+    x_type, h_type, w_type = Fixed(16, 6), Fixed(8, 1), Fixed(8, 1)
+    wx, wh = rng.integers(-(2**7), 2**7, (n_rows, cx, b)), rng.integers(-(2**7), 2**7, (n_rows, ch, b))
+    wx[0, 0] = -(2**7)  # the extremes stress the transform-domain widths
+    x, h = rng.integers(-(2**15), 2**15, nx), rng.integers(-(2**7), 2**7, nh)
+    x[:b] = -(2**15)  # a whole block at the minimum: the forward program's widest value, -b 2^5
+    h[:b] = -(2**7)
+    scale = 2.0**w_type.frac
+    layer = circulant_layer(b, wx / scale, wh / scale, x_type, h_type, w_type, w_type)
+    # raw results at x frac + w frac (h's products have fewer fraction bits: shift them up)
+    direct = expand_vectors(wx, nx).astype(object) @ x.astype(object) + (
+        expand_vectors(wh, nh).astype(object) @ h.astype(object)
+    ) * 2 ** (x_type.frac - h_type.frac)
+    acc_int = max(1, 1 + int(max(abs(int(d)) for d in direct)).bit_length() - (x_type.frac + w_type.frac))
     source = _HARNESS.format(
         x_w=x_type.width,
         x_i=x_type.integer,
+        h_w=h_type.width,
+        h_i=h_type.integer,
         w_w=w_type.width,
         w_i=w_type.integer,
         acc_w=acc_int + x_type.frac + w_type.frac,
         acc_i=acc_int,
-        fast=fast_struct("fast_t", fast_circulant(b), types),
-        n_in=n_in,
-        n_cols=n_cols,
+        fast=layer.fast_struct("fast_t"),
+        nx=nx,
+        nh=nh,
+        cx=cx,
+        ch=ch,
         n_rows=n_rows,
         b=b,
         reuse=reuse,
-        x=", ".join(map(str, x_raw)),
-        v=", ".join(map(str, w_raw.ravel())),
+        x=_raw(x),
+        h=_raw(h),
+        wx=_raw(wx),
+        wh=_raw(wh),
     )
     (tmp_path / "h.cpp").write_text(source)
     includes = [f"-I{d}" for d in _include_dirs()]

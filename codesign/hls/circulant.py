@@ -10,19 +10,18 @@ this class, config/function templates, and `hls/codesign_circulant.h`.
 Block products go through `codesign.hls.fastconv`, an exact fast cyclic convolution (R = 5, 14, 41
 multiplies per block for b = 4, 8, 16 instead of b^2), not through an FFT: an FFT needs complex twiddles
 rounded to a finite width, an error no longer bounded by the quantizers, so the C-simulation would stop
-equalling QKeras. The config carries, per matrix product, the algorithm's integer matrices and
-transform-domain types sized from this model's weights and input type (`fast_types`), so it is exact.
+equalling QKeras. The config carries the algorithm's addition programs and transform-domain types sized
+from this model's weights and input type (`codesign.hls.circulant_kernel`), so it is exact.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from codesign.hls.config import Fixed, exact_accumulator, integer_bits_for
-from codesign.hls.fastconv import FastCirculant, fast_circulant
+from codesign.hls.circulant_kernel import circulant_layer
+from codesign.hls.config import Fixed
 
 HEADER = Path(__file__).resolve().parents[2] / "hls" / "codesign_circulant.h"
 KERAS_CLASSES = ("QCirculantLSTM", "codesign>QCirculantLSTM")
@@ -51,29 +50,7 @@ _config_template = """struct config{index} {{
     static const unsigned n_gate_blocks = {n_gate_blocks};  // 4 n_state / b
     static const unsigned reuse_factor = {reuse};
     static const unsigned recurrent_reuse_factor = {recurrent_reuse_factor};
-    typedef {fast_input} fast_input;  // x W_x by the exact fast block product (fastconv.py)
-    typedef {fast_recurrent} fast_recurrent;  // h W_h
-}};\n"""
-
-_fast_template = """struct {name} {{
-    typedef {x_t} x_t;  // A x: the input block in the transform domain
-    typedef {v_t} v_t;  // B v: a defining vector in the transform domain
-    typedef {acc_t} acc_t;  // sums of products over the column blocks, and C applied to them
-    static const unsigned block = {block};
-    static const unsigned rank = {rank};  // multiplies per block
-    static const unsigned log2_block = {log2_block};
-    static int x_coef(int r, int c) {{
-        static const int m[{rank} * {block}] = {{{a}}};
-        return m[r * {block} + c];
-    }}
-    static int v_coef(int r, int c) {{
-        static const int m[{rank} * {block}] = {{{b}}};
-        return m[r * {block} + c];
-    }}
-    static int y_coef(int q, int r) {{
-        static const int m[{block} * {rank}] = {{{c}}};
-        return m[q * {rank} + r];
-    }}
+    typedef {fast} fast;  // the exact fast block product (fastconv.py, circulant_kernel.py)
 }};\n"""
 
 _activation_template = """struct {type}_config{index}{suffix} : nnet::activ_config {{
@@ -87,52 +64,6 @@ _activation_template = """struct {type}_config{index}{suffix} : nnet::activ_conf
 _function_template = (
     "nnet::codesign_circulant_lstm_stack<{input_t}, {output_t}, {config}>({input}, {output}, {w}, {wr}, {b});"
 )
-
-
-@dataclass(frozen=True)
-class FastTypes:
-    """Transform-domain types of one block-circulant product that hold every intermediate value exactly."""
-
-    x: Fixed
-    v: Fixed
-    acc: Fixed
-
-
-def fast_types(fast: FastCirculant, in_type: Fixed, weight_type: Fixed, vectors: np.ndarray) -> FastTypes:
-    """`vectors` (row blocks, column blocks, b) are the quantized defining vectors; inputs may take any value
-    of `in_type`. Bounds: |A x| <= row sum |A| max|x|, B v from the actual weights, the accumulator over the
-    column blocks, and C of it (which is b times the product)."""
-    x_max = 2.0 ** (in_type.integer - 1)
-    a_rows = np.abs(fast.x_coef).sum(axis=1).astype(np.float64)
-    x_int = integer_bits_for(float(a_rows.max()) * x_max)
-    x = Fixed(in_type.frac + x_int, x_int)
-    v_fast = np.einsum("rc,ijc->ijr", fast.v_coef.astype(np.float64), np.asarray(vectors, np.float64))
-    v_int = integer_bits_for(float(np.abs(v_fast).max()))
-    v = Fixed(weight_type.frac + v_int, v_int)
-    acc_bound = (np.abs(v_fast) * (a_rows * x_max)).sum(axis=1)  # (row blocks, R)
-    u_bound = acc_bound @ np.abs(fast.y_coef).T.astype(np.float64)  # (row blocks, b)
-    acc = exact_accumulator(float(max(acc_bound.max(), u_bound.max())), in_type.frac + weight_type.frac)
-    return FastTypes(x=x, v=v, acc=acc)
-
-
-def fast_struct(name: str, fast: FastCirculant, types: FastTypes) -> str:
-    """The C++ FAST config of `codesign_circulant_matvec`."""
-
-    def flat(m):
-        return ", ".join(str(int(e)) for e in m.ravel())
-
-    return _fast_template.format(
-        name=name,
-        x_t=types.x.cpp(),
-        v_t=types.v.cpp(),
-        acc_t=types.acc.cpp(),
-        block=fast.block,
-        rank=fast.rank,
-        log2_block=fast.log2_block,
-        a=flat(fast.x_coef),
-        b=flat(fast.v_coef),
-        c=flat(fast.y_coef),
-    )
 
 
 def circulant_block(spec) -> int | None:
@@ -234,19 +165,18 @@ def _templates(layer_cls):
             n_in = int(node.get_input_variable().shape[-1])
             n_state = int(node.get_attr("n_out"))
             b = int(node.get_attr("block"))
-            fast = fast_circulant(b)
-            structs = ""
-            for key, data_var, weights, n_cols in (
-                ("fast_input", node.get_input_variable(), node.get_weights("weight"), n_in),
-                ("fast_recurrent", node.get_output_variable(), node.get_weights("recurrent_weight"), n_state),
-            ):
-                vectors = np.asarray(weights.data, np.float64).reshape(4 * n_state // b, -(-n_cols // b), b)
-                types = fast_types(
-                    fast, _fixed(data_var.type.precision), _fixed(weights.type.precision), vectors
-                )
-                name = f"config{node.index}_{key}"
-                structs += fast_struct(name, fast, types) + "\n"
-                params[key] = name
+            n_gate_blocks = 4 * n_state // b
+            layer = circulant_layer(
+                b,
+                node.get_weights("weight").data.reshape(n_gate_blocks, -(-n_in // b), b),
+                node.get_weights("recurrent_weight").data.reshape(n_gate_blocks, n_state // b, b),
+                _fixed(node.get_input_variable().type.precision),
+                _fixed(node.get_output_variable().type.precision),
+                _fixed(node.get_weights("weight").type.precision),
+                _fixed(node.get_weights("recurrent_weight").type.precision),
+            )
+            params["fast"] = f"config{node.index}_fast"
+            structs = layer.fast_struct(params["fast"]) + "\n"
             params.update(
                 n_in=n_in,
                 n_state=n_state,
@@ -315,46 +245,3 @@ def register() -> None:
     for backend in ("Vivado", "Vitis"):
         get_backend(backend).register_source(HEADER)
     _registered = True
-
-
-@dataclass(frozen=True)
-class CirculantProduct:
-    """What `codesign_circulant_matvec` does for one block-circulant matrix (rows = gate outputs)."""
-
-    row_blocks: int
-    col_blocks: int
-    fast: FastCirculant
-    types: FastTypes
-
-    @property
-    def blocks(self) -> int:
-        return self.row_blocks * self.col_blocks
-
-    @property
-    def weights(self) -> int:  # stored words: one defining vector per block, padding blocks included
-        return self.blocks * self.fast.block
-
-    @property
-    def multiplies(self) -> int:  # per matrix-vector product: R per block
-        return self.blocks * self.fast.rank
-
-    def adder_bits(self, weights_in_memory: bool) -> int:
-        """Adder bits of the transforms: A x per column block, C per row block and, when the weights come
-        from memory (Resource strategy), B v per block (constant weights fold it away in synthesis)."""
-        f = self.fast
-        bits = self.col_blocks * (int(np.count_nonzero(f.x_coef)) - f.rank) * self.types.x.width
-        bits += self.row_blocks * (int(np.count_nonzero(f.y_coef)) - f.block) * self.types.acc.width
-        if weights_in_memory:
-            bits += self.blocks * (int(np.count_nonzero(f.v_coef)) - f.rank) * self.types.v.width
-        return bits
-
-
-def circulant_product(w: np.ndarray, b: int, in_type: Fixed, weight_type: Fixed) -> CirculantProduct:
-    """`w` (gate outputs, inputs) is a block-circulant matrix, e.g. a quantized QCirculantLSTM's expanded
-    kernel transposed; its defining vectors are read back from it (exactly: every diagonal is constant)."""
-    from codesign.compress.circulant import circulant_vectors
-
-    vectors = circulant_vectors(w, b)
-    fast = fast_circulant(b)
-    rows, cols = vectors.shape[:2]
-    return CirculantProduct(rows, cols, fast, fast_types(fast, in_type, weight_type, vectors))

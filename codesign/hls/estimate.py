@@ -140,18 +140,17 @@ def estimate(
             layer_index_bits = sum(p.index_bits() for p in packed)
             kind = "block_sparse {}x{}".format(*block)
         products_k, products_r = nz_k, nz_r
+        m_k, m_r = math.ceil(nz_k / rf), math.ceil(nz_r / rrf)
         if circulant is not None:
-            from codesign.hls.circulant import circulant_product
+            from codesign.hls.circulant_kernel import layer_from_matrices
 
-            pk = circulant_product(kernel.T, circulant, in_type, t.weight)
-            pr = circulant_product(recurrent.T, circulant, t.result, t.recurrent_weight)
-            nz_k, nz_r = pk.weights, pr.weights
-            products_k, products_r = pk.multiplies, pr.multiplies
-            widths = ((pk.types.x.width, pk.types.v.width), (pr.types.x.width, pr.types.v.width))
-            in_memory = strategy.lower() == "resource"
-            transform_bits = pk.adder_bits(in_memory) + pr.adder_bits(in_memory)
-            kind = f"circulant b={circulant} (exact fast product, {pk.fast.rank} multiplies per block)"
-        m_k, m_r = math.ceil(products_k / rf), math.ceil(products_r / rrf)
+            cl = layer_from_matrices(kernel, recurrent, circulant, in_type, t)
+            nz_k, nz_r = cl.input.blocks * circulant, cl.recurrent.blocks * circulant
+            products_k, products_r = cl.input.blocks * cl.fast.rank, cl.recurrent.blocks * cl.fast.rank
+            m_k, m_r = cl.multipliers(rf, rrf)
+            widths = ((cl.input.x.width, cl.input.v.width), (cl.recurrent.x.width, cl.recurrent.v.width))
+            transform_bits = cl.adder_bits(strategy.lower() == "resource")
+            kind = f"circulant b={circulant} (exact fast product, {cl.fast.rank} multiplies per block)"
         m_e = 3 * units
         mults += m_k + m_r + m_e
         dsp += m_k * dsp_per_multiplier(*widths[0], dsp_of)

@@ -1,0 +1,182 @@
+"""One block-circulant LSTM layer as `hls/codesign_circulant.h` computes it: exact transform-domain types,
+the emitted C++ FAST config, and the operation counts the estimate uses.
+
+Per step the kernel takes every input block and every defining vector into the transform domain
+(`fastconv.FastCirculant.forward`, additions only), multiplies R pairs per block, accumulates x W_x and
+h W_h together per row block, and applies the inverse program once per row block. The types are sized from
+ranges, so nothing wraps or rounds: inputs may take any value of their type; defining vectors are this
+model's (their transforms are known exactly); the accumulator holds the worst case of the sum and every
+intermediate value of the inverse program. Ranges are exact per value (interval arithmetic on linear forms
+of independent inputs), so each type is the narrowest that holds its worst case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.hls.config import Fixed
+from codesign.hls.fastconv import FastCirculant, fast_circulant
+
+_fast_template = """struct {name} {{
+    typedef {in_x_t} in_x_t;  // A x: an input block in the transform domain
+    typedef {in_v_t} in_v_t;  // B v: a defining vector of W_x in the transform domain
+    typedef {rec_x_t} rec_x_t;  // A h
+    typedef {rec_v_t} rec_v_t;  // B v of W_h
+    typedef {acc_t} acc_t;  // x W_x + h W_h per row block in the transform domain, and the inverse's values
+    static const unsigned block = {block};
+    static const unsigned rank = {rank};  // multiplies per block
+    static const unsigned log2_block = {log2_block};
+    template <class T> static void forward(const T in[{block}], T out[{rank}]) {{
+        #pragma HLS INLINE
+{forward}
+    }}
+    static void inverse(const acc_t in[{rank}], acc_t out[{block}]) {{  // out = {block} x the block product
+        #pragma HLS INLINE
+{inverse}
+    }}
+}};\n"""
+
+
+def signed_integer_bits(lo: float, hi: float, frac: int) -> int:
+    """The fewest integer bits (sign included) of a signed type with `frac` fraction bits holding [lo, hi]."""
+    integer = 1
+    while lo < -(2.0 ** (integer - 1)) or hi > 2.0 ** (integer - 1) - 2.0**-frac:
+        integer += 1
+    return integer
+
+
+def _range(forms: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[min, max] of linear forms (values, n) over independent inputs in [lo, hi] (..., n)."""
+    pos, neg = np.maximum(forms, 0).T, np.minimum(forms, 0).T
+    return lo @ pos + hi @ neg, hi @ pos + lo @ neg
+
+
+@dataclass(frozen=True)
+class CirculantProduct:
+    """One block-circulant matrix (rows = gate outputs) times an input of a given type."""
+
+    row_blocks: int
+    col_blocks: int
+    x: Fixed  # A x
+    v: Fixed  # B v
+    acc_lo: np.ndarray  # (row blocks, R): range of the sum over column blocks of (A x) (B v)
+    acc_hi: np.ndarray
+    acc_frac: int
+
+    @property
+    def blocks(self) -> int:
+        return self.row_blocks * self.col_blocks
+
+
+def circulant_product(
+    fast: FastCirculant, vectors: np.ndarray, x_type: Fixed, weight_type: Fixed
+) -> CirculantProduct:
+    """`vectors` (row blocks, column blocks, b): the quantized defining vectors; inputs may take any value
+    of `x_type`. Every value of the forward program gets a type that holds it."""
+    vectors = np.asarray(vectors, np.float64)
+    forms = np.array(fast.forward.forms, np.float64)  # (values, b)
+    top = 2.0 ** (x_type.integer - 1)
+    x_lo, x_hi = _range(forms, np.full(fast.block, -top), np.full(fast.block, top - 2.0**-x_type.frac))
+    v_values = vectors @ forms.T  # (row blocks, column blocks, values): known exactly
+    out = fast.forward.outputs
+    products = np.stack([x_lo[out] * v_values[..., out], x_hi[out] * v_values[..., out]])
+    return CirculantProduct(
+        row_blocks=vectors.shape[0],
+        col_blocks=vectors.shape[1],
+        x=_fixed_for(float(x_lo.min()), float(x_hi.max()), x_type.frac),
+        v=_fixed_for(float(v_values.min()), float(v_values.max()), weight_type.frac),
+        acc_lo=products.min(axis=0).sum(axis=1),
+        acc_hi=products.max(axis=0).sum(axis=1),
+        acc_frac=x_type.frac + weight_type.frac,
+    )
+
+
+def _fixed_for(lo: float, hi: float, frac: int) -> Fixed:
+    integer = signed_integer_bits(lo, hi, frac)
+    return Fixed(integer + frac, integer)
+
+
+@dataclass(frozen=True)
+class CirculantLayer:
+    fast: FastCirculant
+    input: CirculantProduct  # x W_x
+    recurrent: CirculantProduct  # h W_h
+    acc: Fixed
+
+    def fast_struct(self, name: str) -> str:
+        """The C++ FAST config of `codesign_circulant_lstm_static`."""
+        f = self.fast
+        indent = " " * 8
+        return _fast_template.format(
+            name=name,
+            in_x_t=self.input.x.cpp(),
+            in_v_t=self.input.v.cpp(),
+            rec_x_t=self.recurrent.x.cpp(),
+            rec_v_t=self.recurrent.v.cpp(),
+            acc_t=self.acc.cpp(),
+            block=f.block,
+            rank=f.rank,
+            log2_block=f.log2_block,
+            forward="\n".join(indent + s for s in f.forward.cpp("in", "out", "T").splitlines()),
+            inverse="\n".join(indent + s for s in f.inverse.cpp("in", "out", "acc_t").splitlines()),
+        )
+
+    def multipliers(self, reuse_factor: int, recurrent_reuse_factor: int) -> tuple[int, int]:
+        """Multipliers of x W_x and h W_h: R per block, ceil(blocks / reuse) blocks per cycle."""
+        r = self.fast.rank
+        return (
+            math.ceil(self.input.blocks / reuse_factor) * r,
+            math.ceil(self.recurrent.blocks / recurrent_reuse_factor) * r,
+        )
+
+    def adder_bits(self, weights_in_memory: bool) -> int:
+        """Adder bits of the transforms per step: forward programs of the inputs, the inverse per row block
+        and, when the weights come from memory (Resource strategy), the forward programs of the vectors
+        (constant weights fold them away in synthesis)."""
+        f = self.fast
+        bits = self.input.row_blocks * f.inverse.additions * self.acc.width
+        for p in (self.input, self.recurrent):
+            bits += p.col_blocks * f.forward.additions * p.x.width
+            if weights_in_memory:
+                bits += p.blocks * f.forward.additions * p.v.width
+        return bits
+
+
+def circulant_layer(
+    b: int,
+    kernel_vectors: np.ndarray,
+    recurrent_vectors: np.ndarray,
+    x_type: Fixed,
+    h_type: Fixed,
+    weight_type: Fixed,
+    recurrent_weight_type: Fixed,
+) -> CirculantLayer:
+    fast = fast_circulant(b)
+    pi = circulant_product(fast, kernel_vectors, x_type, weight_type)
+    pr = circulant_product(fast, recurrent_vectors, h_type, recurrent_weight_type)
+    # both matrices accumulate together; the accumulator type also holds every value of the inverse program
+    lo, hi = _range(np.array(fast.inverse.forms, np.float64), pi.acc_lo + pr.acc_lo, pi.acc_hi + pr.acc_hi)
+    acc = _fixed_for(float(lo.min()), float(hi.max()), max(pi.acc_frac, pr.acc_frac))
+    return CirculantLayer(fast, pi, pr, acc)
+
+
+def layer_from_matrices(
+    kernel: np.ndarray, recurrent: np.ndarray, b: int, x_type: Fixed, types
+) -> CirculantLayer:
+    """From Keras-layout (inputs, 4H) / (H, 4H) kernels that are block-circulant (e.g. a quantized
+    QCirculantLSTM's expanded ones): the defining vectors are read back exactly (constant diagonals).
+    `types`: the layer's `codesign.hls.config.LayerTypes`."""
+    from codesign.compress.circulant import circulant_vectors
+
+    return circulant_layer(
+        b,
+        circulant_vectors(np.asarray(kernel).T, b),
+        circulant_vectors(np.asarray(recurrent).T, b),
+        x_type,
+        types.result,
+        types.weight,
+        types.recurrent_weight,
+    )

@@ -11,9 +11,10 @@
 // bit. A x_j is computed once per input block and shared by all row blocks; the products of x W_x and h W_h
 // accumulate together in the transform domain and C is applied once per row block; each multiplier serves
 // reuse_factor (x W_x) or recurrent_reuse_factor (h W_h) blocks. A and C run as addition programs (the
-// recursive butterflies: 20 and 34 additions at b = 8). The cell is codesign_lstm_cell's
-// (hls/codesign_activations.h): exact quantized activations, tanh of the exact c_t, c and h rounded into the
-// state type for the next step as QKeras' state quantizer does.
+// recursive butterflies: 20 and 34 additions at b = 8). Weights of at most 4 bits multiply directly instead
+// (b^2 small LUT multipliers beat R wider ones; config fast_input / fast_recurrent). The cell is
+// codesign_lstm_cell's (hls/codesign_activations.h): exact quantized activations, tanh of the exact c_t, c
+// and h rounded into the state type for the next step as QKeras' state quantizer does.
 #ifndef CODESIGN_CIRCULANT_H_
 #define CODESIGN_CIRCULANT_H_
 
@@ -75,6 +76,32 @@ void codesign_circulant_accumulate(const data_T x[N_IN],
     }
 }
 
+// y += W x by direct block products (B * B multiplies per block, the input's padding skipped): for
+// weights narrow enough that a product is a small LUT multiplier, cheaper than the fast product's wider
+// transform-domain operands (circulant_kernel.use_fast_product decides). Each multiplier serves REUSE
+// products of the expanded matrix.
+template <class data_T, class weight_T, class accum_T, int N_IN, int N_COL_BLOCKS, int N_ROW_BLOCKS, int B,
+          unsigned REUSE>
+void codesign_circulant_direct(const data_T x[N_IN], const weight_T vectors[N_ROW_BLOCKS * N_COL_BLOCKS * B],
+                               accum_T y[N_ROW_BLOCKS * B]) {
+    #pragma HLS INLINE
+    const unsigned n_products = N_ROW_BLOCKS * B * N_IN;
+    const unsigned per_cycle = DIV_ROUNDUP(n_products, REUSE);
+    #pragma HLS ALLOCATION operation instances=mul limit=per_cycle
+    for (unsigned cycle = 0; cycle < REUSE; cycle++) {
+        #pragma HLS PIPELINE II=1 rewind
+        for (unsigned lane = 0; lane < per_cycle; lane++) {
+            #pragma HLS UNROLL
+            const unsigned k = cycle * per_cycle + lane; // row * N_IN + col of the expanded matrix
+            if (k < n_products) {
+                const unsigned row = k / N_IN, col = k % N_IN;
+                const unsigned i = row / B, r = row % B, j = col / B, c = col % B;
+                y[row] += vectors[(i * N_COL_BLOCKS + j) * B + (r - c + B) % B] * x[col];
+            }
+        }
+    }
+}
+
 // y = the accumulated products back from the transform domain, plus the bias: one inverse per row block.
 template <class accum_T, class bias_T, class FAST, int N_ROW_BLOCKS>
 void codesign_circulant_finish(typename FAST::acc_t acc[N_ROW_BLOCKS][FAST::rank], const bias_T bias[],
@@ -116,7 +143,8 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
             h_state[i] = 0;
         }
     }
-    // x W_x and h W_h accumulate together in the transform domain: one inverse per row block
+    // Fast products (x W_x and h W_h alike) accumulate together in the transform domain: one inverse per row
+    // block; direct ones add into tmpres / tmpres_state afterwards. CONFIG_T says which is which.
     typedef typename CONFIG_T::fast fast;
     typename fast::acc_t acc[CONFIG_T::n_gate_blocks][fast::rank];
     #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
@@ -127,18 +155,29 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
             acc[i][r] = 0;
         }
     }
-    codesign_circulant_accumulate<data_T, typename CONFIG_T::weight_t, typename fast::in_x_t,
-                                  typename fast::in_v_t, fast, CONFIG_T::n_in, CONFIG_T::n_in_blocks,
-                                  CONFIG_T::n_gate_blocks, CONFIG_T::reuse_factor>(data, param, acc);
-    codesign_circulant_accumulate<res_T, typename CONFIG_T::recurrent_weight_t, typename fast::rec_x_t,
-                                  typename fast::rec_v_t, fast, CONFIG_T::n_state, CONFIG_T::n_state_blocks,
-                                  CONFIG_T::n_gate_blocks, CONFIG_T::recurrent_reuse_factor>(h_state, param_r, acc);
+    if (CONFIG_T::fast_input)
+        codesign_circulant_accumulate<data_T, typename CONFIG_T::weight_t, typename fast::in_x_t,
+                                      typename fast::in_v_t, fast, CONFIG_T::n_in, CONFIG_T::n_in_blocks,
+                                      CONFIG_T::n_gate_blocks, CONFIG_T::reuse_factor>(data, param, acc);
+    if (CONFIG_T::fast_recurrent)
+        codesign_circulant_accumulate<res_T, typename CONFIG_T::recurrent_weight_t, typename fast::rec_x_t,
+                                      typename fast::rec_v_t, fast, CONFIG_T::n_state, CONFIG_T::n_state_blocks,
+                                      CONFIG_T::n_gate_blocks, CONFIG_T::recurrent_reuse_factor>(h_state, param_r,
+                                                                                                 acc);
     codesign_circulant_finish<typename CONFIG_T::accum_t, typename CONFIG_T::bias_t, fast, CONFIG_T::n_gate_blocks>(
         acc, param_b, tmpres);
     for (int i = 0; i < CONFIG_T::n_state * 4; i++) {
         #pragma HLS UNROLL
-        tmpres_state[i] = 0; // already in tmpres
+        tmpres_state[i] = 0;
     }
+    if (!CONFIG_T::fast_input)
+        codesign_circulant_direct<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::accum_t, CONFIG_T::n_in,
+                                  CONFIG_T::n_in_blocks, CONFIG_T::n_gate_blocks, CONFIG_T::block,
+                                  CONFIG_T::reuse_factor>(data, param, tmpres);
+    if (!CONFIG_T::fast_recurrent)
+        codesign_circulant_direct<res_T, typename CONFIG_T::recurrent_weight_t, typename CONFIG_T::accum_t,
+                                  CONFIG_T::n_state, CONFIG_T::n_state_blocks, CONFIG_T::n_gate_blocks,
+                                  CONFIG_T::block, CONFIG_T::recurrent_reuse_factor>(h_state, param_r, tmpres_state);
     codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL

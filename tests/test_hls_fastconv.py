@@ -85,9 +85,15 @@ int main() {{
     typedef fast_t F;
     const unsigned R = {reuse};
     nnet::codesign_circulant_accumulate<x_t, weight_t, F::in_x_t, F::in_v_t, F, NX, CX, NR, R>(x, wx, acc);
-    nnet::codesign_circulant_accumulate<h_t, weight_t, F::rec_x_t, F::rec_v_t, F, NH, CH, NR, 1>(h, wh, acc);
-    accum_t y[NR * B];
-    nnet::codesign_circulant_finish<accum_t, weight_t, fast_t, NR>(acc, bias, y);
+    accum_t y[NR * B], y_direct[NR * B];
+    for (int i = 0; i < NR * B; i++) y_direct[i] = 0;
+    if ({direct_h}) // h W_h by direct products, added after the fast part's inverse (as the LSTM kernel does)
+        nnet::codesign_circulant_direct<h_t, weight_t, accum_t, NH, CH, NR, B, 2>(h, wh, y_direct);
+    else
+        nnet::codesign_circulant_accumulate<h_t, weight_t, F::rec_x_t, F::rec_v_t, F, NH, CH, NR, 1>(
+            h, wh, acc);
+    nnet::codesign_circulant_finish<accum_t, weight_t, F, NR>(acc, bias, y);
+    for (int i = 0; i < NR * B; i++) y[i] += y_direct[i];
     for (int i = 0; i < NR * B; i++) {{
         ap_int<accum_t::width> raw = y[i].range(); // signed: the bit pattern read as two's complement
         printf("%lld\\n", (long long)raw.to_int64());
@@ -109,23 +115,24 @@ def _raw(values) -> str:
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
-@pytest.mark.parametrize("b, reuse", [(4, 1), (8, 1), (8, 5), (16, 3)])
-def test_cpp_kernel_equals_the_block_circulant_products(b, reuse, tmp_path):
-    """W_x x + W_h h through the kernel's accumulate / finish, at the types' extremes, equals numpy."""
+@pytest.mark.parametrize("b, reuse, direct_h", [(4, 1, False), (8, 1, False), (8, 5, True), (16, 3, False)])
+def test_cpp_kernel_equals_the_block_circulant_products(b, reuse, direct_h, tmp_path):
+    """W_x x + W_h h through the kernel's accumulate / finish (h W_h also by the direct products), at the
+    types' extremes, equals numpy."""
     from codesign.hls.circulant_kernel import circulant_layer
     from codesign.hls.config import Fixed
 
     rng = np.random.default_rng(100 + b)
-    nx, nh, n_rows = 2 * b - 3, b, 2  # x is zero-padded to whole blocks: the kernel must skip that
+    nx, nh, n_rows = 2 * b - 3, 2 * b, 2  # x is zero-padded to whole blocks: the kernel must skip that
     cx, ch = -(-nx // b), nh // b
     x_type, h_type, w_type = Fixed(16, 6), Fixed(8, 1), Fixed(8, 1)
     wx, wh = rng.integers(-(2**7), 2**7, (n_rows, cx, b)), rng.integers(-(2**7), 2**7, (n_rows, ch, b))
     wx[0, 0] = -(2**7)  # the extremes stress the transform-domain widths
     x, h = rng.integers(-(2**15), 2**15, nx), rng.integers(-(2**7), 2**7, nh)
     x[:b] = -(2**15)  # a whole block at the minimum: the forward program's widest value, -b 2^5
-    h[:b] = -(2**7)
+    h[:b] = -(2**7)  # one block at its extreme, one random: a constant h would hide a transposed block
     scale = 2.0**w_type.frac
-    layer = circulant_layer(b, wx / scale, wh / scale, x_type, h_type, w_type, w_type)
+    layer = circulant_layer(b, wx / scale, wh / scale, nx, x_type, h_type, w_type, w_type)
     # raw results at x frac + w frac (h's products have fewer fraction bits: shift them up)
     direct = expand_vectors(wx, nx).astype(object) @ x.astype(object) + (
         expand_vectors(wh, nh).astype(object) @ h.astype(object)
@@ -148,6 +155,7 @@ def test_cpp_kernel_equals_the_block_circulant_products(b, reuse, tmp_path):
         n_rows=n_rows,
         b=b,
         reuse=reuse,
+        direct_h="true" if direct_h else "false",
         x=_raw(x),
         h=_raw(h),
         wx=_raw(wx),

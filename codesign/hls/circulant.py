@@ -51,6 +51,8 @@ _config_template = """struct config{index} {{
     static const unsigned reuse_factor = {reuse};
     static const unsigned recurrent_reuse_factor = {recurrent_reuse_factor};
     typedef {fast} fast;  // the exact fast block product (fastconv.py, circulant_kernel.py)
+    static const bool fast_input = {fast_input};  // x W_x by it (else b^2 direct multiplies per block)
+    static const bool fast_recurrent = {fast_recurrent};
 }};\n"""
 
 _activation_template = """struct {type}_config{index}{suffix} : nnet::activ_config {{
@@ -170,12 +172,15 @@ def _templates(layer_cls):
                 b,
                 node.get_weights("weight").data.reshape(n_gate_blocks, -(-n_in // b), b),
                 node.get_weights("recurrent_weight").data.reshape(n_gate_blocks, n_state // b, b),
+                n_in,
                 _fixed(node.get_input_variable().type.precision),
                 _fixed(node.get_output_variable().type.precision),
                 _fixed(node.get_weights("weight").type.precision),
                 _fixed(node.get_weights("recurrent_weight").type.precision),
             )
             params["fast"] = f"config{node.index}_fast"
+            params["fast_input"] = str(layer.input.fast).lower()
+            params["fast_recurrent"] = str(layer.recurrent.fast).lower()
             structs = layer.fast_struct(params["fast"]) + "\n"
             params.update(
                 n_in=n_in,

@@ -56,26 +56,45 @@ def _range(forms: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarra
 
 @dataclass(frozen=True)
 class CirculantProduct:
-    """One block-circulant matrix (rows = gate outputs) times an input of a given type."""
+    """One block-circulant matrix (rows = gate outputs) times an input of `x_type` (`n_cols` real columns,
+    zero-padded to whole blocks), fast (`fastconv`) or direct (b^2 per block: `use_fast_product`)."""
 
     row_blocks: int
     col_blocks: int
+    fast: bool
+    x_type: Fixed
+    weight_type: Fixed
     x: Fixed  # A x
     v: Fixed  # B v
     acc_lo: np.ndarray  # (row blocks, R): range of the sum over column blocks of (A x) (B v)
     acc_hi: np.ndarray
     acc_frac: int
+    # multiplies per step, zero weights dropped as synthesis drops them with constant weights (and as the
+    # dense estimate counts): non-zero B v values (fast), or non-zero entries of the expanded matrix (direct)
+    products: int
 
     @property
     def blocks(self) -> int:
         return self.row_blocks * self.col_blocks
 
+    @property
+    def widths(self) -> tuple[int, int]:
+        """Operand widths of a multiplier."""
+        if self.fast:
+            return self.x.width, self.v.width
+        return self.x_type.width, self.weight_type.width
+
+    def multipliers(self, reuse: int) -> int:
+        return math.ceil(self.products / reuse)
+
 
 def circulant_product(
-    fast: FastCirculant, vectors: np.ndarray, x_type: Fixed, weight_type: Fixed
+    fast: FastCirculant, vectors: np.ndarray, n_cols: int, x_type: Fixed, weight_type: Fixed
 ) -> CirculantProduct:
     """`vectors` (row blocks, column blocks, b): the quantized defining vectors; inputs may take any value
     of `x_type`. Every value of the forward program gets a type that holds it."""
+    from codesign.models.circulant import expand_vectors
+
     vectors = np.asarray(vectors, np.float64)
     forms = np.array(fast.forward.forms, np.float64)  # (values, b)
     top = 2.0 ** (x_type.integer - 1)
@@ -83,14 +102,23 @@ def circulant_product(
     v_values = vectors @ forms.T  # (row blocks, column blocks, values): known exactly
     out = fast.forward.outputs
     products = np.stack([x_lo[out] * v_values[..., out], x_hi[out] * v_values[..., out]])
+    use_fast = use_fast_product(weight_type)
+    if use_fast:
+        n_products = np.count_nonzero(v_values[..., out])
+    else:
+        n_products = np.count_nonzero(expand_vectors(vectors, n_cols))
     return CirculantProduct(
         row_blocks=vectors.shape[0],
         col_blocks=vectors.shape[1],
+        fast=use_fast,
+        x_type=x_type,
+        weight_type=weight_type,
         x=_fixed_for(float(x_lo.min()), float(x_hi.max()), x_type.frac),
         v=_fixed_for(float(v_values.min()), float(v_values.max()), weight_type.frac),
         acc_lo=products.min(axis=0).sum(axis=1),
         acc_hi=products.max(axis=0).sum(axis=1),
         acc_frac=x_type.frac + weight_type.frac,
+        products=int(n_products),
     )
 
 
@@ -99,12 +127,20 @@ def _fixed_for(lo: float, hi: float, frac: int) -> Fixed:
     return Fixed(integer + frac, integer)
 
 
+def use_fast_product(weight_type: Fixed) -> bool:
+    """Fast unless the weights are so narrow that a direct product is a small LUT multiplier: b^2 of those
+    cost less than R multipliers on the transform domain's wider operands (which take DSPs)."""
+    from codesign.hls.estimate import LUT_MULT_BITS
+
+    return weight_type.width > LUT_MULT_BITS
+
+
 @dataclass(frozen=True)
 class CirculantLayer:
     fast: FastCirculant
     input: CirculantProduct  # x W_x
     recurrent: CirculantProduct  # h W_h
-    acc: Fixed
+    acc: Fixed  # the fast products' shared transform-domain accumulator
 
     def fast_struct(self, name: str) -> str:
         """The C++ FAST config of `codesign_circulant_lstm_static`."""
@@ -124,21 +160,16 @@ class CirculantLayer:
             inverse="\n".join(indent + s for s in f.inverse.cpp("in", "out", "acc_t").splitlines()),
         )
 
-    def multipliers(self, reuse_factor: int, recurrent_reuse_factor: int) -> tuple[int, int]:
-        """Multipliers of x W_x and h W_h: R per block, ceil(blocks / reuse) blocks per cycle."""
-        r = self.fast.rank
-        return (
-            math.ceil(self.input.blocks / reuse_factor) * r,
-            math.ceil(self.recurrent.blocks / recurrent_reuse_factor) * r,
-        )
-
     def adder_bits(self, weights_in_memory: bool) -> int:
         """Adder bits of the transforms per step: forward programs of the inputs, the inverse per row block
         and, when the weights come from memory (Resource strategy), the forward programs of the vectors
         (constant weights fold them away in synthesis)."""
         f = self.fast
+        fast = [p for p in (self.input, self.recurrent) if p.fast]
+        if not fast:
+            return 0
         bits = self.input.row_blocks * f.inverse.additions * self.acc.width
-        for p in (self.input, self.recurrent):
+        for p in fast:
             bits += p.col_blocks * f.forward.additions * p.x.width
             if weights_in_memory:
                 bits += p.blocks * f.forward.additions * p.v.width
@@ -149,16 +180,21 @@ def circulant_layer(
     b: int,
     kernel_vectors: np.ndarray,
     recurrent_vectors: np.ndarray,
+    n_in: int,
     x_type: Fixed,
     h_type: Fixed,
     weight_type: Fixed,
     recurrent_weight_type: Fixed,
 ) -> CirculantLayer:
+    """`kernel_vectors` / `recurrent_vectors`: (4H/b, ceil(n_in/b), b) and (4H/b, H/b, b)."""
     fast = fast_circulant(b)
-    pi = circulant_product(fast, kernel_vectors, x_type, weight_type)
-    pr = circulant_product(fast, recurrent_vectors, h_type, recurrent_weight_type)
-    # both matrices accumulate together; the accumulator type also holds every value of the inverse program
-    lo, hi = _range(np.array(fast.inverse.forms, np.float64), pi.acc_lo + pr.acc_lo, pi.acc_hi + pr.acc_hi)
+    pi = circulant_product(fast, kernel_vectors, n_in, x_type, weight_type)
+    n_state = np.shape(recurrent_vectors)[1] * b
+    pr = circulant_product(fast, recurrent_vectors, n_state, h_type, recurrent_weight_type)
+    # the fast products accumulate together; the type also holds every value of the inverse program
+    acc_lo = pi.acc_lo * pi.fast + pr.acc_lo * pr.fast
+    acc_hi = pi.acc_hi * pi.fast + pr.acc_hi * pr.fast
+    lo, hi = _range(np.array(fast.inverse.forms, np.float64), acc_lo, acc_hi)
     acc = _fixed_for(float(lo.min()), float(hi.max()), max(pi.acc_frac, pr.acc_frac))
     return CirculantLayer(fast, pi, pr, acc)
 
@@ -175,6 +211,7 @@ def layer_from_matrices(
         b,
         circulant_vectors(np.asarray(kernel).T, b),
         circulant_vectors(np.asarray(recurrent).T, b),
+        np.shape(kernel)[0],
         x_type,
         types.result,
         types.weight,

@@ -146,11 +146,14 @@ def estimate(
 
             cl = layer_from_matrices(kernel, recurrent, circulant, in_type, t)
             nz_k, nz_r = cl.input.blocks * circulant, cl.recurrent.blocks * circulant
-            products_k, products_r = cl.input.blocks * cl.fast.rank, cl.recurrent.blocks * cl.fast.rank
-            m_k, m_r = cl.multipliers(rf, rrf)
-            widths = ((cl.input.x.width, cl.input.v.width), (cl.recurrent.x.width, cl.recurrent.v.width))
+            products_k, products_r = cl.input.products, cl.recurrent.products
+            m_k, m_r = cl.input.multipliers(rf), cl.recurrent.multipliers(rrf)
+            widths = (cl.input.widths, cl.recurrent.widths)
             transform_bits = cl.adder_bits(strategy.lower() == "resource")
-            kind = f"circulant b={circulant} (exact fast product, {cl.fast.rank} multiplies per block)"
+            how = ("fast" if p.fast else "direct" for p in (cl.input, cl.recurrent))
+            kind = "circulant b={} (x W_x {}, h W_h {}; fast: {} multiplies per block)".format(
+                circulant, *how, cl.fast.rank
+            )
         m_e = 3 * units
         mults += m_k + m_r + m_e
         dsp += m_k * dsp_per_multiplier(*widths[0], dsp_of)
@@ -190,7 +193,7 @@ def estimate(
         )
         act_latency = ACT_LATENCY + (m.recurrent_activation.bits or 1)
         step = max(rf, rrf) + act_latency + ELEMENTWISE_LATENCY
-        if circulant is not None:
+        if circulant is not None and (cl.input.fast or cl.recurrent.fast):
             step += FAST_TRANSFORM_LATENCY
         latency += steps * step
         ii = max(ii, steps * step)

@@ -36,7 +36,7 @@ from codesign.sweep.estimate import EngineGeometry, Resources, engine_estimate
 from codesign.sweep.model import BaseModel, accuracy, at_bits, reference_model
 from codesign.sweep.transform import compress_layer
 
-CACHE_VERSION = 2  # bump when a row's meaning changes: every cached point is then recomputed
+CACHE_VERSION = 3  # bump when a row's meaning changes: every cached point is then recomputed
 # Bump when fine-tuning itself changes: the trained model folders are a cache of their own (a row can be
 # recomputed from a kept model when only the evaluation changes, e.g. CACHE_VERSION).
 FINETUNE_VERSION = 1
@@ -493,10 +493,10 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
     """Storage, MACs and codesign.hls's estimate of the hls4ml project. Storage: dense for unstructured
     weights (zero products are dropped only where hls4ml drops them: at R = 1 the weights are constants
     in logic), block CSR for block-sparse, defining vectors of W_x and W_h for circulant (padding blocks
-    included; multiplies those of the exact fast block product, codesign.hls.fastconv)."""
+    included; MACs the hls kernel's multiplies: the exact fast block product for weights wider than 4
+    bits, else the direct one, zero products dropped)."""
     from codesign.hls.config import choose_types
     from codesign.hls.estimate import ELEMENTWISE_LATENCY, estimate
-    from codesign.hls.fastconv import fast_circulant
 
     structure, r, bits = point["structure"], point["reuse_factor"], point["bits"]
     p = spec.precision
@@ -520,7 +520,7 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
             parts = (w.kernel.T.shape, w.recurrent_kernel.T.shape)
             storage += sum(survey.circulant_storage_bits(s, cb, bits) for s in parts)
             params_after += sum(survey.circulant_blocks(s, cb) * cb for s in parts)
-            macs += sum(survey.circulant_blocks(s, cb) for s in parts) * fast_circulant(cb).rank
+            # MACs: the hls kernel's own multiplies (fast or direct), read from its estimate below
         else:
             storage += survey.dense_storage_bits(m.size, bits)
             params_after += m.size
@@ -548,6 +548,9 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
     except CodesignError as exc:  # e.g. a block shape that tiles [W_x W_h] but not W_x alone
         extra["note"] = f"hls: {exc}"
         return None, storage, params_after, macs, extra
+    if circulant is not None:
+        step = sum(la["input_product"]["products"] + la["recurrent_product"]["products"] for la in est.layers)
+        macs += step * timesteps
     head_cycles = r + ELEMENTWISE_LATENCY  # as codesign.hls.estimate counts the head
     resources = Resources(
         lut=est.lut,

@@ -174,8 +174,8 @@ def report_markdown(config, rows: list[dict], complete: bool, total: int) -> str
         "engine points the Yosys-fitted engine model (its held-out error below), hls points "
         "`codesign.hls`'s estimate of the hls4ml project (Latency strategy: weights in fabric, so 0 BRAM; "
         "the Resource strategy's BRAM is results.csv's `bram_18k_resource`). Circulant points: MACs are the "
-        "multiplies of the hls kernel's exact fast block product (R = 5, 14, 41 per 4x4, 8x8, 16x16 block, "
-        "codesign.hls.fastconv) instead of b^2.",
+        "hls kernel's multiplies: the exact fast block product (R = 5, 14, 41 per 4x4, 8x8, 16x16 block, "
+        "codesign.hls.fastconv) for weights wider than 4 bits, b^2 direct products for narrower ones.",
         "",
         MODE_TEXT.get(config.mode, ""),
         "",

@@ -16,9 +16,10 @@ Counts follow the kernels the project generates (hls4ml's lstm_static/gru_static
 - BRAM: under the Resource strategy hls4ml stores each weight matrix as RF words of
   (entries / RF) x bits: ceil(word bits / 36) BRAM18 per 512 words. The Latency strategy keeps weights in
   fabric (0 BRAM); both figures are reported.
-- Block-circulant layers (`circulant=b`): weights are the defining vectors, products R per block (the exact
-  fast product of codesign.hls.fastconv, on its transform-domain widths), plus one LUT per adder bit of
-  its transforms and FAST_TRANSFORM_LATENCY cycles per step.
+- Block-circulant layers (`circulant=b`, codesign.hls.circulant_kernel): weights are the defining
+  vectors; products those of the exact fast product (R per block on the transform-domain widths, plus one
+  LUT per adder bit of its transforms and FAST_TRANSFORM_LATENCY cycles per step) or, for weights of at
+  most LUT_MULT_BITS, the direct ones; zero products dropped as for dense layers.
 - Cycles: a step needs max(RF, RRF) cycles of the matrix products, the activation (bits comparisons,
   pipelined in ACT_LATENCY cycles) and ELEMENTWISE_LATENCY cycles; steps are sequential (recurrence);
   latency = sum over layers of T x step + head; the initiation interval is the busiest layer's T x step.
@@ -115,8 +116,7 @@ def estimate(
     `block`: the recurrent layers use the block-sparse kernel, which stores and multiplies every entry of
     every non-zero block (zeros inside a kept block included) plus each block's coordinates.
     `circulant`: the recurrent kernels are block-circulant with this block size b (codesign.hls.circulant):
-    stored as defining vectors, multiplied by the exact fast product (R per block, on the transform-domain
-    widths), plus the transforms' adders.
+    stored as defining vectors, multiplied as codesign_circulant.h does (fast or direct, see above).
     """
     rf, rrf = reuse_factor, recurrent_reuse_factor or reuse_factor
     dsp_of = dsp_shape(part)

@@ -3,11 +3,14 @@ the emitted C++ FAST config, and the operation counts the estimate uses.
 
 Per step the kernel takes every input block and every defining vector into the transform domain
 (`fastconv.FastCirculant.forward`, additions only), multiplies R pairs per block, accumulates x W_x and
-h W_h together per row block, and applies the inverse program once per row block. The types are sized from
-ranges, so nothing wraps or rounds: inputs may take any value of their type; defining vectors are this
-model's (their transforms are known exactly); the accumulator holds the worst case of the sum and every
-intermediate value of the inverse program. Ranges are exact per value (interval arithmetic on linear forms
-of independent inputs), so each type is the narrowest that holds its worst case.
+h W_h together per row block, and applies the inverse program once per row block. Weights of at most
+LUT_MULT_BITS bits multiply directly instead, b^2 per block (`use_fast_product`).
+
+The types are sized from ranges, so nothing wraps or rounds: inputs may take any value of their type;
+defining vectors are this model's (their transforms are known exactly); the accumulator holds the worst
+case of the sum and every intermediate value of the inverse program. The forward program's ranges are
+exact (linear forms of independent inputs), so its types are the narrowest that hold the worst case; the
+accumulator's come from interval arithmetic over the products, an upper bound.
 """
 
 from __future__ import annotations

@@ -205,6 +205,35 @@ def test_csim_agrees_with_qkeras_and_stores_only_the_vectors(csim_report):
     )
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_direct_products_on_request_give_the_same_logits(csim_report, tmp_path):
+    """`--circulant-product direct` (b^2 multiplies per block) C-simulates to the same logits as the fast
+    product, and the estimate counts the expanded matrix's non-zero products."""
+    from codesign.hls import command
+
+    fast_report, _ = csim_report
+    out = tmp_path / "direct"
+    parser = argparse.ArgumentParser()
+    command.configure(parser)
+    args = [str(MODEL / "spec.yml"), "--out", str(out), "-q", "--circulant-product", "direct"]
+    assert command.run(parser.parse_args(args)) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["circulant_product"] == "direct"
+    for key in ("agreement", "accuracy_csim", "max_logit_error", "mean_logit_error"):
+        assert report[key] == fast_report[key]
+    assert "fast_input = false" in (out / "project" / "firmware" / "parameters.h").read_text()
+    layer = report["estimate"]["layers"][0]
+    assert "x W_x direct, h W_h direct" in layer["kernel"]
+    from codesign.models.train import load_trained
+    from codesign.reference import ReferenceModel
+    from codesign.spec import load_spec
+
+    spec = load_spec(MODEL)
+    w = ReferenceModel.from_keras(spec, load_trained(spec).model, quantized=True).layers[0]
+    assert layer["input_product"]["products"] == np.count_nonzero(w.kernel)  # expanded, quantized
+    assert layer["recurrent_product"]["products"] == np.count_nonzero(w.recurrent_kernel)
+
+
 @pytest.mark.slow  # ~30 s: loads, fine-tunes one epoch, evaluates and saves a model
 def test_compress_writes_a_circulant_model_folder(model_copy):
     from codesign.compress import compress

@@ -177,6 +177,7 @@ def _templates(layer_cls):
                 _fixed(node.get_output_variable().type.precision),
                 _fixed(node.get_weights("weight").type.precision),
                 _fixed(node.get_weights("recurrent_weight").type.precision),
+                node.model.config.get_layer_config(node).get("CirculantProduct", "auto"),
             )
             params["fast"] = f"config{node.index}_fast"
             params["fast_input"] = str(layer.input.fast).lower()

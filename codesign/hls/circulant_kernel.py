@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.errors import CodesignError
 from codesign.hls.config import Fixed
 from codesign.hls.fastconv import FastCirculant, fast_circulant
 
@@ -91,8 +92,16 @@ class CirculantProduct:
         return math.ceil(self.products / reuse)
 
 
+PRODUCTS = ("auto", "fast", "direct")  # auto: use_fast_product decides per matrix
+
+
 def circulant_product(
-    fast: FastCirculant, vectors: np.ndarray, n_cols: int, x_type: Fixed, weight_type: Fixed
+    fast: FastCirculant,
+    vectors: np.ndarray,
+    n_cols: int,
+    x_type: Fixed,
+    weight_type: Fixed,
+    product: str = "auto",
 ) -> CirculantProduct:
     """`vectors` (row blocks, column blocks, b): the quantized defining vectors; inputs may take any value
     of `x_type`. Every value of the forward program gets a type that holds it."""
@@ -105,7 +114,7 @@ def circulant_product(
     v_values = vectors @ forms.T  # (row blocks, column blocks, values): known exactly
     out = fast.forward.outputs
     products = np.stack([x_lo[out] * v_values[..., out], x_hi[out] * v_values[..., out]])
-    use_fast = use_fast_product(weight_type)
+    use_fast = use_fast_product(weight_type) if product == "auto" else product == "fast"
     if use_fast:
         n_products = np.count_nonzero(v_values[..., out])
     else:
@@ -188,12 +197,16 @@ def circulant_layer(
     h_type: Fixed,
     weight_type: Fixed,
     recurrent_weight_type: Fixed,
+    product: str = "auto",
 ) -> CirculantLayer:
-    """`kernel_vectors` / `recurrent_vectors`: (4H/b, ceil(n_in/b), b) and (4H/b, H/b, b)."""
+    """`kernel_vectors` / `recurrent_vectors`: (4H/b, ceil(n_in/b), b) and (4H/b, H/b, b); `product` one of
+    PRODUCTS, for both matrices."""
+    if product not in PRODUCTS:
+        raise CodesignError(f"--circulant-product: {product!r} is not one of {', '.join(PRODUCTS)}")
     fast = fast_circulant(b)
-    pi = circulant_product(fast, kernel_vectors, n_in, x_type, weight_type)
+    pi = circulant_product(fast, kernel_vectors, n_in, x_type, weight_type, product)
     n_state = np.shape(recurrent_vectors)[1] * b
-    pr = circulant_product(fast, recurrent_vectors, n_state, h_type, recurrent_weight_type)
+    pr = circulant_product(fast, recurrent_vectors, n_state, h_type, recurrent_weight_type, product)
     # the fast products accumulate together; the type also holds every value of the inverse program
     acc_lo = pi.acc_lo * pi.fast + pr.acc_lo * pr.fast
     acc_hi = pi.acc_hi * pi.fast + pr.acc_hi * pr.fast
@@ -203,7 +216,7 @@ def circulant_layer(
 
 
 def layer_from_matrices(
-    kernel: np.ndarray, recurrent: np.ndarray, b: int, x_type: Fixed, types
+    kernel: np.ndarray, recurrent: np.ndarray, b: int, x_type: Fixed, types, product: str = "auto"
 ) -> CirculantLayer:
     """From Keras-layout (inputs, 4H) / (H, 4H) kernels that are block-circulant (e.g. a quantized
     QCirculantLSTM's expanded ones): the defining vectors are read back exactly (constant diagonals).
@@ -219,4 +232,5 @@ def layer_from_matrices(
         types.result,
         types.weight,
         types.recurrent_weight,
+        product,
     )

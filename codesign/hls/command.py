@@ -30,6 +30,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="reuse factor of h U (default: --reuse-factor)",
     )
     parser.add_argument("--input-bits", type=int, default=16, help="width of the input type (default 16)")
+    parser.add_argument(
+        "--circulant-product",
+        choices=("auto", "fast", "direct"),
+        default="auto",
+        help="block-circulant layers: exact fast block products, direct ones (b^2 multiplies), or auto "
+        "(fast for weights wider than 4 bits)",
+    )
     parser.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/hls/<name>)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -53,6 +60,7 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
         "io": f"io_{args.io}",
         "reuse_factor": args.reuse_factor,
         "recurrent_reuse_factor": args.recurrent_reuse_factor or args.reuse_factor,
+        "circulant_product": args.circulant_product,
         "types": {
             "input": result.types.input.cpp(),
             **{
@@ -99,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             reuse_factor=args.reuse_factor,
             recurrent_reuse_factor=args.recurrent_reuse_factor,
             log=log,
+            circulant_product=args.circulant_product,
         )
         reference = ReferenceModel.from_keras(spec, trained.model, quantized=True)
         est = estimate(
@@ -112,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             part=args.part,
             block=result.types.block_sparse,
             circulant=circulant_block(spec),  # stored as defining vectors, fast exact products
+            circulant_product=args.circulant_product,
         )
         tool = vendor_tool()
         synthesis = None

@@ -165,6 +165,7 @@ def hls_config(
     reuse_factor: int = 1,
     recurrent_reuse_factor: int | None = None,
     strategy: str = "Latency",
+    circulant_product: str = "auto",
 ) -> dict:
     """The `hls_config` dict for `hls4ml.converters.convert_from_keras_model`."""
     layers: dict = {"x": {"Precision": {"result": types.input.hls4ml()}}}
@@ -184,6 +185,7 @@ def hls_config(
         }
         if types.block_sparse is not None:
             layers[t.name]["BlockSparse"] = "{}x{}".format(*types.block_sparse)
+        layers[t.name]["CirculantProduct"] = circulant_product  # read by circulant layers only
     h = types.head
     layers["head"] = {
         "Precision": {

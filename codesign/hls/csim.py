@@ -54,6 +54,7 @@ def convert(
     recurrent_reuse_factor: int | None = None,
     strategy: str = "Latency",
     part: str | None = None,
+    circulant_product: str = "auto",
 ):
     """The hls4ml model (not yet written or compiled) with the project's extensions installed."""
     if backend not in BACKENDS:
@@ -78,7 +79,7 @@ def convert(
     warnings.filterwarnings(
         "ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning
     )
-    cfg = hls_types.hls_config(types, reuse_factor, recurrent_reuse_factor, strategy)
+    cfg = hls_types.hls_config(types, reuse_factor, recurrent_reuse_factor, strategy, circulant_product)
     kwargs = {"part": part} if part else {}
     return hls4ml.converters.convert_from_keras_model(
         keras_model,
@@ -101,6 +102,7 @@ def run_csim(
     reuse_factor: int = 1,
     recurrent_reuse_factor: int | None = None,
     log=print,
+    circulant_product: str = "auto",
 ) -> CsimResult:
     """Types, conversion, g++ compile and C-simulation of `trained` (a `load_trained` result)."""
     from codesign.reference import ReferenceModel
@@ -111,7 +113,17 @@ def run_csim(
     start = time.perf_counter()
     reference = ReferenceModel.from_keras(spec, model, quantized=True)
     types = hls_types.choose_types(spec, reference, ds.x_train, input_bits)
-    hls_model = convert(spec, model, types, output_dir, backend, io, reuse_factor, recurrent_reuse_factor)
+    hls_model = convert(
+        spec,
+        model,
+        types,
+        output_dir,
+        backend,
+        io,
+        reuse_factor,
+        recurrent_reuse_factor,
+        circulant_product=circulant_product,
+    )
     seconds["convert"] = time.perf_counter() - start
 
     start = time.perf_counter()

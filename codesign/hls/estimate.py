@@ -110,13 +110,15 @@ def estimate(
     part: str = "xcvu13p-flga2577-2-e",
     block: tuple[int, int] | None = None,
     circulant: int | None = None,
+    circulant_product: str = "auto",
 ) -> Estimate:
     """`weights` are the quantized (kernel, recurrent kernel) per layer; `head` the dense kernel.
 
     `block`: the recurrent layers use the block-sparse kernel, which stores and multiplies every entry of
     every non-zero block (zeros inside a kept block included) plus each block's coordinates.
     `circulant`: the recurrent kernels are block-circulant with this block size b (codesign.hls.circulant):
-    stored as defining vectors, multiplied as codesign_circulant.h does (fast or direct, see above).
+    stored as defining vectors, multiplied as codesign_circulant.h does (fast or direct, see above;
+    `circulant_product` "auto", "fast" or "direct").
     """
     rf, rrf = reuse_factor, recurrent_reuse_factor or reuse_factor
     dsp_of = dsp_shape(part)
@@ -144,7 +146,7 @@ def estimate(
         if circulant is not None:
             from codesign.hls.circulant_kernel import layer_from_matrices
 
-            cl = layer_from_matrices(kernel, recurrent, circulant, in_type, t)
+            cl = layer_from_matrices(kernel, recurrent, circulant, in_type, t, circulant_product)
             nz_k, nz_r = cl.input.blocks * circulant, cl.recurrent.blocks * circulant
             products_k, products_r = cl.input.products, cl.recurrent.products
             m_k, m_r = cl.input.multipliers(rf), cl.recurrent.multipliers(rrf)

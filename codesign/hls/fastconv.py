@@ -37,7 +37,8 @@ import numpy as np
 class LinearProgram:
     """out = M @ in by additions: value k < n_in is input k, value n_in + i is step i's result.
 
-    A step is (op, a, b): "+" a + b, "-" a - b, "*" a times the integer b (a power of 2 here: a shift).
+    A step is (op, a, b): "+" a + b, "-" a - b, "<<" a shifted left by b bits (the value's type holds the
+    result, so the shift is exact).
     `forms[k]` is value k as a linear form of the inputs, so M = forms[outputs] and every intermediate's
     range follows from the inputs' (codesign.hls.circulant_kernel sizes the C++ types by them).
     """
@@ -62,7 +63,10 @@ class LinearProgram:
         return self._emit("-", a, b, self.forms[a] - self.forms[b])
 
     def scale(self, a: int, k: int) -> int:
-        return a if k == 1 else self._emit("*", a, k, self.forms[a] * k)
+        """a times k, a power of 2: a shift, no multiplier."""
+        if k < 1 or k & (k - 1):
+            raise ValueError(f"scale: {k} is not a power of 2")
+        return a if k == 1 else self._emit("<<", a, k.bit_length() - 1, self.forms[a] * k)
 
     @property
     def matrix(self) -> np.ndarray:
@@ -70,7 +74,7 @@ class LinearProgram:
 
     @property
     def additions(self) -> int:
-        return sum(1 for op, _, _ in self.steps if op in "+-")
+        return sum(1 for op, _, _ in self.steps if op in ("+", "-"))
 
     def cpp(self, in_name: str, out_name: str, type_name: str) -> str:
         """The program as C++ statements on arrays `in_name` -> `out_name`, temporaries of `type_name`."""
@@ -80,7 +84,7 @@ class LinearProgram:
 
         lines = []
         for i, (op, a, b) in enumerate(self.steps):
-            rhs = f"{ref(a)} * {b}" if op == "*" else f"{ref(a)} {op} {ref(b)}"
+            rhs = f"{ref(a)} << {b}" if op == "<<" else f"{ref(a)} {op} {ref(b)}"
             lines.append(f"{type_name} t{self.n_in + i} = {rhs};")
         lines += [f"{out_name}[{q}] = {ref(k)};" for q, k in enumerate(self.outputs)]
         return "\n".join(lines)

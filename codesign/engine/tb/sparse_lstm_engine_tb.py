@@ -22,42 +22,8 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.engine import load_image, run_golden
+from codesign.engine.load_stream import load_beats
 from codesign.sim import axis_bus, pack_words, unpack_words
-
-SEL_WEIGHT, SEL_COLPTR, SEL_BIAS, SEL_SIGMOID, SEL_TANH, SEL_CONFIG = range(6)
-
-
-def load_beats(image, emit_h: bool) -> list[int]:
-    """The weight-load stream for an image: every memory word and the configuration."""
-    beats = []
-
-    def beat(sel: int, pe: int, addr: int, data: int) -> None:
-        beats.append((sel << 112) | (pe << 96) | (addr << 64) | (int(data) & ((1 << 64) - 1)))
-
-    for k in range(image.num_pe):
-        for addr, word in enumerate(image.pe_words(k)):
-            beat(SEL_WEIGHT, k, addr, int(word))
-        ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
-        for addr, ptr in enumerate(ptrs):
-            beat(SEL_COLPTR, k, addr, int(ptr))
-    bias = np.concatenate([m.bias for m in image.matrices])
-    for addr, b in enumerate(bias):
-        beat(SEL_BIAS, 0, addr, int(b))
-    for addr, v in enumerate(image.sigmoid_table):
-        beat(SEL_SIGMOID, 0, addr, int(v))
-    for addr, v in enumerate(image.tanh_table):
-        beat(SEL_TANH, 0, addr, int(v))
-    units = list(image.units) + [0]
-    head = image.matrices[-1]
-    layer1 = image.matrices[1] if len(image.units) > 1 else head
-    config = [
-        image.inputs, units[0], units[1], image.classes, len(image.units), int(emit_h),
-        image.matrices[0].colptr_base, layer1.colptr_base, head.colptr_base,
-        image.matrices[0].bias_base, layer1.bias_base, head.bias_base,
-    ]  # fmt: skip
-    for addr, value in enumerate(config):
-        beat(SEL_CONFIG, 0, addr, value)
-    return beats
 
 
 def check_build_fits(dut, image) -> None:

@@ -1,0 +1,399 @@
+// ULX3S (ECP5 85F) board top: the sparse-LSTM engine driven over the FTDI UART (docs/board.md).
+// Port names are the board's pin names (codesign/synth/pins/ulx3s-85f.lpf), hence no _i/_o suffixes.
+// Clock: clk_25mhz directly, no PLL. Reset: btn[0] (PWR, active low), asserted asynchronously and
+// released through a 2-flop synchronizer; it aborts a sequence, the weights stay.
+//
+// Host -> board (bytes, multi-byte values little-endian):
+//   'F' n w_1..w_n : n input words (IN_WIDTH/8 bytes each, act raw two's complement), forwarded to the
+//                    engine's in stream; 'E' n w_1..w_n the same with in_last on w_n (the sequence's end).
+//                    The engine counts words into frames (NumInputs a frame): a command may hold a frame.
+//   'W' b_0..b_15  : one 128-bit beat of the engine's weight-load stream (between sequences).
+//   'P'            : read the performance counters and status, after the logits of every sequence
+//                    ended before it.
+// Board -> host:
+//   0xA0 | {last, user[1:0]} then OUT_WIDTH/8 bytes: one engine output word (logits: user 0).
+//   0xB0 | status[3:0] then steps, last step cycles, total step cycles, matrix cycles (4 bytes each);
+//                    status: bit 0 rx framing error, bit 1 rx FIFO overflow, bit 2 unknown command
+//                    (sticky until reset).
+// LEDs: [3:0] class of the last logits (argmax, first maximum), [4] sequence in progress, [5] heartbeat,
+// [6] rx error (framing or overflow), [7] unknown command.
+module ulx3s_engine_top #(
+  // The engine's parameters under its own names, so `codesign synth` forwards them from params.json.
+  parameter int unsigned NumPe        = 8,
+  parameter int unsigned ActWidth     = 16,
+  parameter int          ActFrac      = 10,
+  parameter int unsigned WeightWidth  = 12,
+  parameter int          WeightFrac   = 7,
+  parameter int unsigned IndexWidth   = 4,
+  parameter int unsigned AccWidth     = 34,
+  parameter int unsigned BiasWidth    = 8,
+  parameter int unsigned BiasShift    = 12,
+  parameter int unsigned TableInWidth = 12,
+  parameter int          TableInFrac  = 8,
+  parameter bit          TableInRound = 1'b1,
+  parameter int unsigned GateWidth    = 10,
+  parameter int          GateFrac     = 8,
+  parameter int unsigned CellWidth    = 16,
+  parameter int          CellFrac     = 11,
+  parameter bit          CellRound    = 1'b1,
+  parameter bit          ActRound     = 1'b1,
+  parameter int unsigned MaxInputs    = 16,
+  parameter int unsigned MaxUnits     = 32,
+  parameter int unsigned MaxClasses   = 16,
+  parameter int unsigned MaxLayers    = 2,
+  parameter int unsigned WeightDepth  = 1024,
+  parameter int unsigned FifoDepth    = 16,
+  parameter int unsigned NumInputs    = 12,
+  parameter int unsigned Units0       = 32,
+  parameter int unsigned Units1       = 0,
+  parameter int unsigned NumClasses   = 9,
+  parameter int unsigned NumLayers    = 1,
+  parameter              MemDir       = "",
+  // The board side
+  parameter int unsigned ClkHz        = 25_000_000,
+  parameter int unsigned Baud         = 115_200,
+  parameter int unsigned RxFifoDepth  = 64,
+  parameter int unsigned HeartbeatBit = 23
+) (
+  input  logic       clk_25mhz,
+  input  logic [6:0] btn,
+  output logic [7:0] led,
+  input  logic       ftdi_txd,  // FTDI -> FPGA
+  output logic       ftdi_rxd   // FPGA -> FTDI
+);
+  localparam int unsigned IN_WIDTH    = 8 * ((ActWidth + 7) / 8);
+  localparam int unsigned IN_BYTES    = IN_WIDTH / 8;
+  localparam int unsigned OUT_WIDTH   = 8 * ((AccWidth + 7) / 8);
+  localparam int unsigned OUT_BYTES   = OUT_WIDTH / 8;
+  localparam int unsigned LOAD_WIDTH  = 128;
+  localparam int unsigned LOAD_BYTES  = LOAD_WIDTH / 8;
+  localparam int unsigned PERF_WIDTH  = 32;
+  localparam int unsigned PERF_BYTES  = 4 * PERF_WIDTH / 8;
+  localparam int unsigned REPLY_BYTES = 1 + ((OUT_BYTES > PERF_BYTES) ? OUT_BYTES : PERF_BYTES);
+  localparam int unsigned REPLY_WIDTH = 8 * REPLY_BYTES;
+  localparam int unsigned CLS_WIDTH   = $clog2(MaxClasses + 1);
+
+  localparam logic [7:0] CMD_FRAME = 8'h46;  // 'F'
+  localparam logic [7:0] CMD_END   = 8'h45;  // 'E'
+  localparam logic [7:0] CMD_LOAD  = 8'h57;  // 'W'
+  localparam logic [7:0] CMD_PERF  = 8'h50;  // 'P'
+  localparam logic [3:0] TAG_OUT   = 4'hA;
+  localparam logic [3:0] TAG_PERF  = 4'hB;
+
+  logic clk;
+  assign clk = clk_25mhz;
+
+  // ---- reset: asynchronous assertion, synchronous release -----------------------------------------
+  logic rst_meta_q, rst_n;
+  always_ff @(posedge clk or negedge btn[0]) begin
+    if (!btn[0]) begin
+      rst_meta_q <= 1'b0;
+      rst_n      <= 1'b0;
+    end else begin
+      rst_meta_q <= 1'b1;
+      rst_n      <= rst_meta_q;
+    end
+  end
+
+  // ---- receive: UART -> byte FIFO (the engine stalls the parser while it computes) -----------------
+  logic       rx_valid, rx_frame_err;
+  logic [7:0] rx_data;
+  logic       fifo_in_ready, byte_valid, byte_ready;
+  logic [7:0] byte_data;
+
+  uart_rx #(
+    .ClkHz(ClkHz),
+    .Baud (Baud)
+  ) u_uart_rx (
+    .clk_i         (clk),
+    .rst_ni        (rst_n),
+    .rxd_i         (ftdi_txd),
+    .rx_valid_o    (rx_valid),
+    .rx_data_o     (rx_data),
+    .rx_frame_err_o(rx_frame_err)
+  );
+
+  stream_fifo #(
+    .Width(8),
+    .Depth(RxFifoDepth)
+  ) u_rx_fifo (
+    .clk_i      (clk),
+    .rst_ni     (rst_n),
+    .in_valid_i (rx_valid),
+    .in_ready_o (fifo_in_ready),
+    .in_data_i  (rx_data),
+    .out_valid_o(byte_valid),
+    .out_ready_i(byte_ready),
+    .out_data_o (byte_data)
+  );
+
+  // ---- command parser -----------------------------------------------------------------------------
+  typedef enum logic [2:0] {
+    P_CMD,       // next command byte
+    P_COUNT,     // word count of an 'F' / 'E' command
+    P_WORD,      // bytes of an input word
+    P_SEND,      // the word on the engine's in stream
+    P_LOAD,      // bytes of a load beat
+    P_LOAD_SEND  // the beat on the engine's load stream
+  } parse_e;
+
+  parse_e                parse_q, parse_d;
+  logic [7:0]            words_left_q, words_left_d;
+  logic [4:0]            bytes_left_q, bytes_left_d;
+  logic                  cmd_end_q, cmd_end_d;
+  logic [LOAD_WIDTH-1:0] word_q, word_d;  // bytes shift in from the top: little-endian words end up high
+  logic                  perf_set, bad_cmd;
+
+  logic                  in_valid, in_ready, in_last;
+  logic                  load_valid, load_ready;
+
+  logic                  end_pending_q;  // a sequence's last word is in, its logits not all out
+  // 'P' waits for the logits of every sequence sent before it, so its counters include them
+  assign byte_ready = ((parse_q == P_CMD) && !(byte_data == CMD_PERF && end_pending_q))
+                      || (parse_q == P_COUNT) || (parse_q == P_WORD) || (parse_q == P_LOAD);
+  assign in_valid   = (parse_q == P_SEND);
+  assign in_last    = cmd_end_q && (words_left_q == 8'd1);
+  assign load_valid = (parse_q == P_LOAD_SEND);
+
+  always_comb begin
+    parse_d      = parse_q;
+    words_left_d = words_left_q;
+    bytes_left_d = bytes_left_q;
+    cmd_end_d    = cmd_end_q;
+    word_d       = word_q;
+    perf_set     = 1'b0;
+    bad_cmd      = 1'b0;
+    if (byte_valid && byte_ready && parse_q != P_CMD && parse_q != P_COUNT) begin
+      word_d       = {byte_data, word_q[LOAD_WIDTH-1:8]};
+      bytes_left_d = bytes_left_q - 1'b1;
+    end
+    unique case (parse_q)
+      P_CMD: begin
+        if (byte_valid && byte_ready) begin
+          unique case (byte_data)
+            CMD_FRAME, CMD_END: begin
+              cmd_end_d = (byte_data == CMD_END);
+              parse_d   = P_COUNT;
+            end
+            CMD_LOAD: begin
+              bytes_left_d = 5'(LOAD_BYTES);
+              parse_d      = P_LOAD;
+            end
+            CMD_PERF: perf_set = 1'b1;
+            default:  bad_cmd = 1'b1;
+          endcase
+        end
+      end
+      P_COUNT: begin
+        if (byte_valid) begin
+          words_left_d = byte_data;
+          bytes_left_d = 5'(IN_BYTES);
+          parse_d      = (byte_data == 8'd0) ? P_CMD : P_WORD;
+        end
+      end
+      P_WORD: begin
+        if (byte_valid && bytes_left_q == 5'd1) parse_d = P_SEND;
+      end
+      P_SEND: begin
+        if (in_ready) begin
+          words_left_d = words_left_q - 1'b1;
+          bytes_left_d = 5'(IN_BYTES);
+          parse_d      = (words_left_q == 8'd1) ? P_CMD : P_WORD;
+        end
+      end
+      P_LOAD: begin
+        if (byte_valid && bytes_left_q == 5'd1) parse_d = P_LOAD_SEND;
+      end
+      P_LOAD_SEND: begin
+        if (load_ready) parse_d = P_CMD;
+      end
+      default: parse_d = P_CMD;
+    endcase
+  end
+
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) begin
+      parse_q      <= P_CMD;
+      words_left_q <= '0;
+      bytes_left_q <= '0;
+      cmd_end_q    <= 1'b0;
+      word_q       <= '0;
+    end else begin
+      parse_q      <= parse_d;
+      words_left_q <= words_left_d;
+      bytes_left_q <= bytes_left_d;
+      cmd_end_q    <= cmd_end_d;
+      word_q       <= word_d;
+    end
+  end
+
+  // ---- the engine ---------------------------------------------------------------------------------
+  logic                        out_valid, out_ready, out_last;
+  logic [OUT_WIDTH-1:0]        out_data;
+  logic [1:0]                  out_user;
+  logic [PERF_WIDTH-1:0]       perf_steps, perf_step_cycles, perf_total_cycles, perf_matrix_cycles;
+  logic [NumPe*PERF_WIDTH-1:0] perf_pe_busy;
+
+  sparse_lstm_engine #(
+    .NumPe       (NumPe),
+    .ActWidth    (ActWidth),
+    .ActFrac     (ActFrac),
+    .WeightWidth (WeightWidth),
+    .WeightFrac  (WeightFrac),
+    .IndexWidth  (IndexWidth),
+    .AccWidth    (AccWidth),
+    .BiasWidth   (BiasWidth),
+    .BiasShift   (BiasShift),
+    .TableInWidth(TableInWidth),
+    .TableInFrac (TableInFrac),
+    .TableInRound(TableInRound),
+    .GateWidth   (GateWidth),
+    .GateFrac    (GateFrac),
+    .CellWidth   (CellWidth),
+    .CellFrac    (CellFrac),
+    .CellRound   (CellRound),
+    .ActRound    (ActRound),
+    .MaxInputs   (MaxInputs),
+    .MaxUnits    (MaxUnits),
+    .MaxClasses  (MaxClasses),
+    .MaxLayers   (MaxLayers),
+    .WeightDepth (WeightDepth),
+    .FifoDepth   (FifoDepth),
+    .NumInputs   (NumInputs),
+    .Units0      (Units0),
+    .Units1      (Units1),
+    .NumClasses  (NumClasses),
+    .NumLayers   (NumLayers),
+    .EmitH       (1'b0),
+    .MemDir      (MemDir)
+  ) u_engine (
+    .clk_i                   (clk),
+    .rst_ni                  (rst_n),
+    .in_valid_i              (in_valid),
+    .in_ready_o              (in_ready),
+    .in_data_i               (word_q[LOAD_WIDTH-1 -: IN_WIDTH]),
+    .in_last_i               (in_last),
+    .out_valid_o             (out_valid),
+    .out_ready_i             (out_ready),
+    .out_data_o              (out_data),
+    .out_last_o              (out_last),
+    .out_user_o              (out_user),
+    .load_valid_i            (load_valid),
+    .load_ready_o            (load_ready),
+    .load_data_i             (word_q),
+    .perf_steps_o            (perf_steps),
+    .perf_step_cycles_o      (perf_step_cycles),
+    .perf_total_step_cycles_o(perf_total_cycles),
+    .perf_matrix_cycles_o    (perf_matrix_cycles),
+    .perf_pe_busy_o          (perf_pe_busy)
+  );
+
+  // ---- replies: one tagged word at a time through a byte shift register ---------------------------
+  logic [REPLY_WIDTH-1:0] reply_q, reply_d;
+  logic [4:0]             reply_left_q, reply_left_d;
+  logic                   perf_req_q, perf_take;
+  logic                   tx_valid, tx_ready;
+  logic [3:0]             status;
+
+  assign tx_valid  = (reply_left_q != '0);
+  assign out_ready = (reply_left_q == '0);  // engine words first: a perf reply waits for a gap
+  assign perf_take = (reply_left_q == '0) && !out_valid && perf_req_q;
+
+  always_comb begin
+    reply_d      = reply_q;
+    reply_left_d = reply_left_q;
+    if (out_valid && out_ready) begin
+      reply_d      = REPLY_WIDTH'({out_data, TAG_OUT, 1'b0, out_last, out_user});
+      reply_left_d = 5'(1 + OUT_BYTES);
+    end else if (perf_take) begin
+      reply_d = REPLY_WIDTH'({perf_matrix_cycles, perf_total_cycles, perf_step_cycles, perf_steps,
+                              TAG_PERF, status});
+      reply_left_d = 5'(1 + PERF_BYTES);
+    end else if (tx_valid && tx_ready) begin
+      reply_d      = reply_q >> 8;
+      reply_left_d = reply_left_q - 1'b1;
+    end
+  end
+
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) begin
+      reply_q      <= '0;
+      reply_left_q <= '0;
+      perf_req_q   <= 1'b0;
+    end else begin
+      reply_q      <= reply_d;
+      reply_left_q <= reply_left_d;
+      perf_req_q   <= (perf_req_q && !perf_take) || perf_set;
+    end
+  end
+
+  uart_tx #(
+    .ClkHz(ClkHz),
+    .Baud (Baud)
+  ) u_uart_tx (
+    .clk_i     (clk),
+    .rst_ni    (rst_n),
+    .tx_valid_i(tx_valid),
+    .tx_ready_o(tx_ready),
+    .tx_data_i (reply_q[7:0]),
+    .txd_o     (ftdi_rxd)
+  );
+
+  // ---- status and LEDs ----------------------------------------------------------------------------
+  logic                 frame_err_q, overflow_q, bad_cmd_q, seq_busy_q;
+  logic [CLS_WIDTH-1:0] cls_q, best_cls_q, pred_q, cand_cls;
+  logic [OUT_WIDTH-1:0] best_q;
+  logic                 logit_fire, take;
+  logic [HeartbeatBit:0] beat_q;
+  logic [7:0]           pred_led;
+
+  assign logit_fire = out_valid && out_ready && (out_user == 2'd0);
+  // numpy's argmax: the first maximum wins (a later equal logit does not replace it)
+  assign take       = (cls_q == '0) || ($signed(out_data) > $signed(best_q));
+  assign cand_cls   = take ? cls_q : best_cls_q;
+
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) begin
+      frame_err_q   <= 1'b0;
+      overflow_q    <= 1'b0;
+      bad_cmd_q     <= 1'b0;
+      seq_busy_q    <= 1'b0;
+      end_pending_q <= 1'b0;
+      cls_q         <= '0;
+      best_cls_q    <= '0;
+      best_q        <= '0;
+      pred_q        <= '0;
+      beat_q        <= '0;
+    end else begin
+      frame_err_q <= frame_err_q || rx_frame_err;
+      overflow_q  <= overflow_q || (rx_valid && !fifo_in_ready);
+      bad_cmd_q   <= bad_cmd_q || bad_cmd;
+      beat_q      <= beat_q + 1'b1;
+      if (in_valid && in_ready) seq_busy_q <= 1'b1;
+      if (in_valid && in_ready && in_last) end_pending_q <= 1'b1;
+      if (logit_fire) begin
+        if (take) best_q <= out_data;
+        best_cls_q <= cand_cls;
+        cls_q      <= out_last ? '0 : cls_q + 1'b1;
+        if (out_last) begin
+          pred_q        <= cand_cls;
+          seq_busy_q    <= 1'b0;
+          end_pending_q <= 1'b0;
+        end
+      end
+    end
+  end
+
+  assign status = {1'b0, bad_cmd_q, overflow_q, frame_err_q};
+  assign pred_led = 8'(pred_q);  // 4 LEDs: classes >= 16 show their low bits
+  assign led      = {bad_cmd_q, frame_err_q || overflow_q, beat_q[HeartbeatBit], seq_busy_q, pred_led[3:0]};
+
+  // Pins and counters this top does not use.
+  logic unused;
+  assign unused = ^{btn[6:1], perf_pe_busy, pred_led[7:4]};
+
+`ifndef SYNTHESIS
+  initial assert (OUT_BYTES <= 16 && IN_BYTES <= 16)
+    else $fatal(1, "ulx3s_engine_top: words wider than 16 bytes");
+`endif
+endmodule

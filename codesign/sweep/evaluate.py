@@ -439,7 +439,7 @@ def synthesize_engine(
     file_list = read_file_list(synth.ENGINE_FILE_LIST, base=Path.cwd())
     declared: set[str] = set()
     for f in file_list.files:  # as `codesign synth`: override only what the top declares
-        declared |= synth._top_parameters(f, synth.ENGINE_TOP) if f.stem == synth.ENGINE_TOP else set()
+        declared |= synth.top_parameters(f, synth.ENGINE_TOP) if f.stem == synth.ENGINE_TOP else set()
     params = synth.engine_parameters(image, rtl_dir)
     params = {k: v for k, v in params.items() if not declared or k in declared}
     start = time.perf_counter()

@@ -255,7 +255,7 @@ def _keep_logs(exc: CodesignError, stage: Path, out_dir: Path) -> CodesignError:
 # The engine
 
 
-def _top_parameters(source: Path, top: str) -> set[str]:
+def top_parameters(source: Path, top: str) -> set[str]:
     """Parameter names the top module declares (so only existing ones are overridden)."""
     text = source.read_text()
     m = re.search(rf"\bmodule\s+{top}\b(.*?)\)\s*\(", text, flags=re.S)
@@ -350,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
     file_list = read_file_list(args.file_list, base=Path.cwd())
     declared = set()
     for f in file_list.files:
-        declared |= _top_parameters(f, args.top) if f.stem == args.top else set()
+        declared |= top_parameters(f, args.top) if f.stem == args.top else set()
     params = {k: v for k, v in engine_parameters(image, rtl_dir).items() if not declared or k in declared}
     synthesize(
         file_list.files,

@@ -89,13 +89,13 @@ def test_ulx3s_engine_top_jvowels(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     from codesign.engine.command import build_rtl
     from codesign.models.train import load_trained
     from codesign.spec import load_spec
-    from codesign.synth.command import _top_parameters, engine_parameters
+    from codesign.synth.command import engine_parameters, top_parameters
 
     spec = load_spec(Path(__file__).resolve().parents[3] / "models" / "jvowels_lstm-balanced90" / "spec.yml")
     build_rtl(spec, EngineConfig(num_pe=8), tmp_path)
     image_dir = tmp_path / spec.name
     image = load_image(image_dir)
-    declared = _top_parameters(sim.RTL_DIR / f"{TOP}.sv", TOP)
+    declared = top_parameters(sim.RTL_DIR / f"{TOP}.sv", TOP)
     synth_params = engine_parameters(json.loads((image_dir / "params.json").read_text()), image_dir)
     params = {k: v for k, v in synth_params.items() if k in declared}
     params |= {"MemDir": '"image"', "ClkHz": 8_000_000, "Baud": 1_000_000}

@@ -7,12 +7,19 @@
 //   Q  column queue (FifoDepth entries of {act, begin, end}); an empty column (begin == end) is dropped
 //      here and costs no cycle; when the queue is empty, P's entry bypasses it
 //   G  word address generator: one word per cycle, the next column's first word in the cycle after the
-//      previous column's last word (no bubble)
-//   M  weight read, index decode, multiply
-//   A  accumulate
+//      previous column's last word (no bubble); the address goes into the weight block RAM
+//   M1 the word out of the block RAM, straight into fabric flops (an ECP5 DP16KD's output comes 5.8 ns
+//      after the clock: nothing but a flop may follow it)
+//   M2 index decode, multiply
+//   A1 read of the addressed accumulator, row from a flop (the sum A2 computes now when the word in A2
+//      writes the same row: back-to-back words on one row stay exact)
+//   A2 accumulate: read value + product. The accumulators are final at the end of the last word's A2:
+//      the engine may start reading them (acc_rd_row_i) in that cycle.
 // Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
 // first word can issue in the first cycle of the phase. Accumulators are flops: exact (AccWidth is
-// derived by the encoder so they never overflow), cleared by clear_i, read combinationally (acc_rd_*).
+// derived by the encoder so they never overflow), cleared the cycle after clear_i (before the first
+// accumulator read, 3 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
+// one cycle later).
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
@@ -35,17 +42,18 @@ module csc_pe #(
   input  logic                          clk_i,
   input  logic                          rst_ni,
   // matrix control
-  input  logic                          clear_i,      // zero the accumulators (start of a matrix)
+  input  logic                          clear_i,      // zero the accumulators next cycle (matrix start)
   input  logic                          run_i,        // words may issue (matrix phase)
   // broadcast: one (activation, column) entry per cycle; the engine sends one only when every PE
   // signals space_o
   input  logic                          bc_valid_i,
   input  logic signed [ActWidth-1:0]    bc_act_i,
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_addr_i, // absolute pointer address of the column (begin)
+  input  logic [PADDR_WIDTH-1:0]        bc_ptr_end_i,  // bc_ptr_addr_i + 1 (its end pointer; no adder here)
   output logic                          space_o,      // room for a broadcast entry this cycle
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
   output logic                          busy_o,       // a stored word is issued this cycle
-  // accumulator read (element-wise unit, logits)
+  // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
   input  logic [RIDX_WIDTH-1:0]         acc_rd_row_i,
   output logic signed [AccWidth-1:0]    acc_rd_data_o,
   // memory writes (weight-load stream)
@@ -57,7 +65,7 @@ module csc_pe #(
   input  logic [WADDR_WIDTH-1:0]        pmem_data_i
 );
   localparam int unsigned PROD_WIDTH = ActWidth + WeightWidth;
-  localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH;  // queue entry {act, begin, end}
+  localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH + 1;  // queue entry {act, begin, end, single}
   localparam int unsigned QPTR_WIDTH = (FifoDepth > 1) ? $clog2(FifoDepth) : 1;
   localparam int unsigned QCNT_WIDTH = $clog2(FifoDepth + 1);
   localparam logic [QPTR_WIDTH-1:0] QLAST = QPTR_WIDTH'(FifoDepth - 1);
@@ -89,9 +97,9 @@ module csc_pe #(
   logic                       p_valid_q, p_live;
   logic signed [ActWidth-1:0] p_act_q;
   logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q;
-  logic [PADDR_WIDTH-1:0]     bc_ptr_end;
-  assign bc_ptr_end = bc_ptr_addr_i + 1'b1;
+  logic                       p_single;  // the column holds one word: G is done after its first issue
   assign p_live     = p_valid_q && (p_begin_q != p_end_q);
+  assign p_single   = (p_begin_q + 1'b1 == p_end_q);
 
   // ---- Q: column queue ---------------------------------------------------------------------------
   logic [QW-1:0]         q_mem_q [FifoDepth];
@@ -109,13 +117,13 @@ module csc_pe #(
   logic                       g_active_q, g_active_d;
   logic [WADDR_WIDTH-1:0]     g_addr_q, g_addr_d, g_end_q, g_end_d;
   logic signed [ActWidth-1:0] g_act_q, g_act_d;
-  logic                       src_valid, take, issue, issue_first;
+  logic                       src_valid, src_single, take, issue, issue_first;
   logic signed [ActWidth-1:0] src_act, issue_act;
   logic [WADDR_WIDTH-1:0]     src_begin, src_end, src_next, issue_addr;
 
   // The column to start next: the queue head, or P's entry when the queue is empty.
   assign src_valid = !q_empty || p_live;
-  assign {src_act, src_begin, src_end} = q_empty ? {p_act_q, p_begin_q, p_end_q} : q_head;
+  assign {src_act, src_begin, src_end, src_single} = q_empty ? {p_act_q, p_begin_q, p_end_q, p_single} : q_head;
   assign src_next  = src_begin + 1'b1;
   assign take      = run_i && !g_active_q && src_valid;
   assign q_pop     = take && !q_empty;
@@ -142,34 +150,41 @@ module csc_pe #(
       g_addr_d    = src_next;
       g_end_d     = src_end;
       g_act_d     = src_act;
-      g_active_d  = (src_next != src_end);
+      g_active_d  = !src_single;
     end
   end
 
-  // ---- M: weight word read, index decode, multiply ------------------------------------------------
-  logic                   m_valid_q, m_first_q;
-  logic signed [ActWidth-1:0] m_act_q;
-  logic [WORD_WIDTH-1:0]  m_word_q;
-  logic [ROW_WIDTH-1:0]   row_q, row_d;
-  logic signed [WeightWidth-1:0] m_weight;
+  // ---- M1: weight word into flops; M2: index decode, multiply -------------------------------------------
+  logic                          m_valid_q, m_first_q;
+  logic signed [ActWidth-1:0]    m_act_q;
+  logic [WORD_WIDTH-1:0]         m_word_q;
+  logic                          w_valid_q, w_first_q;
+  logic signed [ActWidth-1:0]    w_act_q;
+  logic [WORD_WIDTH-1:0]         w_word_q;
+  logic signed [WeightWidth-1:0] w_weight;
+  logic [ROW_WIDTH-1:0]          row_q, row_d;
+  assign w_weight = w_word_q[WORD_WIDTH-1:IndexWidth];
 
   csc_index_decoder #(
-    .WeightWidth(WeightWidth),
-    .IndexWidth (IndexWidth),
-    .RowWidth   (ROW_WIDTH)
+    .IndexWidth(IndexWidth),
+    .RowWidth  (ROW_WIDTH)
   ) u_decoder (
-    .word_i    (m_word_q),
-    .first_i   (m_first_q),
+    .rel_i     (w_word_q[IndexWidth-1:0]),
+    .first_i   (w_first_q),
     .prev_row_i(row_q),
-    .weight_o  (m_weight),
     .row_o     (row_d)
   );
 
-  // ---- A: accumulate -----------------------------------------------------------------------------
-  logic                   a_valid_q;
-  logic [ROW_WIDTH-1:0]   a_row_q;
-  logic signed [PROD_WIDTH-1:0] a_prod_q;
-  logic signed [AccWidth-1:0] acc_q [LocalRows];
+  // ---- A1: accumulator read; A2: accumulate ----------------------------------------------------------
+  // The accumulator is read in A1 (row from a flop) and written in A2: a word whose row the previous
+  // word (now in A2) is writing reads that word's sum instead of the stale flop, so A2 is one add.
+  logic                         a_valid_q, b_valid_q, clear_q;
+  logic [ROW_WIDTH-1:0]         a_row_q, b_row_q;
+  logic signed [PROD_WIDTH-1:0] a_prod_q, b_prod_q;
+  logic signed [AccWidth-1:0]   b_old_q, b_sum;
+  logic signed [AccWidth-1:0]   acc_q [LocalRows];
+  logic signed [AccWidth-1:0]   acc_rd_q;
+  assign b_sum = b_old_q + AccWidth'(b_prod_q);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -179,7 +194,10 @@ module csc_pe #(
       q_cnt_q    <= '0;
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
+      w_valid_q  <= 1'b0;
       a_valid_q  <= 1'b0;
+      b_valid_q  <= 1'b0;
+      clear_q    <= 1'b0;
       row_q      <= '0;
     end else begin
       p_valid_q <= bc_valid_i;
@@ -189,8 +207,11 @@ module csc_pe #(
       else if (q_pop && !q_push) q_cnt_q <= q_cnt_q - 1'b1;
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
-      a_valid_q  <= m_valid_q;
-      if (m_valid_q) row_q <= row_d;
+      w_valid_q  <= m_valid_q;
+      a_valid_q  <= w_valid_q;
+      b_valid_q  <= a_valid_q;
+      clear_q    <= clear_i;
+      if (w_valid_q) row_q <= row_d;
     end
   end
 
@@ -199,9 +220,9 @@ module csc_pe #(
     if (bc_valid_i) begin
       p_act_q   <= bc_act_i;
       p_begin_q <= pmem_q[bc_ptr_addr_i];
-      p_end_q   <= pmem_q[bc_ptr_end];
+      p_end_q   <= pmem_q[bc_ptr_end_i];
     end
-    if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q};
+    if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q, p_single};
     if (pmem_we_i) pmem_q[pmem_addr_i] <= pmem_data_i;
     if (wmem_we_i) wmem_q[wmem_addr_i] <= wmem_data_i;
     g_addr_q <= g_addr_d;
@@ -212,21 +233,31 @@ module csc_pe #(
       m_first_q <= issue_first;
       m_act_q   <= issue_act;
     end
-    if (m_valid_q) begin
+    // M1, unqualified: nothing but a flop may follow the block RAM's output (used only when w_valid_q).
+    w_word_q  <= m_word_q;
+    w_first_q <= m_first_q;
+    w_act_q   <= m_act_q;
+    if (w_valid_q) begin
       a_row_q  <= row_d;
-      a_prod_q <= m_act_q * m_weight;
+      a_prod_q <= w_act_q * w_weight;
     end
+    if (a_valid_q) begin
+      b_row_q  <= a_row_q;
+      b_prod_q <= a_prod_q;
+      b_old_q  <= (b_valid_q && b_row_q == a_row_q) ? b_sum : acc_q[a_row_q[RIDX_WIDTH-1:0]];
+    end
+    acc_rd_q <= acc_q[acc_rd_row_i];
   end
 
   always_ff @(posedge clk_i) begin
-    if (clear_i) begin
+    if (clear_q) begin
       for (int unsigned r = 0; r < LocalRows; r++) acc_q[r] <= '0;
-    end else if (a_valid_q) begin
-      acc_q[a_row_q[RIDX_WIDTH-1:0]] <= acc_q[a_row_q[RIDX_WIDTH-1:0]] + AccWidth'(a_prod_q);
+    end else if (b_valid_q) begin
+      acc_q[b_row_q[RIDX_WIDTH-1:0]] <= b_sum;
     end
   end
 
-  assign acc_rd_data_o = acc_q[acc_rd_row_i];
+  assign acc_rd_data_o = acc_rd_q;
   assign quiet_o = !p_valid_q && q_empty && !g_active_q;
   assign busy_o  = issue;
 
@@ -238,7 +269,7 @@ module csc_pe #(
   // verilator lint_off SYNCASYNCNET
   // A row beyond this PE's local rows means a malformed memory image.
   assert property (@(posedge clk_i) disable iff (!rst_ni) a_valid_q |-> (a_row_q < ROW_WIDTH'(LocalRows)));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_i && (m_valid_q || a_valid_q)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_q && (a_valid_q || b_valid_q)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(bc_valid_i && !space_o));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET

@@ -1,6 +1,9 @@
 // Combinational ap_fixed cast of a signed raw value: AP_RND (add half an LSB, then floor) or AP_TRN
 // (floor), then AP_SAT (clamp to the output range). Exact: the rounding carry may overflow and saturate,
 // as ap_fixed does. InFrac/OutFrac are fraction bits (width - integer bits) and may be negative.
+// Built for speed: floor(x + half) = floor(x) + (the first dropped bit), so the rounding is an
+// OutWidth-bit increment, and the range check looks at the floored value's high bits (all equal to its
+// sign, or not) in parallel with it: no carry chain as wide as the input.
 module fixed_cast #(
   parameter int unsigned InWidth  = 32,
   parameter int          InFrac   = 20,
@@ -13,27 +16,39 @@ module fixed_cast #(
 );
   localparam int SHIFT = InFrac - OutFrac;  // > 0: drop SHIFT low bits; < 0: append zeros
   localparam int unsigned UP = (SHIFT < 0) ? -SHIFT : 0;
-  localparam int unsigned EXT_A = InWidth + 2 + UP;
-  localparam int unsigned EXT = (EXT_A > OutWidth + 1) ? EXT_A : OutWidth + 1;
-  localparam logic signed [EXT-1:0] OUT_MAX = EXT'((64'sd1 <<< (OutWidth - 1)) - 1);
+  localparam int unsigned DOWN = (SHIFT > 0) ? SHIFT : 0;
+  localparam int unsigned EXT_A = InWidth + 1 + UP;
+  localparam int unsigned EXT_B = (EXT_A > OutWidth + 1) ? EXT_A : OutWidth + 1;
+  localparam int unsigned EXT = (EXT_B > DOWN + 1) ? EXT_B : DOWN + 1;
+  localparam logic signed [OutWidth-1:0] OUT_MAX = OutWidth'((64'sd1 <<< (OutWidth - 1)) - 1);
   // Parenthesised: Yosys 0.70 reads -N'(x) as the cast (-N)'(x) and drops the minus (synth checks for it).
-  localparam logic signed [EXT-1:0] OUT_MIN = -(EXT'(64'sd1 <<< (OutWidth - 1)));
+  localparam logic signed [OutWidth-1:0] OUT_MIN = -(OutWidth'(64'sd1 <<< (OutWidth - 1)));
 
-  logic signed [EXT-1:0] wide, scaled;
+  logic signed [EXT-1:0] wide, floored;
+  logic                  round_bit;
   assign wide = EXT'(in_i);
 
   if (SHIFT > 0) begin : g_down
-    localparam logic signed [EXT-1:0] HALF = Round ? (EXT'(1) <<< (SHIFT - 1)) : '0;
-    logic signed [EXT-1:0] rounded;
-    assign rounded = wide + HALF;
-    assign scaled  = rounded >>> SHIFT;
+    assign floored   = wide >>> DOWN;
+    assign round_bit = Round && wide[DOWN-1];
   end else begin : g_up
-    assign scaled = wide <<< UP;
+    assign floored   = wide <<< UP;
+    assign round_bit = 1'b0;
   end
 
+  // floored fits the output iff its bits from the output's sign bit up are all equal.
+  logic [EXT-OutWidth:0]  high;
+  logic                   fits, negative, at_max;
+  logic [OutWidth-1:0]    low;
+  assign high     = floored[EXT-1:OutWidth-1];
+  assign fits     = (&high) || !(|high);
+  assign negative = floored[EXT-1];
+  assign low      = floored[OutWidth-1:0];
+  assign at_max   = (low == OUT_MAX);
+
   always_comb begin
-    if (scaled > OUT_MAX) out_o = OUT_MAX[OutWidth-1:0];
-    else if (scaled < OUT_MIN) out_o = OUT_MIN[OutWidth-1:0];
-    else out_o = scaled[OutWidth-1:0];
+    if (!fits) out_o = negative ? OUT_MIN : OUT_MAX;
+    else if (round_bit && at_max) out_o = OUT_MAX;  // rounding carries past the largest value
+    else out_o = $signed(low + OutWidth'(round_bit));
   end
 endmodule

@@ -1,14 +1,20 @@
 // Element-wise unit of the LSTM step (docs/engine.md "One LSTM step").
 //
 // Takes one pre-activation z (accumulator + bias, exact) per cycle, tagged with its gate (0 i, 1 f,
-// 2 g, 3 o), in the order i, f, g, o of one hidden unit; c_{t-1} comes with the o beat. Fixed latency,
-// no back-pressure:
-//   cycle 0  z -> cast_table_in -> sigmoid (i, f, o) or tanh (g) table read
-//   cycle 1  gate value; on o: the products f*c_prev and i*g (exact), registered
-//   cycle 2  c_t = cast_cell(f*c_prev + i*g) (sum exact), registered
-//   cycle 3  tanh table read at cast_table_in(c_t)
-//   cycle 4  h_t = cast_act(o * tanh(c_t)); out_valid_o (registered) in cycle 5
-// (one multiply or one add-and-cast per cycle: the element-wise unit is not the engine's critical path)
+// 2 g, 3 o), in the order i, f, g, o of one hidden unit; c_{t-1} comes with the o beat. Fixed latency
+// (out_valid_o LATENCY = 10 cycles after in_valid_i), no back-pressure:
+//   cycle 0  z -> cast_table_in, registered (the table address)
+//   cycle 1  sigmoid (i, f, o) or tanh (g) table read
+//   cycle 2  both tables' outputs into flops (unqualified: nothing else may follow a table's output)
+//   cycle 3  the gate value kept (i, f, g); on o: the products f*c_prev and i*g (exact)
+//   cycle 4  f*c_prev + i*g (exact), registered
+//   cycle 5  c_t = cast_cell(sum), registered
+//   cycle 6  tanh table read at cast_table_in(c_t)
+//   cycle 7  tanh(c_t) into a flop
+//   cycle 8  o * tanh(c_t) (exact), registered
+//   cycle 9  h_t = cast_act(product), registered: out_valid_o in cycle 10
+// One multiply, one carry chain or one table read per cycle, and nothing after a table's output but a
+// flop: an ECP5 DP16KD's data come 5.8 ns after the clock and a MULT18X18D takes 3.9 ns (ulx3s timing).
 // Tables: entry address = the table-input raw's two's-complement bits (see act_table). They are written
 // through tbl_* (0 sigmoid, 1 tanh); the cell's tanh table is a second copy written by the same beats.
 // Reset: asynchronous, active low.
@@ -61,7 +67,7 @@ module lstm_eltwise #(
   localparam int          SUM_INT  = ((FC_INT > IG_INT) ? FC_INT : IG_INT) + 1;
   localparam int unsigned SUM_WIDTH = unsigned'(SUM_INT + SUM_FRAC);
 
-  // ---- cycle 0: table reads ------------------------------------------------------------------------
+  // ---- cycle 0: table address ------------------------------------------------------------------------
   logic [TableInWidth-1:0] z_addr;
   fixed_cast #(
     .InWidth (ZWidth),
@@ -74,6 +80,13 @@ module lstm_eltwise #(
     .out_o(z_addr)
   );
 
+  logic                        t_valid_q;
+  logic [1:0]                  t_gate_q;
+  logic [TableInWidth-1:0]     t_addr_q;
+  logic signed [CellWidth-1:0] t_c_prev_q;
+  logic [UnitWidth-1:0]        t_unit_q;
+
+  // ---- cycle 1: table reads ---------------------------------------------------------------------------
   logic [GateWidth-1:0] sig_data, tanh_data, tanh_c_data;
   act_table #(
     .AddrWidth(TableInWidth),
@@ -81,8 +94,8 @@ module lstm_eltwise #(
     .InitFile (SigmoidFile)
   ) u_sigmoid (
     .clk_i,
-    .rd_en_i  (in_valid_i && (in_gate_i != GATE_G)),
-    .rd_addr_i(z_addr),
+    .rd_en_i  (t_valid_q && (t_gate_q != GATE_G)),
+    .rd_addr_i(t_addr_q),
     .rd_data_o(sig_data),
     .wr_en_i  (tbl_we_i && !tbl_sel_i),
     .wr_addr_i(tbl_addr_i),
@@ -94,8 +107,8 @@ module lstm_eltwise #(
     .InitFile (TanhFile)
   ) u_tanh_gate (
     .clk_i,
-    .rd_en_i  (in_valid_i && (in_gate_i == GATE_G)),
-    .rd_addr_i(z_addr),
+    .rd_en_i  (t_valid_q && (t_gate_q == GATE_G)),
+    .rd_addr_i(t_addr_q),
     .rd_data_o(tanh_data),
     .wr_en_i  (tbl_we_i && tbl_sel_i),
     .wr_addr_i(tbl_addr_i),
@@ -107,25 +120,35 @@ module lstm_eltwise #(
   logic signed [CellWidth-1:0] s1_c_prev_q;
   logic [UnitWidth-1:0]        s1_unit_q;
 
-  // ---- cycle 1: gate values, c_t -------------------------------------------------------------------
-  logic signed [GateWidth-1:0] gate_val, i_q, f_q, g_q;
-  assign gate_val = (s1_gate_q == GATE_G) ? tanh_data : sig_data;
+  // ---- cycle 2: the tables' outputs into flops ----------------------------------------------------------
+  logic                        s2_valid_q;
+  logic [1:0]                  s2_gate_q;
+  logic signed [CellWidth-1:0] s2_c_prev_q;
+  logic [UnitWidth-1:0]        s2_unit_q;
+  logic signed [GateWidth-1:0] sig_q, tanh_q;
 
+  // ---- cycle 3: gate values (i, f, g kept for the o beat); on o: the products ------------------------
+  logic signed [GateWidth-1:0] i_q, f_q, g_q;
   logic signed [FC_WIDTH-1:0]  fc;
   logic signed [IG_WIDTH-1:0]  ig;
-  logic signed [SUM_WIDTH-1:0] c_sum;
-  logic signed [CellWidth-1:0] c_new;
-  assign fc = f_q * s1_c_prev_q;
+  assign fc = f_q * s2_c_prev_q;
   assign ig = i_q * g_q;
 
-  // ---- cycle 2: c_t --------------------------------------------------------------------------------
+  // ---- cycle 4: f*c_prev + i*g (exact) ----------------------------------------------------------------
   logic                        p_valid_q;
   logic signed [FC_WIDTH-1:0]  p_fc_q;
   logic signed [IG_WIDTH-1:0]  p_ig_q;
   logic signed [GateWidth-1:0] p_o_q;
   logic [UnitWidth-1:0]        p_unit_q;
+  logic signed [SUM_WIDTH-1:0] c_sum;
   assign c_sum = (SUM_WIDTH'(p_fc_q) <<< (SUM_FRAC - FC_FRAC)) + (SUM_WIDTH'(p_ig_q) <<< (SUM_FRAC - IG_FRAC));
 
+  // ---- cycle 5: c_t = cast_cell(sum) --------------------------------------------------------------------
+  logic                        u_valid_q;
+  logic signed [SUM_WIDTH-1:0] u_sum_q;
+  logic signed [GateWidth-1:0] u_o_q;
+  logic [UnitWidth-1:0]        u_unit_q;
+  logic signed [CellWidth-1:0] c_new;
   fixed_cast #(
     .InWidth (SUM_WIDTH),
     .InFrac  (SUM_FRAC),
@@ -133,11 +156,11 @@ module lstm_eltwise #(
     .OutFrac (CellFrac),
     .Round   (CellRound)
   ) u_cast_c (
-    .in_i (c_sum),
+    .in_i (u_sum_q),
     .out_o(c_new)
   );
 
-  // ---- cycle 3: tanh(c_t) table read ------------------------------------------------------------------
+  // ---- cycle 6: tanh(c_t) table read --------------------------------------------------------------------
   logic                        c_valid_q;
   logic signed [CellWidth-1:0] c_new_q;
   logic signed [GateWidth-1:0] c_o_q;
@@ -155,16 +178,15 @@ module lstm_eltwise #(
     .out_o(c_tin)
   );
 
-  logic o_beat, c_rd;
-  assign o_beat = s1_valid_q && (s1_gate_q == GATE_O);
-  assign c_rd   = c_valid_q;
+  logic o_beat;
+  assign o_beat = s2_valid_q && (s2_gate_q == GATE_O);
   act_table #(
     .AddrWidth(TableInWidth),
     .Width    (GateWidth),
     .InitFile (TanhFile)
   ) u_tanh_cell (
     .clk_i,
-    .rd_en_i  (c_rd),
+    .rd_en_i  (c_valid_q),
     .rd_addr_i(c_tin),
     .rd_data_o(tanh_c_data),
     .wr_en_i  (tbl_we_i && tbl_sel_i),
@@ -172,17 +194,14 @@ module lstm_eltwise #(
     .wr_data_i(tbl_data_i)
   );
 
-  logic                        s2_valid_q;
-  logic signed [GateWidth-1:0] s2_o_q;
-  logic signed [CellWidth-1:0] s2_c_q;
-  logic [UnitWidth-1:0]        s2_unit_q;
-
-  // ---- cycle 2: h_t ----------------------------------------------------------------------------------
-  logic signed [2*GateWidth-1:0] oh;
+  // ---- cycle 7: tanh(c_t) into a flop; cycle 8: o * tanh(c_t); cycle 9: h_t = cast_act ----------------
+  // (d: the tanh read's data, e: tanh(c_t) registered, m: the product registered)
+  logic                          d_valid_q, e_valid_q, m_valid_q;
+  logic signed [GateWidth-1:0]   d_o_q, e_o_q, e_tanh_q;
+  logic signed [CellWidth-1:0]   d_c_q, e_c_q, m_c_q;
+  logic [UnitWidth-1:0]          d_unit_q, e_unit_q, m_unit_q;
+  logic signed [2*GateWidth-1:0] m_oh_q;
   logic signed [ActWidth-1:0]    h_new;
-  logic signed [GateWidth-1:0]   tanh_c;
-  assign tanh_c = tanh_c_data;
-  assign oh = s2_o_q * tanh_c;
   fixed_cast #(
     .InWidth (2 * GateWidth),
     .InFrac  (2 * GateFrac),
@@ -190,7 +209,7 @@ module lstm_eltwise #(
     .OutFrac (ActFrac),
     .Round   (ActRound)
   ) u_cast_h (
-    .in_i (oh),
+    .in_i (m_oh_q),
     .out_o(h_new)
   );
 
@@ -201,53 +220,93 @@ module lstm_eltwise #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
+      t_valid_q   <= 1'b0;
       s1_valid_q  <= 1'b0;
-      p_valid_q   <= 1'b0;
-      c_valid_q   <= 1'b0;
       s2_valid_q  <= 1'b0;
+      p_valid_q   <= 1'b0;
+      u_valid_q   <= 1'b0;
+      c_valid_q   <= 1'b0;
+      d_valid_q   <= 1'b0;
+      e_valid_q   <= 1'b0;
+      m_valid_q   <= 1'b0;
       out_valid_q <= 1'b0;
     end else begin
-      s1_valid_q  <= in_valid_i;
+      t_valid_q   <= in_valid_i;
+      s1_valid_q  <= t_valid_q;
+      s2_valid_q  <= s1_valid_q;
       p_valid_q   <= o_beat;
-      c_valid_q   <= p_valid_q;
-      s2_valid_q  <= c_rd;
-      out_valid_q <= s2_valid_q;
+      u_valid_q   <= p_valid_q;
+      c_valid_q   <= u_valid_q;
+      d_valid_q   <= c_valid_q;
+      e_valid_q   <= d_valid_q;
+      m_valid_q   <= e_valid_q;
+      out_valid_q <= m_valid_q;
     end
   end
 
   always_ff @(posedge clk_i) begin
     if (in_valid_i) begin
-      s1_gate_q   <= in_gate_i;
-      s1_c_prev_q <= in_c_prev_i;
-      s1_unit_q   <= in_unit_i;
+      t_gate_q   <= in_gate_i;
+      t_addr_q   <= z_addr;
+      t_c_prev_q <= in_c_prev_i;
+      t_unit_q   <= in_unit_i;
     end
+    if (t_valid_q) begin
+      s1_gate_q   <= t_gate_q;
+      s1_c_prev_q <= t_c_prev_q;
+      s1_unit_q   <= t_unit_q;
+    end
+    sig_q  <= sig_data;
+    tanh_q <= tanh_data;
     if (s1_valid_q) begin
-      unique case (s1_gate_q)
-        GATE_I:  i_q <= gate_val;
-        GATE_F:  f_q <= gate_val;
-        GATE_G:  g_q <= gate_val;
+      s2_gate_q   <= s1_gate_q;
+      s2_c_prev_q <= s1_c_prev_q;
+      s2_unit_q   <= s1_unit_q;
+    end
+    // i, f and o are sigmoid entries, g a tanh entry.
+    if (s2_valid_q) begin
+      unique case (s2_gate_q)
+        GATE_I:  i_q <= sig_q;
+        GATE_F:  f_q <= sig_q;
+        GATE_G:  g_q <= tanh_q;
         default: ;
       endcase
     end
     if (o_beat) begin
       p_fc_q   <= fc;
       p_ig_q   <= ig;
-      p_o_q    <= gate_val;
-      p_unit_q <= s1_unit_q;
+      p_o_q    <= sig_q;
+      p_unit_q <= s2_unit_q;
     end
     if (p_valid_q) begin
+      u_sum_q  <= c_sum;
+      u_o_q    <= p_o_q;
+      u_unit_q <= p_unit_q;
+    end
+    if (u_valid_q) begin
       c_new_q  <= c_new;
-      c_o_q    <= p_o_q;
-      c_unit_q <= p_unit_q;
+      c_o_q    <= u_o_q;
+      c_unit_q <= u_unit_q;
     end
-    if (c_rd) begin
-      s2_o_q    <= c_o_q;
-      s2_c_q    <= c_new_q;
-      s2_unit_q <= c_unit_q;
+    if (c_valid_q) begin
+      d_o_q    <= c_o_q;
+      d_c_q    <= c_new_q;
+      d_unit_q <= c_unit_q;
     end
-    if (s2_valid_q) begin
-      out_unit_q <= s2_unit_q;
-      out_c_q    <= s2_c_q;
+    e_tanh_q <= tanh_c_data;  // unqualified, as sig_q
+    if (d_valid_q) begin
+      e_o_q    <= d_o_q;
+      e_c_q    <= d_c_q;
+      e_unit_q <= d_unit_q;
+    end
+    if (e_valid_q) begin
+      m_oh_q   <= e_o_q * e_tanh_q;
+      m_c_q    <= e_c_q;
+      m_unit_q <= e_unit_q;
+    end
+    if (m_valid_q) begin
+      out_unit_q <= m_unit_q;
+      out_c_q    <= m_c_q;
       out_h_q    <= h_new;
     end
   end

@@ -20,8 +20,9 @@
 // Reset: asynchronous, active low; it aborts a sequence. Memories and configuration keep their contents.
 // Performance counters (reset to 0): steps, cycles of the last step and their sum (frame received ->
 // h_t of the last layer written), matrix-phase cycles of LSTM layers (S_MAT + S_MAT_TAIL: from the first
-// cycle words may issue to the cycle of the last accumulation), per-PE busy cycles (a stored word
-// consumed in an LSTM-layer matrix phase).
+// cycle words may issue to the cycle before the element-wise phase; the last accumulation overlaps the
+// element-wise phase's first cycle), per-PE busy cycles (a stored word consumed in an LSTM-layer matrix
+// phase).
 // Zero activations are skipped at no cycle cost: non-zero x_t words and h_t values are appended to
 // (value, column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
 // (h_{t-1} list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
@@ -122,11 +123,12 @@ module sparse_lstm_engine #(
   typedef enum logic [3:0] {
     S_INPUT,      // receive a frame (and load beats between sequences)
     S_MAT,        // broadcast the non-zero activations; PEs issue words (first cycle clears the accumulators)
-    S_MAT_TAIL,   // the last accumulation
+    S_MAT_TAIL,   // 2 cycles: the PEs' last words in M2, A1 (their A2 overlaps the next state)
     S_ELT,        // element-wise unit over all rows
     S_ELT_DRAIN,  // wait for the last h_t
     S_OUT_H,      // stream h_t of every layer
-    S_LOGIT_RD,   // read one logit's bias
+    S_LOGIT_RD,   // issue one logit's row into the accumulator read pipeline
+    S_LOGIT_WAIT, // wait for its z (= acc + bias)
     S_LOGIT_SEND  // stream it
   } state_e;
 
@@ -200,6 +202,8 @@ module sparse_lstm_engine #(
   logic [1:0]             gate_q, gate_d;
   logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise results received
   logic [ROW_WIDTH-1:0]   cls_q, cls_d;
+  logic [1:0]             tail_q, tail_d;            // S_MAT_TAIL cycle counter
+  logic signed [AccWidth-1:0] logit_q;
 
   logic signed [ActWidth-1:0]  h_q [MaxLayers * 2 * MaxUnits];
   logic signed [CellWidth-1:0] c_q [MaxLayers * MaxUnits];
@@ -215,11 +219,9 @@ module sparse_lstm_engine #(
   endfunction
 
   // ---- matrix geometry ----------------------------------------------------------------------------
-  logic [PADDR_WIDTH-1:0] mat_ptr_base;
   logic [BADDR_WIDTH-1:0] mat_bias_base;
   logic [UNIT_WIDTH-1:0]  units;  // units of the current layer
   assign units      = cfg_units_q[layer_q[0]];
-  assign mat_ptr_base  = cfg_ptr_base_q[mat_q];
   assign mat_bias_base = cfg_bias_base_q[mat_q];
 
 
@@ -243,55 +245,94 @@ module sparse_lstm_engine #(
   //   layer 0: h_{t-1}^0 (columns X + u), then x_t (columns i; still growing while the frame arrives)
   //   layer 1: h_{t-1}^1 (columns H0 + u), then h_t^0 (columns u)
   //   head:    h_T of the last layer (columns u); segment 1 empty
-  logic [HL_SEL-1:0]      seg0_sel, seg1_sel;
-  logic [COL_WIDTH-1:0]   seg0_cnt, seg1_cnt, seg0_off;
-  logic                   seg1_is_x, seg1_growing;
+  // The segments' lists and counts are registered from the next state (mat_d, bank_d, ...), and the
+  // pointer-table base of each (matrix, segment) from the configuration, so that a broadcast cycle is
+  // only: list read, select, one add (the same values as computing them from the current state).
+  logic [HL_SEL-1:0]      seg0_sel_q, seg1_sel_q, seg0_sel_d, seg1_sel_d;
+  logic [COL_WIDTH-1:0]   seg0_cnt_q, seg1_cnt_q, seg0_cnt_d, seg1_cnt_d;
+  logic                   seg1_is_x_q, seg1_is_x_d, seg1_growing;
+  logic [UNIT_WIDTH-1:0]  hl_cnt_d [MaxLayers * 2];
+  logic [COL_WIDTH-1:0]   xl_cnt_d;
+  // pointer address of column 0 of segment s of matrix m, and of its end pointer (+ 1)
+  logic [PADDR_WIDTH-1:0] seg_base_q [3][2], seg_base_end_q [3][2];
   logic [COL_WIDTH-1:0]   idx0_q, idx1_q;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
   logic signed [ActWidth-1:0] bc_act_q;
-  logic [PADDR_WIDTH-1:0] bc_addr_q;
+  logic [PADDR_WIDTH-1:0] bc_addr_q, bc_addr_end_q;
   logic [LIST_W-1:0]      bc_entry;
-  logic [COL_WIDTH-1:0]   bc_col;
+  logic [PADDR_WIDTH-1:0] bc_col;
+  logic                   bc_seg;
   logic                   bc_done;
 
   always_comb begin
-    seg0_sel     = hl_sel('0, bank_q);
-    seg1_sel     = hl_sel('0, !bank_q);
-    seg0_cnt     = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel('0, bank_q)]);
-    seg0_off     = cfg_inputs_q;
-    seg1_cnt     = xl_cnt_q;
-    seg1_is_x    = 1'b1;
-    unique case (mat_q)
+    seg0_sel_d  = hl_sel('0, bank_d);
+    seg1_sel_d  = hl_sel('0, !bank_d);
+    seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hl_cnt_d[hl_sel('0, bank_d)]);
+    seg1_cnt_d  = xl_cnt_d;
+    seg1_is_x_d = 1'b1;
+    unique case (mat_d)
       MAT_L0: ;
       MAT_L1: begin
-        seg0_sel  = hl_sel(LAYER_WIDTH'(1), bank_q);
-        seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
-        seg0_off  = COL_WIDTH'(cfg_units_q[0]);
-        seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel('0, !bank_q)]);
-        seg1_is_x = 1'b0;
+        seg0_sel_d  = hl_sel(LAYER_WIDTH'(1), bank_d);
+        seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hl_cnt_d[hl_sel(LAYER_WIDTH'(1), bank_d)]);
+        seg1_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel('0, !bank_d)]);
+        seg1_is_x_d = 1'b0;
       end
       default: begin
-        seg0_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
-        seg0_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
-        seg0_off  = '0;
-        seg1_cnt  = '0;
-        seg1_is_x = 1'b0;
+        seg0_sel_d  = hl_sel(cfg_layers_q - 1'b1, bank_d);
+        seg0_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel(cfg_layers_q - 1'b1, bank_d)]);
+        seg1_cnt_d  = '0;
+        seg1_is_x_d = 1'b0;
       end
     endcase
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      seg0_sel_q  <= hl_sel('0, 1'b0);
+      seg1_sel_q  <= hl_sel('0, 1'b1);
+      seg0_cnt_q  <= '0;
+      seg1_cnt_q  <= '0;
+      seg1_is_x_q <= 1'b1;
+    end else begin
+      seg0_sel_q  <= seg0_sel_d;
+      seg1_sel_q  <= seg1_sel_d;
+      seg0_cnt_q  <= seg0_cnt_d;
+      seg1_cnt_q  <= seg1_cnt_d;
+      seg1_is_x_q <= seg1_is_x_d;
+    end
+  end
+
+  // From the configuration only (one cycle behind a config write; the broadcaster is armed at the
+  // earliest two cycles after one: load beats stop before a frame's first word).
+  always_ff @(posedge clk_i) begin
+    seg_base_q[MAT_L0][0]       <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q);
+    seg_base_q[MAT_L1][0]       <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]);
+    seg_base_q[MAT_HEAD][0]     <= cfg_ptr_base_q[MAT_HEAD];
+    seg_base_end_q[MAT_L0][0]   <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q) + 1'b1;
+    seg_base_end_q[MAT_L1][0]   <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]) + 1'b1;
+    seg_base_end_q[MAT_HEAD][0] <= cfg_ptr_base_q[MAT_HEAD] + 1'b1;
+    for (int unsigned m = 0; m < 3; m++) begin
+      seg_base_q[m][1]     <= cfg_ptr_base_q[m];
+      seg_base_end_q[m][1] <= cfg_ptr_base_q[m] + 1'b1;
+    end
   end
 
   // Armed in the matrix phase, and for layer 0 already while a frame arrives (in_cnt_q != 0: no load beat
   // can come until the sequence ends).
   assign seg1_growing = (state_q == S_INPUT);
   assign bc_arm   = (state_q == S_MAT) || (state_q == S_INPUT && in_cnt_q != '0);
-  assign bc_from0 = (idx0_q != seg0_cnt);
-  assign bc_more  = bc_from0 || (idx1_q != seg1_cnt);
+  // (bc_from0 stays a compare of flops: as a flop of its own, Yosys folds the segment select into the
+  // list memory's read-address register, which then waits for every PE's space_o.)
+  assign bc_from0 = (idx0_q != seg0_cnt_q);
+  assign bc_more  = bc_from0 || (idx1_q != seg1_cnt_q);
   assign bc_fire  = bc_valid_q && all_space;
   assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
   assign bc_done  = !bc_valid_q && !bc_more && !seg1_growing;
-  assign bc_entry = bc_from0 ? hl_q[seg0_sel][idx0_q[HL_IDX-1:0]]
-                  : (seg1_is_x ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_q[seg1_sel][idx1_q[HL_IDX-1:0]]);
-  assign bc_col   = bc_entry[COL_WIDTH-1:0] + (bc_from0 ? seg0_off : '0);
+  assign bc_entry = bc_from0 ? hl_q[seg0_sel_q][idx0_q[HL_IDX-1:0]]
+                  : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_q[seg1_sel_q][idx1_q[HL_IDX-1:0]]);
+  assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
+  assign bc_seg   = !bc_from0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -313,8 +354,9 @@ module sparse_lstm_engine #(
 
   always_ff @(posedge clk_i) begin
     if (bc_load) begin
-      bc_act_q  <= $signed(bc_entry[LIST_W-1:COL_WIDTH]);
-      bc_addr_q <= mat_ptr_base + PADDR_WIDTH'(bc_col);
+      bc_act_q      <= $signed(bc_entry[LIST_W-1:COL_WIDTH]);
+      bc_addr_q     <= seg_base_q[mat_q][bc_seg] + bc_col;
+      bc_addr_end_q <= seg_base_end_q[mat_q][bc_seg] + bc_col;
     end
   end
 
@@ -322,7 +364,6 @@ module sparse_lstm_engine #(
   logic                       pe_clear, pe_run;
   logic [NumPe-1:0]           pe_space, pe_quiet, pe_busy;
   logic signed [AccWidth-1:0] pe_acc [NumPe];
-  logic [RIDX_WIDTH-1:0]      acc_rd_row;
   logic                       all_space, all_quiet;
 
   assign all_space = &pe_space;
@@ -348,6 +389,7 @@ module sparse_lstm_engine #(
       .bc_valid_i   (bc_fire),
       .bc_act_i     (bc_act_q),
       .bc_ptr_addr_i(bc_addr_q),
+      .bc_ptr_end_i (bc_addr_end_q),
       .space_o      (pe_space[k]),
       .quiet_o      (pe_quiet[k]),
       .busy_o       (pe_busy[k]),
@@ -362,11 +404,16 @@ module sparse_lstm_engine #(
     );
   end
 
-  // ---- accumulator read: row -> (PE row mod NumPe, local row row div NumPe) --------------------------
+  // ---- accumulator read pipeline (element-wise rows and logits) -------------------------------------
+  // Row r lives in PE r mod NumPe at local row r div NumPe. One row per cycle, four registered stages:
+  //   R0  row from the walk counters -> (PE, local row), bias address     (rd_*_q)
+  //   R1  every PE registers its accumulator at that local row; bias read (PE acc_rd_q, bias_rd_q)
+  //   R2  the row's PE selected                                            (sel_acc_q)
+  //   R3  z = acc + bias, exact                                            (z_q)
+  // so neither the NumPe x LocalRows multiplexer nor the bias sum shares a cycle with anything else.
   logic [ROW_WIDTH-1:0]       rd_row;
   logic [ROW_WIDTH-1:0]       elt_row;
-  logic signed [AccWidth-1:0] rd_acc;
-  logic [PE_WIDTH-1:0]        rd_pe;
+  logic                       rd_issue;
   always_comb begin
     unique case (gate_q)
       2'd0:    elt_row = ROW_WIDTH'(unit_q);
@@ -375,17 +422,57 @@ module sparse_lstm_engine #(
       default: elt_row = ROW_WIDTH'(unit_q) + (ROW_WIDTH'(units) << 1) + ROW_WIDTH'(units);
     endcase
   end
-  assign rd_row     = (state_q == S_ELT) ? elt_row : cls_q;
-  assign acc_rd_row = RIDX_WIDTH'(rd_row / ROW_WIDTH'(NumPe));
-  assign rd_pe      = PE_WIDTH'(rd_row % ROW_WIDTH'(NumPe));
-  assign rd_acc     = pe_acc[rd_pe];
+  assign rd_issue = (state_q == S_ELT) || (state_q == S_LOGIT_RD);
+  assign rd_row   = (state_q == S_ELT) ? elt_row : cls_q;
 
-  // Bias: one synchronous read per cycle (row of the element-wise walk, or the logit's class).
-  logic [BADDR_WIDTH-1:0] bias_rd_addr;
-  logic [BiasWidth-1:0]   bias_rd_q;
+  logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
+  logic [1:0]                 r1_gate_q, r2_gate_q, r3_gate_q, z_gate_q;
+  logic [UNIT_WIDTH-1:0]      r1_unit_q, r2_unit_q, r3_unit_q, z_unit_q;
+  logic [RIDX_WIDTH-1:0]      acc_rd_row;
+  logic [PE_WIDTH-1:0]        r1_pe_q, r2_pe_q;
+  logic [BADDR_WIDTH-1:0]     bias_rd_addr;
+  logic [BiasWidth-1:0]       bias_rd_q, r3_bias_q;
+  logic signed [AccWidth-1:0] sel_acc_q;
+  logic signed [ZWIDTH-1:0]   z_q;
   logic signed [AccWidth-1:0] bias_acc;  // aligned to the accumulator's fraction
-  assign bias_acc = AccWidth'($signed(bias_rd_q)) <<< BiasShift;
-  assign bias_rd_addr = mat_bias_base + BADDR_WIDTH'(rd_row);
+  assign bias_acc = AccWidth'($signed(r3_bias_q)) <<< BiasShift;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      r1_valid_q <= 1'b0;
+      r2_valid_q <= 1'b0;
+      r3_valid_q <= 1'b0;
+      z_valid_q  <= 1'b0;
+    end else begin
+      r1_valid_q <= rd_issue;
+      r2_valid_q <= r1_valid_q;
+      r3_valid_q <= r2_valid_q;
+      z_valid_q  <= r3_valid_q;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    // R0
+    acc_rd_row   <= RIDX_WIDTH'(rd_row / ROW_WIDTH'(NumPe));
+    r1_pe_q      <= PE_WIDTH'(rd_row % ROW_WIDTH'(NumPe));
+    bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(rd_row);
+    r1_gate_q    <= gate_q;
+    r1_unit_q    <= unit_q;
+    // R1 (the PEs register their accumulators at acc_rd_row; the bias memory below)
+    r2_pe_q   <= r1_pe_q;
+    r2_gate_q <= r1_gate_q;
+    r2_unit_q <= r1_unit_q;
+    // R2
+    sel_acc_q <= pe_acc[r2_pe_q];
+    r3_bias_q <= bias_rd_q;
+    r3_gate_q <= r2_gate_q;
+    r3_unit_q <= r2_unit_q;
+    // R3
+    z_q      <= ZWIDTH'(sel_acc_q) + ZWIDTH'(bias_acc);
+    z_gate_q <= r3_gate_q;
+    z_unit_q <= r3_unit_q;
+  end
+
   always_ff @(posedge clk_i) begin
     bias_rd_q <= bias_q[bias_rd_addr];
     if (load_fire && load_sel == SEL_BIAS) bias_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
@@ -403,13 +490,8 @@ module sparse_lstm_engine #(
   assign hl_wr_sel  = hl_sel(layer_q, !bank_q);
   assign hl_wr_idx  = hl_cnt_q[hl_wr_sel][HL_IDX-1:0];
 
-  // ---- element-wise unit ------------------------------------------------------------------------------
-  logic                        elt_issue;
-  logic                        ew_valid_q;
-  logic [1:0]                  ew_gate_q;
-  logic [UNIT_WIDTH-1:0]       ew_unit_q;
-  logic signed [AccWidth-1:0]  ew_acc_q;
-  logic signed [ZWIDTH-1:0]    ew_z;
+  // ---- element-wise unit (fed by R3) ----------------------------------------------------------------
+  logic                        ew_valid;
   logic signed [CellWidth-1:0] ew_c_prev;
   logic                        eo_valid;
   logic [UNIT_WIDTH-1:0]       eo_unit;
@@ -417,9 +499,8 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0]  eo_h;
   logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
 
-  assign elt_issue = (state_q == S_ELT);
-  assign ew_z      = ZWIDTH'(ew_acc_q) + ZWIDTH'(bias_acc);
-  assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(ew_unit_q));
+  assign ew_valid  = z_valid_q && (mat_q != MAT_HEAD);
+  assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(z_unit_q));
   assign c_wr_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(eo_unit));
   assign ew_c_prev = seq_first_q ? '0 : c_q[c_rd_idx];
 
@@ -443,11 +524,11 @@ module sparse_lstm_engine #(
   ) u_eltwise (
     .clk_i,
     .rst_ni,
-    .in_valid_i (ew_valid_q),
-    .in_gate_i  (ew_gate_q),
-    .in_z_i     (ew_z),
+    .in_valid_i (ew_valid),
+    .in_gate_i  (z_gate_q),
+    .in_z_i     (z_q),
     .in_c_prev_i(ew_c_prev),
-    .in_unit_i  (ew_unit_q),
+    .in_unit_i  (z_unit_q),
     .out_valid_o(eo_valid),
     .out_unit_o (eo_unit),
     .out_c_o    (eo_c),
@@ -459,9 +540,6 @@ module sparse_lstm_engine #(
   );
 
   always_ff @(posedge clk_i) begin
-    ew_gate_q <= gate_q;
-    ew_unit_q <= unit_q;
-    ew_acc_q  <= rd_acc;
     if (eo_valid) begin
       c_q[c_wr_idx] <= eo_c;
       h_q[h_index(layer_q, !bank_q, eo_unit)] <= eo_h;
@@ -472,14 +550,24 @@ module sparse_lstm_engine #(
 
   // List counts: the x list restarts with a frame's first word, the h list of (layer, !bank) when the
   // element-wise phase of that layer starts.
+  // (elt_start: the last S_MAT_TAIL cycle of a layer matrix, the only way into S_ELT; from flops only.)
+  logic elt_start;
+  assign elt_start = (state_q == S_MAT_TAIL) && (tail_q == 2'd1) && (mat_q != MAT_HEAD);
+  always_comb begin
+    xl_cnt_d = xl_cnt_q;
+    if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(in_word != '0);
+    for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_d[i] = hl_cnt_q[i];
+    if (elt_start) hl_cnt_d[hl_wr_sel] = '0;
+    else if (eo_valid && eo_h != '0) hl_cnt_d[hl_wr_sel] = hl_cnt_q[hl_wr_sel] + 1'b1;
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       xl_cnt_q <= '0;
       for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_q[i] <= '0;
     end else begin
-      if (in_valid_i && in_ready_o) xl_cnt_q <= xl_wr_base + COL_WIDTH'(in_word != '0);
-      if (state_q != S_ELT && state_d == S_ELT) hl_cnt_q[hl_wr_sel] <= '0;
-      else if (eo_valid && eo_h != '0) hl_cnt_q[hl_wr_sel] <= hl_cnt_q[hl_wr_sel] + 1'b1;
+      xl_cnt_q <= xl_cnt_d;
+      for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_q[i] <= hl_cnt_d[i];
     end
   end
 
@@ -489,11 +577,12 @@ module sparse_lstm_engine #(
 
   assign load_ready_o = (state_q == S_INPUT) && seq_first_q && (in_cnt_q == '0);
   assign in_ready_o   = (state_q == S_INPUT) && !load_fire;
-  // The accumulators clear at the end of a matrix phase's first cycle: its first accumulation comes two
-  // cycles after its first word issues.
-  logic mat_first_q;
+  // The PEs clear their accumulators at the end of a matrix phase's second cycle (their own clear
+  // register): the phase's first accumulator read comes two cycles after its first word issues.
+  // pe_run is its own flop (= state_q == S_MAT): it drives every PE's issue logic across the chip.
+  logic mat_first_q, run_q;
   assign pe_clear = mat_first_q;
-  assign pe_run   = (state_q == S_MAT);
+  assign pe_run   = run_q;
 
   always_comb begin
     state_d     = state_q;
@@ -507,6 +596,7 @@ module sparse_lstm_engine #(
     gate_d      = gate_q;
     done_d      = done_q;
     cls_d       = cls_q;
+    tail_d      = '0;
     unique case (state_q)
       S_INPUT: begin
         if (in_valid_i && in_ready_o) begin
@@ -524,7 +614,12 @@ module sparse_lstm_engine #(
         if (all_quiet) state_d = S_MAT_TAIL;
       end
       S_MAT_TAIL: begin
-        if (mat_q == MAT_HEAD) begin
+        // Two cycles, the PEs' last words in M2 then A1. Their A2 overlaps the next state's first cycle,
+        // whose R0 only computes row addresses: R1 reads the accumulators after the last write.
+        tail_d = tail_q + 1'b1;
+        if (tail_q != 2'd1) begin
+          // first tail cycle
+        end else if (mat_q == MAT_HEAD) begin
           cls_d   = '0;
           state_d = S_LOGIT_RD;
         end else begin
@@ -582,7 +677,10 @@ module sparse_lstm_engine #(
           end
         end
       end
-      S_LOGIT_RD: state_d = S_LOGIT_SEND;
+      S_LOGIT_RD: state_d = S_LOGIT_WAIT;
+      S_LOGIT_WAIT: begin
+        if (z_valid_q) state_d = S_LOGIT_SEND;
+      end
       S_LOGIT_SEND: begin
         if (out_ready_i) begin
           cls_d = cls_q + 1'b1;
@@ -608,11 +706,12 @@ module sparse_lstm_engine #(
       mat_q       <= MAT_L0;
       layer_q     <= '0;
       mat_first_q <= 1'b0;
+      run_q       <= 1'b0;
       unit_q      <= '0;
       gate_q      <= '0;
       done_q      <= '0;
       cls_q       <= '0;
-      ew_valid_q  <= 1'b0;
+      tail_q      <= '0;
     end else begin
       state_q     <= state_d;
       in_cnt_q    <= in_cnt_d;
@@ -622,18 +721,21 @@ module sparse_lstm_engine #(
       mat_q       <= mat_d;
       layer_q     <= layer_d;
       mat_first_q <= (state_d == S_MAT) && (state_q != S_MAT);
+      run_q       <= (state_d == S_MAT);
       unit_q      <= unit_d;
       gate_q      <= gate_d;
       done_q      <= done_d;
       cls_q       <= cls_d;
-      ew_valid_q  <= elt_issue;
+      tail_q      <= tail_d;
     end
   end
 
   // ---- output stream ------------------------------------------------------------------------------------
-  logic signed [AccWidth-1:0] logit;
   logic signed [ActWidth-1:0] h_out;
-  assign logit = rd_acc + bias_acc;
+  always_ff @(posedge clk_i) begin
+    // z of a logit fits acc (its width counts the bias)
+    if (state_q == S_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q);
+  end
   assign h_out = h_q[h_index(layer_q, bank_q, unit_q)];
   always_comb begin
     out_valid_o = 1'b0;
@@ -647,7 +749,7 @@ module sparse_lstm_engine #(
       out_user_o  = 2'(layer_q) + 2'd1;
     end else if (state_q == S_LOGIT_SEND) begin
       out_valid_o = 1'b1;
-      out_data_o  = OUT_WIDTH'(logit);
+      out_data_o  = OUT_WIDTH'(logit_q);
       out_last_o  = (cls_q == cfg_classes_q - 1'b1);
     end
   end
@@ -658,7 +760,7 @@ module sparse_lstm_engine #(
   logic [PERF_WIDTH-1:0] busy_q [NumPe];
   logic                  step_end;
   assign in_step = (state_q != S_INPUT) && (state_q != S_OUT_H) && (state_q != S_LOGIT_RD) &&
-                   (state_q != S_LOGIT_SEND) && (mat_q != MAT_HEAD);
+                   (state_q != S_LOGIT_WAIT) && (state_q != S_LOGIT_SEND) && (mat_q != MAT_HEAD);
   assign in_layer_matrix = (state_q == S_MAT || state_q == S_MAT_TAIL) && (mat_q != MAT_HEAD);
   assign step_end = (state_q == S_ELT_DRAIN) && (done_q == units) && last_layer;
 
@@ -700,11 +802,47 @@ module sparse_lstm_engine #(
   assign unused_load = ^{load_data[63:BiasWidth], load_addr[31:PADDR_WIDTH], load_pe, in_data_i};
 
 `ifndef SYNTHESIS
+  // The registered segments equal what the current state selects (the pre-registered formulation)
+  // whenever the broadcaster may read them.
+  logic [HL_SEL-1:0]      ref_seg0_sel, ref_seg1_sel;
+  logic [COL_WIDTH-1:0]   ref_seg0_cnt, ref_seg1_cnt, ref_seg0_off;
+  logic                   ref_seg1_is_x;
+  always_comb begin
+    ref_seg0_sel  = hl_sel('0, bank_q);
+    ref_seg1_sel  = hl_sel('0, !bank_q);
+    ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel('0, bank_q)]);
+    ref_seg0_off  = cfg_inputs_q;
+    ref_seg1_cnt  = xl_cnt_q;
+    ref_seg1_is_x = 1'b1;
+    if (mat_q == MAT_L1) begin
+      ref_seg0_sel  = hl_sel(LAYER_WIDTH'(1), bank_q);
+      ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
+      ref_seg0_off  = COL_WIDTH'(cfg_units_q[0]);
+      ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel('0, !bank_q)]);
+      ref_seg1_is_x = 1'b0;
+    end else if (mat_q == MAT_HEAD) begin
+      ref_seg0_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
+      ref_seg0_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
+      ref_seg0_off  = '0;
+      ref_seg1_cnt  = '0;
+      ref_seg1_is_x = 1'b0;
+    end
+  end
   // verilator lint_off SYNCASYNCNET
+  assert property (@(posedge clk_i) disable iff (!rst_ni) bc_arm |->
+    seg0_cnt_q == ref_seg0_cnt && seg1_cnt_q == ref_seg1_cnt && seg1_is_x_q == ref_seg1_is_x &&
+    (ref_seg0_cnt == '0 || seg0_sel_q == ref_seg0_sel) && (seg1_is_x_q || seg1_sel_q == ref_seg1_sel) &&
+    seg_base_q[mat_q][0] == cfg_ptr_base_q[mat_q] + PADDR_WIDTH'(ref_seg0_off) &&
+    seg_base_q[mat_q][1] == cfg_ptr_base_q[mat_q] &&
+    seg_base_end_q[mat_q][0] == seg_base_q[mat_q][0] + 1'b1 &&
+    seg_base_end_q[mat_q][1] == seg_base_q[mat_q][1] + 1'b1)
+    else $error("sparse_lstm_engine: registered broadcast segments differ from the current state's");
   initial assert (AccWidth <= 64 && BiasWidth + BiasShift <= AccWidth && NumPe >= 1 && MaxLayers >= 1 && MaxLayers <= 2)
     else $fatal(1, "sparse_lstm_engine: unsupported parameters");
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     out_valid_o && !out_ready_i |=> out_valid_o && $stable(out_data_o));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) elt_start == (state_q != S_ELT && state_d == S_ELT));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) run_q == (state_q == S_MAT));
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

@@ -58,6 +58,7 @@ async def broadcast(dut, entries: list[tuple[int, int]], rng: random.Random, gap
         dut.bc_valid_i.value = int(bool(sent))
         if sent:
             dut.bc_act_i.value, dut.bc_ptr_addr_i.value = entries[i]
+            dut.bc_ptr_end_i.value = entries[i][1] + 1
             i += 1
         await ReadOnly()
         if run_at is not None:
@@ -69,7 +70,7 @@ async def broadcast(dut, entries: list[tuple[int, int]], rng: random.Random, gap
         cycle += 1
     await RisingEdge(dut.clk_i)
     dut.bc_valid_i.value = 0
-    await ClockCycles(dut.clk_i, 3)  # M and A drain
+    await ClockCycles(dut.clk_i, 5)  # M1, M2, A1 and A2 drain (and one spare)
     dut.run_i.value = 0
     return (0 if last_issue is None else last_issue - run_at + 1), issued
 
@@ -124,6 +125,6 @@ async def pe_accumulates_csc_columns(dut):
         got = []
         for r in range(rows):
             dut.acc_rd_row_i.value = r
-            await ClockCycles(dut.clk_i, 1, rising=False)
+            await ClockCycles(dut.clk_i, 2, rising=False)  # registered read port
             got.append(dut.acc_rd_data_o.value.to_signed())
         assert got == want, f"trial {trial}: accumulators differ"

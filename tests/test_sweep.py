@@ -205,6 +205,48 @@ def test_unpruned_point_equals_the_committed_model(base):
     assert row["feasible"]
 
 
+def test_engine_latency_is_the_cycle_models_worst_case(base):
+    """An engine point's latency is the RTL's cycle model (codesign.engine.cycles) with every activation
+    non-zero: each step costs what the model predicts for a step whose x_t and h_{t-1} are all non-zero,
+    and the head what it predicts for an all-non-zero h_T."""
+    from types import SimpleNamespace
+
+    from codesign.engine import EngineConfig, encode, engine_model_from_weights
+    from codesign.engine.cycles import predict_cycles
+    from codesign.sweep.evaluate import SweepContext, engine_weight_width
+
+    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
+    p = base.spec.precision
+    model = reference_model(
+        base.spec, list(base.layers), base.dense, p.kernel, p.recurrent_kernel, p.dense_kernel
+    )
+    width, _ = engine_weight_width([p.kernel, p.recurrent_kernel, p.dense_kernel])
+    layers = [(w.kernel, w.recurrent_kernel, w.bias) for w in model.layers]
+    em = engine_model_from_weights(base.spec, layers, (model.dense_kernel, model.dense_bias))
+
+    def ones(image, steps: int) -> SimpleNamespace:  # a golden trace whose activations are all non-zero
+        x = np.ones((1, steps, image.inputs), np.int64)
+        return SimpleNamespace(x=x, h=[np.ones((1, steps, u), np.int64) for u in image.units])
+
+    for num_pe in (4, 8):
+        point = {
+            "target": "engine",
+            "structure": "unstructured",
+            "bits": p.kernel.bits,
+            "sparsity": 0.0,
+            "num_pe": num_pe,
+            "reuse_factor": None,
+            "block": None,
+            "circulant_block": None,
+        }
+        row = evaluate_point(ctx, point)
+        image = encode(em, EngineConfig(num_pe=num_pe, weight_width=width, index_width=4))
+        one, two = predict_cycles(image, ones(image, 1)), predict_cycles(image, ones(image, 2))
+        full_step = 2 * two.cycles_per_step - one.cycles_per_step  # step 1: h_0 non-zero too
+        assert row["cycles_per_step"] == full_step
+        assert row["latency_cycles"] == round(full_step * base.timesteps) + one.head_cycles
+
+
 def hls_point(bits: int, structure: str = "unstructured", b: int | None = None) -> dict:
     return {
         "target": "hls",

@@ -62,7 +62,7 @@ DEFAULT_AXES = {
 @dataclass(frozen=True)
 class EngineOptions:
     index_width: int = 4
-    step_overhead: int = 0  # cycles per layer step outside the matrix phase (measure on the RTL)
+    step_overhead: int = 0  # further cycles per layer step beyond the cycle model (0 for this RTL)
     head_overhead: int = 0
 
 

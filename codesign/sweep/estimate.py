@@ -309,13 +309,35 @@ def estimate_counts(g: EngineGeometry, coefficients: dict) -> dict[str, float]:
     return {r: float(sum(coefficients[r].get(k, 0.0) * v for k, v in f[r].items())) for r in RESOURCES}
 
 
+def engine_step_cycles(
+    g: EngineGeometry, step_overhead: int = 0, head_overhead: int = 0
+) -> tuple[float, int]:
+    """(cycles per step, head cycles) by the engine's cycle model (codesign.engine.cycles, which equals the
+    RTL) in the worst case: every activation non-zero, so each matrix phase is its busiest PE's words. Per
+    layer: fill + max(words, broadcast entries) + drain, then the element-wise phase (4H rows + latency);
+    the head: fill + words + drain + cycles per logit."""
+    from codesign.engine.cycles import CycleParams
+
+    p = CycleParams()
+    x, h, c = g.shape()
+    step = 0.0
+    for layer, words in enumerate(g.layer_words_max):
+        # layer 0's entries are queued while the frame arrives; later phases wait for one entry a cycle
+        span = words if layer == 0 else max(words, 2 * h)
+        fill = p.fill if layer == 0 else p.fill_late
+        eltwise = -(-4 * h // p.eltwise_rows_per_cycle) + p.eltwise_latency
+        step += fill + span + p.drain + eltwise + step_overhead
+    head = p.fill_late + max(g.head_words_max, h) + p.drain + p.logit_cycles * c + head_overhead
+    return step, head
+
+
 def engine_estimate(
     g: EngineGeometry, step_overhead: int = 0, head_overhead: int = 0, cost: EngineCostModel | None = None
 ) -> Resources:
     c = cost or default_cost_model()
     counts = estimate_counts(g, c.coefficients)
-    step = float(sum(g.layer_words_max) + step_overhead * len(g.layer_words_max))
-    latency = int(round(step * g.timesteps)) + g.head_words_max + head_overhead
+    step, head = engine_step_cycles(g, step_overhead, head_overhead)
+    latency = int(round(step * g.timesteps)) + head
     multipliers = g.num_pe + 3
     return Resources(
         lut=int(round(counts["lut"])),

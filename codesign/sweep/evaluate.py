@@ -36,7 +36,7 @@ from codesign.sweep.estimate import EngineGeometry, Resources, engine_estimate
 from codesign.sweep.model import BaseModel, accuracy, at_bits, reference_model
 from codesign.sweep.transform import compress_layer
 
-CACHE_VERSION = 3  # bump when a row's meaning changes: every cached point is then recomputed
+CACHE_VERSION = 4  # bump when a row's meaning changes: every cached point is then recomputed
 # Bump when fine-tuning itself changes: the trained model folders are a cache of their own (a row can be
 # recomputed from a kept model when only the evaluation changes, e.g. CACHE_VERSION).
 FINETUNE_VERSION = 1
@@ -387,6 +387,9 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
         layer_words_max=tuple(int(w.max()) for w in words[:-1]),
         head_words_max=int(words[-1].max()),
         timesteps=ctx.base.timesteps,
+        inputs=mats[0].shape[1] - mats[0].shape[0] // 4,  # [W_x W_h] of layer 0: X + H columns, 4H rows
+        units=mats[0].shape[0] // 4,
+        classes=head.shape[0],
     )
     extra["acc_width"] = acc.width
     extra["gate_width"] = gate.width

@@ -198,12 +198,21 @@ def derived_terms(g: EngineGeometry) -> dict[str, dict[str, float]]:
     }
 
 
+def row_mux_luts(rows: int) -> int:
+    """LUT6s of one bit of a rows:1 multiplexer on 7-series (rows a power of 2): a LUT6 selects among 4,
+    MUXF7 / MUXF8 (free) combine up to 16 in a slice, and wider muxes add a LUT level over the slices."""
+    if rows <= 1:
+        return 0
+    if rows <= 16:
+        return max(1, rows // 4)
+    return 4 * (rows // 16) + max(1, row_mux_luts(rows // 16))
+
+
 def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """Every resource's terms for a geometry: LUT and FF (fitted) and BRAM and DSP (derived)."""
     # Yosys maps the accumulator array to flip-flops padded to a power of 2 (its row index width):
-    # LocalRows 13 costs 16 rows of registers and select logic (measured on NumPe 5 and 10)
+    # LocalRows 13 costs what 16 does, 20 what 32 does (measured on csc_pe alone, AccWidth 30)
     p, rows, acc = g.num_pe, 1 << max(0, g.max_local_rows - 1).bit_length(), g.acc_width
-    lr = g.max_local_rows
     word = g.weight_width + g.index_width
     mems = engine_memories(g)
     per_pe = ("pe_weights", "pe_colptr", "pe_queue")
@@ -215,13 +224,11 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
         "lut": {
             "control": 1.0,
             "per_pe": float(p),
-            "accumulate": float(p * acc),  # accumulate adder, the read mux over the PEs
-            "accumulator_select": float(p * rows * acc),  # write enables and read mux of the rows
-            # NumPe not a power of 2: row / NumPe is not a bit slice, and one more row-select mux of
-            # LocalRows x AccWidth appears (measured; codesign.sweep.fit.PROBES separate it from ...)
-            "odd_pe_row_select": float((p & (p - 1) != 0) * rows * acc),
-            # ... LocalRows not a power of 2: the row index can point past the last accumulator
-            "unpadded_rows": float((lr & (lr - 1) != 0) * p * rows * acc),
+            "accumulate": float(p * acc),  # accumulate adder, A1 forwarding mux, R2 select over the PEs
+            # the accumulator rows' select logic in every PE, counted in LUT6s of a row mux per bit: the
+            # A1 read (accumulate), the R1 read (element-wise), the row write enables. Its cost per row
+            # grows in steps with the mux tree (16 rows fit a slice's MUXF7/F8), not linearly in rows.
+            "accumulator_select": float(p * acc * row_mux_luts(rows)),
             "word_decode": float(p * word),  # index decode, row arithmetic, weight word path
             # column queue and word issue: begin / end / address compares and increments
             "address": float(p * g.ptr_width),
@@ -252,13 +259,12 @@ FORMS = {
     "lut": {
         "control": "1 (sequencer, stream interfaces, list walk, fixed part of the element-wise unit)",
         "per_pe": "NumPe (queue control, handshakes)",
-        "accumulate": "NumPe x AccWidth (accumulate adder, PE read mux)",
-        "accumulator_select": "NumPe x LocalRows (to a power of 2) x AccWidth (row enables, read mux)",
-        "odd_pe_row_select": "LocalRows (to a power of 2) x AccWidth if NumPe is not a power of 2 (measured)",
-        "unpadded_rows": "NumPe x LocalRows (to a power of 2) x AccWidth if LocalRows is not a power of 2",
+        "accumulate": "NumPe x AccWidth (accumulate adder, A1 forwarding mux, R2 PE select mux)",
+        "accumulator_select": "NumPe x AccWidth x LUT6s of a LocalRows (to a power of 2):1 mux "
+        "(row_mux_luts; A1 and R1 accumulator reads, row write enables)",
         "word_decode": "NumPe x (WeightWidth + IndexWidth) (index decode, word path)",
         "address": "NumPe x PtrWidth (column queue, word address counters, column-end compares)",
-        "elementwise_acc": "AccWidth (z + bias, saturating cast to the table input)",
+        "elementwise_acc": "AccWidth (z + bias, its cast: rounding increment + range check)",
         "elementwise_cell": "CellWidth (cell update, casts of c_t)",
         "lutram_pe": "LUT sites of the PE memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_shared": "LUT sites of the shared memories mapped to LUT RAM (derived: xc7_memory)",

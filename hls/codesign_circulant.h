@@ -58,7 +58,7 @@ void codesign_circulant_accumulate(const data_T x[N_IN],
             #pragma HLS UNROLL
             const unsigned k = cycle * per_cycle + lane;
             if (k < n_blocks) {
-                V_T v_block[FAST::block], v_fast[FAST::rank]; // B v: constants when the weights are
+                V_T v_block[FAST::block], v_fast[FAST::rank]; // B v: folded when the weights are constants
                 #pragma HLS ARRAY_PARTITION variable=v_block complete
                 #pragma HLS ARRAY_PARTITION variable=v_fast complete
                 for (int c = 0; c < B; c++) {

@@ -584,6 +584,13 @@ module sparse_lstm_engine #(
   assign pe_clear = mat_first_q;
   assign pe_run   = run_q;
 
+  // After a step (and its h_t output, when emitted): the head on the sequence's last frame, else the
+  // next frame.
+  logic [1:0] after_step_mat;
+  state_e     after_step_state;
+  assign after_step_mat   = seq_last_q ? MAT_HEAD : MAT_L0;
+  assign after_step_state = seq_last_q ? S_MAT : S_INPUT;
+
   always_comb begin
     state_d     = state_q;
     in_cnt_d    = in_cnt_q;
@@ -648,12 +655,9 @@ module sparse_lstm_engine #(
             layer_d     = '0;
             unit_d      = '0;
             if (cfg_emit_h_q) state_d = S_OUT_H;
-            else if (seq_last_q) begin
-              mat_d   = MAT_HEAD;
-              state_d = S_MAT;
-            end else begin
-              mat_d   = MAT_L0;
-              state_d = S_INPUT;
+            else begin
+              mat_d   = after_step_mat;
+              state_d = after_step_state;
             end
           end
         end
@@ -666,13 +670,8 @@ module sparse_lstm_engine #(
             layer_d = layer_q + 1'b1;
             if (last_layer) begin
               layer_d = '0;
-              if (seq_last_q) begin
-                mat_d   = MAT_HEAD;
-                state_d = S_MAT;
-              end else begin
-                mat_d   = MAT_L0;
-                state_d = S_INPUT;
-              end
+              mat_d   = after_step_mat;
+              state_d = after_step_state;
             end
           end
         end

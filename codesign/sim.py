@@ -49,9 +49,11 @@ def put_verilator_on_path() -> None:
 
 def rtl_sources(file_list: Path = RTL_DIR / "engine.f") -> list[Path]:
     """Sources named in a Verilator file list (paths relative to the list's folder, so that
-    `cd rtl && verilator -f engine.f` works as well)."""
-    lines = [line.split("//")[0].strip() for line in file_list.read_text().splitlines()]
-    return [file_list.parent / line for line in lines if line]
+    `cd rtl && verilator -f engine.f` works as well; nested -f lists included), read as synthesis
+    reads it."""
+    from codesign.synth.yosys import read_file_list
+
+    return read_file_list(file_list, base=file_list.parent).files
 
 
 def _build_key(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, object]) -> str:

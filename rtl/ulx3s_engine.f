@@ -1,10 +1,5 @@
-// ULX3S board top: the engine (engine.f's files, same order) and the UART bridge around it.
-fixed_cast.sv
-act_table.sv
-csc_index_decoder.sv
-csc_pe.sv
-lstm_eltwise.sv
-sparse_lstm_engine.sv
+// ULX3S board top: the engine and the UART bridge around it.
+-f engine.f
 stream_fifo.sv
 uart_rx.sv
 uart_tx.sv

@@ -316,6 +316,7 @@ class ReferenceModel:
     reset_after: bool = True
     state_quantizer: ActivationFn | None = None
     dtype: type = np.float64
+    input_quantizer: ActivationFn | None = None  # QKeras' input quantizer (spec precision.input)
 
     @classmethod
     def from_keras(cls, spec: Spec, keras_model, quantized: bool, dtype: type = np.float64) -> ReferenceModel:
@@ -358,11 +359,14 @@ class ReferenceModel:
             reset_after=m.reset_after,
             state_quantizer=precision_fn(p.state) if quantized else None,
             dtype=dtype,
+            input_quantizer=precision_fn(p.input) if quantized else None,
         )
 
     def trace(self, x: np.ndarray) -> Trace:
         """Every layer's per-step states and the logits for x (N, T, channels)."""
         h = np.asarray(x).astype(self.dtype, copy=False)
+        if self.input_quantizer is not None:
+            h = self.input_quantizer(h)
         traces = []
         for weights in self.layers:
             layer = trace_layer(

@@ -51,6 +51,9 @@ class Precision:
         return -(2.0**self.integer)
 
 
+DEFAULT_INPUT = Precision(16, 5)
+
+
 @dataclass(frozen=True)
 class Activation:
     """A state (tanh-like) or gate (sigmoid-like) activation, optionally quantized to `bits`.
@@ -80,6 +83,9 @@ class PrecisionSpec:
     dense_kernel: Precision
     dense_bias: Precision
     state: Precision | None = None  # QKeras state_quantizer on h and c; None keeps them float
+    # The input frames x_t: a QKeras quantized_bits input quantizer, so x_t is one number in QKeras,
+    # HLS and the engine. The default is ap_fixed<16,6>, the input type HLS and the engine used before.
+    input: Precision = DEFAULT_INPUT
 
 
 @dataclass(frozen=True)
@@ -191,12 +197,13 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
         raise r.fail("model.recurrent_activation", "a simple_rnn cell has no gates")
 
     names = [f.name for f in dataclasses.fields(PrecisionSpec)]
-    required = {n for n in names if n != "state"}
+    required = {n for n in names if n not in ("state", "input")}
     p = r.mapping(top["precision"], "precision", set(names), required)
     state = p.get("state")
     precision = PrecisionSpec(
         **{n: _precision(r, p[n], f"precision.{n}") for n in sorted(required)},
         state=None if state is None else _precision(r, state, "precision.state"),
+        input=_precision(r, p["input"], "precision.input") if "input" in p else DEFAULT_INPUT,
     )
 
     t = r.mapping(

@@ -1,6 +1,7 @@
 """Keras models from a spec: the QKeras classifier and its float twin with the same weight layout.
 
-Both are `Input(length, channels) -> 1..3 recurrent layers -> dense head` producing logits (no softmax:
+The QKeras classifier is `Input(length, channels) -> input quantizer -> 1..3 recurrent layers -> dense head`
+and its float twin the same without the input quantizer, both producing logits (no softmax:
 argmax needs none, and the hardware computes none). Layer names are shared (`rnn1`, `rnn2`, ...,
 `head`) so weights move between the two with get_weights / set_weights.
 """
@@ -13,7 +14,7 @@ from codesign.spec import Activation, Precision, Spec
 
 # Importing TensorFlow is slow; this module is only imported by stages that need Keras.
 import tensorflow as tf  # noqa: E402  isort: skip
-from qkeras import QGRU, QLSTM, QDense, QSimpleRNN  # noqa: E402
+from qkeras import QGRU, QLSTM, QActivation, QDense, QSimpleRNN  # noqa: E402
 from qkeras.quantizers import hard_sigmoid, hard_tanh, quantized_bits, quantized_sigmoid, quantized_tanh  # noqa: E402
 
 from codesign.models import compat  # noqa: E402, F401  (must precede any QGRU/QSimpleRNN call)
@@ -37,6 +38,9 @@ class ClipToPrecision(tf.keras.constraints.Constraint):
 
     def get_config(self) -> dict:
         return {"min_value": self.min_value, "max_value": self.max_value}
+
+
+INPUT_QUANTIZER = "x_q"  # the QActivation layer after the input
 
 
 def _quantizer(p: Precision) -> quantized_bits:
@@ -65,6 +69,9 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
     m, p = spec.model, spec.precision
     inputs = tf.keras.Input(shape=(length, channels), name="x")
     h = inputs
+    if quantized:
+        # x_t on the input grid during QAT, as HLS and the engine receive it (spec precision.input)
+        h = QActivation(_quantizer(p.input), name=INPUT_QUANTIZER)(h)
     for i, units in enumerate(m.units):
         common = dict(
             units=units,

@@ -159,14 +159,16 @@ template <class data_T, class res_T, typename CONFIG_T> class codesign_hard_tanh
 } // namespace activation
 
 // One LSTM step after the two matrix products (tmpres = W_x x + b, tmpres_state = W_h h + b_r, Keras gate
-// order i f c o), shared by the dense/block-sparse and the circulant kernels. hls4ml's lstm_static stores
-// c_t in the state type and applies tanh to that rounded copy; QKeras applies tanh to the exact c_t and
-// rounds it (state_quantizer) only when the next step reads it. With an 8-bit tanh the rounded copy lands
-// on the other side of a level boundary a few percent of the time, so c_t is held exactly in accum_t here.
+// order i f c o), shared by the dense/block-sparse and the circulant kernels. QKeras applies tanh to the exact
+// c_t, outputs the exact h_t = o tanh(c_t), and applies its state quantizer to h and c only when the next step
+// reads them. So c_t and tanh(c_t) stay in accum_t, h_out (res_T: the layer's output, the next layer's input)
+// is exact, and only the copies kept for the next step, h_state and s_state, are rounded to state_t (the state
+// quantizer's type). hls4ml's lstm_static keeps one h in res_T, which rounds the output too.
 template <class res_T, typename CONFIG_T>
 void codesign_lstm_cell(typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4],
                         typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4],
-                        res_T s_state[CONFIG_T::n_state], res_T h_state[CONFIG_T::n_state]) {
+                        typename CONFIG_T::state_t s_state[CONFIG_T::n_state],
+                        typename CONFIG_T::state_t h_state[CONFIG_T::n_state], res_T h_out[CONFIG_T::n_state]) {
     typename CONFIG_T::accum_t tmpres_ifo[CONFIG_T::n_state * 3];
     typename CONFIG_T::accum_t tmpres_c[CONFIG_T::n_state];
     typename CONFIG_T::accum_t inputacc_ifo[CONFIG_T::n_state * 3];
@@ -202,19 +204,19 @@ void codesign_lstm_cell(typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4]
                                   typename CONFIG_T::ACT_CONFIG_T>::activation(c_exact, s_actstate);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL
-        h_state[iacc] = tmpres_ifo[iacc + 2 * CONFIG_T::n_state] * s_actstate[iacc];
+        h_out[iacc] = tmpres_ifo[iacc + 2 * CONFIG_T::n_state] * s_actstate[iacc];
+        h_state[iacc] = h_out[iacc]; // likewise for h
     }
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
 void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h_newstate[CONFIG_T::n_state],
-                          res_T s_newstate[CONFIG_T::n_state],
                           typename CONFIG_T::weight_t param[CONFIG_T::n_state * 4 * CONFIG_T::n_in],
                           typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 4 * CONFIG_T::n_state],
                           typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4],
                           typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 4]) {
-    static res_T h_state[CONFIG_T::n_state];
-    static res_T s_state[CONFIG_T::n_state];
+    static typename CONFIG_T::state_t h_state[CONFIG_T::n_state];
+    static typename CONFIG_T::state_t s_state[CONFIG_T::n_state];
     typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4];
     typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4];
     #pragma HLS ARRAY_PARTITION variable=h_state complete
@@ -230,77 +232,135 @@ void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h
         }
     }
     nnet::dense<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config1>(data, tmpres, param, param_b);
-    nnet::dense<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config2>(h_state, tmpres_state, param_r,
-                                                                                    param_br);
-    codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
+    nnet::dense<typename CONFIG_T::state_t, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config2>(
+        h_state, tmpres_state, param_r, param_br);
+    codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state, h_newstate);
+}
+
+// One GRU step (reset_after: r multiplies h U_h + b_rh; Keras gate order z r h), as hls4ml's gru_static but
+// with h_{t-1} kept in state_t (QKeras' state quantizer, which it applies to h_{t-1} before the mix too) and
+// the exact h_t = z h_{t-1} + (1 - z) hh output in res_T.
+template <class data_T, class res_T, typename CONFIG_T>
+void codesign_gru_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h_newstate[CONFIG_T::n_state],
+                         typename CONFIG_T::weight_t param[CONFIG_T::n_state * 3 * CONFIG_T::n_in],
+                         typename CONFIG_T::recurrent_weight_t param_zr[CONFIG_T::n_state * 3 * CONFIG_T::n_state],
+                         typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 3],
+                         typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 3]) {
+    static typename CONFIG_T::state_t h_state[CONFIG_T::n_state];
+    typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 3];
+    typename CONFIG_T::accum_t tmpres_state_zr[CONFIG_T::n_state * 3];
+    typename CONFIG_T::accum_t tmpres_state_h[CONFIG_T::n_state];
+    typename CONFIG_T::accum_t tmpres_zr[CONFIG_T::n_state * 2];
+    typename CONFIG_T::accum_t tmpres_h[CONFIG_T::n_state];
+    typename CONFIG_T::accum_t inputacc_zr[CONFIG_T::n_state * 2];
+    typename CONFIG_T::accum_t inputacc_h[CONFIG_T::n_state];
+    #pragma HLS ARRAY_PARTITION variable=h_state complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres_state_zr complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres_state_h complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres_zr complete
+    #pragma HLS ARRAY_PARTITION variable=tmpres_h complete
+    #pragma HLS ARRAY_PARTITION variable=inputacc_zr complete
+    #pragma HLS ARRAY_PARTITION variable=inputacc_h complete
+
+    if (reset_state) {
+        for (int i = 0; i < CONFIG_T::n_state; i++) {
+            #pragma HLS UNROLL
+            h_state[i] = 0;
+        }
+    }
+    nnet::dense<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config1>(data, tmpres, param, param_b);
+    nnet::dense<typename CONFIG_T::state_t, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config2>(
+        h_state, tmpres_state_zr, param_zr, param_br);
+    for (int iacc = 0; iacc < 2 * CONFIG_T::n_state; iacc++) {
+        #pragma HLS UNROLL
+        inputacc_zr[iacc] = tmpres[iacc] + tmpres_state_zr[iacc];
+    }
+    CONFIG_T::template activation_recr<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
+                                       typename CONFIG_T::ACT_CONFIG_GRU>::activation(inputacc_zr, tmpres_zr);
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL
-        s_newstate[iacc] = s_state[iacc];
-        h_newstate[iacc] = h_state[iacc];
+        tmpres_state_h[iacc] = tmpres_zr[iacc + CONFIG_T::n_state] * tmpres_state_zr[iacc + 2 * CONFIG_T::n_state];
+        inputacc_h[iacc] = tmpres[iacc + 2 * CONFIG_T::n_state] + tmpres_state_h[iacc];
+    }
+    CONFIG_T::template activation<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
+                                  typename CONFIG_T::ACT_CONFIG_T>::activation(inputacc_h, tmpres_h);
+    for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
+        #pragma HLS UNROLL
+        h_newstate[iacc] = tmpres_h[iacc] * (1 - tmpres_zr[iacc]) + h_state[iacc] * tmpres_zr[iacc];
+        h_state[iacc] = h_newstate[iacc]; // the state quantizer, applied when the next step reads h
     }
 }
 
-// hls4ml's lstm_stack instantiates both nnet::lstm and nnet::lstm_static (a run-time `if` on use_static);
-// nnet::lstm writes dense results of type res_T into accum_t arrays, so it fails to compile whenever the
-// state type differs from the accumulator, which an exact accumulator always does. The same loop, static
-// kernel only:
-template <class data_T, class res_T, typename CONFIG_T>
-void codesign_lstm_stack(data_T data[CONFIG_T::n_sequence * CONFIG_T::n_in],
-                         res_T res[CONFIG_T::n_sequence_out * CONFIG_T::n_state],
-                         typename CONFIG_T::weight_t param[CONFIG_T::n_state * 4 * CONFIG_T::n_in],
-                         typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 4 * CONFIG_T::n_state],
-                         typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4],
-                         typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 4]) {
-    res_T h_newstate[CONFIG_T::n_state];
-    res_T s_newstate[CONFIG_T::n_state];
-    data_T data_in[CONFIG_T::n_in];
-    bool reset_state = true;
-    #pragma HLS ARRAY_PARTITION variable=h_newstate complete
-    #pragma HLS ARRAY_PARTITION variable=s_newstate complete
+// One step of each cell, with its gate count, so one sequence loop serves both.
+template <class data_T, class res_T, typename CONFIG_T> struct codesign_lstm_step {
+    static const int gates = 4;
+    static void apply(bool reset_state, data_T data[CONFIG_T::n_in], res_T h[CONFIG_T::n_state],
+                      typename CONFIG_T::weight_t param[CONFIG_T::n_state * 4 * CONFIG_T::n_in],
+                      typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 4 * CONFIG_T::n_state],
+                      typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4],
+                      typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 4]) {
+        codesign_lstm_static<data_T, res_T, CONFIG_T>(reset_state, data, h, param, param_r, param_b, param_br);
+    }
+};
 
+template <class data_T, class res_T, typename CONFIG_T> struct codesign_gru_step {
+    static const int gates = 3;
+    static void apply(bool reset_state, data_T data[CONFIG_T::n_in], res_T h[CONFIG_T::n_state],
+                      typename CONFIG_T::weight_t param[CONFIG_T::n_state * 3 * CONFIG_T::n_in],
+                      typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 3 * CONFIG_T::n_state],
+                      typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 3],
+                      typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 3]) {
+        codesign_gru_static<data_T, res_T, CONFIG_T>(reset_state, data, h, param, param_r, param_b, param_br);
+    }
+};
+
+// hls4ml's lstm_stack / gru_stack sequence loop around the project's static kernels (hls4ml's lstm_stack also
+// instantiates nnet::lstm, which does not compile when the state and accumulator types differ, as exact
+// types always do). io_parallel:
+template <template <class, class, typename> class Step, class data_T, class res_T, typename CONFIG_T>
+void codesign_recurrent_stack(data_T data[CONFIG_T::n_sequence * CONFIG_T::n_in],
+                              res_T res[CONFIG_T::n_sequence_out * CONFIG_T::n_state],
+                              typename CONFIG_T::weight_t *param, typename CONFIG_T::recurrent_weight_t *param_r,
+                              typename CONFIG_T::bias_t *param_b, typename CONFIG_T::recurrent_bias_t *param_br) {
+    res_T h_newstate[CONFIG_T::n_state];
+    data_T data_in[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=h_newstate complete
     for (int iloop = 0; iloop < CONFIG_T::n_sequence; iloop++) {
         for (int j = 0; j < CONFIG_T::n_in; j++) {
             #pragma HLS UNROLL
             data_in[j] = data[j + iloop * CONFIG_T::n_in];
         }
-        nnet::codesign_lstm_static<data_T, res_T, CONFIG_T>(reset_state, data_in, h_newstate, s_newstate, param, param_r, param_b,
-                                                   param_br);
-        if (CONFIG_T::n_sequence_out > 1)
-            for (int i = CONFIG_T::n_state * iloop, j = 0; i < (CONFIG_T::n_state * (iloop + 1)); i++, j++) {
+        Step<data_T, res_T, CONFIG_T>::apply(iloop == 0, data_in, h_newstate, param, param_r, param_b, param_br);
+        if (CONFIG_T::n_sequence_out > 1 || iloop == CONFIG_T::n_sequence - 1) {
+            int offset = CONFIG_T::n_sequence_out > 1 ? CONFIG_T::n_state * iloop : 0;
+            for (int j = 0; j < CONFIG_T::n_state; j++) {
                 #pragma HLS UNROLL
-                res[i] = h_newstate[j];
+                res[offset + j] = h_newstate[j];
             }
-        reset_state = false;
-    }
-    if (CONFIG_T::n_sequence_out == 1)
-        for (int i = 0; i < (CONFIG_T::n_state); i++) {
-            #pragma HLS UNROLL
-            res[i] = h_newstate[i];
         }
+    }
 }
 
-template <class data_T, class res_T, typename CONFIG_T>
-void codesign_lstm_stack(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                         typename CONFIG_T::weight_t param[CONFIG_T::n_state * 4 * CONFIG_T::n_in],
-                         typename CONFIG_T::recurrent_weight_t param_r[CONFIG_T::n_state * 4 * CONFIG_T::n_state],
-                         typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4],
-                         typename CONFIG_T::recurrent_bias_t param_br[CONFIG_T::n_state * 4]) {
-    typename res_T::value_type h_newstate[CONFIG_T::n_state];
-    typename res_T::value_type s_newstate[CONFIG_T::n_state];
-    typename data_T::value_type data_in[CONFIG_T::n_in];
-    bool reset_state = true;
+// io_stream:
+template <template <class, class, typename> class Step, class data_T, class res_T, typename CONFIG_T>
+void codesign_recurrent_stack(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
+                              typename CONFIG_T::weight_t *param, typename CONFIG_T::recurrent_weight_t *param_r,
+                              typename CONFIG_T::bias_t *param_b, typename CONFIG_T::recurrent_bias_t *param_br) {
+    typedef typename data_T::value_type x_T;
+    typedef typename res_T::value_type h_T;
+    h_T h_newstate[CONFIG_T::n_state];
+    x_T data_in[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=h_newstate complete
-    #pragma HLS ARRAY_PARTITION variable=s_newstate complete
-
-    for (int i_in = 0; i_in < CONFIG_T::n_sequence * CONFIG_T::n_in / data_T::size; i_in++) {
+    const int steps = CONFIG_T::n_sequence * CONFIG_T::n_in / data_T::size;
+    for (int i_in = 0; i_in < steps; i_in++) {
         data_T data_pack = data_stream.read();
         for (int i_pack = 0; i_pack < data_T::size; i_pack++) {
             #pragma HLS UNROLL
             data_in[i_pack] = data_pack[i_pack];
         }
-        nnet::codesign_lstm_static<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(
-            reset_state, data_in, h_newstate, s_newstate, param, param_r, param_b, param_br);
-        if (CONFIG_T::n_sequence_out > 1) {
+        Step<x_T, h_T, CONFIG_T>::apply(i_in == 0, data_in, h_newstate, param, param_r, param_b, param_br);
+        if (CONFIG_T::n_sequence_out > 1 || i_in == steps - 1) {
             res_T res_pack;
             PRAGMA_DATA_PACK(res_pack)
             for (int i_pack = 0; i_pack < res_T::size; i_pack++) {
@@ -309,17 +369,38 @@ void codesign_lstm_stack(hls::stream<data_T> &data_stream, hls::stream<res_T> &r
             }
             res_stream.write(res_pack);
         }
-        reset_state = false;
     }
-    if (CONFIG_T::n_sequence_out == 1) {
-        res_T res_pack;
-        PRAGMA_DATA_PACK(res_pack)
-        for (int i_pack = 0; i_pack < res_T::size; i_pack++) {
-            #pragma HLS UNROLL
-            res_pack[i_pack] = h_newstate[i_pack];
-        }
-        res_stream.write(res_pack);
-    }
+}
+
+// The names the function templates call (extensions.py), for io_parallel and io_stream.
+template <class data_T, class res_T, typename CONFIG_T>
+void codesign_lstm_stack(data_T data[CONFIG_T::n_sequence * CONFIG_T::n_in],
+                         res_T res[CONFIG_T::n_sequence_out * CONFIG_T::n_state],
+                         typename CONFIG_T::weight_t *param, typename CONFIG_T::recurrent_weight_t *param_r,
+                         typename CONFIG_T::bias_t *param_b, typename CONFIG_T::recurrent_bias_t *param_br) {
+    codesign_recurrent_stack<codesign_lstm_step, data_T, res_T, CONFIG_T>(data, res, param, param_r, param_b, param_br);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void codesign_lstm_stack(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                         typename CONFIG_T::weight_t *param, typename CONFIG_T::recurrent_weight_t *param_r,
+                         typename CONFIG_T::bias_t *param_b, typename CONFIG_T::recurrent_bias_t *param_br) {
+    codesign_recurrent_stack<codesign_lstm_step, data_T, res_T, CONFIG_T>(data, res, param, param_r, param_b, param_br);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void codesign_gru_stack(data_T data[CONFIG_T::n_sequence * CONFIG_T::n_in],
+                        res_T res[CONFIG_T::n_sequence_out * CONFIG_T::n_state],
+                        typename CONFIG_T::weight_t *param, typename CONFIG_T::recurrent_weight_t *param_r,
+                        typename CONFIG_T::bias_t *param_b, typename CONFIG_T::recurrent_bias_t *param_br) {
+    codesign_recurrent_stack<codesign_gru_step, data_T, res_T, CONFIG_T>(data, res, param, param_r, param_b, param_br);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void codesign_gru_stack(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                        typename CONFIG_T::weight_t *param, typename CONFIG_T::recurrent_weight_t *param_r,
+                        typename CONFIG_T::bias_t *param_b, typename CONFIG_T::recurrent_bias_t *param_br) {
+    codesign_recurrent_stack<codesign_gru_step, data_T, res_T, CONFIG_T>(data, res, param, param_r, param_b, param_br);
 }
 
 } // namespace nnet

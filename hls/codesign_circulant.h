@@ -127,8 +127,9 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
                                     const typename CONFIG_T::recurrent_weight_t
                                         param_r[CONFIG_T::n_gate_blocks * CONFIG_T::n_state_blocks * CONFIG_T::block],
                                     const typename CONFIG_T::bias_t param_b[CONFIG_T::n_state * 4]) {
-    static res_T h_state[CONFIG_T::n_state];
-    static res_T s_state[CONFIG_T::n_state];
+    typedef typename CONFIG_T::state_t state_T; // h_{t-1}, c_{t-1} as the state quantizer leaves them
+    static state_T h_state[CONFIG_T::n_state];
+    static state_T s_state[CONFIG_T::n_state];
     typename CONFIG_T::accum_t tmpres[CONFIG_T::n_state * 4];
     typename CONFIG_T::accum_t tmpres_state[CONFIG_T::n_state * 4];
     #pragma HLS ARRAY_PARTITION variable=h_state complete
@@ -160,7 +161,7 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
                                       typename fast::in_v_t, fast, CONFIG_T::n_in, CONFIG_T::n_in_blocks,
                                       CONFIG_T::n_gate_blocks, CONFIG_T::reuse_factor>(data, param, acc);
     if (CONFIG_T::fast_recurrent)
-        codesign_circulant_accumulate<res_T, typename CONFIG_T::recurrent_weight_t, typename fast::rec_x_t,
+        codesign_circulant_accumulate<state_T, typename CONFIG_T::recurrent_weight_t, typename fast::rec_x_t,
                                       typename fast::rec_v_t, fast, CONFIG_T::n_state, CONFIG_T::n_state_blocks,
                                       CONFIG_T::n_gate_blocks, CONFIG_T::recurrent_reuse_factor>(h_state, param_r,
                                                                                                  acc);
@@ -175,14 +176,10 @@ void codesign_circulant_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in
                                   CONFIG_T::n_in_blocks, CONFIG_T::n_gate_blocks, CONFIG_T::block,
                                   CONFIG_T::reuse_factor>(data, param, tmpres);
     if (!CONFIG_T::fast_recurrent)
-        codesign_circulant_direct<res_T, typename CONFIG_T::recurrent_weight_t, typename CONFIG_T::accum_t,
+        codesign_circulant_direct<state_T, typename CONFIG_T::recurrent_weight_t, typename CONFIG_T::accum_t,
                                   CONFIG_T::n_state, CONFIG_T::n_state_blocks, CONFIG_T::n_gate_blocks,
                                   CONFIG_T::block, CONFIG_T::recurrent_reuse_factor>(h_state, param_r, tmpres_state);
-    codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state);
-    for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
-        #pragma HLS UNROLL
-        h_newstate[iacc] = h_state[iacc];
-    }
+    codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state, h_newstate);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>

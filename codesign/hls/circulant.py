@@ -174,7 +174,7 @@ def _templates(layer_cls):
                 node.get_weights("recurrent_weight").data.reshape(n_gate_blocks, n_state // b, b),
                 n_in,
                 _fixed(node.get_input_variable().type.precision),
-                _fixed(node.get_output_variable().type.precision),
+                Fixed.from_cpp(node.get_attr("codesign_state_t")),  # h_{t-1} as the kernel keeps it
                 _fixed(node.get_weights("weight").type.precision),
                 _fixed(node.get_weights("recurrent_weight").type.precision),
                 node.model.config.get_layer_config(node).get("CirculantProduct", "auto"),
@@ -210,7 +210,9 @@ def _templates(layer_cls):
                     quant="" if quant is None else f"\n    typedef {quant} quant_t;",
                 )
                 text += _activation_template.format(**act) + "\n"
-            return text + structs + _config_template.format(**params)
+            from codesign.hls.extensions import add_state_type
+
+            return text + structs + add_state_type(_config_template.format(**params), node)
 
     class CirculantFunction(FunctionCallTemplate):
         def __init__(self):

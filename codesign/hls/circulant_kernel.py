@@ -229,7 +229,7 @@ def layer_from_matrices(
         circulant_vectors(np.asarray(recurrent).T, b),
         np.shape(kernel)[0],
         x_type,
-        types.result,
+        types.state,
         types.weight,
         types.recurrent_weight,
         product,

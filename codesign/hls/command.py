@@ -29,7 +29,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reuse factor of h U (default: --reuse-factor)",
     )
-    parser.add_argument("--input-bits", type=int, default=16, help="width of the input type (default 16)")
     parser.add_argument(
         "--circulant-product",
         choices=("auto", "fast", "direct"),
@@ -52,6 +51,9 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
         "accuracy_keras": result.accuracy_keras,
         "accuracy_csim": result.accuracy_csim,
         "agreement": result.agreement,
+        # exact types: C-simulation logits == the float64 reference's (max_logit_error 0); else why not
+        "exact": result.types.exact,
+        "inexact_reason": result.types.inexact_reason,
         "max_logit_error": result.max_logit_error,
         "mean_logit_error": result.mean_logit_error,
         "estimate": est.as_dict(),
@@ -64,7 +66,12 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
         "types": {
             "input": result.types.input.cpp(),
             **{
-                t.name: {"accum": t.accum.cpp(), "state": t.result.cpp(), "weight": t.weight.cpp()}
+                t.name: {
+                    "accum": t.accum.cpp(),
+                    "state": t.state.cpp(),
+                    "result": t.result.cpp(),
+                    "weight": t.weight.cpp(),
+                }
                 for t in result.types.layers
             },
             "head": {"accum": result.types.head.accum.cpp()},
@@ -84,9 +91,8 @@ def run(args: argparse.Namespace) -> int:
     from codesign.reference import ReferenceModel
     from codesign.spec import load_spec
 
-    for flag, value in (("--reuse-factor", args.reuse_factor), ("--input-bits", args.input_bits)):
-        if value < 1:
-            raise CodesignError(f"{flag}: {value} must be a positive integer")
+    if args.reuse_factor < 1:
+        raise CodesignError(f"--reuse-factor: {args.reuse_factor} must be a positive integer")
     if args.recurrent_reuse_factor is not None and args.recurrent_reuse_factor < 1:
         raise CodesignError(
             f"--recurrent-reuse-factor: {args.recurrent_reuse_factor} must be a positive integer"
@@ -103,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
             project,
             backend=args.backend,
             io=args.io,
-            input_bits=args.input_bits,
             reuse_factor=args.reuse_factor,
             recurrent_reuse_factor=args.recurrent_reuse_factor,
             log=log,
@@ -138,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
         f"C-simulation ({args.backend}, io_{args.io}) vs QKeras\n"
         f"  accuracy keras {result.accuracy_keras:.4f}  csim {result.accuracy_csim:.4f}  "
         f"agreement {result.agreement:.4f}\n"
+        f"  logits vs the float64 reference: max error {result.max_logit_error:.3g} "
+        + ("(exact types)\n" if result.types.exact else f"(not exact: {result.types.inexact_reason})\n")
+        + f"
         f"  {'synthesis' if synthesis else 'estimate'}: "
         + (
             f"DSP {synthesis.get('dsp')}  LUT {synthesis.get('lut')}  FF {synthesis.get('ff')}  "

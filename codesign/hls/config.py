@@ -1,29 +1,34 @@
-"""The hls4ml configuration of a spec's model: types from the QKeras quantizers and measured ranges.
+"""The hls4ml configuration of a spec's model: every type derived from the spec, so C-simulation is exact.
 
-No per-model tuning: every type follows from the spec, the trained weights and the training data.
+No per-model tuning and no measurement: each type follows from the spec's precisions, the quantized
+weights (for worst-case bounds) and the sequence length. `codesign.hls.exact` derives them: a value's
+type is the fraction of its grid and the worst case of its magnitude, propagated through the cell's
+arithmetic exactly as QKeras (and `codesign.reference`, the float64 root) computes it.
 
+- Input: the spec's `precision.input`, QKeras' input quantizer (round half to even, saturate).
 - Weights and biases: the spec's quantizer, ap_fixed<bits, integer+1> (values are on its grid already).
-- Input: `input_bits` wide (a project default, the one free choice: QKeras sees float inputs), with as
-  many integer bits as the largest |x| of the training data needs; it rounds and saturates.
-- State (the LSTM/GRU result type, where hls4ml keeps h and c): the state quantizer's type,
-  ap_fixed<bits, integer+1, AP_RND_CONV, AP_SAT>, which is what QKeras applies to h and c at each step.
-  Without a state quantizer: 18 bits, integer bits from the largest |c| / |h| measured on training data.
-- Accumulators: exact. Fractional bits = the widest product (input or state frac + weight frac; a GRU
-  also multiplies a sum by the reset gate), integer bits from a worst-case bound
-  sum_i |w_ij| max|x_i| + sum_i |u_ij| max|h_i| + |b_j| over the trained weights, so no sum can overflow.
+- State (`state_t`, where the kernel keeps h_{t-1} and c_{t-1} between steps): the state quantizer's type,
+  applied where QKeras applies it, when the next step reads them. Without a state quantizer: the exact
+  type of h and c after the sequence's last step (their grids grow by the gate's fraction every step).
+- Result (the layer's output sequence, the next layer's input, the head's input): the exact h_t, which
+  QKeras does not quantize.
+- Accumulators: exact for every value the cell keeps in them (pre-activations, gates, c_t, tanh(c_t), and
+  a GRU's r * (h U_h + b_rh)).
+
+Where exactness is impossible (unquantized real sigmoid/tanh: hls4ml's tables; no state quantizer with
+grids that outgrow MAX_EXACT_WIDTH), `ModelTypes.exact` is False with the reason, and the types fall back
+to bounded ones (docs/hls.md gives the error bound).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from codesign.spec import Precision, Spec
-
-DEFAULT_INPUT_BITS = 16
-MIN_ACCUM_INTEGER = 4  # the gate activations' level boundaries reach |x| ~ 6.2 for 8 bits: keep range +-8
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,14 @@ class Fixed:
     def cpp(self) -> str:
         return f"ap_fixed<{self.width},{self.integer},AP_{self.rounding},AP_{self.overflow}>"
 
+    @classmethod
+    def from_cpp(cls, text: str) -> Fixed:
+        """The inverse of `cpp`."""
+        m = re.fullmatch(r"ap_fixed<(\d+),(-?\d+),AP_(\w+),AP_(\w+)>", text)
+        if m is None:
+            raise ValueError(f"not an ap_fixed<W,I,AP_Q,AP_O> type: {text!r}")
+        return cls(int(m[1]), int(m[2]), m[3], m[4])
+
 
 def of_precision(p: Precision, rounding: str = "RND_CONV", overflow: str = "SAT") -> Fixed:
     return Fixed(p.bits, p.integer + 1, rounding, overflow)
@@ -69,8 +82,9 @@ class LayerTypes:
     recurrent_weight: Fixed | None
     bias: Fixed
     accum: Fixed
-    result: Fixed
+    result: Fixed  # the layer's output values (exact h_t; the head's logits)
     input_bound: float
+    state: Fixed | None = None  # where a recurrent layer keeps h_{t-1} and c_{t-1}
 
 
 @dataclass(frozen=True)
@@ -80,84 +94,17 @@ class ModelTypes:
     head: LayerTypes
     # block-pruned recurrent kernels (spec compression.block): stored as non-zero blocks, see block_sparse.py
     block_sparse: tuple[int, int] | None = None
+    exact: bool = True
+    inexact_reason: str | None = None  # why C-simulation can differ from QKeras, when it can
 
 
-def state_type(spec: Spec, measured_bound: float) -> Fixed:
-    if spec.precision.state is not None:
-        return of_precision(spec.precision.state)
-    integer = integer_bits_for(measured_bound)
-    return Fixed(18, integer, "RND_CONV", "SAT")
-
-
-def _gate_frac(spec: Spec) -> int:
-    """Fractional bits of a gate/state activation's output (its quantizer grid; 0 for float ones)."""
-    fracs = []
-    for a, kind in ((spec.model.activation, "state"), (spec.model.recurrent_activation, "gate")):
-        if a.bits is not None:
-            fracs.append(a.bits - 1 if kind == "state" else a.bits)
-        elif a.function.startswith("hard"):
-            fracs.append(1)
-    return max(fracs, default=0)
-
-
-def choose_types(
-    spec: Spec, reference, x_train: np.ndarray, input_bits: int = DEFAULT_INPUT_BITS
-) -> ModelTypes:
-    """Types for every layer from a quantized `codesign.reference.ReferenceModel` and the training data."""
-    p = spec.precision
-    x_bound = float(np.max(np.abs(x_train)))
-    x_type = Fixed(input_bits, integer_bits_for(x_bound), "RND_CONV", "SAT")
-    trace = reference.trace(x_train)
-    layers = []
-    in_type, in_bound = x_type, x_bound
-    gate_frac = _gate_frac(spec)
-    for i, (w, t) in enumerate(zip(reference.layers, trace.layers, strict=True)):
-        measured = float(np.max(np.abs(t.h)))
-        if t.c is not None:
-            measured = max(measured, float(np.max(np.abs(t.c))))
-        result = state_type(spec, measured)
-        h_bound = 1.0  # h = o * act(c) (LSTM) or a convex mix of h and act(.) (GRU), act in [-1, 1]
-        bias = np.abs(w.bias).reshape(-1, w.recurrent_kernel.shape[1]).sum(axis=0)
-        bound = (
-            np.abs(w.kernel).sum(axis=0) * in_bound + np.abs(w.recurrent_kernel).sum(axis=0) * h_bound + bias
-        )
-        frac = max(
-            in_type.frac + of_precision(p.kernel).frac,
-            result.frac + of_precision(p.recurrent_kernel).frac,
-            of_precision(p.bias).frac,
-            gate_frac,
-        )
-        if spec.model.cell == "lstm":
-            frac = max(frac, result.frac + gate_frac)  # c_t = f c_{t-1} + i g, held exactly for tanh(c_t)
-        if spec.model.cell == "gru":
-            frac += gate_frac  # r * (h U_h + b_rh) stays in the accumulator type
-        layers.append(
-            LayerTypes(
-                name=f"rnn{i + 1}",
-                weight=of_precision(p.kernel),
-                recurrent_weight=of_precision(p.recurrent_kernel),
-                bias=of_precision(p.bias),
-                accum=exact_accumulator(float(bound.max()), frac, MIN_ACCUM_INTEGER),
-                result=result,
-                input_bound=in_bound,
-            )
-        )
-        in_type, in_bound = result, h_bound
-    head_bound = np.abs(reference.dense_kernel).sum(axis=0) * in_bound + np.abs(reference.dense_bias)
-    head_frac = max(in_type.frac + of_precision(p.dense_kernel).frac, of_precision(p.dense_bias).frac)
-    accum = exact_accumulator(float(head_bound.max()), head_frac)
-    head = LayerTypes(
-        name="head",
-        weight=of_precision(p.dense_kernel),
-        recurrent_weight=None,
-        bias=of_precision(p.dense_bias),
-        accum=accum,
-        result=accum,  # the logits, exactly
-        input_bound=in_bound,
-    )
+def choose_types(spec: Spec, reference, x_train: np.ndarray) -> ModelTypes:
+    """Types for every layer from a quantized `codesign.reference.ReferenceModel` (its weights bound the
+    accumulators) and the sequence length of the data (`x_train` (N, T, X): only T is read)."""
     from codesign.hls.block_sparse import block_of
+    from codesign.hls.exact import derive_types
 
-    return ModelTypes(input=x_type, layers=layers, head=head, block_sparse=block_of(spec))
+    return derive_types(spec, reference, timesteps=int(np.shape(x_train)[1]), block_sparse=block_of(spec))
 
 
 def hls_config(
@@ -168,7 +115,11 @@ def hls_config(
     circulant_product: str = "auto",
 ) -> dict:
     """The `hls_config` dict for `hls4ml.converters.convert_from_keras_model`."""
-    layers: dict = {"x": {"Precision": {"result": types.input.hls4ml()}}}
+    from codesign.models import INPUT_QUANTIZER
+
+    # The input quantizer's layer gets the input's own type: hls4ml then drops it as an identity.
+    x = {"Precision": {"result": types.input.hls4ml()}}
+    layers: dict = {"x": x, INPUT_QUANTIZER: x}
     for t in types.layers:
         layers[t.name] = {
             "Precision": {
@@ -186,6 +137,10 @@ def hls_config(
         if types.block_sparse is not None:
             layers[t.name]["BlockSparse"] = "{}x{}".format(*types.block_sparse)
         layers[t.name]["CirculantProduct"] = circulant_product  # read by circulant layers only
+        # read by the project's recurrent templates (extensions.py): where h_{t-1} and c_{t-1} are kept
+        layers[t.name]["CodesignState"] = t.state.cpp()
+        # unquantized hard activations: their exact outputs on the accumulator's grid
+        layers[t.name]["CodesignHardQuant"] = Fixed(t.accum.frac + 2, 2, "RND_CONV", "SAT").cpp()
     h = types.head
     layers["head"] = {
         "Precision": {

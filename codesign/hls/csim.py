@@ -1,8 +1,9 @@
 """Convert a spec's QKeras model with hls4ml, compile it with g++ and C-simulate the whole test set.
 
-The C-simulation is compared with QKeras on argmax (`agreement`) and with the numpy reference of the
-quantized model on logits (a finer view: QKeras sees float inputs, the hardware sees `input_bits`-bit ones,
-so logits differ by input rounding, never by a systematic error).
+The C-simulation is compared with QKeras on argmax (`agreement`) and with the float64 reference of the
+quantized model (`codesign.reference`) on logits: where the types are exact (`ModelTypes.exact`, see
+`codesign.hls.exact`) the logits are equal, bit for bit (`max_logit_error` 0). QKeras itself computes in
+float32, so its logits differ from both by float32 rounding; argmax can differ only on a near-tie.
 """
 
 from __future__ import annotations
@@ -97,7 +98,6 @@ def run_csim(
     output_dir: Path,
     backend: str = "vitis",
     io: str = "parallel",
-    input_bits: int = hls_types.DEFAULT_INPUT_BITS,
     limit: int | None = None,
     reuse_factor: int = 1,
     recurrent_reuse_factor: int | None = None,
@@ -112,7 +112,7 @@ def run_csim(
     seconds = {}
     start = time.perf_counter()
     reference = ReferenceModel.from_keras(spec, model, quantized=True)
-    types = hls_types.choose_types(spec, reference, ds.x_train, input_bits)
+    types = hls_types.choose_types(spec, reference, ds.x_train)
     hls_model = convert(
         spec,
         model,
@@ -132,7 +132,9 @@ def run_csim(
     seconds["compile"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    logits_csim = np.asarray(hls_model.predict(np.ascontiguousarray(x_test, dtype=np.float32)), np.float64)
+    # float64 in and out: the logits' exact type is wider than float32's 24-bit significand (the inputs are
+    # float32 data, so the conversion to the input type sees the same values QKeras does)
+    logits_csim = np.asarray(hls_model.predict(np.ascontiguousarray(x_test, dtype=np.float64)), np.float64)
     logits_csim = logits_csim.reshape(len(x_test), -1)
     seconds["csim"] = time.perf_counter() - start
 

@@ -132,7 +132,7 @@ def estimate(
         units = recurrent.shape[0]
         nz_k, nz_r = int(np.count_nonzero(kernel)), int(np.count_nonzero(recurrent))
         layer_index_bits = transform_bits = 0
-        widths = ((in_type.width, t.weight.width), (t.result.width, t.recurrent_weight.width))
+        widths = ((in_type.width, t.weight.width), (t.state.width, t.recurrent_weight.width))
         kind = "dense"
         if block is not None:
             from codesign.hls.block_sparse import layer_layouts
@@ -161,7 +161,7 @@ def estimate(
         dsp += m_k * dsp_per_multiplier(*widths[0], dsp_of)
         dsp += m_r * dsp_per_multiplier(*widths[1], dsp_of)
         gate_bits = m.recurrent_activation.bits or 18
-        dsp += m_e * dsp_per_multiplier(t.result.width + 2, gate_bits, dsp_of)
+        dsp += m_e * dsp_per_multiplier(t.state.width + 2, gate_bits, dsp_of)
         for n_mult, (a, b) in zip((m_k, m_r), widths, strict=True):
             if dsp_per_multiplier(a, b, dsp_of) == 0:
                 lut += n_mult * math.ceil(a * b / 2)
@@ -173,7 +173,7 @@ def estimate(
             m.recurrent_activation.bits, m.recurrent_activation.function, t.accum.width
         )
         lut += n_state_act * _activation_luts(m.activation.bits, m.activation.function, t.accum.width)
-        ff += (m_k + m_r + m_e) * t.accum.width + units * t.result.width * (2 if m.cell == "lstm" else 1)
+        ff += (m_k + m_r + m_e) * t.accum.width + units * t.state.width * (2 if m.cell == "lstm" else 1)
         weight_bits += nz_k * t.weight.width + nz_r * t.recurrent_weight.width
         index_bits += layer_index_bits
         lut += math.ceil(layer_index_bits / 64)  # coordinate ROM in LUT6s (wiring when fully unrolled)

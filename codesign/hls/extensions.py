@@ -62,10 +62,6 @@ def quant_type(function: str, bits: int | None) -> str | None:
     return f"ap_ufixed<{bits},0,AP_RND_CONV,AP_SAT>"  # round(p 2^b) / 2^b, clipped to [0, 1 - 2^-b]
 
 
-# Unquantized hard activations still go through exactly: a grid fine enough for any accumulator here.
-EXACT_HARD_TYPE = "ap_fixed<48,2,AP_RND_CONV,AP_SAT>"
-
-
 def _parse_qrnn(keras_layer, input_names, input_shapes, data_reader):
     from hls4ml.converters.keras.qkeras import parse_qrnn_layer
 
@@ -111,13 +107,19 @@ def _optimizer_pass():
             if node.class_name == "GRU" and node.get_attr("apply_reset_gate") != "after":
                 # hls4ml's gru kernel always computes r * (h U_h + b_rh), i.e. reset_after=True
                 raise ValueError(f"{node.name}: hls4ml's GRU kernel implements reset_after=True only")
+            layer_config = model.config.get_layer_config(node)
+            if "CodesignState" not in layer_config:
+                raise ValueError(f"{node.name}: no CodesignState type; convert through codesign.hls.csim")
+            # where the kernel keeps h_{t-1} and c_{t-1}: the state quantizer's type (config.py)
+            node.set_attr("codesign_state_t", layer_config["CodesignState"])
             for key, (function, bits) in node.get_attr("codesign_activations").items():
                 if bits is None and function in ("tanh", "sigmoid"):
                     node.set_attr(key, function)  # hls4ml's own table
                     continue
                 node.set_attr(key, f"codesign_{function}")
-                node.set_attr(f"codesign_{key}_quant_t", quant_type(function, bits) or EXACT_HARD_TYPE)
-            layer_config = model.config.get_layer_config(node)
+                # an unquantized hard activation is exact on the accumulator's grid (config.py)
+                quant = quant_type(function, bits) or layer_config["CodesignHardQuant"]
+                node.set_attr(f"codesign_{key}_quant_t", quant)
             if "RecurrentReuseFactor" in layer_config:
                 node.set_attr("recurrent_reuse_factor", int(layer_config["RecurrentReuseFactor"]))
             node.set_attr("codesign_done", True)
@@ -141,7 +143,7 @@ def _templates():
             self.name = "codesign_recurrent_config_template"
 
         def format(self, node):
-            text = super().format(node)
+            text = add_state_type(super().format(node), node)
             for key, suffix in (("activation", ""), ("recurrent_activation", "_recr")):
                 quant = node.get_attr(f"codesign_{key}_quant_t")
                 if quant is None:
@@ -164,12 +166,24 @@ def _templates():
 
         def format(self, node):
             text = super().format(node)
-            if node.class_name == "LSTM" and not node.get_attr("pass_initial_states", False):
-                # hls4ml's lstm_stack does not compile when the state type differs from the accumulator
-                text = text.replace("nnet::lstm_stack<", "nnet::codesign_lstm_stack<", 1)
+            if node.get_attr("pass_initial_states", False):
+                raise ValueError(f"{node.name}: initial states are not supported")
+            # The project's stacks keep h_{t-1}, c_{t-1} in state_t and output the exact h_t (hls4ml's
+            # keep both in the output type, which rounds the next layer's input).
+            for cell in ("lstm", "gru"):
+                text = text.replace(f"nnet::{cell}_stack<", f"nnet::codesign_{cell}_stack<", 1)
             return text
 
     return CodesignRecurrentConfig, CodesignRecurrentFunction
+
+
+def add_state_type(text: str, node) -> str:
+    """A recurrent layer's config struct with `state_t` (the type of the state the kernel keeps)."""
+    head = re.search(rf"struct config{node.index}(?: : [\w:]+)? \{{\n", text)
+    if head is None:
+        raise RuntimeError(f"{node.name}: layer config struct config{node.index} not in the template")
+    typedef = f"    typedef {node.get_attr('codesign_state_t')} state_t;\n"
+    return text[: head.end()] + typedef + text[head.end() :]
 
 
 def register() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from codesign.models import INPUT_QUANTIZER
 from codesign.spec import Activation, Precision, Spec
 
 # Importing TensorFlow is slow; this module is only imported by stages that need Keras.
@@ -40,7 +41,7 @@ class ClipToPrecision(tf.keras.constraints.Constraint):
         return {"min_value": self.min_value, "max_value": self.max_value}
 
 
-INPUT_QUANTIZER = "x_q"  # the QActivation layer after the input
+
 
 
 def _quantizer(p: Precision) -> quantized_bits:

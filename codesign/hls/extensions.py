@@ -37,6 +37,8 @@ def activation_of(config) -> tuple[str, int | None]:
     'hard_sigmoid' string is QKeras' clip(x/2 + 1/2, 0, 1) here: codesign builds hard activations from
     qkeras.quantizers, never Keras' slope-0.2 one.
     """
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        config = config["config"]  # a plain function (QKeras' hard_tanh) serialises as its name
     if isinstance(config, str):
         name = config.rsplit(">", 1)[-1]
         if name not in ("tanh", "sigmoid", "hard_tanh", "hard_sigmoid"):

@@ -13,15 +13,18 @@ and QKeras 0.9.0 (`qkeras/qrecurrent.py`, `qkeras/quantizers.py`):
   (though built from quantized operands).
 - Quantized activations and weights round half to even (tf.round); np.round does the same.
 
-Precision: the default is float64. Products and sums of fixed-point values (quantized weights, states
-and activations) are then exact, as in a hardware datapath with wide accumulators, so the fixed-point
-golden models derived from this one inherit no float32 accumulation-order noise, and a difference from
-Keras is Keras' own float32 rounding. `dtype=np.float32` mimics Keras: it reproduced the committed
-QKeras models bit for bit on 368 of 370 (jvowels_lstm) and 40 of 40 (basicmotions_gru) test samples,
-but cannot always (TF's summation order and tanh / sigmoid approximations are not numpy's). Either way
-the two differ only where a quantized activation's exact input lies within a float32 rounding error of
-a rounding tie: Keras then lands one quantization step away (e.g. a forget gate whose sigmoid is
-201.499991 / 256, which float32 cannot tell from the tie 201.5 / 256).
+- The QKeras model quantizes its input first (`x_q`, the spec's `precision.input`); so does this one.
+
+Precision: the default is float64. Products and sums of fixed-point values (quantized inputs, weights,
+states and activations) are then exact, as in a hardware datapath with wide accumulators, as long as no
+value needs more than float64's 53-bit significand (`codesign.hls.exact` checks that for the HLS types),
+so the fixed-point golden models derived from this one inherit no accumulation-order noise, and a
+difference from Keras is Keras' own float32 rounding. `dtype=np.float32` mimics Keras, but cannot always
+equal it (TF's summation order and tanh / sigmoid approximations are not numpy's, and differ between
+CPUs). The two differ only where a quantized activation's exact input lies within a float32 rounding
+error of a rounding tie: Keras then lands one quantization step away (e.g. a forget gate whose sigmoid is
+201.499991 / 256, which float32 cannot tell from the tie 201.5 / 256). Tests therefore compare Keras to
+this reference by argmax and a tolerance, never bit for bit.
 """
 
 from __future__ import annotations

@@ -237,9 +237,36 @@ void codesign_lstm_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h
     codesign_lstm_cell<res_T, CONFIG_T>(tmpres, tmpres_state, s_state, h_state, h_newstate);
 }
 
-// One GRU step (reset_after: r multiplies h U_h + b_rh; Keras gate order z r h), as hls4ml's gru_static but
-// with h_{t-1} kept in state_t (QKeras' state quantizer, which it applies to h_{t-1} before the mix too) and
-// the exact h_t = z h_{t-1} + (1 - z) hh output in res_T.
+// A reset-before GRU's recurrent candidate term (r * h_{t-1}) U_h, exact in accum_t (hls4ml's gru_static has
+// only the reset-after form). U_h is the last third of the recurrent weights' columns; hls4ml stores them
+// (n_in, n_out) row-major, transposed under the Resource strategy.
+template <typename CONFIG_T>
+void codesign_gru_reset_before(typename CONFIG_T::accum_t r[CONFIG_T::n_state],
+                               typename CONFIG_T::state_t h[CONFIG_T::n_state],
+                               typename CONFIG_T::recurrent_weight_t param_zr[CONFIG_T::n_state * 3 * CONFIG_T::n_state],
+                               typename CONFIG_T::accum_t out[CONFIG_T::n_state]) {
+    typename CONFIG_T::accum_t rh[CONFIG_T::n_state];
+    #pragma HLS ARRAY_PARTITION variable=rh complete
+    const int n = CONFIG_T::n_state;
+    for (int i = 0; i < n; i++) {
+        #pragma HLS UNROLL
+        rh[i] = r[i] * h[i];
+    }
+    for (int j = 0; j < n; j++) {
+        #pragma HLS UNROLL
+        typename CONFIG_T::accum_t acc = 0;
+        for (int i = 0; i < n; i++) {
+            #pragma HLS UNROLL
+            int index = CONFIG_T::weights_transposed ? (2 * n + j) * n + i : i * 3 * n + 2 * n + j;
+            acc += rh[i] * param_zr[index];
+        }
+        out[j] = acc;
+    }
+}
+
+// One GRU step (Keras gate order z r h), as hls4ml's gru_static but with h_{t-1} kept in state_t (QKeras'
+// state quantizer, which it applies to h_{t-1} before the mix too), the exact h_t = z h_{t-1} + (1 - z) hh
+// output in res_T, and both reset placements: r * (h U_h + b_rh) (reset_after) or (r * h) U_h.
 template <class data_T, class res_T, typename CONFIG_T>
 void codesign_gru_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h_newstate[CONFIG_T::n_state],
                          typename CONFIG_T::weight_t param[CONFIG_T::n_state * 3 * CONFIG_T::n_in],
@@ -278,9 +305,17 @@ void codesign_gru_static(bool reset_state, data_T data[CONFIG_T::n_in], res_T h_
     }
     CONFIG_T::template activation_recr<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,
                                        typename CONFIG_T::ACT_CONFIG_GRU>::activation(inputacc_zr, tmpres_zr);
+    if (CONFIG_T::reset_after) {
+        for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
+            #pragma HLS UNROLL
+            tmpres_state_h[iacc] =
+                tmpres_zr[iacc + CONFIG_T::n_state] * tmpres_state_zr[iacc + 2 * CONFIG_T::n_state];
+        }
+    } else {
+        codesign_gru_reset_before<CONFIG_T>(tmpres_zr + CONFIG_T::n_state, h_state, param_zr, tmpres_state_h);
+    }
     for (int iacc = 0; iacc < CONFIG_T::n_state; iacc++) {
         #pragma HLS UNROLL
-        tmpres_state_h[iacc] = tmpres_zr[iacc + CONFIG_T::n_state] * tmpres_state_zr[iacc + 2 * CONFIG_T::n_state];
         inputacc_h[iacc] = tmpres[iacc + 2 * CONFIG_T::n_state] + tmpres_state_h[iacc];
     }
     CONFIG_T::template activation<typename CONFIG_T::accum_t, typename CONFIG_T::accum_t,

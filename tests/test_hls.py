@@ -121,7 +121,7 @@ def _types(spec_name: str):
     from codesign.hls.config import Fixed, LayerTypes, ModelTypes
 
     w = Fixed(8, 1)
-    layer = LayerTypes("rnn1", w, w, Fixed(8, 3), Fixed(25, 6), Fixed(16, 5), 4.0)
+    layer = LayerTypes("rnn1", w, w, Fixed(8, 3), Fixed(25, 6), Fixed(17, 2), 4.0, state=Fixed(16, 5))
     head = LayerTypes("head", Fixed(8, 2), None, Fixed(8, 3), Fixed(22, 5), Fixed(22, 5), 1.0)
     return ModelTypes(Fixed(16, 4), [layer], head)
 

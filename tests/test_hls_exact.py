@@ -1,6 +1,7 @@
 """Exact by construction: HLS C-simulation logits == the float64 reference's, bit for bit, on random specs.
 
-Hypothesis draws small models the way a user could write them (LSTM or GRU, 1 to 3 layers, 2 to 16 units,
+Hypothesis draws small models the way a user could write them (LSTM or GRU with either reset placement,
+1 to 3 layers, 2 to 16 units,
 3 to 10 bits with various integer bits for every precision, input included, with and without a state
 quantizer, hard and quantized real activations), random weights on their grids and random inputs, some
 on exact rounding ties and some beyond the input range. Each model goes through the real QKeras builder,
@@ -58,6 +59,7 @@ def specs(draw, cell: str) -> dict:
             "units": [draw(st.integers(2, 16)) for _ in range(layers)],
             "activation": draw(activations("tanh", "hard_tanh")),
             "recurrent_activation": draw(activations("sigmoid", "hard_sigmoid")),
+            **({"reset_after": draw(st.booleans())} if cell == "gru" else {}),
         },
         "precision": precision,
     }
@@ -78,7 +80,7 @@ def _inputs(rng, n: int, steps: int, channels: int, p) -> np.ndarray:
     return np.where(rng.random((n, steps, channels)) < 0.5, ties, smooth).astype(np.float32)
 
 
-def check_hls_equals_reference(data: dict, seed: int, steps: int, channels: int, classes: int, tmp_path) -> None:
+def check_hls_equals_reference(data: dict, seed: int, steps: int, channels: int, classes: int, tmp_path):
     from codesign.hls.config import choose_types
     from codesign.hls.csim import convert
     from codesign.models.builders import build_model
@@ -92,7 +94,8 @@ def check_hls_equals_reference(data: dict, seed: int, steps: int, channels: int,
     gates = {"lstm": 4, "gru": 3}[spec.model.cell]
     inputs = channels
     for i, units in enumerate(spec.model.units):
-        bias_shape = (2, 3 * units) if spec.model.cell == "gru" else (gates * units,)
+        two_biases = spec.model.cell == "gru" and spec.model.reset_after
+        bias_shape = (2, 3 * units) if two_biases else (gates * units,)
         model.get_layer(f"rnn{i + 1}").set_weights(
             [
                 _on_grid(rng, (inputs, gates * units), p.kernel),
@@ -112,7 +115,8 @@ def check_hls_equals_reference(data: dict, seed: int, steps: int, channels: int,
     assume(types.exact)
     hls_model = convert(spec, model, types, tmp_path / f"p{seed}")
     hls_model.compile()
-    logits = np.asarray(hls_model.predict(np.ascontiguousarray(x, np.float64)), np.float64).reshape(len(x), -1)
+    logits = np.asarray(hls_model.predict(np.ascontiguousarray(x, np.float64)), np.float64)
+    logits = logits.reshape(len(x), -1)
     expected = reference.logits(x)
     bad = np.flatnonzero(np.any(logits != expected, axis=1))
     assert bad.size == 0, (

@@ -138,14 +138,14 @@ def run(args: argparse.Namespace) -> int:
             found = find_csynth_report(project, project_name(spec.name))
             synthesis = parse_csynth_xml(found) if found else None
         write_json(stage / "report.json", build_report(result, est, synthesis, args))
+    types = result.types
+    exactness = "(exact types)" if types.exact else f"(types not exact: {types.inexact_reason})"
     print(
         f"{spec.name}: {result.samples} test sequences, "
         f"C-simulation ({args.backend}, io_{args.io}) vs QKeras\n"
         f"  accuracy keras {result.accuracy_keras:.4f}  csim {result.accuracy_csim:.4f}  "
         f"agreement {result.agreement:.4f}\n"
-        f"  logits vs the float64 reference: max error {result.max_logit_error:.3g} "
-        + ("(exact types)\n" if result.types.exact else f"(not exact: {result.types.inexact_reason})\n")
-        + f"
+        f"  logits vs the float64 reference: max error {result.max_logit_error:.3g} {exactness}\n"
         f"  {'synthesis' if synthesis else 'estimate'}: "
         + (
             f"DSP {synthesis.get('dsp')}  LUT {synthesis.get('lut')}  FF {synthesis.get('ff')}  "

@@ -62,10 +62,6 @@ def convert(
         raise CodesignError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     if io not in IO_TYPES:
         raise CodesignError(f"--io: {io!r} is not one of {', '.join(IO_TYPES)}")
-    if spec.model.cell == "gru" and not spec.model.reset_after:
-        raise CodesignError(
-            f"{spec.path}: model.reset_after: false is not supported (hls4ml's GRU is reset_after)"
-        )
     if spec.model.cell == "simple_rnn":
         raise CodesignError(
             f"{spec.path}: model.cell: simple_rnn has no hls4ml QKeras path here (lstm or gru)"

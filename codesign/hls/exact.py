@@ -128,13 +128,14 @@ def lstm_types(spec: Spec, x: Grid, weights, state: Grid | None, steps: int) -> 
 
 
 def gru_types(spec: Spec, x: Grid, weights, state: Grid | None, steps: int) -> CellTypes:
-    """One reset_after GRU layer: z, r = sig(x W + b_i + h U + b_r); hh = tanh(x W_h + b_ih + r (h U_h + b_rh));
-    h = z h + (1 - z) hh ((1 - z) lies on z's grid)."""
+    """One GRU layer: z, r = sig(x W + b_i + h U + b_r); hh = tanh(x W_h + b_ih + r (h U_h + b_rh)) with
+    reset_after, else tanh(x W_h + b_h + (r h) U_h); h = z h + (1 - z) hh ((1 - z) lies on z's grid)."""
     m, p = spec.model, spec.precision
     k, r, b = (precision_grid(q) for q in (p.kernel, p.recurrent_kernel, p.bias))
     units = weights.recurrent_kernel.shape[0]
     bias = np.asarray(weights.bias).reshape(-1, 3 * units)
-    input_bias, recurrent_bias = bias[0], bias[-1] if len(bias) > 1 else np.zeros(3 * units)
+    input_bias, recurrent_bias = bias[0], bias[1] if m.reset_after else np.zeros(3 * units)
+    u_h = weights.recurrent_kernel[:, 2 * units :]
     hq = state if state is not None else ZERO
     accum, result, stored = ZERO, ZERO, ZERO
     for _ in range(1 if state is not None else steps):
@@ -144,12 +145,17 @@ def gru_types(spec: Spec, x: Grid, weights, state: Grid | None, steps: int) -> C
         zh = Grid(max(hq.frac + r.frac, b.frac), float(zh_bound.max()))
         zr = Grid(max(zx.frac, zh.frac), float((zx_bound + zh_bound)[: 2 * units].max()))
         gate = activation_grid(m.recurrent_activation, "gate", zr)
-        rh = gate * Grid(zh.frac, float(zh_bound[2 * units :].max()))
+        if m.reset_after:  # r * (h U_h + b_rh)
+            rh = gate * Grid(zh.frac, float(zh_bound[2 * units :].max()))
+            kept = rh
+        else:  # (r * h) U_h: r * h is kept too
+            kept = gate * hq
+            rh = Grid(kept.frac + r.frac, float(product_bound(kept.bound, u_h).max()))
         pre = Grid(max(zx.frac, rh.frac), float(zx_bound[2 * units :].max()) + rh.bound)
         hh = activation_grid(m.activation, "state", pre)
         h = gate * hq + gate * hh
         h = Grid(h.frac, max(hq.bound, hh.bound))  # a convex mix: |h| <= max(|h_{t-1}|, |hh|)
-        accum = accum | zx | zh | zr | gate | rh | pre | hh
+        accum = accum | zx | zh | zr | gate | kept | rh | pre | hh
         result = result | h
         if state is None:
             hq = h
@@ -171,7 +177,10 @@ def derive_types(spec: Spec, reference, timesteps: int, block_sparse=None) -> Mo
     if cell is None:
         raise ValueError(f"no HLS types for a {m.cell} cell")
     reasons = []
-    for a, where in ((m.activation, "model.activation"), (m.recurrent_activation, "model.recurrent_activation")):
+    for a, where in (
+        (m.activation, "model.activation"),
+        (m.recurrent_activation, "model.recurrent_activation"),
+    ):
         if not _is_exact_activation(a):
             reasons.append(f"{where} {a.function} is not quantized (hls4ml's table approximates it)")
     x_type = of_precision(p.input)
@@ -193,8 +202,9 @@ def derive_types(spec: Spec, reference, timesteps: int, block_sparse=None) -> Mo
             types = cell(spec, x, weights, fallback, timesteps)
         accum = _with_reach(spec, types.accum)
         for name, g in (("accum", accum), ("result", types.result), ("state", types.state)):
-            if g.fixed().width > MAX_EXACT_WIDTH:
-                reasons.append(f"rnn{i + 1}: {name} needs {g.fixed().width} bits (more than {MAX_EXACT_WIDTH})")
+            width = g.fixed().width
+            if width > MAX_EXACT_WIDTH:
+                reasons.append(f"rnn{i + 1}: {name} needs {width} bits (more than {MAX_EXACT_WIDTH})")
         layers.append(
             LayerTypes(
                 name=f"rnn{i + 1}",

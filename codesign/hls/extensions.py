@@ -78,6 +78,12 @@ def _parse_qrnn(keras_layer, input_names, input_shapes, data_reader):
     layer, output_shape = parse_qrnn_layer(
         {**keras_layer, "config": config}, input_names, input_shapes, data_reader
     )
+    if layer.get("apply_reset_gate") == "before":
+        # hls4ml splits the bias as if it were (2, 3H); a reset-before GRU has one (3H,) input-side bias
+        from hls4ml.converters.keras_v2_to_hls import get_weights_data
+
+        bias = np.asarray(get_weights_data(data_reader, layer["name"], "bias"))
+        layer["bias_data"], layer["recurrent_bias_data"] = bias, np.zeros_like(bias)
     # QKeras multiplies by quantizer(latent weight); hls4ml's RNN layers would use the latent weight.
     for data_key, quantizer_key in (
         ("weight_data", "weight_quantizer"),
@@ -106,9 +112,6 @@ def _optimizer_pass():
             )
 
         def transform(self, model, node):
-            if node.class_name == "GRU" and node.get_attr("apply_reset_gate") != "after":
-                # hls4ml's gru kernel always computes r * (h U_h + b_rh), i.e. reset_after=True
-                raise ValueError(f"{node.name}: hls4ml's GRU kernel implements reset_after=True only")
             layer_config = model.config.get_layer_config(node)
             if "CodesignState" not in layer_config:
                 raise ValueError(f"{node.name}: no CodesignState type; convert through codesign.hls.csim")
@@ -180,12 +183,19 @@ def _templates():
 
 
 def add_state_type(text: str, node) -> str:
-    """A recurrent layer's config struct with `state_t` (the type of the state the kernel keeps)."""
+    """A recurrent layer's config struct with what the project's kernels read: `state_t` (the type of the
+    state kept between steps) and, for a GRU, where its reset gate applies and how the weights are laid out
+    (hls4ml transposes them for the Resource strategy)."""
     head = re.search(rf"struct config{node.index}(?: : [\w:]+)? \{{\n", text)
     if head is None:
         raise RuntimeError(f"{node.name}: layer config struct config{node.index} not in the template")
-    typedef = f"    typedef {node.get_attr('codesign_state_t')} state_t;\n"
-    return text[: head.end()] + typedef + text[head.end() :]
+    lines = f"    typedef {node.get_attr('codesign_state_t')} state_t;\n"
+    if node.class_name == "GRU":
+        reset_after = node.get_attr("apply_reset_gate", "after") == "after"
+        transposed = node.get_attr("strategy", "").lower() in ("resource", "resource_unrolled")
+        lines += f"    static const bool reset_after = {str(reset_after).lower()};\n"
+        lines += f"    static const bool weights_transposed = {str(transposed).lower()};\n"
+    return text[: head.end()] + lines + text[head.end() :]
 
 
 def register() -> None:

@@ -41,9 +41,6 @@ class ClipToPrecision(tf.keras.constraints.Constraint):
         return {"min_value": self.min_value, "max_value": self.max_value}
 
 
-
-
-
 def _quantizer(p: Precision) -> quantized_bits:
     return quantized_bits(p.bits, p.integer, alpha=1)
 

@@ -148,3 +148,19 @@ def test_hls_csim_equals_reference_on_random_specs(cell, tmp_path_factory):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_hls_csim_equals_reference_on_many_random_specs(cell, tmp_path_factory):
     THOROUGH(_property(cell))(tmp_path_factory)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["jvowels_lstm2", "basicmotions_gru2"])
+def test_stacked_models_csim_equals_reference(name, tmp_path):
+    """The committed stacked models, trained: every test sequence's logits equal the reference's."""
+    from pathlib import Path
+
+    from codesign.hls.csim import run_csim
+    from codesign.models.train import load_trained
+    from codesign.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "models" / name / "spec.yml")
+    result = run_csim(load_trained(spec), tmp_path / name, log=lambda *a: None)
+    assert result.types.exact, result.types.inexact_reason
+    assert result.max_logit_error == 0.0

@@ -109,8 +109,8 @@ def _engine_only(spec: Spec) -> str | None:
 
 
 def _hls_only(spec: Spec) -> str | None:
-    if spec.model.cell == "simple_rnn" or (spec.model.cell == "gru" and not spec.model.reset_after):
-        return "hls4ml's recurrent kernels cover LSTM and GRU with reset_after"
+    if spec.model.cell == "simple_rnn":
+        return "the project's HLS kernels cover LSTM and GRU"
     return None
 
 

@@ -57,13 +57,16 @@ FAKE_TOOL = textwrap.dedent(
 )
 
 
+VERILOG = "module top(input [3:0] a, b, output [4:0] y);\n  assign y = a + b;\nendmodule\n"
+
+
 def _run_two(exe: str, args: list[str], tmp_path: Path, timeout: float) -> list[dict]:
     env = dict(os.environ, YOWASP_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))
     procs = []
     for k in range(2):
         cwd = tmp_path / f"run{k}"
         cwd.mkdir()
-        (cwd / "top.v").write_text("module top(input [3:0] a, b, output [4:0] y); assign y = a + b; endmodule\n")
+        (cwd / "top.v").write_text(VERILOG)
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-c", CHILD, exe, str(cwd), *args],

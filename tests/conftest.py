@@ -192,3 +192,36 @@ def hls_reference_logits(reference, report: dict, x):
         ).h
         h = FixedType.parse(types[f"rnn{i + 1}"]["state"]).represent(h)
     return h[:, -1] @ reference.dense_kernel + reference.dense_bias
+
+
+def assert_metrics_match_reference(trained, what: str = "") -> None:
+    """A `load_trained` result's recorded accuracies (metrics.json, measured by float32 Keras on whatever
+    machine trained it) against the float64 reference on the test set, and this machine's Keras against
+    the same: each may differ from the reference only on samples it cannot decide (see above)."""
+    import numpy as np
+
+    from codesign.models.train import accuracy
+    from codesign.reference import ReferenceModel
+
+    ds = trained.dataset
+    for key, model, quantized, tol in (
+        ("quantized", trained.model, True, FLIP_TOL),
+        ("float", trained.float_model, False, FLOAT_TOL),
+    ):
+        reference = ReferenceModel.from_keras(trained.spec, model, quantized=quantized).logits(ds.x_test)
+        label = f"{what or trained.spec.name} {key}"
+        recorded = trained.metrics["accuracy"][key]
+        assert_accuracy_matches_reference(recorded, reference, ds.y_test, tol, f"{label} (metrics.json)")
+        measured = accuracy(model, ds.x_test, ds.y_test)
+        assert_accuracy_matches_reference(measured, reference, ds.y_test, tol, f"{label} (Keras here)")
+        keras = model.predict(ds.x_test, batch_size=512, verbose=0)
+        assert_close_to_reference(keras, reference, tol, label)
+        assert np.isfinite(reference).all()
+
+
+def recurrent_weights_index(firmware: Path) -> int:
+    """The number hls4ml gave the (single) recurrent layer's weight files, w<n> and wr<n>: layers are
+    numbered in order, so it moves when layers are added before it (the input quantizer x_q did)."""
+    found = sorted(int(p.stem[2:]) for p in (firmware / "weights").glob("wr*.txt"))
+    assert len(found) == 1, f"expected one recurrent layer's weights in {firmware}, found wr{found}"
+    return found[0]

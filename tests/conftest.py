@@ -225,3 +225,27 @@ def recurrent_weights_index(firmware: Path) -> int:
     found = sorted(int(p.stem[2:]) for p in (firmware / "weights").glob("wr*.txt"))
     assert len(found) == 1, f"expected one recurrent layer's weights in {firmware}, found wr{found}"
     return found[0]
+
+
+def check_csim_against_reference(spec_path: Path, report: dict, result) -> None:
+    """The C-simulation equals the float64 reference bit for bit, on the types the project declares
+    (conftest.hls_reference_logits): both are exact, so no tolerance. Keras (float32) comes in only
+    through what float32 cannot decide (conftest.py): its accuracy, and metrics.json's."""
+    import numpy as np
+
+    from codesign.models.train import load_trained
+    from codesign.reference import ReferenceModel
+    from codesign.spec import load_spec
+
+    trained = load_trained(load_spec(spec_path))
+    ds = trained.dataset
+    reference = ReferenceModel.from_keras(trained.spec, trained.model, quantized=True)
+    expected = hls_reference_logits(reference, report, ds.x_test)
+    np.testing.assert_array_equal(result.logits_csim, expected)
+    assert report["accuracy_csim"] == np.mean(expected.argmax(1) == ds.y_test)
+    logits = reference.logits(ds.x_test)  # the QKeras model's own input grid, final h unrounded
+    for what, acc in (
+        ("Keras here", report["accuracy_keras"]),
+        ("metrics.json", trained.metrics["accuracy"]["quantized"]),
+    ):
+        assert_accuracy_matches_reference(acc, logits, ds.y_test, FLIP_TOL, f"{trained.spec.name} {what}")

@@ -12,7 +12,12 @@ import pytest
 from codesign.compress.circulant import circulant_projection, circulant_vectors
 from codesign.errors import CodesignError
 
-from conftest import assert_metrics_match_reference, recurrent_weights_index, run_hls  # isort: skip
+from conftest import (  # isort: skip
+    assert_metrics_match_reference,
+    check_csim_against_reference,
+    recurrent_weights_index,
+    run_hls,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "jvowels_lstm-circulant8"
@@ -154,8 +159,6 @@ def _channels(model: Path) -> int:
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 def test_csim_agrees_with_qkeras_and_stores_only_the_vectors(csim_report):
-    from test_hls import check_csim_against_reference
-
     from codesign.models.circulant import vector_shapes
 
     report, out, result = csim_report

@@ -14,7 +14,7 @@ from codesign.hls.extensions import HEADER, quant_type
 from codesign.hls.report import parse_csynth_rpt, parse_csynth_xml
 from codesign.reference import hard_sigmoid, quantize_bits, quantized_sigmoid, quantized_tanh
 
-from conftest import FLIP_TOL, assert_accuracy_matches_reference, hls_reference_logits, run_hls  # isort: skip
+from conftest import check_csim_against_reference, run_hls  # isort: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "hls"
@@ -89,28 +89,6 @@ def csim_reports(tmp_path_factory):
         report, result = run_hls([str(ROOT / "models" / name / "spec.yml"), "--out", str(out), "-q"])
         reports[name] = (report, out, result)
     return reports
-
-
-def check_csim_against_reference(spec_path: Path, report: dict, result) -> None:
-    """The C-simulation equals the float64 reference bit for bit, on the types the project declares
-    (conftest.hls_reference_logits): both are exact, so no tolerance. Keras (float32) comes in only
-    through what float32 cannot decide (conftest.py): its accuracy, and metrics.json's."""
-    from codesign.models.train import load_trained
-    from codesign.reference import ReferenceModel
-    from codesign.spec import load_spec
-
-    trained = load_trained(load_spec(spec_path))
-    ds = trained.dataset
-    reference = ReferenceModel.from_keras(trained.spec, trained.model, quantized=True)
-    expected = hls_reference_logits(reference, report, ds.x_test)
-    np.testing.assert_array_equal(result.logits_csim, expected)
-    assert report["accuracy_csim"] == np.mean(expected.argmax(1) == ds.y_test)
-    logits = reference.logits(ds.x_test)  # the QKeras model's own input grid, final h unrounded
-    for what, acc in (
-        ("Keras here", report["accuracy_keras"]),
-        ("metrics.json", trained.metrics["accuracy"]["quantized"]),
-    ):
-        assert_accuracy_matches_reference(acc, logits, ds.y_test, FLIP_TOL, f"{trained.spec.name} {what}")
 
 
 @pytest.mark.parametrize(("name", "samples"), [("basicmotions_gru", 40), ("jvowels_lstm", 370)])

@@ -13,8 +13,7 @@ from codesign.compress.pruning import block_prune_mask, block_scores, gate_matri
 from codesign.errors import CodesignError
 from codesign.hls import block_sparse as bs
 
-from conftest import recurrent_weights_index, run_hls  # isort: skip
-from test_hls import check_csim_against_reference  # isort: skip
+from conftest import check_csim_against_reference, recurrent_weights_index, run_hls  # isort: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK_MODEL = ROOT / "models" / "jvowels_lstm-block75" / "spec.yml"

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import write_untrained_lstm
+from conftest import assert_metrics_match_reference, write_untrained_lstm
 
 from codesign.compress.command import parse_block, print_compression_table
 from codesign.compress.pruning import (
@@ -175,7 +175,7 @@ def test_bad_options_are_named():
 tf = pytest.importorskip("tensorflow")
 from codesign.compress.finetune import PruningSchedule  # noqa: E402
 from codesign.compress.stage import compress  # noqa: E402
-from codesign.models.train import accuracy, load_trained  # noqa: E402
+from codesign.models.train import load_trained  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -224,9 +224,7 @@ def test_compress_smoke_balanced(tiny_lstm):
 
     metrics = json.loads((folder / "metrics.json").read_text())
     loaded = load_trained(new)
-    ds = loaded.dataset
-    assert accuracy(loaded.model, ds.x_test, ds.y_test) == metrics["accuracy"]["quantized"]
-    assert accuracy(loaded.float_model, ds.x_test, ds.y_test) == metrics["accuracy"]["float"]
+    assert_metrics_match_reference(loaded)  # float32 figures: up to what float32 cannot decide
     assert (
         set(metrics["size_bytes"]) == {"float", "quantized"}
         and metrics["params"] == loaded.model.count_params()
@@ -298,9 +296,9 @@ def test_committed_pruned_models_reproduce(name, model_copy):
     spec = load_spec(folder)
     assert spec.compression.method == PRUNED[name] and spec.compression.base == "jvowels_lstm"
     trained = load_trained(spec)
-    metrics, ds = trained.metrics, trained.dataset
-    assert accuracy(trained.model, ds.x_test, ds.y_test) == metrics["accuracy"]["quantized"]
-    assert accuracy(trained.float_model, ds.x_test, ds.y_test) == metrics["accuracy"]["float"]
+    metrics = trained.metrics
+    # metrics.json is float32 Keras on the training machine: checked against the float64 reference
+    assert_metrics_match_reference(trained)
 
     w = _stored(trained.model.get_layer("rnn1"), spec.precision.kernel, spec.precision.recurrent_kernel)
     nnz = np.count_nonzero(w)

@@ -308,10 +308,12 @@ def test_golden_accuracy_on_japanese_vowels(jv):
     ds = trained.dataset
     image = encode(model_from_trained(spec, trained.model), EngineConfig(num_pe=8))
     trace = run_golden(image, ds.x_test)
-    keras_pred = np.argmax(trained.model.predict(ds.x_test, verbose=0), axis=1)
     ref = ReferenceModel.from_keras(spec, trained.model, quantized=True).trace(ds.x_test)
     # Bar of issue 3: within 1 point of the quantized model; the table activations may flip a few samples.
-    assert abs(np.mean(trace.predictions == ds.y_test) - np.mean(keras_pred == ds.y_test)) <= 0.01
+    # The quantized model's accuracy is its float64 reference's (float32 Keras' depends on the CPU's kernels
+    # on undecidable samples, docs/testing.md).
+    ref_pred = ref.logits.argmax(axis=1)
+    assert abs(np.mean(trace.predictions == ds.y_test) - np.mean(ref_pred == ds.y_test)) <= 0.01
     assert np.mean(trace.predictions == ref.logits.argmax(axis=1)) >= 0.98
     # h_t stays near the reference's: mean error well under one 8-bit tanh step (1/128).
     assert np.abs(trace.h_float(0) - ref.layers[0].h).mean() < 1 / 128

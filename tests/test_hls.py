@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +13,8 @@ from codesign.hls import estimate as est
 from codesign.hls.extensions import HEADER, quant_type
 from codesign.hls.report import parse_csynth_rpt, parse_csynth_xml
 from codesign.reference import hard_sigmoid, quantize_bits, quantized_sigmoid, quantized_tanh
+
+from conftest import check_csim_against_reference, run_hls  # isort: skip
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "hls"
@@ -83,34 +83,26 @@ def test_hard_sigmoid_is_qkeras_shift_and_clamp():
 @pytest.fixture(scope="module")
 def csim_reports(tmp_path_factory):
     """Both committed models through `codesign hls`: convert, g++ compile, C-simulate the full test sets."""
-    from codesign.hls import command
-
     reports = {}
     for name in ("basicmotions_gru", "jvowels_lstm"):
         out = tmp_path_factory.mktemp("hls") / name
-        parser = argparse.ArgumentParser()
-        command.configure(parser)
-        args = parser.parse_args([str(ROOT / "models" / name / "spec.yml"), "--out", str(out), "-q"])
-        assert command.run(args) == 0
-        reports[name] = (json.loads((out / "report.json").read_text()), out)
+        report, result = run_hls([str(ROOT / "models" / name / "spec.yml"), "--out", str(out), "-q"])
+        reports[name] = (report, out, result)
     return reports
 
 
 @pytest.mark.parametrize(("name", "samples"), [("basicmotions_gru", 40), ("jvowels_lstm", 370)])
 def test_csim_agrees_with_qkeras(csim_reports, name, samples):
-    report, out = csim_reports[name]
-    metrics = json.loads((ROOT / "models" / name / "metrics.json").read_text())
+    report, out, result = csim_reports[name]
     assert report["samples"] == samples
-    assert report["accuracy_keras"] == pytest.approx(metrics["accuracy"]["quantized"])
-    assert report["agreement"] >= 0.995
-    assert abs(report["accuracy_csim"] - report["accuracy_keras"]) <= 0.005
+    check_csim_against_reference(ROOT / "models" / name / "spec.yml", report, result)
     assert set(report["estimate"]) >= {"dsp", "lut", "ff", "bram_18k", "latency_cycles"}
     assert report["estimate"]["estimate"] is True
     assert (out / "project" / "firmware" / "nnet_utils" / HEADER.name).is_file()
 
 
 def test_csim_project_uses_the_exact_activations(csim_reports):
-    _, out = csim_reports["basicmotions_gru"]
+    _, out, _ = csim_reports["basicmotions_gru"]
     parameters = (out / "project" / "firmware" / "parameters.h").read_text()
     assert "nnet::activation::codesign_hard_sigmoid" in parameters
     assert "nnet::activation::codesign_hard_tanh" in parameters

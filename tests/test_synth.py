@@ -18,7 +18,7 @@ from codesign.synth import BOARDS, get_board, synthesize
 from codesign.synth.boards import YOSYS_SYNTH
 from codesign.synth.nextpnr import clock_port, io_mode, parse_nextpnr_report, pin_names, port_bits
 from codesign.synth.report import RESOURCES
-from codesign.synth.tools import find_tool, tool_path
+from codesign.synth.tools import find_tool, prepare_tool, tool_path
 from codesign.synth.vivado import parse_timing_summary, parse_utilization, parse_version, vivado_tcl
 from codesign.synth.yosys import (
     count_resources,
@@ -308,8 +308,8 @@ def yowasp_tools():
             f"missing {[t for t, p in zip(tools, paths, strict=True) if p is None]}: pip install them"
         )
     for path in paths:
-        print(f"warming {Path(path).name} (first use compiles it)")
-        subprocess.run([path, "--version"], capture_output=True, check=True, timeout=600)
+        # one process at a time (xdist workers start together): a cold YoWASP cache is written unsafely
+        prepare_tool(path, log=print)
     return paths
 
 

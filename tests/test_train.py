@@ -10,7 +10,9 @@ from codesign.errors import CodesignError
 from codesign.spec import load_spec
 
 tf = pytest.importorskip("tensorflow")
-from codesign.models.train import METRICS, accuracy, load_trained, train  # noqa: E402
+from codesign.models.train import METRICS, load_trained, train  # noqa: E402
+
+from conftest import assert_metrics_match_reference  # noqa: E402  isort: skip
 
 
 def _tiny_spec(folder, cell="gru"):
@@ -43,10 +45,9 @@ def test_train_smoke_writes_model_folder(tmp_path):
     assert set(metrics["accuracy"]) >= {"float", "quantized"}
     assert metrics["size_bytes"]["quantized"] == metrics["params"] * 6 / 8
     assert 1 <= metrics["epochs"]["float"] <= 3
-    # the committed result is what loading gives back
-    loaded = load_trained(spec)
-    ds = loaded.dataset
-    assert accuracy(loaded.model, ds.x_test, ds.y_test) == metrics["accuracy"]["quantized"]
+    # the committed result is what loading gives back: the recorded accuracies are those of the loaded
+    # weights, up to what float32 cannot decide (conftest.py; exact equality would test this CPU's kernels)
+    assert_metrics_match_reference(load_trained(spec))
 
 
 def test_failed_training_leaves_folder_untouched(tmp_path, monkeypatch):
@@ -64,11 +65,11 @@ def test_failed_training_leaves_folder_untouched(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["jvowels_lstm", "basicmotions_gru"])
 def test_committed_models_reproduce_their_metrics(name, model_copy):
+    """metrics.json was measured by float32 Keras on the machine that trained the model: it must agree with
+    the float64 reference of the committed weights, and so must Keras here, on every sample whose argmax
+    float32 cannot change (conftest.py), not bit for bit."""
     spec = load_spec(model_copy(name) / "spec.yml")
-    trained = load_trained(spec)
-    ds = trained.dataset
-    assert accuracy(trained.model, ds.x_test, ds.y_test) == trained.metrics["accuracy"]["quantized"]
-    assert accuracy(trained.float_model, ds.x_test, ds.y_test) == trained.metrics["accuracy"]["float"]
+    assert_metrics_match_reference(load_trained(spec))
 
 
 def test_jvowels_reaches_the_bar(model_copy):

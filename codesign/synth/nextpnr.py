@@ -19,7 +19,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.synth.boards import Board
-from codesign.synth.tools import require_tool, run_tool, tool_path
+from codesign.synth.tools import prepare_tool, require_tool, run_tool, tool_path
 
 # nextpnr's utilisation keys for each resource (iCE40 logic cells pair a LUT4 with a FF, so LUTs and FFs
 # stay Yosys counts there and the logic cells are reported beside them).
@@ -206,6 +206,7 @@ def tool_version(board: Board) -> str:
     import subprocess
 
     exe = require_tool(f"yowasp-{board.flow}", f"yowasp-{board.flow}")
+    prepare_tool(exe)  # a first call compiles the tool: one process at a time (codesign.synth.tools)
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     m = re.search(r"nextpnr-(\d+\.\d+\S*?)\)", out.stdout + out.stderr)
     return f"{board.flow} {m.group(1)}" if m else board.flow

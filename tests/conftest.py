@@ -166,34 +166,6 @@ def run_hls(argv: list[str]):
     return json.loads((out / "report.json").read_text()), result
 
 
-def hls_reference_logits(reference, report: dict, x):
-    """The logits the HLS project computes, from the float64 reference model of the quantized model and
-    the types the project declares (report.json `types`): x_t on the project's input type, and each
-    layer's output sequence (the last h for the head) held in the layer's result type, where QKeras
-    hands on h unrounded. Everything else is already the reference's arithmetic (exact accumulators,
-    exact activation kernels), so the C-simulation must equal this bit for bit, on any machine: fixed
-    point in g++ and float64 on fixed-point operands (< 53 significant bits) are both exact."""
-    import numpy as np
-
-    from codesign.fixed import FixedType
-    from codesign.reference import trace_layer
-
-    types = report["types"]
-    h = FixedType.parse(types["input"]).represent(np.asarray(x, np.float64))
-    for i, weights in enumerate(reference.layers):
-        h = trace_layer(
-            reference.cell,
-            h,
-            weights,
-            reference.activation,
-            reference.recurrent_activation,
-            reference.reset_after,
-            reference.state_quantizer,
-        ).h
-        h = FixedType.parse(types[f"rnn{i + 1}"]["state"]).represent(h)
-    return h[:, -1] @ reference.dense_kernel + reference.dense_bias
-
-
 def assert_metrics_match_reference(trained, what: str = "") -> None:
     """A `load_trained` result's recorded accuracies (metrics.json, measured by float32 Keras on whatever
     machine trained it) against the float64 reference on the test set, and this machine's Keras against
@@ -228,9 +200,10 @@ def recurrent_weights_index(firmware: Path) -> int:
 
 
 def check_csim_against_reference(spec_path: Path, report: dict, result) -> None:
-    """The C-simulation equals the float64 reference bit for bit, on the types the project declares
-    (conftest.hls_reference_logits): both are exact, so no tolerance. Keras (float32) comes in only
-    through what float32 cannot decide (conftest.py): its accuracy, and metrics.json's."""
+    """The C-simulation equals the float64 reference bit for bit: the project's types are exact
+    (codesign/hls/exact.py) and the reference is exact on fixed-point operands, so no tolerance. Keras
+    (float32) comes in only through what float32 cannot decide (conftest.py): its accuracy, and
+    metrics.json's."""
     import numpy as np
 
     from codesign.models.train import load_trained
@@ -240,10 +213,11 @@ def check_csim_against_reference(spec_path: Path, report: dict, result) -> None:
     trained = load_trained(load_spec(spec_path))
     ds = trained.dataset
     reference = ReferenceModel.from_keras(trained.spec, trained.model, quantized=True)
-    expected = hls_reference_logits(reference, report, ds.x_test)
-    np.testing.assert_array_equal(result.logits_csim, expected)
-    assert report["accuracy_csim"] == np.mean(expected.argmax(1) == ds.y_test)
-    logits = reference.logits(ds.x_test)  # the QKeras model's own input grid, final h unrounded
+    logits = reference.logits(ds.x_test)
+    assert report["exact"], report["inexact_reason"]
+    np.testing.assert_array_equal(result.logits_csim, logits)
+    assert report["max_logit_error"] == 0.0
+    assert report["accuracy_csim"] == np.mean(logits.argmax(1) == ds.y_test)
     for what, acc in (
         ("Keras here", report["accuracy_keras"]),
         ("metrics.json", trained.metrics["accuracy"]["quantized"]),

@@ -165,6 +165,7 @@ def reference_model(
         ),
         reset_after=m.reset_after,
         state_quantizer=precision_fn(p.state),
+        input_quantizer=precision_fn(p.input),
     )
 
 

@@ -129,7 +129,8 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
     busy_total = np.zeros(image.num_pe, np.int64)
     seq = trace.x
     for li, units in enumerate(image.units):
-        h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h[li][:, :-1]], axis=1)
+        # the recurrence broadcasts q_state(h_{t-1}); the layer above and the head the exact h_t
+        h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h_state[li][:, :-1]], axis=1)
         v = np.concatenate([seq, h_prev], axis=2)
         cycles, useful, busy = _phase(image, li, v, params, params.fill if li == 0 else params.fill_late)
         eltwise = -(-4 * units // params.eltwise_rows_per_cycle) + params.eltwise_latency

@@ -829,21 +829,21 @@ module sparse_lstm_engine #(
   always_comb begin
     ref_seg0_sel  = hl_sel('0, bank_q);
     ref_seg1_sel  = hl_sel('0, !bank_q);
-    ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel('0, bank_q)]);
+    ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hsl_cnt_q[hl_sel('0, bank_q)]);
     ref_seg0_off  = cfg_inputs_q;
     ref_seg1_cnt  = xl_cnt_q;
     ref_seg1_is_x = 1'b1;
     if (mat_q == MAT_L1) begin
       ref_seg0_sel  = hl_sel(LAYER_WIDTH'(1), bank_q);
-      ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
+      ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hsl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
       ref_seg0_off  = COL_WIDTH'(cfg_units_q[0]);
       ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel('0, !bank_q)]);
       ref_seg1_is_x = 1'b0;
     end else if (mat_q == MAT_HEAD) begin
-      ref_seg0_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
-      ref_seg0_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
+      ref_seg1_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
+      ref_seg0_cnt  = '0;
       ref_seg0_off  = '0;
-      ref_seg1_cnt  = '0;
+      ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
       ref_seg1_is_x = 1'b0;
     end
   end

@@ -105,9 +105,7 @@ def table_entries(
     return (offset << gate.width) | (base & ((1 << gate.width) - 1))
 
 
-def lookup(
-    entries: np.ndarray, step: int, z: np.ndarray, src: FixedType, types
-) -> np.ndarray:
+def lookup(entries: np.ndarray, step: int, z: np.ndarray, src: FixedType, types) -> np.ndarray:
     """The activation of exact values z (raw of src) as gate raw: base + step * (z >= boundary)."""
     tin, gate = types.table_in, types.gate
     cell = tin.cast_raw(z, src)  # floor onto the cells, saturating

@@ -56,8 +56,9 @@ async def eltwise_matches_golden(dut):
         cell = np.where(cells >= len(table) // 2, cells - len(table), cells)
         b = (cell << shift) + (table[cells] >> t.gate.width)  # on the boundary grid
         first = -((-b) >> (t.bound_frac - t.acc.frac))  # ceil onto the accumulator grid
-        near = np.stack([first - 1, first], axis=1).ravel()[: units]
-        z[: len(near), col] = near    # Golden layout: one vector z = [z_i (H), z_f (H), z_g (H), z_o (H)].
+        near = np.stack([first - 1, first], axis=1).ravel()[:units]
+        z[: len(near), col] = near
+    # Golden layout: one vector z = [z_i (H), z_f (H), z_g (H), z_o (H)].
     want_c, want_h, want_hs = elementwise(image, z.T.reshape(1, -1), c_prev[None])
 
     got = {}

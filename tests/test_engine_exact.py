@@ -24,8 +24,8 @@ from codesign.reference import LayerWeights, ReferenceModel, activation_fn, prec
 from codesign.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _precision(draw, bits: tuple[int, int], integer: int) -> dict:

@@ -78,25 +78,21 @@ module lstm_eltwise #(
   localparam logic signed [GateWidth-1:0] SIG_STEP  = GateWidth'(SigmoidStep);
   localparam logic signed [GateWidth-1:0] TANH_STEP = GateWidth'(TanhStep);
 
-  // A value's bits below its table cell, moved onto the boundary grid (unsigned, < 2^(OFF_WIDTH-1)).
-  function automatic logic [OFF_WIDTH-1:0] low_bits_z(input logic signed [ZWidth-1:0] v);
-    logic [OFF_WIDTH+ZWidth-1:0] wide;
-    wide = '0;
-    if (ZFrac > TableInFrac) begin
-      wide[ZWidth-1:0] = v & ZWidth'((64'd1 << (ZFrac - TableInFrac)) - 1);
-      wide = wide << (BOUND_FRAC - ZFrac);
-    end
-    return wide[OFF_WIDTH-1:0];
-  endfunction
-  function automatic logic [OFF_WIDTH-1:0] low_bits_s(input logic signed [SUM_WIDTH-1:0] v);
-    logic [OFF_WIDTH+SUM_WIDTH-1:0] wide;
-    wide = '0;
-    if (SUM_FRAC > TableInFrac) begin
-      wide[SUM_WIDTH-1:0] = v & SUM_WIDTH'((64'd1 << (SUM_FRAC - TableInFrac)) - 1);
-      wide = wide << (BOUND_FRAC - SUM_FRAC);
-    end
-    return wide[OFF_WIDTH-1:0];
-  endfunction
+  // z's and s's bits below their table cell, moved onto the boundary grid (unsigned, < 2^(OFF_WIDTH-1)).
+  localparam int Z_BELOW = ZFrac - TableInFrac;
+  localparam int S_BELOW = SUM_FRAC - TableInFrac;
+  logic [OFF_WIDTH-1:0] z_low, s_low;
+  logic signed [SUM_WIDTH-1:0] u_sum_q;  // cycle 5's register (below), s
+  if (Z_BELOW > 0) begin : g_z_low
+    assign z_low = OFF_WIDTH'(in_z_i[Z_BELOW-1:0]) << (BOUND_FRAC - ZFrac);
+  end else begin : g_z_no_low
+    assign z_low = '0;
+  end
+  if (S_BELOW > 0) begin : g_s_low
+    assign s_low = OFF_WIDTH'(u_sum_q[S_BELOW-1:0]) << (BOUND_FRAC - SUM_FRAC);
+  end else begin : g_s_no_low
+    assign s_low = '0;
+  end
 
   // ---- cycle 0: table address and low bits -------------------------------------------------------------
   logic [TableInWidth-1:0] z_addr;
@@ -186,7 +182,6 @@ module lstm_eltwise #(
 
   // ---- cycle 5: c_t = cast_cell(s); tanh's address and low bits of the exact s -------------------------
   logic                        u_valid_q;
-  logic signed [SUM_WIDTH-1:0] u_sum_q;
   logic signed [GateWidth-1:0] u_o_q;
   logic [UnitWidth-1:0]        u_unit_q;
   logic signed [CellWidth-1:0] c_new;
@@ -316,7 +311,7 @@ module lstm_eltwise #(
     if (in_valid_i) begin
       t_gate_q   <= in_gate_i;
       t_addr_q   <= z_addr;
-      t_low_q    <= low_bits_z(in_z_i);
+      t_low_q    <= z_low;
       t_c_prev_q <= in_c_prev_i;
       t_unit_q   <= in_unit_i;
     end
@@ -357,7 +352,7 @@ module lstm_eltwise #(
     if (u_valid_q) begin
       c_new_q  <= c_new;
       c_addr_q <= s_addr;
-      c_low_q  <= low_bits_s(u_sum_q);
+      c_low_q  <= s_low;
       c_o_q    <= u_o_q;
       c_unit_q <= u_unit_q;
     end

@@ -36,6 +36,7 @@ from codesign.fixed import FixedType
 from codesign.spec import Activation, Precision, Spec
 
 GATES = 4  # LSTM rows per unit, Keras order i, f, g (c), o
+LOAD_DATA_BITS = 64  # data field of a weight-load beat (load_stream): a table entry must fit
 MAX_LAYERS = 2
 FORMAT_VERSION = 2  # 2: exact activations (table entries {offset, base}), input/state types
 
@@ -305,7 +306,14 @@ def derive_types(
     partial = EngineTypes(act, weight, bias, acc, no_table, gate, cell, input_type)
     stairs = _staircases(model_activation, recurrent_activation, gate, partial.bound_frac)
     table_in = table_in_type(stairs, partial.bound_frac)
-    return EngineTypes(act, weight, bias, acc, table_in, gate, cell, input_type)
+    types = EngineTypes(act, weight, bias, acc, table_in, gate, cell, input_type)
+    if types.table_width > LOAD_DATA_BITS:
+        raise CodesignError(
+            f"activation table entries of {types.table_width} bits (gate {gate.cpp()}, boundary grid "
+            f"2^-{types.bound_frac}) exceed the load stream's {LOAD_DATA_BITS}-bit data; use narrower "
+            "weights or activations"
+        )
+    return types
 
 
 def _exact_raw(values: np.ndarray, t: FixedType, what: str, option: str) -> np.ndarray:

@@ -23,9 +23,10 @@
 // cycle words may issue to the cycle before the element-wise phase; the last accumulation overlaps the
 // element-wise phase's first cycle), per-PE busy cycles (a stored word consumed in an LSTM-layer matrix
 // phase).
-// Zero activations are skipped at no cycle cost: non-zero x_t words and h_t values are appended to
-// (value, column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
-// (h_{t-1} list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
+// Zero activations are skipped at no cycle cost: non-zero x_t words, exact h_t values (for the layer
+// above and the head) and q_state(h_t) values (for the layer's own next step) are appended to (value,
+// column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
+// (q_state(h_{t-1}) list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
 // the frame is received (pointer reads only: no word issues before the matrix phase).
 module sparse_lstm_engine #(
   parameter int unsigned NumPe        = 8,

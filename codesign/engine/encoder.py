@@ -3,7 +3,8 @@
 `model_from_trained` reads the QKeras model's QUANTIZED weights (the spec's quantizers, applied with
 `codesign.fixed`); `encode` deals the rows of every matrix to the PEs (row r -> PE r mod NumPe) and
 stores each PE's non-zeros column by column as {weight, relative row index} words, inserting a padding
-word where a gap exceeds the index field. `write_image` writes the `$readmemh` files, `params.json` and
+word where a gap exceeds the index field; it derives every type and the exact activation tables
+(`derive_types`, `activation_tables`). `write_image` writes the `$readmemh` files, `params.json` and
 `engine_params.svh`; `load_image` reads a folder back, so the golden model runs from the same files
 the RTL loads.
 """
@@ -268,8 +269,8 @@ def table_index(raw: np.ndarray, table_in: FixedType) -> np.ndarray:
 def activation_tables(
     activation: Activation, recurrent_activation: Activation, types: EngineTypes
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """(sigmoid entries, tanh entries, sigmoid step, tanh step) for types whose table_in was derived by
-    `derive_table_in` (docs/engine.md "Activations")."""
+    """(sigmoid entries, tanh entries, sigmoid step, tanh step) for types from `derive_types`
+    (docs/engine.md "Activations")."""
     stairs = _staircases(activation, recurrent_activation, types.gate, types.bound_frac)
     sig = table_entries(recurrent_activation, "gate", stairs[0], types.gate, types.table_in, types.bound_frac)
     tanh = table_entries(activation, "state", stairs[1], types.gate, types.table_in, types.bound_frac)

@@ -52,7 +52,7 @@ def dense_macs_per_sequence(image, steps: int) -> int:
 
 
 def bench_one(name: str, spec_path: str, pes: int, rtl_samples: int, work: Path) -> dict:
-    from codesign.engine import EngineConfig, load_image, predict_cycles, run_golden
+    from codesign.engine import EngineConfig, load_image, predict_cycles, quantize_input, run_golden
     from codesign.engine.command import build_rtl
     from codesign.engine.sim_command import simulate
     from codesign.models.train import load_trained
@@ -64,7 +64,7 @@ def bench_one(name: str, spec_path: str, pes: int, rtl_samples: int, work: Path)
     folder = out_root / spec.name
     image = load_image(folder)
     ds = load_trained(spec).dataset
-    x_raw = image.types.act.quantize(ds.x_test)
+    x_raw = quantize_input(image, ds.x_test)
     model = predict_cycles(image, run_golden(image, x_raw, x_is_raw=True))
     sub = x_raw[:rtl_samples]
     sub_model = predict_cycles(image, run_golden(image, sub, x_is_raw=True))

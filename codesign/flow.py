@@ -105,7 +105,17 @@ class Stage:
 
 
 def _engine_only(spec: Spec) -> str | None:
-    return None if spec.model.cell == "lstm" else f"the engine runs LSTM layers, not {spec.model.cell}"
+    """None when the engine takes the spec (LSTM, quantized activations, a state quantizer), else why not."""
+    from codesign.engine.encoder import check_spec
+    from codesign.errors import CodesignError
+
+    if spec.model.cell != "lstm":
+        return f"the engine runs LSTM layers, not {spec.model.cell}"
+    try:
+        check_spec(spec)
+    except CodesignError as e:
+        return str(e)
+    return None
 
 
 def _hls_only(spec: Spec) -> str | None:

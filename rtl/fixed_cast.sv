@@ -1,5 +1,5 @@
-// Combinational ap_fixed cast of a signed raw value: AP_RND (add half an LSB, then floor) or AP_TRN
-// (floor), then AP_SAT (clamp to the output range). Exact: the rounding carry may overflow and saturate,
+// Combinational ap_fixed cast of a signed raw value: AP_TRN (floor), AP_RND (add half an LSB, then
+// floor) or AP_RND_CONV (round half to even, QKeras' tf.round), then AP_SAT (clamp to the output range). Exact: the rounding carry may overflow and saturate,
 // as ap_fixed does. InFrac/OutFrac are fraction bits (width - integer bits) and may be negative.
 // Built for speed: floor(x + half) = floor(x) + (the first dropped bit), so the rounding is an
 // OutWidth-bit increment, and the range check looks at the floored value's high bits (all equal to its
@@ -9,7 +9,7 @@ module fixed_cast #(
   parameter int          InFrac   = 20,
   parameter int unsigned OutWidth = 16,
   parameter int          OutFrac  = 10,
-  parameter bit          Round    = 1'b1
+  parameter int unsigned Round    = 1  // 0 AP_TRN, 1 AP_RND, 2 AP_RND_CONV
 ) (
   input  logic signed [InWidth-1:0]  in_i,
   output logic signed [OutWidth-1:0] out_o
@@ -29,8 +29,19 @@ module fixed_cast #(
   assign wide = EXT'(in_i);
 
   if (SHIFT > 0) begin : g_down
-    assign floored   = wide >>> DOWN;
-    assign round_bit = Round && wide[DOWN-1];
+    assign floored = wide >>> DOWN;
+    if (Round == 2) begin : g_conv
+      // AP_RND_CONV: up above the tie, and on a tie only from an odd floor (to the even neighbour).
+      logic rest;  // any dropped bit below the first
+      if (DOWN > 1) begin : g_rest
+        assign rest = |wide[DOWN-2:0];
+      end else begin : g_no_rest
+        assign rest = 1'b0;
+      end
+      assign round_bit = wide[DOWN-1] && (rest || wide[DOWN]);
+    end else begin : g_rnd
+      assign round_bit = (Round == 1) && wide[DOWN-1];
+    end
   end else begin : g_up
     assign floored   = wide <<< UP;
     assign round_bit = 1'b0;

@@ -23,29 +23,30 @@
 // cycle words may issue to the cycle before the element-wise phase; the last accumulation overlaps the
 // element-wise phase's first cycle), per-PE busy cycles (a stored word consumed in an LSTM-layer matrix
 // phase).
-// Zero activations are skipped at no cycle cost: non-zero x_t words and h_t values are appended to
-// (value, column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
-// (h_{t-1} list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
+// Zero activations are skipped at no cycle cost: non-zero x_t words, exact h_t values (for the layer
+// above and the head) and q_state(h_t) values (for the layer's own next step) are appended to (value,
+// column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
+// (q_state(h_{t-1}) list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
 // the frame is received (pointer reads only: no word issues before the matrix phase).
 module sparse_lstm_engine #(
   parameter int unsigned NumPe        = 8,
-  parameter int unsigned ActWidth     = 16,
-  parameter int          ActFrac      = 10,
+  parameter int unsigned ActWidth     = 21,
+  parameter int          ActFrac      = 15,
   parameter int unsigned WeightWidth  = 12,
   parameter int          WeightFrac   = 7,
   parameter int unsigned IndexWidth   = 4,
-  parameter int unsigned AccWidth     = 34,
+  parameter int unsigned AccWidth     = 39,
   parameter int unsigned BiasWidth    = 8,
-  parameter int unsigned BiasShift    = 12,   // acc frac - bias frac
-  parameter int unsigned TableInWidth = 12,
-  parameter int          TableInFrac  = 8,
-  parameter bit          TableInRound = 1'b1,  // *_Round: 1 AP_RND, 0 AP_TRN; every cast saturates
-  parameter int unsigned GateWidth    = 10,
+  parameter int unsigned BiasShift    = 17,   // acc frac - bias frac
+  parameter int unsigned TableInWidth = 11,
+  parameter int          TableInFrac  = 7,
+  parameter int unsigned GateWidth    = 9,
   parameter int          GateFrac     = 8,
   parameter int unsigned CellWidth    = 16,
   parameter int          CellFrac     = 11,
-  parameter bit          CellRound    = 1'b1,
-  parameter bit          ActRound     = 1'b1,
+  parameter int unsigned CellRound    = 2,    // 0 AP_TRN, 1 AP_RND, 2 AP_RND_CONV; every cast saturates
+  parameter int unsigned SigmoidStep  = 1,    // gate LSBs between two activation levels
+  parameter int unsigned TanhStep     = 2,
   parameter int unsigned MaxInputs    = 16,
   parameter int unsigned MaxUnits     = 32,
   parameter int unsigned MaxClasses   = 16,
@@ -108,6 +109,10 @@ module sparse_lstm_engine #(
   localparam int unsigned HIDX_WIDTH   = $clog2(MaxLayers * 2 * MaxUnits);
   localparam int unsigned CIDX_WIDTH   = (MaxLayers * MaxUnits > 1) ? $clog2(MaxLayers * MaxUnits) : 1;
   localparam int unsigned ZWIDTH       = AccWidth + 1;
+  // table entry width (docs/engine.md "Types": TABLE_WIDTH), as lstm_eltwise derives it
+  localparam int          SUM_FRAC     = (CellFrac > GateFrac) ? GateFrac + CellFrac : 2 * GateFrac;
+  localparam int          BOUND_FRAC   = (int'(ACC_FRAC) > SUM_FRAC) ? int'(ACC_FRAC) : SUM_FRAC;
+  localparam int unsigned TABLE_WIDTH  = GateWidth + unsigned'(BOUND_FRAC - TableInFrac + 1);
 
   localparam logic [1:0] MAT_L0   = 2'd0;
   localparam logic [1:0] MAT_L1   = 2'd1;
@@ -227,8 +232,10 @@ module sparse_lstm_engine #(
 
   // ---- activation lists: the non-zero activations as (value, column) entries ---------------------------
   // x list: x_t's non-zero words (column = input index), appended as the frame arrives.
-  // h lists, one per (layer, bank): h_t's non-zero values (column = unit), appended by the element-wise
-  // unit; hl_cnt_q counts the entries. A list that holds h_{t-1} of the first step counts as empty.
+  // h lists, one per (layer, bank): the exact h_t's non-zero values (column = unit), appended by the
+  // element-wise unit, for the layer above and the head; state lists (hsl): the non-zero q_state(h_t), for
+  // the layer's own next step. *_cnt_q count the entries. A list that holds h_{t-1} of the first step
+  // counts as empty.
   localparam int unsigned LIST_W = ActWidth + COL_WIDTH;
   localparam int unsigned HL_IDX = (MaxUnits > 1) ? $clog2(MaxUnits) : 1;
   localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
@@ -236,15 +243,17 @@ module sparse_lstm_engine #(
   logic [COL_WIDTH-1:0]  xl_cnt_q;
   logic [LIST_W-1:0]     hl_q [MaxLayers * 2][MaxUnits];
   logic [UNIT_WIDTH-1:0] hl_cnt_q [MaxLayers * 2];
+  logic [LIST_W-1:0]     hsl_q [MaxLayers * 2][MaxUnits];
+  logic [UNIT_WIDTH-1:0] hsl_cnt_q [MaxLayers * 2];
 
   function automatic logic [HL_SEL-1:0] hl_sel(input logic [LAYER_WIDTH-1:0] layer, input logic bank);
     hl_sel = HL_SEL'(32'(layer) * 2 + 32'(bank));
   endfunction
 
-  // ---- broadcaster: segment 0 (an h list), then segment 1 (the x list or an h list) -------------------
-  //   layer 0: h_{t-1}^0 (columns X + u), then x_t (columns i; still growing while the frame arrives)
-  //   layer 1: h_{t-1}^1 (columns H0 + u), then h_t^0 (columns u)
-  //   head:    h_T of the last layer (columns u); segment 1 empty
+  // ---- broadcaster: segment 0 (a state list), then segment 1 (the x list or an h list) ---------------
+  //   layer 0: q_state(h_{t-1}^0) (columns X + u), then x_t (columns i; still growing while the frame arrives)
+  //   layer 1: q_state(h_{t-1}^1) (columns H0 + u), then the exact h_t^0 (columns u)
+  //   head:    segment 0 empty, then the exact h_T of the last layer (columns u)
   // The segments' lists and counts are registered from the next state (mat_d, bank_d, ...), and the
   // pointer-table base of each (matrix, segment) from the configuration, so that a broadcast cycle is
   // only: list read, select, one add (the same values as computing them from the current state).
@@ -252,6 +261,7 @@ module sparse_lstm_engine #(
   logic [COL_WIDTH-1:0]   seg0_cnt_q, seg1_cnt_q, seg0_cnt_d, seg1_cnt_d;
   logic                   seg1_is_x_q, seg1_is_x_d, seg1_growing;
   logic [UNIT_WIDTH-1:0]  hl_cnt_d [MaxLayers * 2];
+  logic [UNIT_WIDTH-1:0]  hsl_cnt_d [MaxLayers * 2];
   logic [COL_WIDTH-1:0]   xl_cnt_d;
   // pointer address of column 0 of segment s of matrix m, and of its end pointer (+ 1)
   logic [PADDR_WIDTH-1:0] seg_base_q [3][2], seg_base_end_q [3][2];
@@ -267,21 +277,21 @@ module sparse_lstm_engine #(
   always_comb begin
     seg0_sel_d  = hl_sel('0, bank_d);
     seg1_sel_d  = hl_sel('0, !bank_d);
-    seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hl_cnt_d[hl_sel('0, bank_d)]);
+    seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hsl_cnt_d[hl_sel('0, bank_d)]);
     seg1_cnt_d  = xl_cnt_d;
     seg1_is_x_d = 1'b1;
     unique case (mat_d)
       MAT_L0: ;
       MAT_L1: begin
         seg0_sel_d  = hl_sel(LAYER_WIDTH'(1), bank_d);
-        seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hl_cnt_d[hl_sel(LAYER_WIDTH'(1), bank_d)]);
+        seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hsl_cnt_d[hl_sel(LAYER_WIDTH'(1), bank_d)]);
         seg1_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel('0, !bank_d)]);
         seg1_is_x_d = 1'b0;
       end
       default: begin
-        seg0_sel_d  = hl_sel(cfg_layers_q - 1'b1, bank_d);
-        seg0_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel(cfg_layers_q - 1'b1, bank_d)]);
-        seg1_cnt_d  = '0;
+        seg1_sel_d  = hl_sel(cfg_layers_q - 1'b1, bank_d);
+        seg0_cnt_d  = '0;
+        seg1_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel(cfg_layers_q - 1'b1, bank_d)]);
         seg1_is_x_d = 1'b0;
       end
     endcase
@@ -329,7 +339,7 @@ module sparse_lstm_engine #(
   assign bc_fire  = bc_valid_q && all_space;
   assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
   assign bc_done  = !bc_valid_q && !bc_more && !seg1_growing;
-  assign bc_entry = bc_from0 ? hl_q[seg0_sel_q][idx0_q[HL_IDX-1:0]]
+  assign bc_entry = bc_from0 ? hsl_q[seg0_sel_q][idx0_q[HL_IDX-1:0]]
                   : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_q[seg1_sel_q][idx1_q[HL_IDX-1:0]]);
   assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
   assign bc_seg   = !bc_from0;
@@ -483,12 +493,13 @@ module sparse_lstm_engine #(
   logic [COL_WIDTH-1:0]       xl_wr_base;
   logic [XIDX_WIDTH-1:0]      xl_wr_idx;
   logic [HL_SEL-1:0]          hl_wr_sel;
-  logic [HL_IDX-1:0]          hl_wr_idx;
+  logic [HL_IDX-1:0]          hl_wr_idx, hsl_wr_idx;
   assign in_word    = $signed(in_data_i[ActWidth-1:0]);
   assign xl_wr_base = (in_cnt_q == '0) ? '0 : xl_cnt_q;
   assign xl_wr_idx  = xl_wr_base[XIDX_WIDTH-1:0];
   assign hl_wr_sel  = hl_sel(layer_q, !bank_q);
   assign hl_wr_idx  = hl_cnt_q[hl_wr_sel][HL_IDX-1:0];
+  assign hsl_wr_idx = hsl_cnt_q[hl_wr_sel][HL_IDX-1:0];
 
   // ---- element-wise unit (fed by R3) ----------------------------------------------------------------
   logic                        ew_valid;
@@ -496,7 +507,7 @@ module sparse_lstm_engine #(
   logic                        eo_valid;
   logic [UNIT_WIDTH-1:0]       eo_unit;
   logic signed [CellWidth-1:0] eo_c;
-  logic signed [ActWidth-1:0]  eo_h;
+  logic signed [ActWidth-1:0]  eo_h, eo_hs;
   logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
 
   assign ew_valid  = z_valid_q && (mat_q != MAT_HEAD);
@@ -509,7 +520,6 @@ module sparse_lstm_engine #(
     .ZFrac       (ACC_FRAC),
     .TableInWidth(TableInWidth),
     .TableInFrac (TableInFrac),
-    .TableInRound(TableInRound),
     .GateWidth   (GateWidth),
     .GateFrac    (GateFrac),
     .CellWidth   (CellWidth),
@@ -517,7 +527,8 @@ module sparse_lstm_engine #(
     .CellRound   (CellRound),
     .ActWidth    (ActWidth),
     .ActFrac     (ActFrac),
-    .ActRound    (ActRound),
+    .SigmoidStep (SigmoidStep),
+    .TanhStep    (TanhStep),
     .UnitWidth   (UNIT_WIDTH),
     .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
     .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
@@ -533,10 +544,11 @@ module sparse_lstm_engine #(
     .out_unit_o (eo_unit),
     .out_c_o    (eo_c),
     .out_h_o    (eo_h),
+    .out_hs_o   (eo_hs),
     .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
     .tbl_sel_i  (load_sel == SEL_TANH),
     .tbl_addr_i (load_addr[TableInWidth-1:0]),
-    .tbl_data_i (load_data[GateWidth-1:0])
+    .tbl_data_i (load_data[TABLE_WIDTH-1:0])
   );
 
   always_ff @(posedge clk_i) begin
@@ -546,6 +558,7 @@ module sparse_lstm_engine #(
     end
     if (in_valid_i && in_ready_o && in_word != '0) xl_q[xl_wr_idx] <= {in_word, in_cnt_q};
     if (eo_valid && eo_h != '0) hl_q[hl_wr_sel][hl_wr_idx] <= {eo_h, COL_WIDTH'(eo_unit)};
+    if (eo_valid && eo_hs != '0) hsl_q[hl_wr_sel][hsl_wr_idx] <= {eo_hs, COL_WIDTH'(eo_unit)};
   end
 
   // List counts: the x list restarts with a frame's first word, the h list of (layer, !bank) when the
@@ -557,17 +570,25 @@ module sparse_lstm_engine #(
     xl_cnt_d = xl_cnt_q;
     if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(in_word != '0);
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_d[i] = hl_cnt_q[i];
-    if (elt_start) hl_cnt_d[hl_wr_sel] = '0;
-    else if (eo_valid && eo_h != '0) hl_cnt_d[hl_wr_sel] = hl_cnt_q[hl_wr_sel] + 1'b1;
+    for (int unsigned i = 0; i < MaxLayers * 2; i++) hsl_cnt_d[i] = hsl_cnt_q[i];
+    if (elt_start) begin
+      hl_cnt_d[hl_wr_sel]  = '0;
+      hsl_cnt_d[hl_wr_sel] = '0;
+    end else if (eo_valid) begin
+      if (eo_h != '0) hl_cnt_d[hl_wr_sel] = hl_cnt_q[hl_wr_sel] + 1'b1;
+      if (eo_hs != '0) hsl_cnt_d[hl_wr_sel] = hsl_cnt_q[hl_wr_sel] + 1'b1;
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       xl_cnt_q <= '0;
       for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_q[i] <= '0;
+      for (int unsigned i = 0; i < MaxLayers * 2; i++) hsl_cnt_q[i] <= '0;
     end else begin
       xl_cnt_q <= xl_cnt_d;
       for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_q[i] <= hl_cnt_d[i];
+      for (int unsigned i = 0; i < MaxLayers * 2; i++) hsl_cnt_q[i] <= hsl_cnt_d[i];
     end
   end
 
@@ -809,21 +830,21 @@ module sparse_lstm_engine #(
   always_comb begin
     ref_seg0_sel  = hl_sel('0, bank_q);
     ref_seg1_sel  = hl_sel('0, !bank_q);
-    ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel('0, bank_q)]);
+    ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hsl_cnt_q[hl_sel('0, bank_q)]);
     ref_seg0_off  = cfg_inputs_q;
     ref_seg1_cnt  = xl_cnt_q;
     ref_seg1_is_x = 1'b1;
     if (mat_q == MAT_L1) begin
       ref_seg0_sel  = hl_sel(LAYER_WIDTH'(1), bank_q);
-      ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
+      ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hsl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
       ref_seg0_off  = COL_WIDTH'(cfg_units_q[0]);
       ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel('0, !bank_q)]);
       ref_seg1_is_x = 1'b0;
     end else if (mat_q == MAT_HEAD) begin
-      ref_seg0_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
-      ref_seg0_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
+      ref_seg1_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
+      ref_seg0_cnt  = '0;
       ref_seg0_off  = '0;
-      ref_seg1_cnt  = '0;
+      ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
       ref_seg1_is_x = 1'b0;
     end
   end

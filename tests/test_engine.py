@@ -137,49 +137,59 @@ def test_accumulator_width_is_tight_and_never_overflows():
 
 
 def _cast(v: int, src_frac: int, t: FixedType) -> int:
-    """ap_fixed cast with AP_TRN/AP_RND and AP_SAT, in Python ints (independent of codesign.fixed)."""
+    """ap_fixed cast with AP_TRN/AP_RND/AP_RND_CONV and AP_SAT, in Python ints (independent of
+    codesign.fixed)."""
     shift = src_frac - t.frac
     if shift > 0:
-        v = (v + ((1 << (shift - 1)) if t.rounding == "AP_RND" else 0)) >> shift
+        floor, rest = v >> shift, v & ((1 << shift) - 1)
+        half = 1 << (shift - 1)
+        if t.rounding == "AP_RND":
+            floor += rest >= half
+        elif t.rounding == "AP_RND_CONV":
+            floor += rest > half or (rest == half and floor & 1)
+        v = floor
     else:
         v <<= -shift
     return max(t.raw_min, min(t.raw_max, v))
 
 
 def _naive_engine(model, types, x_raw: np.ndarray) -> tuple[list, list]:
-    """docs/engine.md's step, written again from the float weights with Python ints: (h per layer, logits)."""
+    """QKeras' LSTM step written again with Python ints from the float weights, the activations taken
+    straight from the reference's functions on the exact pre-activations (no tables): (exact h per
+    layer, logits)."""
     t = types
 
-    def table(fn, u_raw):
-        u = _cast(u_raw[0], u_raw[1], t.table_in)
-        return int(round(float(fn(np.float64(u / 2**t.table_in.frac))) * 2**t.gate.frac))
+    def level(fn, v: int, frac: int) -> int:  # the activation of the exact value v * 2^-frac, gate raw
+        return int(round(float(fn(np.float64(v) / 2.0**frac)) * 2**t.gate.frac))
 
     sig = activation_fn(model.recurrent_activation, "gate", quantized=True)
     tanh = activation_fn(model.activation, "state", quantized=True)
-    wf = t.weight.frac
+    wf, gf, cf = t.weight.frac, t.gate.frac, t.cell.frac
     seq = [list(map(int, row)) for row in x_raw]
     hs = []
     for layer in model.layers:
         w = [[int(round(v * 2**wf)) for v in row] for row in gate_matrix(layer)]
         b = [int(round(v * 2**t.bias.frac)) << t.bias_shift for v in layer.bias]
         units = layer.units
-        h, c, out = [0] * units, [0] * units, []
+        h_state, c, out = [0] * units, [0] * units, []
         for x in seq:
-            v = x + h
+            v = x + h_state
             z = [sum(wr * a for wr, a in zip(row, v, strict=True)) + br for row, br in zip(w, b, strict=True)]
-            new_h, new_c = [], []
+            exact, state, new_c = [], [], []
             for u in range(units):
                 i, f, g, o = (
-                    table(fn, (z[q * units + u], t.acc.frac))
+                    level(fn, z[q * units + u], t.acc.frac)
                     for q, fn in zip(range(4), (sig, sig, tanh, sig), strict=True)
                 )
-                s = f * c[u] * 2**t.gate.frac + i * g * 2**t.cell.frac  # at frac gate+gate+cell
-                cu = _cast(s, 2 * t.gate.frac + t.cell.frac, t.cell)
-                hu = _cast(o * table(tanh, (cu, t.cell.frac)), 2 * t.gate.frac, t.act)
-                new_c.append(cu)
-                new_h.append(hu)
-            h, c = new_h, new_c
-            out.append(h)
+                s = f * c[u] * 2**gf + i * g * 2**cf  # exact, at frac gate + gate + cell
+                oh = o * level(tanh, s, 2 * gf + cf)  # exact, at frac 2 gate
+                new_c.append(_cast(s, 2 * gf + cf, t.cell))
+                exact.append(
+                    oh << (t.act.frac - 2 * gf) if t.act.frac >= 2 * gf else oh >> (2 * gf - t.act.frac)
+                )
+                state.append(_cast(oh, 2 * gf, t.cell) << (t.act.frac - cf))
+            h_state, c = state, new_c
+            out.append(exact)
         hs.append(out)
         seq = out
     wd = [[int(round(v * 2**wf)) for v in row] for row in model.dense_kernel.T]
@@ -198,10 +208,11 @@ def test_golden_paths_agree_with_an_independent_implementation(case):
     rng = np.random.default_rng(seed)
     x = rng.normal(0.0, 1.5, (3, 6, inputs))
     x[:, :2] = 0.0  # pre-padding frames: zero activations are skipped
-    x[0, 3, 0] = 100.0  # saturates the act type
+    x[0, 3, 0] = 100.0  # saturates the input type
     trace = run_golden(image, x)
     walk = run_golden_from_memory(image, trace.x[1])
-    for fast, slow in zip(trace.z + trace.c + trace.h, walk.z + walk.c + walk.h, strict=True):
+    fast_all = trace.z + trace.c + trace.h + trace.h_state
+    for fast, slow in zip(fast_all, walk.z + walk.c + walk.h + walk.h_state, strict=True):
         assert np.array_equal(fast[1:2], slow)
     assert np.array_equal(trace.logits[1:2], walk.logits)
     for sample in (0, 1):  # 0 saturates the input, 1 has skipped zero frames
@@ -223,8 +234,8 @@ def test_hard_activations_golden_matches_naive():
         (6,),
         3,
         0.6,
-        activation=Activation("hard_tanh"),
-        recurrent_activation=Activation("hard_sigmoid"),
+        activation=Activation("hard_tanh", 6),
+        recurrent_activation=Activation("hard_sigmoid", 5),
     )
     image = encode(model, EngineConfig(num_pe=4))
     x = np.random.default_rng(21).normal(0.0, 1.0, (1, 5, 4))
@@ -261,8 +272,12 @@ def test_refusals_name_the_option_and_value():
     three = replace(model, layers=model.layers * 3)
     with pytest.raises(CodesignError, match="1 to 2 LSTM layers"):
         encode(three, EngineConfig(num_pe=4))
-    with pytest.raises(CodesignError, match="table_in"):
-        encode(model, EngineConfig(num_pe=4, table_in=FixedType(10, 4, True, "AP_RND_CONV", "AP_SAT")))
+    from codesign.spec import Activation
+
+    with pytest.raises(CodesignError, match=r"model\.activation\.bits"):
+        encode(replace(model, activation=Activation("tanh")), EngineConfig(num_pe=4))
+    with pytest.raises(CodesignError, match=r"model\.recurrent_activation\.bits"):
+        encode(replace(model, recurrent_activation=Activation("hard_sigmoid")), EngineConfig(num_pe=4))
 
 
 def test_gru_spec_is_refused():
@@ -309,14 +324,9 @@ def test_golden_accuracy_on_japanese_vowels(jv):
     image = encode(model_from_trained(spec, trained.model), EngineConfig(num_pe=8))
     trace = run_golden(image, ds.x_test)
     ref = ReferenceModel.from_keras(spec, trained.model, quantized=True).trace(ds.x_test)
-    # Bar of issue 3: within 1 point of the quantized model; the table activations may flip a few samples.
-    # The quantized model's accuracy is its float64 reference's (float32 Keras' depends on the CPU's kernels
-    # on undecidable samples, docs/testing.md).
-    ref_pred = ref.logits.argmax(axis=1)
-    assert abs(np.mean(trace.predictions == ds.y_test) - np.mean(ref_pred == ds.y_test)) <= 0.01
-    assert np.mean(trace.predictions == ref.logits.argmax(axis=1)) >= 0.98
-    # h_t stays near the reference's: mean error well under one 8-bit tanh step (1/128).
-    assert np.abs(trace.h_float(0) - ref.layers[0].h).mean() < 1 / 128
+    # Issue 9: the golden model is QKeras' arithmetic exactly (the float64 reference), bit for bit.
+    assert np.array_equal(trace.logits_float(), ref.logits)
+    assert np.array_equal(trace.h_float(0), ref.layers[0].h)
     for sample in (0, 1):  # the literal PE walk on the real images
         walk = run_golden_from_memory(image, trace.x[sample])
         assert np.array_equal(walk.h[0][0], trace.h[0][sample])
@@ -362,24 +372,39 @@ def test_codesign_rtl_stage(jv, tmp_path):
     assert not (tmp_path / "basicmotions_gru").exists()
 
 
-def test_derived_gate_type_holds_the_tables_exactly():
-    """The narrow gate type derived from quantized/hard activations gives the same table values as the
-    16-bit default; real (unquantized) activations keep the default."""
-    from codesign.engine.types import DEFAULT_GATE
+@pytest.mark.parametrize(
+    "act, rec",
+    [
+        (("tanh", 8), ("sigmoid", 8)),
+        (("hard_tanh", 5), ("hard_sigmoid", 4)),
+        (("tanh", 3), ("hard_sigmoid", 10)),
+    ],
+)
+def test_table_activations_are_exact_at_every_boundary(act, rec):
+    """The table lookup equals the reference's quantized activation on both sides of every level
+    boundary and on random values, for the accumulator grid and the exact c_t grid."""
+    from codesign.engine.activation import lookup
     from codesign.spec import Activation
 
-    for act, rec in (
-        (Activation("tanh", 8), Activation("sigmoid", 8)),
-        (Activation("hard_tanh"), Activation("hard_sigmoid")),
-        (Activation("tanh", 6), Activation("hard_sigmoid", 4)),
+    model = random_model(5, 4, (3,), 2, activation=Activation(*act), recurrent_activation=Activation(*rec))
+    image = encode(model, EngineConfig(num_pe=2))
+    t = image.types
+    rng = np.random.default_rng(1)
+    for table, step, a, kind in (
+        (image.sigmoid_table, image.sigmoid_step, model.recurrent_activation, "gate"),
+        (image.tanh_table, image.tanh_step, model.activation, "state"),
     ):
-        model = random_model(5, 4, (3,), 2, activation=act, recurrent_activation=rec)
-        narrow = encode(model, EngineConfig(num_pe=2))
-        wide = encode(model, EngineConfig(num_pe=2, gate=DEFAULT_GATE))
-        assert narrow.types.gate.width < DEFAULT_GATE.width
-        for a, b in ((narrow.sigmoid_table, wide.sigmoid_table), (narrow.tanh_table, wide.tanh_table)):
-            assert np.array_equal(narrow.types.gate.to_float(a), DEFAULT_GATE.to_float(b))
-    real = random_model(
-        5, 4, (3,), 2, activation=Activation("tanh"), recurrent_activation=Activation("sigmoid")
-    )
-    assert encode(real, EngineConfig(num_pe=2)).types.gate == DEFAULT_GATE
+        fn = activation_fn(a, kind, quantized=True)
+        shift = t.bound_frac - t.table_in.frac
+        cells = np.flatnonzero((table >> t.gate.width) < (1 << shift))
+        assert cells.size > 0
+        cell = np.where(cells >= len(table) // 2, cells - len(table), cells)
+        bounds = (cell << shift) + (table[cells] >> t.gate.width)  # on the 2^-bound_frac grid
+        for src in (t.acc, t.cell_sum):
+            first = -((-bounds) >> (t.bound_frac - src.frac))  # ceil onto src's grid
+            z = np.concatenate(
+                [first - 1, first, first + 1, rng.integers(-(20 << src.frac), 20 << src.frac, 5000)]
+            )
+            z = np.clip(z, src.raw_min, src.raw_max)
+            want = t.gate.quantize(fn(src.to_float(z)))
+            assert np.array_equal(lookup(table, step, z, src, t), want)

@@ -232,7 +232,8 @@ def test_engine_latency_is_the_cycle_models_worst_case(base):
 
     def ones(image, steps: int) -> SimpleNamespace:  # a golden trace whose activations are all non-zero
         x = np.ones((1, steps, image.inputs), np.int64)
-        return SimpleNamespace(x=x, h=[np.ones((1, steps, u), np.int64) for u in image.units])
+        h = [np.ones((1, steps, u), np.int64) for u in image.units]
+        return SimpleNamespace(x=x, h=h, h_state=h)  # exact h_t and q_state(h_t) (the recurrence's)
 
     for num_pe in (4, 8):
         point = {

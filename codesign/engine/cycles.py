@@ -14,8 +14,9 @@ The RTL's structure, which the defaults of `CycleParams` restate:
   cycle, which only computes row addresses).
 - The element-wise unit then walks the layer's 4H rows, one per cycle, plus `eltwise_latency` = 15:
   the accumulator read pipeline after the last row (R1 PE registers, R2 PE select, R3 z = acc + bias),
-  the unit's 10 cycles (table address, gate table, table flops, gate and products, sum, cast to c_t,
-  tanh(c_t) table, its flop, o * tanh(c_t), h_t register) and the completion count (2).
+  the unit's 10 cycles (table address, gate table, table flops, level and products, sum, c_t and tanh's
+  address, tanh(c_t) table, its flop, o * base and compare, h_t and q_state(h_t)) and the completion
+  count (2).
 - The head runs once per sequence on h_T: fill_late + words + drain, then six cycles per logit
   (row issue, R1..R3, result register, send) when the output is not stalled.
 - `step_overhead` / `head_overhead`: further fixed cycles, 0 for this RTL (kept for other engines).
@@ -129,7 +130,8 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
     busy_total = np.zeros(image.num_pe, np.int64)
     seq = trace.x
     for li, units in enumerate(image.units):
-        h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h[li][:, :-1]], axis=1)
+        # the recurrence broadcasts q_state(h_{t-1}); the layer above and the head the exact h_t
+        h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h_state[li][:, :-1]], axis=1)
         v = np.concatenate([seq, h_prev], axis=2)
         cycles, useful, busy = _phase(image, li, v, params, params.fill if li == 0 else params.fill_late)
         eltwise = -(-4 * units // params.eltwise_rows_per_cycle) + params.eltwise_latency

@@ -3,7 +3,8 @@
 `model_from_trained` reads the QKeras model's QUANTIZED weights (the spec's quantizers, applied with
 `codesign.fixed`); `encode` deals the rows of every matrix to the PEs (row r -> PE r mod NumPe) and
 stores each PE's non-zeros column by column as {weight, relative row index} words, inserting a padding
-word where a gap exceeds the index field. `write_image` writes the `$readmemh` files, `params.json` and
+word where a gap exceeds the index field; it derives every type and the exact activation tables
+(`derive_types`, `activation_tables`). `write_image` writes the `$readmemh` files, `params.json` and
 `engine_params.svh`; `load_image` reads a folder back, so the golden model runs from the same files
 the RTL loads.
 """
@@ -16,16 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.engine.activation import staircase, table_entries, table_in_type
 from codesign.engine.types import (
-    DEFAULT_ACT,
-    DEFAULT_CELL,
-    DEFAULT_TABLE_IN,
+    DEFAULT_INPUT,
+    DEFAULT_STATE,
     MAX_INDEX_WIDTH,
     NUM_PE_RANGE,
     EngineTypes,
     accumulator_type,
+    act_type,
     check_engine_type,
     gate_type,
+    level_frac,
+    state_type,
     weight_type,
 )
 from codesign.errors import CodesignError
@@ -33,8 +37,9 @@ from codesign.fixed import FixedType
 from codesign.spec import Activation, Precision, Spec
 
 GATES = 4  # LSTM rows per unit, Keras order i, f, g (c), o
+LOAD_DATA_BITS = 64  # data field of a weight-load beat (load_stream): a table entry must fit
 MAX_LAYERS = 2
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: exact activations (table entries {offset, base}), input/state types
 
 
 # --- what the engine runs ---------------------------------------------------------------------------
@@ -69,7 +74,8 @@ class EngineModel:
     recurrent_activation: Activation  # gate activation (sigmoid-like)
     weight_frac: int  # fraction of the weight word: the finest of the weight precisions
     bias_type: FixedType  # storage type of every bias
-    cell_type: FixedType = DEFAULT_CELL
+    cell_type: FixedType = DEFAULT_STATE.fixed_type()  # the spec's state quantizer (AP_RND_CONV, AP_SAT)
+    input_type: FixedType = DEFAULT_INPUT.fixed_type()  # the spec's input quantizer
 
     @property
     def inputs(self) -> int:
@@ -93,7 +99,8 @@ def _storage_type(precisions: list[Precision]) -> FixedType:
 
 
 def check_spec(spec: Spec) -> None:
-    """The engine runs 1 or 2 stacked LSTM layers and a dense head; anything else is refused."""
+    """The engine runs 1 or 2 stacked LSTM layers and a dense head, with quantized activations and a
+    state quantizer (what it can compute exactly); anything else is refused."""
     if spec.model.cell != "lstm":
         raise CodesignError(
             f"{spec.path or spec.name}: model.cell: {spec.model.cell!r}: the engine runs LSTM layers only"
@@ -103,6 +110,11 @@ def check_spec(spec: Spec) -> None:
             f"{spec.path or spec.name}: model.units: {list(spec.model.units)}: "
             f"the engine runs 1 to {MAX_LAYERS} LSTM layers"
         )
+    try:
+        gate_type(spec.model.activation, spec.model.recurrent_activation)
+        state_type(spec.precision.state)
+    except CodesignError as e:
+        raise CodesignError(f"{spec.path or spec.name}: {e}") from None
 
 
 def engine_model_from_weights(
@@ -120,10 +132,6 @@ def engine_model_from_weights(
 
     weights = tuple(LstmWeights(q(k, p.kernel), q(r, p.recurrent_kernel), q(b, p.bias)) for k, r, b in layers)
     weight_frac = max(w.fixed_type().frac for w in (p.kernel, p.recurrent_kernel, p.dense_kernel))
-    cell = DEFAULT_CELL
-    if p.state is not None:
-        st = p.state.fixed_type()
-        cell = FixedType(st.width, st.integer, True, DEFAULT_CELL.rounding, DEFAULT_CELL.overflow)
     return EngineModel(
         name=spec.name,
         layers=weights,
@@ -133,7 +141,8 @@ def engine_model_from_weights(
         recurrent_activation=spec.model.recurrent_activation,
         weight_frac=weight_frac,
         bias_type=_storage_type([p.bias, p.dense_bias]),
-        cell_type=cell,
+        cell_type=state_type(p.state),
+        input_type=p.input.fixed_type(),
     )
 
 
@@ -169,9 +178,6 @@ class EngineConfig:
     max_depth: int | None = None  # words per PE weight memory; None: as deep as the model needs
     # a zero run longer than the relative index can skip: "pad" stores padding words (ESE), "error" refuses
     index_overflow: str = "pad"
-    act: FixedType = DEFAULT_ACT
-    table_in: FixedType = DEFAULT_TABLE_IN
-    gate: FixedType | None = None  # None: derived from the activations (types.gate_type)
 
     def validate(self) -> None:
         lo, hi = NUM_PE_RANGE
@@ -184,9 +190,6 @@ class EngineConfig:
             raise CodesignError(f"--index-overflow {self.index_overflow!r} is not one of {choices}")
         if self.max_depth is not None and self.max_depth < 1:
             raise CodesignError(f"--max-depth {self.max_depth} < 1")
-        for name in ("act", "table_in", "gate"):
-            if getattr(self, name) is not None:
-                check_engine_type(name, getattr(self, name))
 
     @property
     def max_rel(self) -> int:
@@ -226,8 +229,11 @@ class EngineImage:
     matrices: tuple[MatrixImage, ...]  # layers in order, then the head
     pe_weight: tuple[np.ndarray, ...]  # per PE: weight raw of every word (0 for padding)
     pe_rel: tuple[np.ndarray, ...]  # per PE: rel field of every word
-    sigmoid_table: np.ndarray  # (2^table_in.width,) gate raw; address = table_in raw bits (two's complement)
+    # (2^table_in.width,) entries {offset, base level}; address = table_in raw bits (two's complement)
+    sigmoid_table: np.ndarray
     tanh_table: np.ndarray
+    sigmoid_step: int  # gate raw between two consecutive sigmoid levels
+    tanh_step: int
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
 
@@ -261,25 +267,54 @@ def table_index(raw: np.ndarray, table_in: FixedType) -> np.ndarray:
 
 
 def activation_tables(
-    activation: Activation, recurrent_activation: Activation, table_in: FixedType, gate: FixedType
-) -> tuple[np.ndarray, np.ndarray]:
-    """(sigmoid, tanh) tables: entry for table input u is gate.quantize(F(u)), F the spec's QKeras
-    activation including its output quantization."""
-    from codesign.reference import activation_fn
+    activation: Activation, recurrent_activation: Activation, types: EngineTypes
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(sigmoid entries, tanh entries, sigmoid step, tanh step) for types from `derive_types`
+    (docs/engine.md "Activations")."""
+    stairs = _staircases(activation, recurrent_activation, types.gate, types.bound_frac)
+    sig = table_entries(recurrent_activation, "gate", stairs[0], types.gate, types.table_in, types.bound_frac)
+    tanh = table_entries(activation, "state", stairs[1], types.gate, types.table_in, types.bound_frac)
+    return sig, tanh, stairs[0].step, stairs[1].step
 
-    n = 1 << table_in.width
-    addr = np.arange(n, dtype=np.int64)
-    u_raw = np.where(addr >= n // 2, addr - n, addr)  # address bits -> signed raw
-    u = table_in.to_float(u_raw)
-    tables = []
-    for a, kind in ((recurrent_activation, "gate"), (activation, "state")):
-        f = activation_fn(a, kind, quantized=True)(u)
-        raw = gate.quantize(f)
-        if gate.width < 16 and not np.array_equal(gate.to_float(raw), f):
-            # a derived (narrow) gate type must hold the quantized/hard activation exactly
-            raise CodesignError(f"gate type {gate.cpp()} does not hold {a.function} outputs exactly")
-        tables.append(raw)
-    return tables[0], tables[1]
+
+def _staircases(activation: Activation, recurrent_activation: Activation, gate: FixedType, bound_frac: int):
+    return [
+        staircase(
+            recurrent_activation,
+            "gate",
+            level_frac(recurrent_activation, "gate", "model.recurrent_activation"),
+            gate,
+            bound_frac,
+        ),
+        staircase(activation, "state", level_frac(activation, "state", "model.activation"), gate, bound_frac),
+    ]
+
+
+def derive_types(
+    model_activation: Activation,
+    recurrent_activation: Activation,
+    input_type: FixedType,
+    cell: FixedType,
+    weight: FixedType,
+    bias: FixedType,
+    max_terms: int,
+) -> EngineTypes:
+    """Every engine type from the spec's quantizers (docs/engine.md "Types")."""
+    gate = gate_type(model_activation, recurrent_activation)
+    act = act_type(input_type, cell, model_activation, recurrent_activation)
+    acc = accumulator_type(act, weight, bias, max_terms)
+    no_table = FixedType(1, 1, True, "AP_TRN", "AP_SAT")  # bound_frac does not depend on table_in
+    partial = EngineTypes(act, weight, bias, acc, no_table, gate, cell, input_type)
+    stairs = _staircases(model_activation, recurrent_activation, gate, partial.bound_frac)
+    table_in = table_in_type(stairs, partial.bound_frac)
+    types = EngineTypes(act, weight, bias, acc, table_in, gate, cell, input_type)
+    if types.table_width > LOAD_DATA_BITS:
+        raise CodesignError(
+            f"activation table entries of {types.table_width} bits (gate {gate.cpp()}, boundary grid "
+            f"2^-{types.bound_frac}) exceed the load stream's {LOAD_DATA_BITS}-bit data; use narrower "
+            "weights or activations"
+        )
+    return types
 
 
 def _exact_raw(values: np.ndarray, t: FixedType, what: str, option: str) -> np.ndarray:
@@ -360,6 +395,7 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
     config.validate()
     _check_shapes(model)
     check_engine_type("cell", model.cell_type)
+    check_engine_type("input", model.input_type)
     wt = weight_type(config.weight_width, model.weight_frac)
     option = f"--weight-width {config.weight_width} at fraction {model.weight_frac}"
     raw_mats, raw_bias, names = [], [], []
@@ -373,18 +409,11 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
     raw_bias.append(_exact_raw(model.dense_bias, model.bias_type, "dense_bias", "bias type cannot hold it"))
     names.append("head")
 
-    gate = config.gate or gate_type(model.activation, model.recurrent_activation, config.table_in)
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in raw_mats)
-    acc = accumulator_type(config.act, wt, model.bias_type, max_terms)
-    types = EngineTypes(
-        act=config.act,
-        weight=wt,
-        bias=model.bias_type,
-        acc=acc,
-        table_in=config.table_in,
-        gate=gate,
-        cell=model.cell_type,
-    )
+    types = derive_types(
+        model.activation, model.recurrent_activation, model.input_type, model.cell_type, wt, model.bias_type,
+        max_terms,
+    )  # fmt: skip
 
     n = config.num_pe
     pe_weight: list[list[int]] = [[] for _ in range(n)]
@@ -420,7 +449,7 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
             f"--max-depth {config.max_depth}: PE {worst} needs {depth} weight words "
             f"({model.name}, {n} PEs); use more PEs, a sparser model or a deeper memory"
         )
-    sig, tanh = activation_tables(model.activation, model.recurrent_activation, config.table_in, gate)
+    sig, tanh, sig_step, tanh_step = activation_tables(model.activation, model.recurrent_activation, types)
     return EngineImage(
         name=model.name,
         config=config,
@@ -433,6 +462,8 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
         pe_rel=tuple(np.asarray(r, np.int64) for r in pe_rel),
         sigmoid_table=sig,
         tanh_table=tanh,
+        sigmoid_step=sig_step,
+        tanh_step=tanh_step,
         activation=model.activation.function,
         recurrent_activation=model.recurrent_activation.function,
     )
@@ -491,6 +522,10 @@ def image_params(image: EngineImage) -> dict:
         "bias_depth": sum(m.rows for m in image.matrices),
         "bias_shift": t.bias_shift,
         "table_depth": 1 << t.table_in.width,
+        "table_width": t.table_width,
+        "bound_frac": t.bound_frac,
+        "sigmoid_step": image.sigmoid_step,
+        "tanh_step": image.tanh_step,
         "max_depth": c.max_depth,
         "inputs": image.inputs,
         "units": list(image.units),
@@ -521,15 +556,16 @@ def image_params(image: EngineImage) -> dict:
     }
 
 
-_ROUND_CODE = {"AP_TRN": 0, "AP_RND": 1}
-CAST_TARGETS = ("act", "table_in", "gate", "cell")  # the types the RTL rounds and saturates into
+ROUND_CODE = {"AP_TRN": 0, "AP_RND": 1, "AP_RND_CONV": 2}
+CAST_TARGETS = ("table_in", "cell", "input")  # the types the RTL (or the host) rounds and saturates into
 
 
 def svh_text(params: dict) -> str:
     """engine_params.svh: the same numbers as SystemVerilog localparams (include inside a module)."""
     lines = [
         f"// Generated by codesign.engine for {params['name']}: do not edit.",
-        "// Include inside a module or package. *_ROUND: 0 = AP_TRN, 1 = AP_RND; all casts saturate.",
+        "// Include inside a module or package. *_ROUND: 0 = AP_TRN, 1 = AP_RND, 2 = AP_RND_CONV;",
+        "// all casts saturate.",
     ]
 
     def lp(name: str, value: int) -> None:
@@ -546,6 +582,10 @@ def svh_text(params: dict) -> str:
         "bias_depth",
         "bias_shift",
         "table_depth",
+        "table_width",
+        "bound_frac",
+        "sigmoid_step",
+        "tanh_step",
         "inputs",
         "classes",
     ):
@@ -559,7 +599,7 @@ def svh_text(params: dict) -> str:
             lp(f"{name.upper()}_WIDTH", t["width"])
         lp(f"{name.upper()}_FRAC", t["frac"])
         if name in CAST_TARGETS:
-            lp(f"{name.upper()}_ROUND", _ROUND_CODE[t["rounding"]])
+            lp(f"{name.upper()}_ROUND", ROUND_CODE[t["rounding"]])
     for m in params["matrices"]:
         p = m["name"].upper()
         for key in ("rows", "cols", "local_rows", "colptr_base", "bias_base"):
@@ -581,8 +621,8 @@ def write_image(image: EngineImage, folder: Path) -> dict:
         (folder / f"pe{k}_colptr.memh").write_text(_hex_lines(ptrs, params["ptr_width"]))
     bias = np.concatenate([m.bias for m in image.matrices])
     (folder / "bias.memh").write_text(_hex_lines(bias, t.bias.width))
-    (folder / "sigmoid.memh").write_text(_hex_lines(image.sigmoid_table, t.gate.width))
-    (folder / "tanh.memh").write_text(_hex_lines(image.tanh_table, t.gate.width))
+    (folder / "sigmoid.memh").write_text(_hex_lines(image.sigmoid_table, t.table_width))
+    (folder / "tanh.memh").write_text(_hex_lines(image.tanh_table, t.table_width))
     (folder / "params.json").write_text(json.dumps(params, indent=2) + "\n")
     (folder / "engine_params.svh").write_text(svh_text(params))
     return params
@@ -613,9 +653,6 @@ def load_image(folder: Path) -> EngineImage:
         weight_width=params["weight_width"],
         index_width=params["index_width"],
         max_depth=params["max_depth"],
-        act=types.act,
-        table_in=types.table_in,
-        gate=types.gate,
     )
     ww, iw = params["weight_width"], params["index_width"]
     n = params["num_pe"]
@@ -656,8 +693,10 @@ def load_image(folder: Path) -> EngineImage:
         matrices=tuple(matrices),
         pe_weight=tuple(pe_weight),
         pe_rel=tuple(pe_rel),
-        sigmoid_table=_read_hex(folder / "sigmoid.memh", types.gate.width, True),
-        tanh_table=_read_hex(folder / "tanh.memh", types.gate.width, True),
+        sigmoid_table=_read_hex(folder / "sigmoid.memh", types.table_width, False),
+        tanh_table=_read_hex(folder / "tanh.memh", types.table_width, False),
+        sigmoid_step=params["sigmoid_step"],
+        tanh_step=params["tanh_step"],
         activation=params["activation"],
         recurrent_activation=params["recurrent_activation"],
     )

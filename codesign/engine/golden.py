@@ -5,6 +5,11 @@ the whole batch with exact int64 matrix products (numpy integer matmul is exact;
 is checked after every step). `run_golden_from_memory` is the slow, literal path for one sequence: it
 walks each PE's CSC words column by column, skipping zero activations, as the RTL does. Both return
 every internal value the RTL exposes: gate pre-activations z, c_t and h_t per step per layer, logits.
+
+The arithmetic is QKeras' (`codesign.reference`), exactly: the recurrence takes q_state(h_{t-1}) and
+q_state(c_{t-1}) (the cell type, AP_RND_CONV/AP_SAT); the activations are exact functions of the
+exact z and of the exact, unrounded c_t; h_t = o * tanh(c_t) is exact and is what the next layer and
+the head take.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.engine.encoder import GATES, EngineImage, decode_matrix, table_index
+from codesign.engine.activation import lookup
+from codesign.engine.encoder import GATES, EngineImage, decode_matrix
 from codesign.engine.types import EngineTypes
-from codesign.fixed import FixedType, add_raw, mul_raw
+from codesign.fixed import add_raw, mul_raw
 
 
 @dataclass(frozen=True)
@@ -25,8 +31,9 @@ class GoldenTrace:
     types: EngineTypes
     x: np.ndarray  # (N, T, X) act raw: the quantized input frames
     z: list[np.ndarray]  # per layer (N, T, 4H) acc raw: gate pre-activations incl. bias, Keras order i f g o
-    c: list[np.ndarray]  # per layer (N, T, H) cell raw
-    h: list[np.ndarray]  # per layer (N, T, H) act raw
+    c: list[np.ndarray]  # per layer (N, T, H) cell raw: q_state(c_t), what the next step takes
+    h: list[np.ndarray]  # per layer (N, T, H) act raw: the exact h_t (next layer's x_t, the head's input)
+    h_state: list[np.ndarray]  # per layer (N, T, H) act raw: q_state(h_t), the next step's recurrent input
     logits: np.ndarray  # (N, classes) acc raw
 
     def h_float(self, layer: int = -1) -> np.ndarray:
@@ -44,35 +51,38 @@ class GoldenTrace:
 
 
 def quantize_input(image: EngineImage, x: np.ndarray) -> np.ndarray:
-    """Host side: float frames (N, T, X) -> act raw, as the testbench feeds them."""
+    """Host side: float frames (N, T, X) -> act raw, as the testbench feeds them: the spec's input
+    quantizer (round half to even, saturate, as QKeras' quantized_bits), then exactly into act."""
     x = np.asarray(x, np.float64)
     if x.ndim != 3 or x.shape[2] != image.inputs:
         raise ValueError(f"input frames must be (N, T, {image.inputs}), got {x.shape}")
-    return image.types.act.quantize(x)
+    t = image.types
+    return t.act.cast_raw(t.input.quantize(x), t.input)
 
 
-def activate(table: np.ndarray, raw: np.ndarray, src: FixedType, table_in: FixedType) -> np.ndarray:
-    """A table activation: cast to table_in (its rounding, saturating), then look up."""
-    return table[table_index(table_in.cast_raw(raw, src), table_in)]
-
-
-def elementwise(image: EngineImage, z: np.ndarray, c_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The element-wise unit: acc raw z (..., 4H) and cell raw c_{t-1} (..., H) -> (c_t, h_t) raws."""
+def elementwise(
+    image: EngineImage, z: np.ndarray, c_prev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The element-wise unit: acc raw z (..., 4H) and cell raw c_{t-1} (..., H) -> (c_t as stored,
+    exact h_t, q_state(h_t)) raws (cell, act, act)."""
     t = image.types
     h_units = c_prev.shape[-1]
     z_i, z_f, z_g, z_o = (z[..., k * h_units : (k + 1) * h_units] for k in range(GATES))
     sig, tanh = image.sigmoid_table, image.tanh_table
-    i = activate(sig, z_i, t.acc, t.table_in)
-    f = activate(sig, z_f, t.acc, t.table_in)
-    g = activate(tanh, z_g, t.acc, t.table_in)
-    o = activate(sig, z_o, t.acc, t.table_in)
+    i = lookup(sig, image.sigmoid_step, z_i, t.acc, t)
+    f = lookup(sig, image.sigmoid_step, z_f, t.acc, t)
+    g = lookup(tanh, image.tanh_step, z_g, t.acc, t)
+    o = lookup(sig, image.sigmoid_step, z_o, t.acc, t)
     fc, fc_t = mul_raw(f, t.gate, c_prev, t.cell)
     ig, ig_t = mul_raw(i, t.gate, g, t.gate)
     s, s_t = add_raw(fc, fc_t, ig, ig_t)
-    c = t.cell.cast_raw(s, s_t)
-    tc = activate(tanh, c, t.cell, t.table_in)
+    s = t.cell_sum.cast_raw(s, s_t)  # the same exact value in the RTL's sum type
+    c = t.cell.cast_raw(s, t.cell_sum)  # q_state(c_t): AP_RND_CONV, AP_SAT
+    tc = lookup(tanh, image.tanh_step, s, t.cell_sum, t)  # tanh of the exact c_t
     oh, oh_t = mul_raw(o, t.gate, tc, t.gate)
-    return c, t.act.cast_raw(oh, oh_t)
+    h = t.act.cast_raw(oh, oh_t)  # exact: act holds the product grid
+    h_state = t.act.cast_raw(t.cell.cast_raw(oh, oh_t), t.cell)  # q_state(h_t), exact in act
+    return c, h, h_state
 
 
 def _bias_acc(image: EngineImage, index: int) -> np.ndarray:
@@ -91,28 +101,30 @@ def run_golden(image: EngineImage, x: np.ndarray, x_is_raw: bool = False) -> Gol
     mats = dense_matrices(image)
     n, steps, _ = x_raw.shape
     seq = x_raw
-    zs, cs, hs = [], [], []
+    zs, cs, hs, hss = [], [], [], []
     for li, units in enumerate(image.units):
         w_t = mats[li].T.copy()  # (X + H, 4H)
         bias = _bias_acc(image, li)
-        h = np.zeros((n, units), np.int64)
+        h_state = np.zeros((n, units), np.int64)
         c = np.zeros((n, units), np.int64)
         z_seq = np.zeros((n, steps, GATES * units), np.int64)
         c_seq = np.zeros((n, steps, units), np.int64)
         h_seq = np.zeros((n, steps, units), np.int64)
+        hs_seq = np.zeros((n, steps, units), np.int64)
         for step in range(steps):
-            v = np.concatenate([seq[:, step], h], axis=1)
+            v = np.concatenate([seq[:, step], h_state], axis=1)
             z = v @ w_t + bias
             t.acc.check_raw(z)  # derived width: an overflow here is a bug in the derivation
-            c, h = elementwise(image, z, c)
-            z_seq[:, step], c_seq[:, step], h_seq[:, step] = z, c, h
+            c, h, h_state = elementwise(image, z, c)
+            z_seq[:, step], c_seq[:, step], h_seq[:, step], hs_seq[:, step] = z, c, h, h_state
         zs.append(z_seq)
         cs.append(c_seq)
         hs.append(h_seq)
-        seq = h_seq
+        hss.append(hs_seq)
+        seq = h_seq  # the next layer takes the exact h_t
     logits = seq[:, -1] @ mats[-1].T + _bias_acc(image, len(image.matrices) - 1)
     t.acc.check_raw(logits)
-    return GoldenTrace(t, x_raw, zs, cs, hs, logits)
+    return GoldenTrace(t, x_raw, zs, cs, hs, hss, logits)
 
 
 def matrix_vector_from_memory(image: EngineImage, index: int, v: np.ndarray) -> np.ndarray:
@@ -141,20 +153,22 @@ def run_golden_from_memory(image: EngineImage, x_raw: np.ndarray) -> GoldenTrace
     t = image.types
     x_raw = t.act.check_raw(x_raw)
     seq = x_raw
-    zs, cs, hs = [], [], []
+    zs, cs, hs, hss = [], [], [], []
     for li, units in enumerate(image.units):
-        h = np.zeros(units, np.int64)
+        h_state = np.zeros(units, np.int64)
         c = np.zeros(units, np.int64)
-        z_seq, c_seq, h_seq = [], [], []
+        z_seq, c_seq, h_seq, hs_seq = [], [], [], []
         for step in range(seq.shape[0]):
-            z = matrix_vector_from_memory(image, li, np.concatenate([seq[step], h]))
-            c, h = elementwise(image, z, c)
+            z = matrix_vector_from_memory(image, li, np.concatenate([seq[step], h_state]))
+            c, h, h_state = elementwise(image, z, c)
             z_seq.append(z)
             c_seq.append(c)
             h_seq.append(h)
+            hs_seq.append(h_state)
         zs.append(np.stack(z_seq)[None])
         cs.append(np.stack(c_seq)[None])
         hs.append(np.stack(h_seq)[None])
+        hss.append(np.stack(hs_seq)[None])
         seq = hs[-1][0]
     logits = matrix_vector_from_memory(image, len(image.matrices) - 1, seq[-1])
-    return GoldenTrace(t, x_raw[None], zs, cs, hs, logits[None])
+    return GoldenTrace(t, x_raw[None], zs, cs, hs, hss, logits[None])

@@ -21,20 +21,23 @@ TOP = "sparse_lstm_engine"
 
 # Build maxima shared with tests/rtl: a model that fits reuses the test suite's Verilator build.
 SHARED_MAXIMA = {"MaxInputs": 16, "MaxUnits": 32, "MaxClasses": 16, "MaxLayers": 2, "WeightDepth": 4096}
+SHARED_ACC_WIDTH = 44  # the act type holds the exact h_t (jvowels_lstm: acc ap_fixed<39,17>)
 
 
 def engine_build_params(image) -> dict:
     """RTL parameters for an image: its types, and maxima that fit it (the shared ones when they do)."""
+    from codesign.engine.encoder import ROUND_CODE
+
     t = image.types
     fits = (
         image.inputs <= SHARED_MAXIMA["MaxInputs"]
         and max(image.units) <= SHARED_MAXIMA["MaxUnits"]
         and image.classes <= SHARED_MAXIMA["MaxClasses"]
         and image.depth <= SHARED_MAXIMA["WeightDepth"]
-        and t.acc.width <= 36
+        and t.acc.width <= SHARED_ACC_WIDTH
     )
     maxima = (
-        dict(SHARED_MAXIMA, AccWidth=36)
+        dict(SHARED_MAXIMA, AccWidth=SHARED_ACC_WIDTH)
         if fits
         else {
             "MaxInputs": image.inputs,
@@ -55,18 +58,18 @@ def engine_build_params(image) -> dict:
         "BiasShift": t.bias_shift,
         "TableInWidth": t.table_in.width,
         "TableInFrac": t.table_in.frac,
-        "TableInRound": int(t.table_in.rounding == "AP_RND"),
         "GateWidth": t.gate.width,
         "GateFrac": t.gate.frac,
         "CellWidth": t.cell.width,
         "CellFrac": t.cell.frac,
-        "CellRound": int(t.cell.rounding == "AP_RND"),
-        "ActRound": int(t.act.rounding == "AP_RND"),
+        "CellRound": ROUND_CODE[t.cell.rounding],
+        "SigmoidStep": image.sigmoid_step,
+        "TanhStep": image.tanh_step,
     }
     defaults = {  # rtl/sparse_lstm_engine.sv's defaults: left out so that equal builds share a folder
-        "ActWidth": 16, "ActFrac": 10, "WeightWidth": 12, "WeightFrac": 7, "IndexWidth": 4, "BiasWidth": 8,
-        "BiasShift": 12, "TableInWidth": 12, "TableInFrac": 8, "TableInRound": 1, "GateWidth": 10,
-        "GateFrac": 8, "CellWidth": 16, "CellFrac": 11, "CellRound": 1, "ActRound": 1,
+        "ActWidth": 21, "ActFrac": 15, "WeightWidth": 12, "WeightFrac": 7, "IndexWidth": 4, "BiasWidth": 8,
+        "BiasShift": 17, "TableInWidth": 11, "TableInFrac": 7, "GateWidth": 9, "GateFrac": 8,
+        "CellWidth": 16, "CellFrac": 11, "CellRound": 2, "SigmoidStep": 1, "TanhStep": 2,
     }  # fmt: skip
     types = {k: v for k, v in types.items() if defaults[k] != v}
     return {"NumPe": image.num_pe, **maxima, "FifoDepth": 16, **types}
@@ -157,7 +160,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from codesign.engine.command import build_rtl
-    from codesign.engine.encoder import EngineConfig, load_image
+    from codesign.engine.encoder import FORMAT_VERSION, EngineConfig, load_image
+    from codesign.engine.golden import quantize_input
     from codesign.errors import CodesignError
     from codesign.outputs import write_json
     from codesign.spec import load_spec
@@ -167,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
         raise CodesignError(f"--samples {args.samples} < 1")
     folder = Path(args.out) / spec.name
     params_file = folder / "params.json"
-    if not params_file.exists() or json.loads(params_file.read_text()).get("num_pe") != args.pes:
+    old = json.loads(params_file.read_text()) if params_file.exists() else {}
+    if old.get("num_pe") != args.pes or old.get("format") != FORMAT_VERSION:  # missing, other NumPe or stale
         print(f"{spec.name}: encoding for {args.pes} PEs (codesign rtl) ...")
         config = EngineConfig(num_pe=args.pes)
         config.validate()
@@ -179,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     x, y = ds.x_test, ds.y_test
     if args.samples is not None:
         x, y = x[: args.samples], y[: args.samples]
-    x_raw = image.types.act.quantize(x)
+    x_raw = quantize_input(image, x)
     print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs) ...")
     out = simulate(folder, x_raw, BUILD / "sim" / "runs" / spec.name, stall=args.stall)
     report = sim_report(image, x_raw, y, out["tb"])

@@ -1,8 +1,10 @@
 """The engine's fixed-point types (docs/engine.md "Types") and the widths derived from them.
 
 Every type is a `codesign.fixed.FixedType`; the RTL gets width and fraction of each through
-`engine_params.svh`. The accumulator is derived from the worst case it can see (every product at its
-largest magnitude, plus the bias), never guessed, so it cannot overflow.
+`engine_params.svh`. Nothing is guessed: each type is the smallest one holding exactly every value it
+carries (the input precision, the state precision, the quantized activations' level grids), so the
+golden model computes QKeras' arithmetic (`codesign.reference`) exactly, and the accumulator is derived
+from the worst case it can see (every product at its largest magnitude, plus the bias).
 """
 
 from __future__ import annotations
@@ -10,22 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codesign.errors import CodesignError
-from codesign.fixed import FixedType
+from codesign.fixed import FixedType, add_type, mul_type
+from codesign.spec import Activation, Precision
 
-# Rounding modes the RTL implements for its casts: AP_TRN (drop bits) and AP_RND (add half an LSB, then
-# drop). Keeping the set small keeps one cast unit in hardware.
-ENGINE_ROUNDINGS = ("AP_TRN", "AP_RND")
+# Rounding modes the RTL implements for its casts: AP_TRN (drop bits), AP_RND (add half an LSB, then
+# drop) and AP_RND_CONV (QKeras' round half to even). Keeping the set small keeps one cast unit.
+ENGINE_ROUNDINGS = ("AP_TRN", "AP_RND", "AP_RND_CONV")
 ENGINE_OVERFLOWS = ("AP_SAT",)
 
-DEFAULT_ACT = FixedType(16, 6, True, "AP_RND", "AP_SAT")
-# Table input: 4096 entries over [-8, 8) with AP_RND. Why: QKeras' quantized_tanh(8) steps by 1/128 at slope
-# up to 1, so the table input needs a finer step than 1/128 to land on the right output step; frac 8 is
-# one bit finer. Measured (docs/engine.md): ap_fixed<10,4> flipped 2 of 370 JapaneseVowels predictions of
-# the balanced 90%-sparse model against QKeras, <12,4> none. AP_RND, not AP_TRN: truncation biases every
-# lookup by half an input LSB (mean |h - h_reference| 0.0115 vs 0.0028 at <10,4>).
-DEFAULT_TABLE_IN = FixedType(12, 4, True, "AP_RND", "AP_SAT")
-DEFAULT_GATE = FixedType(16, 2, True, "AP_RND", "AP_SAT")  # for real (unquantized) sigmoid / tanh
-DEFAULT_CELL = FixedType(16, 5, True, "AP_RND", "AP_SAT")
+DEFAULT_INPUT = Precision(16, 5)  # spec.DEFAULT_INPUT: ap_fixed<16,6,AP_RND_CONV,AP_SAT>
+DEFAULT_STATE = Precision(16, 4)  # synthetic models' state quantizer: ap_fixed<16,5,AP_RND_CONV,AP_SAT>
 
 WEIGHT_WIDTHS = (4, 16)
 MAX_INDEX_WIDTH = 8
@@ -35,20 +31,44 @@ NUM_PE_RANGE = (1, 64)
 @dataclass(frozen=True)
 class EngineTypes:
     """All types of docs/engine.md. `weight` and `bias` are storage types (no rounding happens in
-    them: the encoder refuses values that do not fit); the others are cast targets."""
+    them: the encoder refuses values that do not fit); `input` and `cell` are the spec's input and
+    state quantizers (AP_RND_CONV, AP_SAT); `act` holds every broadcast value exactly."""
 
-    act: FixedType  # the broadcast vector [x_t; h_{t-1}]
+    act: FixedType  # the broadcast vector: x_t, q_state(h_{t-1}), the exact h_t of the layer below / h_T
     weight: FixedType  # every stored weight (gate matrices and head)
     bias: FixedType  # every stored bias word; aligned (shifted left) to acc's fraction when added
     acc: FixedType  # exact sum of products and bias
-    table_in: FixedType  # sigmoid/tanh table address
-    gate: FixedType  # table outputs
-    cell: FixedType  # c_t
+    table_in: FixedType  # table address: floor (AP_TRN) of a pre-activation onto the table's cells, saturated
+    gate: FixedType  # activation levels (sigmoid and tanh outputs)
+    cell: FixedType  # c_t as stored: q_state(c_t)
+    input: FixedType  # x_t as the host quantizes it (spec precision.input)
 
     @property
     def bias_shift(self) -> int:
         """Left shift that aligns a bias raw to the accumulator's fraction."""
         return self.acc.frac - self.bias.frac
+
+    @property
+    def cell_sum(self) -> FixedType:
+        """Exact type of f * c_{t-1} + i * g (the unrounded c_t that tanh sees)."""
+        return add_type(mul_type(self.gate, self.cell), mul_type(self.gate, self.gate))
+
+    @property
+    def bound_frac(self) -> int:
+        """Fraction of the tables' boundary offsets: the finer of the two grids an activation sees
+        (accumulator z and the exact c_t)."""
+        return max(self.acc.frac, self.cell_sum.frac)
+
+    @property
+    def offset_width(self) -> int:
+        """Unsigned bits of a boundary offset inside a table cell: 0 .. 2^(bound_frac - table_in.frac),
+        the largest value meaning "no boundary in this cell"."""
+        return self.bound_frac - self.table_in.frac + 1
+
+    @property
+    def table_width(self) -> int:
+        """A table entry: {offset, base level (gate raw)}."""
+        return self.offset_width + self.gate.width
 
     def as_dict(self) -> dict[str, str]:
         return {name: getattr(self, name).cpp() for name in self.__dataclass_fields__}
@@ -84,7 +104,7 @@ def accumulator_type(act: FixedType, weight: FixedType, bias: FixedType, max_ter
 
 
 def check_engine_type(name: str, t: FixedType) -> None:
-    """The RTL implements AP_TRN/AP_RND rounding and AP_SAT overflow on cast targets only."""
+    """The RTL implements AP_TRN/AP_RND/AP_RND_CONV rounding and AP_SAT overflow on cast targets only."""
     if t.rounding not in ENGINE_ROUNDINGS or t.overflow not in ENGINE_OVERFLOWS:
         raise CodesignError(
             f"engine type {name} = {t.cpp()}: the engine implements rounding {'/'.join(ENGINE_ROUNDINGS)} "
@@ -92,20 +112,57 @@ def check_engine_type(name: str, t: FixedType) -> None:
         )
 
 
-def gate_type(activation, recurrent_activation, table_in: FixedType) -> FixedType:
-    """Table output type: just wide enough to hold every table entry exactly when the activations are
-    QKeras-quantized or hard (their outputs sit on a grid); DEFAULT_GATE for real sigmoid / tanh.
+def level_frac(a: Activation, kind: str, field: str) -> int:
+    """Fraction of a quantized activation's output grid: quantized_sigmoid(b) on 2^-b, quantized_tanh(b)
+    on 2^-(b-1) (hard or real alike). Unquantized activations have no finite level set, so the engine
+    cannot compute them exactly: refused, naming the spec field."""
+    if a.bits is None:
+        raise CodesignError(
+            f"{field}.bits: {a.function} without bits is not quantized; the engine computes only quantized "
+            "activations exactly (give bits)"
+        )
+    return a.bits if kind == "gate" else a.bits - 1
 
-    quantized_sigmoid(b) is on 2^-b, quantized_tanh(b) on 2^-(b-1); hard_sigmoid(u) = u/2 + 1/2 on
-    2^-(table_in.frac + 1), hard_tanh(u) on 2^-table_in.frac. Values lie in [-1, 1]: 2 integer bits.
-    """
-    fracs = []
-    for a, kind in ((recurrent_activation, "gate"), (activation, "state")):
-        if a.bits is not None:
-            fracs.append(a.bits if kind == "gate" else a.bits - 1)
-        elif a.function.startswith("hard_"):
-            fracs.append(table_in.frac + 1 if kind == "gate" else table_in.frac)
-        else:
-            return DEFAULT_GATE
-    frac = max(fracs)
-    return FixedType(frac + 2, 2, True, DEFAULT_GATE.rounding, DEFAULT_GATE.overflow)
+
+def gate_type(activation: Activation, recurrent_activation: Activation) -> FixedType:
+    """Activation levels: sigmoid in [0, 1), tanh in [-1, 1): one integer (sign) bit and the finer of
+    the two level grids, so every level is exact."""
+    frac = max(
+        level_frac(recurrent_activation, "gate", "model.recurrent_activation"),
+        level_frac(activation, "state", "model.activation"),
+    )
+    return FixedType(frac + 1, 1, True, "AP_TRN", "AP_SAT")
+
+
+def hidden_type(activation: Activation, recurrent_activation: Activation) -> FixedType:
+    """The exact h_t = o * tanh_q(c_t): on the grid of the product of the two level grids, |h| < 1."""
+    frac = level_frac(recurrent_activation, "gate", "model.recurrent_activation") + level_frac(
+        activation, "state", "model.activation"
+    )
+    return FixedType(frac + 1, 1, True, "AP_TRN", "AP_SAT")
+
+
+def union_type(types: list[FixedType]) -> FixedType:
+    """The smallest signed type holding every value of every type: finest fraction, widest integer."""
+    frac = max(t.frac for t in types)
+    integer = max(t.integer for t in types)
+    return FixedType(integer + frac, integer, True, "AP_TRN", "AP_SAT")
+
+
+def act_type(
+    input_type: FixedType, state: FixedType, activation: Activation, recurrent_activation: Activation
+) -> FixedType:
+    """The broadcast type: x_t (input precision), q_state(h_{t-1}) (state precision) and the exact h_t
+    the next layer and the head take. Every broadcast value is exact in it (no cast into it rounds)."""
+    return union_type([input_type, state, hidden_type(activation, recurrent_activation)])
+
+
+def state_type(state: Precision | None) -> FixedType:
+    """The cell storage (and q_state(h)): the spec's state quantizer. Without one QKeras keeps h and c
+    in float, which no finite type holds: refused."""
+    if state is None:
+        raise CodesignError(
+            "precision.state: missing; the engine stores h and c in the state quantizer's type "
+            "(give precision.state, e.g. {bits: 16, integer: 4})"
+        )
+    return state.fixed_type()

@@ -336,15 +336,9 @@ def _technique(point: dict) -> str:
 def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: int):
     """CSC storage (layers and head, as the encoder lays them out), MACs with zero weights skipped, and
     the engine estimate; resources None when the engine cannot build the point (weight word too wide)."""
-    from codesign.engine.types import (
-        DEFAULT_ACT,
-        DEFAULT_CELL,
-        DEFAULT_TABLE_IN,
-        WEIGHT_WIDTHS,
-        accumulator_type,
-        gate_type,
-        weight_type,
-    )
+    from codesign.engine.encoder import derive_types
+    from codesign.engine.types import WEIGHT_WIDTHS, state_type, weight_type
+    from codesign.errors import CodesignError
 
     num_pe, iw = point["num_pe"], ctx.index_width
     words = [survey.csc_words_per_pe(m, num_pe, iw) for m in [*mats, head]]
@@ -362,21 +356,27 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
         return None, csc.bits, csc.nonzeros, macs, extra
     bias_t = _bias_type(spec)
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in [*mats, head])
-    acc = accumulator_type(DEFAULT_ACT, weight_type(width, frac), bias_t, max_terms)
-    cell = DEFAULT_CELL.width if spec.precision.state is None else spec.precision.state.bits
-    # The table output type as the encoder derives it: narrow for quantized or hard activations (10 bits
-    # for jvowels' quantized_sigmoid(8)), DEFAULT_GATE only for real ones. Its width sets the tables'
-    # block RAM (4096 x 10 is 3 RAMB18, 4096 x 16 is 4).
-    gate = gate_type(spec.model.activation, spec.model.recurrent_activation, DEFAULT_TABLE_IN)
+    # The types as the encoder derives them (exact QKeras arithmetic: act holds x_t, q_state(h) and the
+    # exact h_t); a spec the engine cannot compute exactly (unquantized activations, no state quantizer)
+    # has no engine point.
+    try:
+        types = derive_types(
+            spec.model.activation, spec.model.recurrent_activation, spec.precision.input.fixed_type(),
+            state_type(spec.precision.state), weight_type(width, frac), bias_t, max_terms,
+        )  # fmt: skip
+    except CodesignError as e:
+        extra["note"] = str(e)
+        return None, csc.bits, csc.nonzeros, macs, extra
+    acc, gate = types.acc, types.gate
     geometry = EngineGeometry(
         num_pe=num_pe,
         weight_width=width,
         index_width=iw,
-        act_width=DEFAULT_ACT.width,
+        act_width=types.act.width,
         acc_width=acc.width,
-        cell_width=cell,
+        cell_width=types.cell.width,
         gate_width=gate.width,
-        table_depth=1 << DEFAULT_TABLE_IN.width,
+        table_depth=1 << types.table_in.width,
         bias_width=bias_t.width,
         bias_depth=sum(m.shape[0] for m in [*mats, head]),
         depth=csc.depth,

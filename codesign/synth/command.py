@@ -267,7 +267,7 @@ def engine_parameters(image: Mapping, mem_dir: Path) -> dict[str, object]:
     """Top-level parameters of sparse_lstm_engine from the encoder's params.json (docs/engine.md)."""
     t = image["types"]
     units = list(image["units"])
-    rnd = {"AP_RND": 1, "AP_TRN": 0}
+    rnd = {"AP_TRN": 0, "AP_RND": 1, "AP_RND_CONV": 2}
     p: dict[str, object] = {
         "NumPe": image["num_pe"],
         "WeightWidth": image["weight_width"],
@@ -275,14 +275,14 @@ def engine_parameters(image: Mapping, mem_dir: Path) -> dict[str, object]:
         "WeightDepth": image["weight_depth"],
         "ActWidth": t["act"]["width"],
         "ActFrac": t["act"]["frac"],
-        "ActRound": rnd[t["act"]["rounding"]],
         "WeightFrac": t["weight"]["frac"],
         "AccWidth": t["acc"]["width"],
         "BiasWidth": t["bias"]["width"],
         "BiasShift": image["bias_shift"],
         "TableInWidth": t["table_in"]["width"],
         "TableInFrac": t["table_in"]["frac"],
-        "TableInRound": rnd[t["table_in"]["rounding"]],
+        "SigmoidStep": image["sigmoid_step"],
+        "TanhStep": image["tanh_step"],
         "GateWidth": t["gate"]["width"],
         "GateFrac": t["gate"]["frac"],
         "NumInputs": image["inputs"],
@@ -308,10 +308,13 @@ def engine_parameters(image: Mapping, mem_dir: Path) -> dict[str, object]:
 def _engine_image(spec, rtl_dir: Path, pes: int | None, log) -> dict:
     params_path = rtl_dir / "params.json"
     image = json.loads(params_path.read_text()) if params_path.is_file() else None
+    from codesign.engine.command import build_rtl
+    from codesign.engine.encoder import FORMAT_VERSION, EngineConfig
+
+    if image is not None and image.get("format") != FORMAT_VERSION:
+        image = None  # written by an older encoder: rebuilt below
     if image is not None and (pes is None or image["num_pe"] == pes):
         return image
-    from codesign.engine.command import build_rtl
-    from codesign.engine.encoder import EngineConfig
 
     num_pe = pes or 8
     why = "no engine image" if image is None else f"built for {image['num_pe']} PEs"

@@ -22,6 +22,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.engine import load_image, run_golden
+from codesign.engine.encoder import ROUND_CODE
 from codesign.engine.load_stream import load_beats
 from codesign.sim import axis_bus, pack_words, unpack_words
 
@@ -34,9 +35,8 @@ def check_build_fits(dut, image) -> None:
         "WeightWidth": t.weight.width, "WeightFrac": t.weight.frac, "IndexWidth": image.config.index_width,
         "BiasWidth": t.bias.width, "BiasShift": t.bias_shift, "TableInWidth": t.table_in.width,
         "TableInFrac": t.table_in.frac, "GateWidth": t.gate.width, "GateFrac": t.gate.frac,
-        "CellWidth": t.cell.width, "CellFrac": t.cell.frac,
-        "TableInRound": int(t.table_in.rounding == "AP_RND"), "CellRound": int(t.cell.rounding == "AP_RND"),
-        "ActRound": int(t.act.rounding == "AP_RND"),
+        "CellWidth": t.cell.width, "CellFrac": t.cell.frac, "CellRound": ROUND_CODE[t.cell.rounding],
+        "SigmoidStep": image.sigmoid_step, "TanhStep": image.tanh_step,
     }  # fmt: skip
     for name, value in want.items():
         got = int(getattr(dut, name).value)

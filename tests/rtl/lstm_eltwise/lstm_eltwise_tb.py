@@ -1,6 +1,7 @@
 """cocotb coroutines for rtl/lstm_eltwise.sv (with act_table and fixed_cast): tables written through the
-load port, random z (incl. saturating ones) and c_{t-1}; c_t and h_t must equal codesign.engine's
-golden `elementwise`, and every table entry must read back through the unit."""
+load port, random z (incl. saturating ones, and z on both sides of every level boundary) and c_{t-1};
+c_t, the exact h_t and q_state(h_t) must equal codesign.engine's golden `elementwise`, and every table
+entry must read back through the unit."""
 
 import cocotb
 import numpy as np
@@ -22,6 +23,7 @@ async def eltwise_matches_golden(dut):
     t = image.types
     sig, tanh = image.sigmoid_table, image.tanh_table
     assert (int(dut.TableInWidth.value), int(dut.GateWidth.value)) == (t.table_in.width, t.gate.width)
+    assert len(dut.tbl_data_i) == t.table_width
     dut.in_valid_i.value = 0
     dut.tbl_we_i.value = 0
     dut.rst_ni.value = 0
@@ -30,12 +32,12 @@ async def eltwise_matches_golden(dut):
     for sel, table in ((0, sig), (1, tanh)):
         for addr, v in enumerate(table):
             dut.tbl_we_i.value, dut.tbl_sel_i.value = 1, sel
-            dut.tbl_addr_i.value, dut.tbl_data_i.value = addr, int(v) & ((1 << t.gate.width) - 1)
+            dut.tbl_addr_i.value, dut.tbl_data_i.value = addr, int(v)
             await RisingEdge(dut.clk_i)
     dut.tbl_we_i.value = 0
 
     rng = np.random.default_rng(5)
-    units = 400
+    units = 500
     span = 12 << t.acc.frac  # beyond the table's [-8, 8): the cast must saturate
     z = rng.integers(-span, span, (units, 4))
     z[:8] = rng.integers(-(1 << t.acc.frac), 1 << t.acc.frac, (8, 4))
@@ -47,8 +49,17 @@ async def eltwise_matches_golden(dut):
     addrs = np.arange(min(units, 1 << t.table_in.width)) - (1 << (t.table_in.width - 1))
     z[: len(addrs), 0] = addrs * step
     z[: len(addrs), 2] = addrs * step
+    # Every boundary inside a cell, on the accumulator grid: the last z below it and the first at or above.
+    shift = t.bound_frac - t.table_in.frac
+    for col, table in ((1, sig), (3, tanh)):
+        cells = np.flatnonzero((table >> t.gate.width) < (1 << shift))
+        cell = np.where(cells >= len(table) // 2, cells - len(table), cells)
+        b = (cell << shift) + (table[cells] >> t.gate.width)  # on the boundary grid
+        first = -((-b) >> (t.bound_frac - t.acc.frac))  # ceil onto the accumulator grid
+        near = np.stack([first - 1, first], axis=1).ravel()[:units]
+        z[: len(near), col] = near
     # Golden layout: one vector z = [z_i (H), z_f (H), z_g (H), z_o (H)].
-    want_c, want_h = elementwise(image, z.T.reshape(1, -1), c_prev[None])
+    want_c, want_h, want_hs = elementwise(image, z.T.reshape(1, -1), c_prev[None])
 
     got = {}
 
@@ -59,6 +70,7 @@ async def eltwise_matches_golden(dut):
                 got[int(dut.out_unit_o.value)] = (
                     dut.out_c_o.value.to_signed(),
                     dut.out_h_o.value.to_signed(),
+                    dut.out_hs_o.value.to_signed(),
                 )
 
     mon = cocotb.start_soon(collect())
@@ -77,4 +89,5 @@ async def eltwise_matches_golden(dut):
     await mon
     for u in range(units):
         key = u % (1 << len(dut.in_unit_i))
-        assert got[key] == (int(want_c[0, u]), int(want_h[0, u])), f"unit {u}: {got[key]}"
+        want = (int(want_c[0, u]), int(want_h[0, u]), int(want_hs[0, u]))
+        assert got[key] == want, f"unit {u}: {got[key]} != {want}"

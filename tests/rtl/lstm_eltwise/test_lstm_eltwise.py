@@ -10,7 +10,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def test_lstm_eltwise() -> None:
-    t = eltwise_image().types
+    image = eltwise_image()
+    t = image.types
     params = {
         "ZWidth": t.acc.width,
         "ZFrac": t.acc.frac,
@@ -23,6 +24,8 @@ def test_lstm_eltwise() -> None:
         "CellFrac": t.cell.frac,
         "ActWidth": t.act.width,
         "ActFrac": t.act.frac,
+        "SigmoidStep": image.sigmoid_step,
+        "TanhStep": image.tanh_step,
     }
     sources = [sim.RTL_DIR / f for f in ("fixed_cast.sv", "act_table.sv", "lstm_eltwise.sv")]
     runner = sim.build("lstm_eltwise", params, sources)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from codesign import sim
-from codesign.engine import EngineConfig, encode, random_model, write_image
+from codesign.engine import EngineConfig, encode, quantize_input, random_model, write_image
 from codesign.engine.sim_command import TB_DIR
 
 TOP = "sparse_lstm_engine"
@@ -28,7 +28,7 @@ BASE_PARAMS = {
     "MaxClasses": 16,
     "MaxLayers": 2,
     "WeightDepth": 4096,
-    "AccWidth": 36,
+    "AccWidth": 44,
     "FifoDepth": 16,
 }
 
@@ -66,7 +66,7 @@ def write_case(
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1.5, (sequences, steps, inputs))
     x[rng.random(x.shape) < 0.2] = 0.0  # zero activations are skipped by the broadcast
-    x_raw = image.types.act.quantize(x)
+    x_raw = quantize_input(image, x)
     np.save(img_dir / "x.npy", x_raw)
     padding = sum(int((w == 0).sum()) for w in image.pe_weight)
     return {"image": str(img_dir), "x": str(img_dir / "x.npy"), "padding_words": padding, "density": density}
@@ -144,7 +144,7 @@ def _jvowels_sim(tmp_path: Path, samples: int | None) -> dict:
     image = load_image(image_dir)
     ds = load_trained(spec).dataset
     x, y = (ds.x_test, ds.y_test) if samples is None else (ds.x_test[:samples], ds.y_test[:samples])
-    x_raw = image.types.act.quantize(x)
+    x_raw = quantize_input(image, x)
     out = simulate(image_dir, x_raw, tmp_path / "run")
     return sim_report(image, x_raw, y, out["tb"])
 

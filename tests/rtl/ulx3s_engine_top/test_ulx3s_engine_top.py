@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from codesign import sim
-from codesign.engine import EngineConfig, encode, load_image, random_model, write_image
+from codesign.engine import EngineConfig, encode, load_image, quantize_input, random_model, write_image
 from codesign.engine.sim_command import engine_build_params
 
 TOP = "ulx3s_engine_top"
@@ -30,7 +30,7 @@ def write_model(folder: Path, seed: int, inputs: int, units: tuple[int, ...], cl
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1.5, (sequences, 4, inputs))
     x[rng.random(x.shape) < 0.2] = 0.0
-    np.save(folder / "x.npy", image.types.act.quantize(x))
+    np.save(folder / "x.npy", quantize_input(image, x))
     return load_image(folder)
 
 
@@ -101,7 +101,7 @@ def test_ulx3s_engine_top_jvowels(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     params |= {"MemDir": '"image"', "ClkHz": 8_000_000, "Baud": 1_000_000}
     build_dir = sim.build_dir_for(TOP, params)
     shutil.copytree(image_dir, build_dir / "image", dirs_exist_ok=True)
-    x_raw = image.types.act.quantize(load_trained(spec).dataset.x_test[:8])
+    x_raw = quantize_input(image, load_trained(spec).dataset.x_test[:8])
     np.save(tmp_path / "x_baked.npy", x_raw[:6])
     np.save(tmp_path / "x_loaded.npy", x_raw[6:])
     runner = sim.build(TOP, params, sim.rtl_sources(sim.RTL_DIR / "ulx3s_engine.f"))

@@ -121,7 +121,8 @@ async def errors_and_reset(dut):
     assert (b.led(LED_ERROR_RX), b.led(LED_ERROR_CMD)) == (1, 1)
 
     # First frame of a sequence, then a load beat: the engine takes loads only between sequences.
-    first_frame = board.encode_sequence(x_raw[0], image.types.act.width)[: 2 + image.inputs * 2]
+    act_width = image.types.act.width
+    first_frame = board.encode_sequence(x_raw[0], act_width)[: 2 + image.inputs * board.word_bytes(act_width)]
     no_op = (5 << 112) | (15 << 64)  # config register 15: none
     filler = board.PERF_REQUEST * (int(dut.RxFifoDepth.value) + 4)
     await b.tx.send(first_frame + board.encode_load([no_op]) + filler)

@@ -10,6 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
+# One Verilator build cache for every test, whatever folder a test runs codesign from.
+os.environ.setdefault("CODESIGN_SIM_BUILD", str(ROOT / "build" / "sim"))
 
 
 @pytest.fixture

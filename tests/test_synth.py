@@ -14,6 +14,7 @@ import pytest
 
 from codesign.errors import CodesignError
 from codesign.fixed import FixedType
+from codesign.resources import RTL_DIR
 from codesign.synth import BOARDS, get_board, synthesize
 from codesign.synth.boards import YOSYS_SYNTH
 from codesign.synth.nextpnr import clock_port, io_mode, parse_nextpnr_report, pin_names, port_bits
@@ -29,7 +30,7 @@ from codesign.synth.yosys import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
-RTL = Path(__file__).resolve().parents[1] / "rtl"
+RTL = RTL_DIR
 REPORT_KEYS = {
     "board",
     "part",

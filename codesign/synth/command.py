@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
 
 BUILD = Path("build")
-ENGINE_FILE_LIST = Path("rtl/engine.f")
 ENGINE_TOP = "sparse_lstm_engine"
 
 
@@ -322,6 +322,14 @@ def _engine_image(spec, rtl_dir: Path, pes: int | None, log) -> dict:
     return json.loads(params_path.read_text())
 
 
+def shipped_file_list(path: Path) -> Path:
+    """`path` when it exists, else the file list of that name in the package's rtl/ folder."""
+    path = Path(path)
+    if not path.exists() and path.parent == Path() and (RTL_DIR / path.name).is_file():
+        return RTL_DIR / path.name
+    return path
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="models/<name>/spec.yml (the model whose engine image is synthesized)")
     parser.add_argument("--board", required=True, help=f"one of: {', '.join(sorted(BOARDS))}")
@@ -333,7 +341,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-vivado", action="store_true", help="use Yosys even when Vivado is on PATH")
     parser.add_argument("--no-bitstream", action="store_true", help="skip ecppack / icepack")
-    parser.add_argument("--file-list", type=Path, default=ENGINE_FILE_LIST, help="RTL file list (.f)")
+    parser.add_argument(
+        "--file-list",
+        type=Path,
+        default=ENGINE_FILE_LIST,
+        help="RTL file list (.f): a path, or the name of one codesign ships (engine.f, ulx3s_engine.f)",
+    )
     parser.add_argument("--top", default=ENGINE_TOP, help="top module")
     parser.add_argument("--out", type=Path, default=BUILD / "synth", help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -347,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     rtl_dir = BUILD / "rtl" / spec.name
     image = _engine_image(spec, rtl_dir, args.pes, print)
-    file_list = read_file_list(args.file_list, base=Path.cwd())
+    file_list = read_file_list(shipped_file_list(args.file_list), base=Path.cwd())
     declared = set()
     for f in file_list.files:
         declared |= top_parameters(f, args.top) if f.stem == args.top else set()

@@ -156,10 +156,13 @@ def _summary_lines(name: str, report: dict) -> list[str]:
             f"estimate {est.get('dsp')} DSP, {est.get('lut')} LUT, {est.get('latency_cycles')} cycles"
         ]
     if name == "sim":
+        # The RTL's counters beside the cycle model's prediction for the very same sequences.
+        model = report["cycle_model"]
         return [
             f"{report['samples']} sequences through the RTL: {report['mismatches']} mismatches, "
             f"accuracy {report['accuracy_rtl']:.4f} (golden {report['accuracy_golden']:.4f}); "
-            f"{report['cycles_per_step']:.1f} cycles/step, PE utilization {report['pe_utilization']:.3f}"
+            f"cycles/step RTL {report['cycles_per_step']:.1f}, cycle model {model['cycles_per_step']:.1f}; "
+            f"PE utilization RTL {report['pe_utilization']:.3f}, cycle model {model['pe_utilization']:.3f}"
         ]
     if name == "synth":
         fmax = report.get("fmax_mhz")
@@ -173,8 +176,8 @@ def _summary_lines(name: str, report: dict) -> list[str]:
     if name == "rtl":
         return [
             f"{report['num_pe']} PEs, golden accuracy {report['accuracy_golden']:.4f} "
-            f"(QKeras {report['accuracy_keras']:.4f}); cycle model {report['cycles_per_step']:.1f} "
-            f"cycles/step, ideal {report['ideal_cycles_per_step']:.1f}, "
+            f"(QKeras {report['accuracy_keras']:.4f}) on {report['samples']} sequences; cycle model on them "
+            f"{report['cycles_per_step']:.1f} cycles/step, ideal {report['ideal_cycles_per_step']:.1f}, "
             f"PE utilization {report['pe_utilization']:.3f}"
         ]
     return []

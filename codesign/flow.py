@@ -62,9 +62,12 @@ def _train_stage(spec: Spec, retrain: bool, progress: bool, out) -> dict:
 def _command(argv: list[str]) -> None:
     """Run a stage exactly as `codesign <argv>` would (same parser, same defaults)."""
     from codesign.cli import build_parser
+    from codesign.errors import CodesignError
 
     args = build_parser().parse_args(argv)
-    args.run(args)
+    status = args.run(args)
+    if status:  # e.g. sim's mismatches: the flow stops, and its exit status says so
+        raise CodesignError(f"codesign {' '.join(argv)} exited with status {status}")
 
 
 def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:

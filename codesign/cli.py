@@ -1,4 +1,4 @@
-"""`codesign` command: one sub-command per stage of ARCHITECTURE.md, and `flow` to run them in order.
+"""`codesign` command: one sub-command per stage (docs/architecture.md), and `flow` to run them in order.
 
 User errors (CodesignError) are printed as one line on stderr with exit status 2; internal bugs are not
 caught, so their traceback reaches whoever has to fix them.
@@ -52,13 +52,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_flow(args: argparse.Namespace) -> int:
     from codesign.flow import STAGE_NAMES, FlowOptions, run_flow
+    from codesign.options import check_board, check_pes
     from codesign.spec import load_spec
 
     unknown = sorted(set(args.skip) - set(STAGE_NAMES))
     if unknown:
         raise CodesignError(f"--skip: {unknown[0]!r} is not one of {', '.join(STAGE_NAMES)}")
-    if args.pes < 1:
-        raise CodesignError(f"--pes: {args.pes} must be at least 1")
+    check_pes(args.pes)
+    if args.samples < 0:
+        raise CodesignError(f"--samples {args.samples} < 0 (0 simulates the whole test set)")
+    check_board(args.board)  # an unknown board fails before any stage runs
     options = FlowOptions(
         pes=args.pes,
         sim_samples=None if args.samples == 0 else args.samples,
@@ -115,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_tensorflow()
+    from codesign.models.folder import set_command
+
+    set_command(["codesign", *(sys.argv[1:] if argv is None else argv)])  # provenance of model folders
     try:
         return args.run(args)
     except CodesignError as exc:

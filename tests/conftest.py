@@ -10,6 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
+# One Verilator build cache for every test, whatever folder a test runs codesign from.
+os.environ.setdefault("CODESIGN_SIM_BUILD", str(ROOT / "build" / "sim"))
 
 
 @pytest.fixture
@@ -223,3 +225,24 @@ def check_csim_against_reference(spec_path: Path, report: dict, result) -> None:
         ("metrics.json", trained.metrics["accuracy"]["quantized"]),
     ):
         assert_accuracy_matches_reference(acc, logits, ds.y_test, FLIP_TOL, f"{trained.spec.name} {what}")
+
+
+def assert_provenance(metrics: dict) -> None:
+    """metrics.json records what fine-tuned or trained its weights: the versions installed now, the date
+    and the command (codesign.models.folder)."""
+    import datetime
+    from importlib.metadata import version
+
+    import codesign
+
+    prov = metrics["provenance"]
+    assert prov["versions"] == {
+        "tensorflow": version("tensorflow"),
+        "qkeras": version("qkeras"),
+        "numpy": version("numpy"),
+        "codesign": codesign.__version__,
+    }
+    written = datetime.datetime.fromisoformat(prov["date"])
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - written).total_seconds()) < 24 * 3600
+    assert isinstance(prov["command"], str) and prov["command"]
+    assert "versions" not in metrics  # one place for them

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_provenance
 
 from codesign.compress.circulant import circulant_projection, circulant_vectors
 from codesign.errors import CodesignError
@@ -240,6 +241,7 @@ def test_compress_writes_a_circulant_model_folder(model_copy):
     shapes = vector_shapes(trained.dataset.channels, base.model.units[0], 8)
     assert [tuple(w.shape) for w in layer.get_weights()[:2]] == list(shapes)
     metrics = json.loads((new.folder / "metrics.json").read_text())
+    assert_provenance(metrics)
     p = base.precision
     bits = int(np.prod(shapes[0])) * p.kernel.bits + int(np.prod(shapes[1])) * p.recurrent_kernel.bits
     assert metrics["storage_bits"]["recurrent_weights"] == bits

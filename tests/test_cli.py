@@ -107,3 +107,46 @@ def test_installed_command_exits_2():
     )
     assert result.returncode == 2
     assert result.stderr == "codesign: error: no/such/spec.yml: no such spec file\n"
+
+
+# --- options: errors name the option the user typed, and come before any progress line ---------------
+
+SPEC = str(ROOT / "models" / "jvowels_lstm" / "spec.yml")
+PES_LIMIT = "is outside 1..64"  # codesign.engine.types.NUM_PE_RANGE, the one limit every stage states
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["synth", SPEC, "--board", "icebreaker", "--pes", "0"], "--pes 0 " + PES_LIMIT),
+        (["synth", SPEC, "--board", "icebreaker", "--pes", "65"], "--pes 65 " + PES_LIMIT),
+        (["synth", SPEC, "--board", "nope"], "--board 'nope' is not one of icebreaker, "),
+        (["synth", SPEC, "--board", "icebreaker", "--clock", "0"], "--clock 0.0 must be greater than 0"),
+        (["synth", SPEC, "--board", "icebreaker", "--file-list", "no.f"], "--file-list no.f: no such file"),
+        (
+            ["compress", SPEC, "--method", "balanced", "--sparsity", "0.9", "--pes", "0"],
+            "--pes 0 " + PES_LIMIT,
+        ),
+        (
+            ["compress", SPEC, "--method", "balanced", "--sparsity", "0.9", "--pes", "65"],
+            "--pes 65 " + PES_LIMIT,
+        ),
+        (["compress", SPEC, "--method", "balanced", "--sparsity", "0.9"], "--pes: balanced pruning needs"),
+        (["compress", SPEC, "--method", "magnitude", "--sparsity", "0.9", "--steps", "0"], "--steps 0 < 1"),
+        (["compress", SPEC, "--method", "circulant", "--block", "4x8"], "--block 4x8: circulant blocks are"),
+        (["rtl", SPEC, "--pes", "65"], "--pes 65 " + PES_LIMIT),
+        (["sim", SPEC, "--pes", "0"], "--pes 0 " + PES_LIMIT),
+        (["sim", SPEC, "--pes", "8", "--samples", "0"], "--samples 0 < 1"),
+        (["flow", SPEC, "--pes", "0"], "--pes 0 " + PES_LIMIT),
+        (["flow", SPEC, "--board", "nope"], "--board 'nope' is not one of"),
+        (["flow", SPEC, "--samples", "-1"], "--samples -1 < 0"),
+    ],
+)
+def test_bad_option_is_one_line_naming_it_before_any_work(argv, expected, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # build/ would appear here
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing announced before the error
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(f"codesign: error: {expected}"), captured.err
+    assert list(tmp_path.iterdir()) == []

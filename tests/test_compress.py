@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import assert_metrics_match_reference, write_untrained_lstm
+from conftest import assert_metrics_match_reference, assert_provenance, write_untrained_lstm
 
 from codesign.compress.command import parse_block, print_compression_table
 from codesign.compress.pruning import (
@@ -148,14 +148,16 @@ def test_bad_sparsity_is_named(sparsity):
 def test_bad_options_are_named():
     spec = load_spec(MODELS_DIR / "jvowels_lstm")
     cases = [
-        (dict(method="balanced", sparsity=0.9, num_pe=None), r"num_pe: balanced pruning needs"),
-        (dict(method="block", sparsity=0.9), r"block: block pruning needs a block shape"),
-        (dict(method="magnitude", sparsity=0.9, block=(4, 4)), r"block: \(4, 4\) is only used by block"),
-        (dict(method="prune", sparsity=0.9), r"method: 'prune' is not one of"),
-        (dict(method="magnitude", sparsity=0.9995), r"sparsity: 0.9995 is above 0.999"),
-        (dict(method="balanced", sparsity=0.9, num_pe=0), r"num_pe: 0 is not an integer"),
-        (dict(method="magnitude", sparsity=0.9, name="jvowels_lstm"), r"name: 'jvowels_lstm' is the base"),
-        (dict(method="magnitude", sparsity=0.9, name="a b"), r"name: 'a b' is not a usable model name"),
+        (dict(method="balanced", sparsity=0.9, num_pe=None), r"--pes: balanced pruning needs"),
+        (dict(method="block", sparsity=0.9), r"--block: block pruning needs a block shape"),
+        (dict(method="magnitude", sparsity=0.9, block=(4, 4)), r"--block 4x4: only block pruning uses it"),
+        (dict(method="prune", sparsity=0.9), r"--method 'prune' is not one of"),
+        (dict(method="magnitude", sparsity=0.9995), r"--sparsity 0.9995 is above 0.999"),
+        (dict(method="balanced", sparsity=0.9, num_pe=0), r"--pes 0 is outside 1\.\.64"),
+        (dict(method="balanced", sparsity=0.9, num_pe=65), r"--pes 65 is outside 1\.\.64"),
+        (dict(method="magnitude", sparsity=1.5), r"--sparsity: 1.5 is outside \[0, 1\)"),
+        (dict(method="magnitude", sparsity=0.9, name="jvowels_lstm"), r"--name 'jvowels_lstm' is the base"),
+        (dict(method="magnitude", sparsity=0.9, name="a b"), r"--name 'a b' is not a usable model name"),
     ]
     for kwargs, message in cases:
         args = dict(num_pe=None, block=None, name=None) | kwargs
@@ -223,6 +225,7 @@ def test_compress_smoke_balanced(tiny_lstm):
     assert new.model == base.model and new.precision == base.precision
 
     metrics = json.loads((folder / "metrics.json").read_text())
+    assert_provenance(metrics)  # the versions that fine-tuned it, not the base model's
     loaded = load_trained(new)
     assert_metrics_match_reference(loaded)  # float32 figures: up to what float32 cannot decide
     assert (
@@ -281,7 +284,7 @@ def test_compress_cli_block_and_bad_block(tiny_lstm, capsys):
     args = parser.parse_args(
         [str(tiny_lstm / "spec.yml"), "--method", "block", "--sparsity", "0.5", "--block", "3x4"]
     )
-    with pytest.raises(CodesignError, match=r"block: 3x4 does not divide the 16x16 gate matrix .* of rnn1"):
+    with pytest.raises(CodesignError, match=r"--block 3x4 does not divide the 16x16 gate matrix .* of rnn1"):
         command.run(args)
     assert not (tiny_lstm.parent / "tiny-block50-3x4").exists()
 

@@ -11,6 +11,7 @@ import pytest
 
 from codesign.hls.fastconv import fast_circulant, winograd_minimum
 from codesign.models.circulant import circulant_index, expand_vectors
+from codesign.resources import HLS_INCLUDE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +48,7 @@ def test_block_must_be_a_power_of_two():
         fast_circulant(12)
 
 
-# -- the C++ kernel (hls/codesign_circulant.h) against numpy, bit for bit ------------------------------
+# -- the C++ kernel (hls/include/codesign_circulant.h) against numpy, bit for bit --------------------------
 
 
 def test_programs_are_the_matrices_and_cheaper_than_them():
@@ -109,7 +110,7 @@ def _include_dirs() -> list[Path]:
     import hls4ml
 
     vivado = Path(hls4ml.__file__).parent / "templates" / "vivado"
-    return [ROOT / "hls", vivado / "nnet_utils", vivado / "ap_types"]
+    return [HLS_INCLUDE_DIR, vivado / "nnet_utils", vivado / "ap_types"]
 
 
 def _raw(values) -> str:

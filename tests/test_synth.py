@@ -4,9 +4,12 @@ multiplier and saturating logic, so LUT, FF, BRAM and DSP are all non-zero)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +17,10 @@ import pytest
 
 from codesign.errors import CodesignError
 from codesign.fixed import FixedType
+from codesign.resources import RTL_DIR
 from codesign.synth import BOARDS, get_board, synthesize
 from codesign.synth.boards import YOSYS_SYNTH
+from codesign.synth.command import DoesNotFit
 from codesign.synth.nextpnr import clock_port, io_mode, parse_nextpnr_report, pin_names, port_bits
 from codesign.synth.report import RESOURCES
 from codesign.synth.tools import find_tool, prepare_tool, tool_path
@@ -29,7 +34,7 @@ from codesign.synth.yosys import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
-RTL = Path(__file__).resolve().parents[1] / "rtl"
+RTL = RTL_DIR
 REPORT_KEYS = {
     "board",
     "part",
@@ -503,3 +508,57 @@ def test_element_wise_unit_keeps_its_tables_and_multipliers(yowasp_tools, tmp_pa
     after = count_resources(parse_stat_json(tmp_path / "after.json"), family)
     assert before.dsp > 0 and before.bram > 0
     assert (after.dsp, after.bram) == (before.dsp, before.bram)
+
+
+# --- a design that does not fit its board -------------------------------------------------------------
+
+
+def test_design_that_does_not_fit_is_an_error_and_writes_nothing(yowasp_tools, tmp_path):
+    tiny = dataclasses.replace(get_board("icebreaker"), name="tiny-ice40", lut=4, ff=4)
+    out = tmp_path / "build" / "mac-tiny"
+    with pytest.raises(DoesNotFit) as err:
+        synthesize(
+            FIXTURES / "mac_fixture.f", "mac_fixture", {}, tiny, out, progress=False, log=lambda _l: None
+        )
+    message = str(err.value)
+    assert "\n" not in message
+    assert re.match(
+        r"mac_fixture does not fit tiny-ice40 \(iCE40UP5K-SG48\): LUT \d+ > 4, FF \d+ > 4 ", message
+    )
+    assert "yosys synth_ice40 -dsp counts" in message
+    assert not out.exists()  # nothing half-written where the result would be
+    logs = Path(re.search(r"logs: (.+)\)$", message).group(1))
+    assert logs == out.with_name("mac-tiny.failed") and (logs / "yosys.log").is_file()
+    # a sweep measures such a point all the same
+    report = synthesize(
+        FIXTURES / "mac_fixture.f", "mac_fixture", {}, tiny, out, progress=False, log=lambda _l: None,
+        require_fit=False,
+    )  # fmt: skip
+    assert any(n.startswith("does not fit: LUT") for n in report["notes"])
+    assert json.loads((out / "report.json").read_text()) == report
+
+
+@pytest.mark.slow
+def test_icebreaker_does_not_fit_exits_non_zero(tmp_path):
+    """The shell's view: `codesign synth` of a design too big for the board fails (a `make synth` chain
+    stops) with one line naming what does not fit, by how much, against the board's totals."""
+    spec = Path(__file__).resolve().parents[1] / "models" / "jvowels_lstm-balanced90" / "spec.yml"
+    codesign = Path(sys.executable).parent / "codesign"
+    result = subprocess.run(
+        [str(codesign), "synth", str(spec), "--board", "icebreaker", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        timeout=900,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    board = get_board("icebreaker")
+    assert result.stderr.startswith(
+        f"codesign: error: jvowels_lstm-balanced90 (8 PEs) does not fit icebreaker ({board.part}): LUT "
+    )
+    assert f"> {board.lut}" in result.stderr and "BRAM" in result.stderr
+    out = tmp_path / "build" / "synth" / "jvowels_lstm-balanced90-icebreaker"
+    assert not out.exists()
+    assert (out.with_name(out.name + ".failed") / "yosys.log").is_file()

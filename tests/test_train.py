@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import yaml
+from conftest import assert_provenance
 
 from codesign.errors import CodesignError
 from codesign.spec import load_spec
@@ -45,6 +46,7 @@ def test_train_smoke_writes_model_folder(tmp_path):
     assert set(metrics["accuracy"]) >= {"float", "quantized"}
     assert metrics["size_bytes"]["quantized"] == metrics["params"] * 6 / 8
     assert 1 <= metrics["epochs"]["float"] <= 3
+    assert_provenance(metrics)
     # the committed result is what loading gives back: the recorded accuracies are those of the loaded
     # weights, up to what float32 cannot decide (conftest.py; exact equality would test this CPU's kernels)
     assert_metrics_match_reference(load_trained(spec))

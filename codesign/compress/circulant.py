@@ -10,7 +10,6 @@ the mean runs over the real entries only: the projection of the cropped matrix, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import yaml
@@ -122,37 +121,33 @@ def compress_circulant(
             f"{spec.path}: compression: the base of a circulant projection must be a dense model"
         )
     if block is None or len(tuple(block)) != 2 or block[0] != block[1]:
-        raise CodesignError(f"block: circulant blocks are square (b, b), got {block!r}")
+        shown = "x".join(map(str, block)) if isinstance(block, (tuple, list)) else repr(block)
+        raise CodesignError(f"--block {shown}: circulant blocks are square (BxB, e.g. 8x8)")
     from codesign.models.circulant import check_block
 
     b = int(block[0])
     for units in spec.model.units:
-        check_block(b, units, "block")
+        check_block(b, units, "--block")
     if weight_bits is not None and (isinstance(weight_bits, bool) or not 2 <= int(weight_bits) <= 16):
         raise CodesignError(f"weight_bits: {weight_bits!r} is not an integer in [2, 16]")
     name = name or f"{spec.name}-{variant_name(b, weight_bits)}"
     if not isinstance(name, str) or not name.replace("-", "_").isidentifier() or name == spec.folder.name:
-        raise CodesignError(f"name: {name!r} is not a usable new model name")
+        raise CodesignError(f"--name {name!r} is not a usable new model name")
     target = spec.folder.parent / name
     text = _spec_text(spec, b, weight_bits)
     new_spec = parse_spec(yaml.safe_load(text), str(target / "spec.yml"), target / "spec.yml")
 
     import dataclasses
 
-    import tensorflow as tf
-
     from codesign.models.builders import build_model, weight_precisions
+    from codesign.models.folder import write_model_folder
     from codesign.models.train import (
-        FLOAT_WEIGHTS,
-        METRICS,
-        WEIGHTS,
         _fit,
         _seed,
         accuracy,
         load_trained,
         model_metrics,
     )
-    from codesign.outputs import staged_folder, write_json
 
     base = load_trained(spec)
     ds = base.dataset
@@ -234,14 +229,8 @@ def compress_circulant(
         "epochs": {"float": float_epochs, "qat": fine_tune_epochs},
         "projection": "least squares: mean of each block's wrapped diagonal over the real (unpadded) entries",
         "seed": spec.training.seed,
-        "versions": {"tensorflow": tf.__version__, "qkeras": base.metrics.get("versions", {}).get("qkeras")},
     }
-    with staged_folder(target) as stage:
-        (stage / "spec.yml").write_text(text)
-        float_model.save_weights(stage / FLOAT_WEIGHTS)
-        model.save_weights(stage / WEIGHTS)
-        write_json(stage / METRICS, metrics)
-    return load_spec(Path(target) / "spec.yml")
+    return load_spec(write_model_folder(target, metrics, model, float_model, spec_text=text))
 
 
 def print_circulant_table(metrics: dict, out=print) -> None:

@@ -20,6 +20,9 @@ def parse_block(text: str) -> tuple[int, int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from codesign.options import pe_range
+
+    lo, hi = pe_range()
     parser.add_argument("spec", help="the trained base model: models/<name>/spec.yml")
     parser.add_argument(
         "--method",
@@ -34,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         dest="num_pe",
-        help="PEs the engine deals rows to (required for balanced; otherwise reported only)",
+        help=f"PEs the engine deals rows to, {lo}..{hi} (required for balanced; otherwise reported only)",
     )
     parser.add_argument("--block", default=None, help="block shape ROWSxCOLS of W = [W_x W_h], e.g. 4x4")
     parser.add_argument("--name", default=None, help="new model name (default <base>-<method><percent>)")
@@ -69,8 +72,12 @@ def run(args: argparse.Namespace) -> int:
     from codesign.outputs import read_json
     from codesign.spec import load_spec
 
-    spec = load_spec(args.spec)
     block = None if args.block is None else parse_block(args.block)
+    if args.steps is not None and args.steps < 1:
+        raise CodesignError(f"--steps {args.steps} < 1")
+    if args.epochs_per_step is not None and args.epochs_per_step < 0:
+        raise CodesignError(f"--epochs-per-step {args.epochs_per_step} < 0")
+    spec = load_spec(args.spec)
     defaults = PruningSchedule()
     schedule = PruningSchedule(
         steps=defaults.steps if args.steps is None else args.steps,

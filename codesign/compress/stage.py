@@ -7,14 +7,13 @@ float.weights.h5, metrics.json), so `load_trained` and every later stage use it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import yaml
 
 from codesign.compress.pruning import PRUNING_METHODS, check_block, check_sparsity
 from codesign.errors import CodesignError
-from codesign.outputs import staged_folder, write_json
-from codesign.spec import Spec, load_spec, parse_spec
+from codesign.options import check_pes
+from codesign.spec import Spec, load_spec
 
 # What a spec can record (compression.sparsity is validated to [0, 0.999]).
 MAX_SPARSITY = 0.999
@@ -35,30 +34,30 @@ def check_options(
     block: tuple[int, int] | None,
     name: str | None,
 ) -> tuple[float, str]:
-    """Validate what the user asked for before anything slow runs; returns (sparsity, new model name)."""
+    """Validate what the user asked for before anything slow runs; returns (sparsity, new model name).
+
+    Errors name the command-line option (`--pes 0`), which is how most users asked for the value."""
     if method not in PRUNING_METHODS:
-        raise CodesignError(f"method: {method!r} is not one of {', '.join(PRUNING_METHODS)}")
-    sparsity = check_sparsity(sparsity)
+        raise CodesignError(f"--method {method!r} is not one of {', '.join(PRUNING_METHODS)}")
+    sparsity = check_sparsity(sparsity, "--sparsity")
     if sparsity > MAX_SPARSITY:
-        raise CodesignError(f"sparsity: {sparsity} is above {MAX_SPARSITY}, the most a spec records")
-    if num_pe is not None and (
-        isinstance(num_pe, bool) or not isinstance(num_pe, int) or not 1 <= num_pe <= 256
-    ):
-        raise CodesignError(f"num_pe: {num_pe!r} is not an integer in [1, 256]")
+        raise CodesignError(f"--sparsity {sparsity} is above {MAX_SPARSITY}, the most a spec records")
+    if num_pe is not None:
+        check_pes(num_pe)
     if method == "balanced" and num_pe is None:
-        raise CodesignError("num_pe: balanced pruning needs the number of PEs it balances for (--pes)")
+        raise CodesignError("--pes: balanced pruning needs the number of PEs it balances for")
     if method == "block" and block is None:
-        raise CodesignError("block: block pruning needs a block shape (--block RxC)")
+        raise CodesignError("--block: block pruning needs a block shape (--block RxC)")
     if method != "block" and block is not None:
-        raise CodesignError(f"block: {block!r} is only used by block pruning, not {method}")
+        raise CodesignError(f"--block {block[0]}x{block[1]}: only block pruning uses it, not {method}")
     if block is not None:
-        check_block(block, (0, 0))  # type and positivity; divisibility is checked on the real shapes
+        check_block(block, (0, 0), "--block")  # type and positivity; divisibility is checked on the shapes
     if name is None:
         name = f"{spec.name}-{variant_name(method, sparsity, block)}"
     if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
-        raise CodesignError(f"name: {name!r} is not a usable model name (letters, digits, _ and -)")
+        raise CodesignError(f"--name {name!r} is not a usable model name (letters, digits, _ and -)")
     if name == spec.folder.name:
-        raise CodesignError(f"name: {name!r} is the base model's own folder; pick another name")
+        raise CodesignError(f"--name {name!r} is the base model's own folder; pick another name")
     return sparsity, name
 
 
@@ -103,15 +102,11 @@ def compress(
     sparsity, name = check_options(spec, method, sparsity, num_pe, block, name)
     target = spec.folder.parent / name
 
-    import tensorflow as tf
-
     from codesign.compress.finetune import PruningSchedule, prune_and_finetune
     from codesign.compress.metrics import sparsity_report
     from codesign.models.builders import build_model
+    from codesign.models.folder import write_model_folder
     from codesign.models.train import (
-        FLOAT_WEIGHTS,
-        METRICS,
-        WEIGHTS,
         accuracy,
         load_trained,
         model_metrics,
@@ -127,7 +122,7 @@ def compress(
                 rows, cols = int(kernel[1]), int(kernel[0] + recurrent[0])
                 if rows % block[0] or cols % block[1]:
                     raise CodesignError(
-                        f"block: {block[0]}x{block[1]} does not divide the {rows}x{cols} gate matrix "
+                        f"--block {block[0]}x{block[1]} does not divide the {rows}x{cols} gate matrix "
                         f"W = [W_x W_h] of {layer.name} into whole blocks"
                     )
 
@@ -185,7 +180,6 @@ def compress(
             "fine_tune": result.final_epochs,
         },
         "seed": spec.training.seed,
-        "versions": {"tensorflow": tf.__version__, "qkeras": base.metrics.get("versions", {}).get("qkeras")},
     }
     compression = {"method": method, "sparsity": sparsity}
     if num_pe is not None:
@@ -193,11 +187,5 @@ def compress(
     if block is not None:
         compression["block"] = list(block)
     compression["base"] = spec.folder.name
-    with staged_folder(target) as stage:
-        text = compressed_spec_text(spec, compression)
-        parse_spec(yaml.safe_load(text), str(target / "spec.yml"), target / "spec.yml")  # must read back
-        (stage / "spec.yml").write_text(text)
-        float_model.save_weights(stage / FLOAT_WEIGHTS)
-        model.save_weights(stage / WEIGHTS)
-        write_json(stage / METRICS, metrics)
-    return load_spec(Path(target) / "spec.yml")
+    text = compressed_spec_text(spec, compression)
+    return load_spec(write_model_folder(target, metrics, model, float_model, spec_text=text))

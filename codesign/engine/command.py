@@ -14,8 +14,11 @@ BUILD = Path("build")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from codesign.options import pe_range
+
     parser.add_argument("spec", help="models/<name>/spec.yml (an LSTM model with trained weights)")
-    parser.add_argument("--pes", type=int, required=True, help="number of processing elements (1..64)")
+    lo, hi = pe_range()
+    parser.add_argument("--pes", type=int, required=True, help=f"number of processing elements ({lo}..{hi})")
     parser.add_argument("--weight-width", type=int, default=12, help="bits per stored weight (4..16)")
     parser.add_argument("--index-width", type=int, default=4, help="bits of the relative row index (1..8)")
     parser.add_argument("--max-depth", type=int, default=None, help="refuse models needing more words per PE")

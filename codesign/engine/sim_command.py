@@ -151,8 +151,11 @@ def sim_report(image, x_raw, y, tb: dict) -> dict:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from codesign.options import pe_range
+
     parser.add_argument("spec", help="models/<name>/spec.yml (an LSTM model with trained weights)")
-    parser.add_argument("--pes", type=int, required=True, help="number of processing elements")
+    lo, hi = pe_range()
+    parser.add_argument("--pes", type=int, required=True, help=f"number of processing elements ({lo}..{hi})")
     parser.add_argument("--samples", type=int, default=None, help="first K test sequences (default: all)")
     parser.add_argument("--stall", action="store_true", help="random valid gaps and ready back-pressure")
     parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of build/rtl/<name>")
@@ -166,16 +169,17 @@ def run(args: argparse.Namespace) -> int:
     from codesign.outputs import write_json
     from codesign.spec import load_spec
 
-    spec = load_spec(args.spec)
+    # Every option is checked before anything is announced or built.
+    config = EngineConfig(num_pe=args.pes)
+    config.validate()
     if args.samples is not None and args.samples < 1:
         raise CodesignError(f"--samples {args.samples} < 1")
+    spec = load_spec(args.spec)
     folder = Path(args.out) / spec.name
     params_file = folder / "params.json"
     old = json.loads(params_file.read_text()) if params_file.exists() else {}
     if old.get("num_pe") != args.pes or old.get("format") != FORMAT_VERSION:  # missing, other NumPe or stale
         print(f"{spec.name}: encoding for {args.pes} PEs (codesign rtl) ...")
-        config = EngineConfig(num_pe=args.pes)
-        config.validate()
         build_rtl(spec, config, args.out)
     from codesign.models.train import load_trained
 

@@ -3,7 +3,7 @@
 hls4ml's compressed kernel is Dense-only and per weight (value + row + column per non-zero); its
 recurrent layers store and multiply dense matrices. Here a block-pruned layer (`codesign compress
 --method block`) keeps hls4ml's LSTM/GRU cell and swaps the two matrix products for the kernel of
-`hls/codesign_block_sparse.h`:
+`hls/include/codesign_block_sparse.h`:
 
 - Layout: blocks tile the layer's gate matrix W (rows = gate units, the layer's outputs; columns =
   inputs), which is Keras' kernel transposed, the layout `codesign.compress.pruning` prunes in. W_x
@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from codesign.errors import CodesignError
+from codesign.resources import HLS_INCLUDE_DIR
 
-HEADER = Path(__file__).resolve().parents[2] / "hls" / "codesign_block_sparse.h"
+HEADER = HLS_INCLUDE_DIR / "codesign_block_sparse.h"
 CONFIG_KEY = "BlockSparse"  # hls4ml layer config key: "RxC", rows x columns of W per block
 ATTRIBUTE = "codesign_block_sparse"  # node attribute: {weight name: BlockLayout} once packed
 MATRICES = ("weight", "recurrent_weight")  # x W_x -> mult_config1, h W_h -> mult_config2
@@ -222,7 +222,7 @@ def mult_config_cpp(
     weight_t: str,
     product: str = "mult",
 ) -> str:
-    """The C++ config struct `name` of one block-sparse product (what hls/codesign_block_sparse.h reads)."""
+    """The C++ config struct `name` of one block-sparse product (what codesign_block_sparse.h reads)."""
     return _MULT_CONFIG.format(
         name=name,
         n_in=layout.shape[1],

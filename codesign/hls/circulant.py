@@ -5,7 +5,7 @@ Through hls4ml's extension API (no site-packages patch): a layer class `Circulan
 hls4ml's LSTM, so the backend gives it the LSTM attributes, init_lstm and the RNN reuse factors), a Keras
 handler for the QKeras layer (it reuses the project's QLSTM parser for activations and quantizers, then
 replaces the weights by the quantized defining vectors), the project's exact-activation pass extended to
-this class, config/function templates, and `hls/codesign_circulant.h`.
+this class, config/function templates, and `hls/include/codesign_circulant.h`.
 
 Block products go through `codesign.hls.fastconv`, an exact fast cyclic convolution (R = 5, 14, 41
 multiplies per block for b = 4, 8, 16 instead of b^2), not through an FFT: an FFT needs complex twiddles
@@ -16,14 +16,13 @@ from this model's weights and input type (`codesign.hls.circulant_kernel`), so i
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from codesign.hls.circulant_kernel import circulant_layer
 from codesign.hls.config import Fixed
+from codesign.resources import HLS_INCLUDE_DIR
 
-HEADER = Path(__file__).resolve().parents[2] / "hls" / "codesign_circulant.h"
+HEADER = HLS_INCLUDE_DIR / "codesign_circulant.h"
 KERAS_CLASSES = ("QCirculantLSTM", "codesign>QCirculantLSTM")
 LAYER = "CirculantLSTM"
 

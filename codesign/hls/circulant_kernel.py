@@ -1,5 +1,5 @@
-"""One block-circulant LSTM layer as `hls/codesign_circulant.h` computes it: exact transform-domain types,
-the emitted C++ FAST config, and the operation counts the estimate uses.
+"""One block-circulant LSTM layer as `hls/include/codesign_circulant.h` computes it: exact transform-domain
+types, the emitted C++ FAST config, and the operation counts the estimate uses.
 
 Per step the kernel takes every input block and every defining vector into the transform domain
 (`fastconv.FastCirculant.forward`, additions only), multiplies R pairs per block, accumulates x W_x and

@@ -1,7 +1,8 @@
 """Analytic resource and latency estimate of the hls4ml project (no vendor tool needed).
 
-Counts follow the kernels the project generates (hls4ml's lstm_static/gru_static with the activations of
-`hls/codesign_activations.h`), per recurrent layer of H units, G gates (LSTM 4, GRU 3), X inputs, T steps:
+Counts follow the kernels the project generates (hls4ml's lstm_static/gru_static with the activations
+of `hls/include/codesign_activations.h`), per recurrent layer of H units, G gates (LSTM 4, GRU 3),
+X inputs, T steps:
 
 - multipliers: ceil(X G H / RF) + ceil(H G H / RRF) for the two matrix products (zero weights are
   dropped, as hls4ml's dense does) + 3 H element-wise products (LSTM: f c, i g, o tanh(c); GRU: r (U h),

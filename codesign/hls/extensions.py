@@ -12,7 +12,7 @@ hls4ml's QLSTM/QGRU path loses the QKeras model on the way (docs/hls.md has the 
 
 The fix, without touching site-packages: a QLSTM/QGRU parser that wraps hls4ml's (quantizes the weights
 with the layer's own QKeras quantizers, records the activation quantizers), an optimizer pass that maps
-them to the exact activations of `hls/codesign_activations.h` and restores a separate recurrent reuse
+them to the exact activations of `hls/include/codesign_activations.h` and restores a separate recurrent reuse
 factor, and config/function templates that add the quantizer's output type to the activation configs and
 include the header. Types (state = state quantizer, exact accumulators) come from `codesign.hls.config`.
 """
@@ -20,11 +20,12 @@ include the header. Types (state = state quantizer, exact accumulators) come fro
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 
-HEADER = Path(__file__).resolve().parents[2] / "hls" / "codesign_activations.h"
+from codesign.resources import HLS_INCLUDE_DIR
+
+HEADER = HLS_INCLUDE_DIR / "codesign_activations.h"
 RNN_CLASSES = ("QLSTM", "QGRU")
 
 _registered = False

@@ -15,17 +15,14 @@ import numpy as np
 
 from codesign.data import Dataset, load_dataset
 from codesign.errors import CodesignError
-from codesign.outputs import read_json, staged_folder, write_json
+from codesign.outputs import read_json
 from codesign.spec import Spec
 
 import tensorflow as tf  # noqa: E402  isort: skip
 from tqdm.auto import tqdm  # noqa: E402
 
 from codesign.models.builders import build_model, weight_precisions  # noqa: E402
-
-FLOAT_WEIGHTS = "float.weights.h5"
-WEIGHTS = "weights.h5"  # the QKeras model's latent weights; its quantizers give the hardware values
-METRICS = "metrics.json"
+from codesign.models.folder import FLOAT_WEIGHTS, METRICS, WEIGHTS, write_model_folder  # noqa: E402
 
 
 @dataclass
@@ -149,20 +146,11 @@ def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
         "epochs": {"float": float_epochs, "qat": qat_epochs},
         "train_seconds": round(seconds, 1),
         "seed": t.seed,
-        "versions": {"tensorflow": tf.__version__, "qkeras": _qkeras_version()},
     }
-    with staged_folder(spec.folder) as stage:
-        float_model.save_weights(stage / FLOAT_WEIGHTS)
-        model.save_weights(stage / WEIGHTS)
-        write_json(stage / METRICS, metrics)
+    write_model_folder(spec.folder, metrics, model, float_model)
+    metrics = read_json(spec.folder / METRICS)
     log(f"trained {spec.name} in {seconds:.0f} s -> {spec.folder}")
     return TrainedModel(spec, ds, float_model, model, metrics)
-
-
-def _qkeras_version() -> str:
-    from importlib.metadata import version
-
-    return version("qkeras")
 
 
 def has_weights(spec: Spec) -> bool:

@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
 
 BUILD = Path("build")
-ENGINE_FILE_LIST = Path("rtl/engine.f")
+RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
 ENGINE_TOP = "sparse_lstm_engine"
 
 
@@ -61,12 +62,17 @@ def synthesize(
     name: str | None = None,
     progress: bool = True,
     log=print,
+    require_fit: bool = True,
 ) -> dict:
     """Synthesize `top` for `board` into `out_dir` and return report.json's content.
 
     `files` is a list of sources or one .f file list. `params` override the top's parameters (int or
     str; a pathlib.Path is passed as a path the tool can open, e.g. a $readmemh folder). `use_vivado`:
     None = when on PATH (Xilinx boards), False = never, True = required.
+
+    A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
+    to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
+    points): then report.json says so in its notes.
     """
     from codesign.outputs import staged_folder, write_json
     from codesign.synth import vivado, yosys
@@ -147,6 +153,8 @@ def synthesize(
                     name,
                     log,
                 )
+            if require_fit:
+                check_fit(report, board, stage)
         except CodesignError as exc:
             raise _keep_logs(exc, stage, out_dir) from None
         write_json(stage / "report.json", report)
@@ -194,13 +202,9 @@ def _open_source_flow(
     if not pnr_flow:
         notes.append("Yosys post-synthesis cell counts (before packing); no Fmax without place-and-route")
     else:
-        over = [k for k in ("lut", "ff", "bram", "dsp") if counts[k] > board.totals[k]]
+        over = over_budget(counts, board.totals)
         if over:
-            notes.append(
-                "does not fit: "
-                + ", ".join(f"{k} {counts[k]:g} > {board.totals[k]:g}" for k in over)
-                + "; not placed"
-            )
+            notes.append(f"does not fit: {over}; not placed")
         else:
             log(f"[synth] {board.name}: {board.flow} at {clock:g} MHz")
             pnr = nextpnr.run_nextpnr(
@@ -243,12 +247,37 @@ def _open_source_flow(
     )
 
 
+class DoesNotFit(CodesignError):
+    """The design needs more of a resource than the board has."""
+
+
+def over_budget(used: Mapping[str, float | None], available: Mapping[str, float]) -> str:
+    """'LUT 16754 > 5280, BRAM 56 > 30' for every resource used beyond what is available ('' if none)."""
+    over = [
+        k for k in RESOURCE_KEYS if used.get(k) is not None and available.get(k) and used[k] > available[k]
+    ]
+    return ", ".join(f"{k.upper()} {used[k]:g} > {available[k]:g}" for k in over)
+
+
+def check_fit(report: Mapping, board: Board, logs: Path) -> None:
+    """Raise DoesNotFit, in one line: what does not fit where, by how much, and the board's limits."""
+    over = over_budget(report, report["available"])
+    if not over:
+        return
+    first = next(k for k in RESOURCE_KEYS if k.upper() + " " in over)
+    counted = f"{report['sources'][first]} counts" if report["estimate"] else report["sources"][first]
+    raise DoesNotFit(
+        f"{report['name']} does not fit {board.name} ({board.part}): {over} ({counted}; logs: {logs})"
+    )
+
+
 def _keep_logs(exc: CodesignError, stage: Path, out_dir: Path) -> CodesignError:
     """The staged folder is deleted on failure: keep its logs in <out_dir>.failed/ and point there."""
     failed = out_dir.with_name(out_dir.name + ".failed")
     shutil.rmtree(failed, ignore_errors=True)
     shutil.copytree(stage, failed)
-    return CodesignError(str(exc).replace(str(stage), str(failed)))
+    kind = DoesNotFit if isinstance(exc, DoesNotFit) else CodesignError
+    return kind(str(exc).replace(str(stage), str(failed)))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -325,6 +354,14 @@ def _engine_image(spec, rtl_dir: Path, pes: int | None, log) -> dict:
     return json.loads(params_path.read_text())
 
 
+def shipped_file_list(path: Path) -> Path:
+    """`path` when it exists, else the file list of that name in the package's rtl/ folder."""
+    path = Path(path)
+    if not path.exists() and path.parent == Path() and (RTL_DIR / path.name).is_file():
+        return RTL_DIR / path.name
+    return path
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="models/<name>/spec.yml (the model whose engine image is synthesized)")
     parser.add_argument("--board", required=True, help=f"one of: {', '.join(sorted(BOARDS))}")
@@ -336,21 +373,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-vivado", action="store_true", help="use Yosys even when Vivado is on PATH")
     parser.add_argument("--no-bitstream", action="store_true", help="skip ecppack / icepack")
-    parser.add_argument("--file-list", type=Path, default=ENGINE_FILE_LIST, help="RTL file list (.f)")
+    parser.add_argument(
+        "--file-list",
+        type=Path,
+        default=ENGINE_FILE_LIST,
+        help="RTL file list (.f): a path, or the name of one codesign ships (engine.f, ulx3s_engine.f)",
+    )
     parser.add_argument("--top", default=ENGINE_TOP, help="top module")
     parser.add_argument("--out", type=Path, default=BUILD / "synth", help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
+    from codesign.options import check_board, check_pes, check_positive
     from codesign.spec import load_spec
     from codesign.synth.yosys import read_file_list
 
-    board = get_board(args.board)  # an unknown board fails before anything slow
+    # Every option is checked before anything is announced or built.
+    board = check_board(args.board)
+    if args.pes is not None:
+        check_pes(args.pes)
+    check_positive(args.clock, "--clock")
+    list_path = shipped_file_list(args.file_list)
+    if not list_path.is_file():
+        shipped = ", ".join(sorted(p.name for p in RTL_DIR.glob("*.f")))
+        raise CodesignError(
+            f"--file-list {args.file_list}: no such file, nor a list codesign ships ({shipped})"
+        )
+    file_list = read_file_list(list_path, base=Path.cwd())
     spec = load_spec(args.spec)
     rtl_dir = BUILD / "rtl" / spec.name
     image = _engine_image(spec, rtl_dir, args.pes, print)
-    file_list = read_file_list(args.file_list, base=Path.cwd())
     declared = set()
     for f in file_list.files:
         declared |= top_parameters(f, args.top) if f.stem == args.top else set()

@@ -1,6 +1,6 @@
 """The synth stage's report.json: one set of numbers per board, and where each number came from.
 
-Keys other stages rely on (ARCHITECTURE.md): board, part, tool, estimate, lut, ff, bram, dsp, fmax_mhz.
+Keys other stages rely on (docs/architecture.md): board, part, tool, estimate, lut, ff, bram, dsp, fmax_mhz.
 `estimate` is true when neither place-and-route nor a vendor tool produced the numbers (Yosys alone:
 its counts are post-synthesis cell counts before packing, and it gives no Fmax). `sources` names the
 tool behind each number; `utilization` is percent of the part's total of the same unit.

@@ -209,9 +209,9 @@ def _templates(layer_cls):
                     quant="" if quant is None else f"\n    typedef {quant} quant_t;",
                 )
                 text += _activation_template.format(**act) + "\n"
-            from codesign.hls.extensions import add_state_type
+            from codesign.hls.extensions import add_kernel_config
 
-            return text + structs + add_state_type(_config_template.format(**params), node)
+            return text + structs + add_kernel_config(_config_template.format(**params), node)
 
     class CirculantFunction(FunctionCallTemplate):
         def __init__(self):

@@ -56,7 +56,6 @@ class Grid:
 
 
 ZERO = Grid(0, 0.0)
-UNIT = Grid(0, 1.0)
 
 
 def precision_grid(p: Precision) -> Grid:
@@ -98,10 +97,6 @@ class CellTypes:
     accum: Grid
     result: Grid  # h_t as the layer outputs it
     state: Grid  # h_{t-1}, c_{t-1} as the kernel stores them
-
-
-def _weight_grid(w: np.ndarray, p: Precision) -> Grid:
-    return Grid(precision_grid(p).frac, float(np.max(np.abs(w), initial=0.0)))
 
 
 def lstm_types(spec: Spec, x: Grid, weights, state: Grid | None, steps: int) -> CellTypes:

@@ -149,7 +149,7 @@ def _templates():
             self.name = "codesign_recurrent_config_template"
 
         def format(self, node):
-            text = add_state_type(super().format(node), node)
+            text = add_kernel_config(super().format(node), node)
             for key, suffix in (("activation", ""), ("recurrent_activation", "_recr")):
                 quant = node.get_attr(f"codesign_{key}_quant_t")
                 if quant is None:
@@ -183,7 +183,7 @@ def _templates():
     return CodesignRecurrentConfig, CodesignRecurrentFunction
 
 
-def add_state_type(text: str, node) -> str:
+def add_kernel_config(text: str, node) -> str:
     """A recurrent layer's config struct with what the project's kernels read: `state_t` (the type of the
     state kept between steps) and, for a GRU, where its reset gate applies and how the weights are laid out
     (hls4ml transposes them for the Resource strategy)."""

@@ -1,3 +1,4 @@
+engine_pkg.sv
 fixed_cast.sv
 act_table.sv
 csc_index_decoder.sv

@@ -53,7 +53,14 @@ PES = (8, 16, 32)
 RTL_PES = 16
 # ESE (Han et al., FPGA 2017) on the XCKU060 at 200 MHz, 32 PEs, an LSTM of 1024 cells: 282 GOPS on
 # the sparse model, 2.52 TOPS dense-equivalent (the paper's figures).
-ESE = {"board": "ku060", "mhz": 200.0, "num_pe": 32, "units": 1024, "gops_sparse": 282.0, "gops_dense": 2520.0}
+ESE = {
+    "board": "ku060",
+    "mhz": 200.0,
+    "num_pe": 32,
+    "units": 1024,
+    "gops_sparse": 282.0,
+    "gops_dense": 2520.0,
+}
 
 
 def log(msg: str) -> None:
@@ -187,7 +194,12 @@ def rtl_row(image, x_raw, model, folder: Path) -> dict:
         "step_cycles_total": perf["step_cycles_total"] - round(model.cycles_per_step * steps),
         "matrix_cycles_total": perf["matrix_cycles_total"] - round(model.matrix_cycles_per_step * steps),
         "pe_busy": int(
-            np.max(np.abs(np.asarray(perf["pe_busy"]) - np.round(np.asarray(model.busy_cycles_per_pe_per_step) * steps)))
+            np.max(
+                np.abs(
+                    np.asarray(perf["pe_busy"])
+                    - np.round(np.asarray(model.busy_cycles_per_pe_per_step) * steps)
+                )
+            )
         ),
     }
     return {
@@ -290,7 +302,8 @@ def table_lines(result: dict) -> list[str]:
     fmax = result.get("ecp5_fmax_mhz")
     gops_head = f"GOPS at {fmax:g} MHz" if fmax else "GOPS at 100 MHz"
     lines = [
-        f"| H | NumPe | cycles/step | ideal | step efficiency | PE utilization | zero acts | RTL seqs x steps "
+        "| H | NumPe | cycles/step | ideal | step efficiency | PE utilization | zero acts "
+        f"| RTL seqs x steps "
         f"| mismatches | RTL - model | dense-equiv. GOPS/MHz | ops/cycle/PE | {gops_head} |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -298,7 +311,8 @@ def table_lines(result: dict) -> list[str]:
         rtl = f"{r['rtl_sequences']} x {r['steps']}" if r["rtl_sequences"] else "-"
         gops = r["dense_gops_per_mhz"] * (fmax or 100.0)
         lines.append(
-            f"| {r['units']} | {r['num_pe']} | {r['cycles_per_step']:.1f} | {r['ideal_cycles_per_step']:.1f} | "
+            f"| {r['units']} | {r['num_pe']} | {r['cycles_per_step']:.1f} | "
+            f"{r['ideal_cycles_per_step']:.1f} | "
             f"{r['step_efficiency']:.3f} | {r['pe_utilization']:.3f} | {r['zero_activation_fraction']:.3f} | "
             f"{rtl} | {_f(r['mismatches'], 'd')} | {_f(r['cycle_model_error'], 'd')} | "
             f"{r['dense_gops_per_mhz']:.3f} | {r['dense_ops_per_cycle_per_pe']:.2f} | {gops:.1f} |"
@@ -307,13 +321,18 @@ def table_lines(result: dict) -> list[str]:
     ese_per_mhz = ese["gops_dense"] / ese["mhz"]
     lines += [
         "",
-        f"ESE (XCKU060, {ese['mhz']:g} MHz, {ese['num_pe']} PEs, {ese['units']} cells): {ese['gops_sparse']:g} GOPS "
+        f"ESE (XCKU060, {ese['mhz']:g} MHz, {ese['num_pe']} PEs, {ese['units']} cells): "
+        f"{ese['gops_sparse']:g} GOPS "
         f"sparse, {ese['gops_dense']:g} GOPS dense-equivalent = {ese_per_mhz:.1f} GOPS/MHz, "
         f"{ese_per_mhz * 1e3 / ese['num_pe']:.0f} ops/cycle/PE.",
     ]
     synth = result.get("synth", [])
     if synth:
-        lines += ["", "| board | H | NumPe | LUT | FF | BRAM | DSP | fits | Yosys s | peak MB |", "| --- " * 10 + "|"]
+        lines += [
+            "",
+            "| board | H | NumPe | LUT | FF | BRAM | DSP | fits | Yosys s | peak MB |",
+            "| --- " * 10 + "|",
+        ]
         for s in synth:
             if "error" in s:
                 lines.append(f"| {s['board']} | {s['units']} | {s['num_pe']} | {s['error']} |||||||")
@@ -341,7 +360,9 @@ def main() -> int:
     parser.add_argument("--no-rtl", action="store_true")
     parser.add_argument("--no-yosys", action="store_true")
     parser.add_argument("--ku060", type=int, nargs=2, default=[1024, 32], metavar=("H", "PES"))
-    parser.add_argument("--ecp5-units", type=int, nargs="*", default=[128, 256], help="ulx3s-85f Yosys, NumPe 16")
+    parser.add_argument(
+        "--ecp5-units", type=int, nargs="*", default=[128, 256], help="ulx3s-85f Yosys, NumPe 16"
+    )
     parser.add_argument("--quick", action="store_true", help="H 32 and 64, NumPe 8 and 16, no Yosys")
     parser.add_argument("--seed", type=int, default=2017)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -381,7 +402,9 @@ def main() -> int:
                     row["rtl_error"] = f"{type(exc).__name__}: {exc}"
                     log(f"  RTL FAILED: {row['rtl_error']}")
             rows.append(row)
-            if (units, pes) in ((args.ku060[0], args.ku060[1]),) or (pes == RTL_PES and units in args.ecp5_units):
+            if (units, pes) in ((args.ku060[0], args.ku060[1]),) or (
+                pes == RTL_PES and units in args.ecp5_units
+            ):
                 images[(units, pes)] = image
 
     synth = []
@@ -392,7 +415,10 @@ def main() -> int:
             log(f"Yosys {board} H {units} NumPe {pes} ...")
             try:
                 rec = yosys_counts(image, board, args.work / "yosys")
-                log(f"  {rec['counts']} fits {rec['fits']} ({rec['yosys_seconds']} s{', cached' if rec['cached'] else ''})")
+                log(
+                    f"  {rec['counts']} fits {rec['fits']} ({rec['yosys_seconds']} s"
+                    f"{', cached' if rec['cached'] else ''})"
+                )
             except Exception as exc:
                 rec = {"board": board, "units": units, "num_pe": pes, "error": f"{type(exc).__name__}: {exc}"}
                 log(f"  Yosys FAILED: {rec['error']}")
@@ -409,7 +435,8 @@ def main() -> int:
         "ecp5_fmax_mhz": fmax,
         "ecp5_fmax_source": fmax_source,
         "seconds": round(time.perf_counter() - t_start, 1),
-        "note": f"X = {INPUTS} (ESE's TIMIT front-end), {CLASSES} classes, balanced {SPARSITY:.0%} pruning per "
+        "note": f"X = {INPUTS} (ESE's TIMIT front-end), {CLASSES} classes, balanced {SPARSITY:.0%} "
+        "pruning per "
         "NumPe; dense-equivalent ops = 2 x 4H x (X + H) per step; cycles from the cycle model (RTL rows: "
         "equal to the RTL counters when cycle_model_error is 0)",
     }

@@ -25,8 +25,9 @@ SHARED_ACC_WIDTH = 44  # the act type holds the exact h_t (jvowels_lstm: acc ap_
 
 
 def engine_build_params(image) -> dict:
-    """RTL parameters for an image: its types, and maxima that fit it (the shared ones when they do)."""
-    from codesign.engine.encoder import ROUND_CODE
+    """RTL parameters for an image (codesign.engine.params): its types, and maxima that fit it (the shared
+    ones when they do); no power-up configuration (the load stream sets it)."""
+    from codesign.engine.params import TYPE_PARAMETERS, image_rtl_parameters, rtl_defaults
 
     t = image.types
     fits = (
@@ -36,43 +37,11 @@ def engine_build_params(image) -> dict:
         and image.depth <= SHARED_MAXIMA["WeightDepth"]
         and t.acc.width <= SHARED_ACC_WIDTH
     )
-    maxima = (
-        dict(SHARED_MAXIMA, AccWidth=SHARED_ACC_WIDTH)
-        if fits
-        else {
-            "MaxInputs": image.inputs,
-            "MaxUnits": max(image.units),
-            "MaxClasses": image.classes,
-            "MaxLayers": len(image.units),
-            "WeightDepth": image.depth,
-            "AccWidth": t.acc.width,
-        }
-    )
-    types = {
-        "ActWidth": t.act.width,
-        "ActFrac": t.act.frac,
-        "WeightWidth": t.weight.width,
-        "WeightFrac": t.weight.frac,
-        "IndexWidth": image.config.index_width,
-        "BiasWidth": t.bias.width,
-        "BiasShift": t.bias_shift,
-        "TableInWidth": t.table_in.width,
-        "TableInFrac": t.table_in.frac,
-        "GateWidth": t.gate.width,
-        "GateFrac": t.gate.frac,
-        "CellWidth": t.cell.width,
-        "CellFrac": t.cell.frac,
-        "CellRound": ROUND_CODE[t.cell.rounding],
-        "SigmoidStep": image.sigmoid_step,
-        "TanhStep": image.tanh_step,
-    }
-    defaults = {  # rtl/sparse_lstm_engine.sv's defaults: left out so that equal builds share a folder
-        "ActWidth": 21, "ActFrac": 15, "WeightWidth": 12, "WeightFrac": 7, "IndexWidth": 4, "BiasWidth": 8,
-        "BiasShift": 17, "TableInWidth": 11, "TableInFrac": 7, "GateWidth": 9, "GateFrac": 8,
-        "CellWidth": 16, "CellFrac": 11, "CellRound": 2, "SigmoidStep": 1, "TanhStep": 2,
-    }  # fmt: skip
-    types = {k: v for k, v in types.items() if defaults[k] != v}
-    return {"NumPe": image.num_pe, **maxima, "FifoDepth": 16, **types}
+    maxima = dict(SHARED_MAXIMA, AccWidth=SHARED_ACC_WIDTH) if fits else None
+    params = image_rtl_parameters(image, config=False, maxima=maxima)
+    # types equal to rtl/sparse_lstm_engine.sv's defaults are left out, so that equal builds share a folder
+    defaults = rtl_defaults()
+    return {k: v for k, v in params.items() if k not in TYPE_PARAMETERS or defaults[k] != v}
 
 
 def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit_h: bool = False) -> dict:

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from codesign.engine.params import FIFO_DEPTH as ENGINE_FIFO_DEPTH
+
 
 @dataclass(frozen=True)
 class Resources:
@@ -104,7 +106,7 @@ COST_FILE = Path(__file__).with_name("engine_cost.json")
 RESOURCES = ("lut", "ff", "bram_18k", "dsp")
 FITTED = ("lut", "ff")  # continuous coefficients; BRAM and DSP get integer copy counts
 DERIVED = ("bram_18k", "dsp")
-FIFO_DEPTH = 16  # rtl/sparse_lstm_engine.sv's FifoDepth default (engine_parameters leaves it)
+FIFO_DEPTH = ENGINE_FIFO_DEPTH  # FifoDepth of every build (codesign.engine.params)
 
 _BRAM18 = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 _BRAM36 = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))

@@ -214,37 +214,40 @@ SHIPPED = (
 
 
 def rtl_parameters(g: EngineGeometry) -> dict[str, int]:
-    """Top-level parameters of rtl/sparse_lstm_engine.sv for a geometry (the build the estimate is of)."""
+    """Top-level parameters of rtl/sparse_lstm_engine.sv for a geometry (the build the estimate is of),
+    through codesign.engine.params from the params.json fields the geometry stands for (default cell
+    rounding and table steps; no MemDir: contents do not change the count)."""
+    from codesign.engine.params import rtl_parameters as engine_rtl_parameters
+
     x, h, c = g.shape()
     layers = len(g.layer_words_max)
     acc_frac = ACT_FRAC + g.weight_width - 1
-    return {
-        "NumPe": g.num_pe,
-        "ActWidth": g.act_width,
-        "ActFrac": ACT_FRAC,
-        "WeightWidth": g.weight_width,
-        "WeightFrac": g.weight_width - 1,
-        "IndexWidth": g.index_width,
-        "AccWidth": g.acc_width,
-        "BiasWidth": g.bias_width,
-        "BiasShift": acc_frac - BIAS_FRAC,
-        "TableInWidth": int(g.table_depth).bit_length() - 1,
-        "TableInFrac": TABLE_IN_FRAC,
-        "GateWidth": g.gate_width,
-        "GateFrac": g.gate_width - (GATE_WIDTH - GATE_FRAC),
-        "CellWidth": g.cell_width,
-        "CellFrac": g.cell_width - 5,
-        "MaxInputs": x,
-        "MaxUnits": h,
-        "MaxClasses": c,
-        "MaxLayers": layers,
-        "WeightDepth": g.depth,
-        "NumInputs": x,
-        "Units0": h,
-        "Units1": h if layers > 1 else 0,
-        "NumClasses": c,
-        "NumLayers": layers,
+
+    def fixed(width: int, frac: int, rounding: str = "AP_TRN") -> dict:
+        return {"width": width, "frac": frac, "rounding": rounding}
+
+    params = {
+        "num_pe": g.num_pe,
+        "weight_width": g.weight_width,
+        "index_width": g.index_width,
+        "weight_depth": g.depth,
+        "bias_shift": acc_frac - BIAS_FRAC,
+        "sigmoid_step": 1,
+        "tanh_step": 2,
+        "inputs": x,
+        "units": [h] * layers,
+        "classes": c,
+        "types": {
+            "act": fixed(g.act_width, ACT_FRAC),
+            "weight": fixed(g.weight_width, g.weight_width - 1),
+            "acc": fixed(g.acc_width, acc_frac),
+            "bias": fixed(g.bias_width, BIAS_FRAC),
+            "table_in": fixed(int(g.table_depth).bit_length() - 1, TABLE_IN_FRAC),
+            "gate": fixed(g.gate_width, g.gate_width - (GATE_WIDTH - GATE_FRAC)),
+            "cell": fixed(g.cell_width, g.cell_width - 5, "AP_RND_CONV"),
+        },
     }
+    return engine_rtl_parameters(params)
 
 
 def _latin_hypercube(levels: Mapping[str, Sequence[int]], n: int, rng: np.random.Generator) -> list[dict]:

@@ -293,45 +293,10 @@ def top_parameters(source: Path, top: str) -> set[str]:
 
 
 def engine_parameters(image: Mapping, mem_dir: Path) -> dict[str, object]:
-    """Top-level parameters of sparse_lstm_engine from the encoder's params.json (docs/engine.md)."""
-    t = image["types"]
-    units = list(image["units"])
-    rnd = {"AP_TRN": 0, "AP_RND": 1, "AP_RND_CONV": 2}
-    p: dict[str, object] = {
-        "NumPe": image["num_pe"],
-        "WeightWidth": image["weight_width"],
-        "IndexWidth": image["index_width"],
-        "WeightDepth": image["weight_depth"],
-        "ActWidth": t["act"]["width"],
-        "ActFrac": t["act"]["frac"],
-        "WeightFrac": t["weight"]["frac"],
-        "AccWidth": t["acc"]["width"],
-        "BiasWidth": t["bias"]["width"],
-        "BiasShift": image["bias_shift"],
-        "TableInWidth": t["table_in"]["width"],
-        "TableInFrac": t["table_in"]["frac"],
-        "SigmoidStep": image["sigmoid_step"],
-        "TanhStep": image["tanh_step"],
-        "GateWidth": t["gate"]["width"],
-        "GateFrac": t["gate"]["frac"],
-        "NumInputs": image["inputs"],
-        "Units0": units[0],
-        "Units1": units[1] if len(units) > 1 else 0,
-        "NumClasses": image["classes"],
-        "NumLayers": len(units),
-        "MaxInputs": image["inputs"],
-        "MaxUnits": max(units),
-        "MaxClasses": image["classes"],
-        "MaxLayers": max(len(units), 1),
-        "MemDir": Path(mem_dir),
-    }
-    if "cell" in t:
-        p |= {
-            "CellWidth": t["cell"]["width"],
-            "CellFrac": t["cell"]["frac"],
-            "CellRound": rnd[t["cell"]["rounding"]],
-        }
-    return p
+    """Top-level parameters of sparse_lstm_engine from the encoder's params.json (codesign.engine.params)."""
+    from codesign.engine.params import rtl_parameters
+
+    return rtl_parameters(image, mem_dir=Path(mem_dir))
 
 
 def _engine_image(spec, rtl_dir: Path, pes: int | None, log) -> dict:

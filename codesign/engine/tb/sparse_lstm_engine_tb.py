@@ -22,27 +22,20 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.engine import load_image, run_golden
-from codesign.engine.encoder import ROUND_CODE
 from codesign.engine.load_stream import load_beats
+from codesign.engine.params import TYPE_PARAMETERS, image_rtl_parameters
 from codesign.sim import axis_bus, pack_words, unpack_words
 
 
 def check_build_fits(dut, image) -> None:
     """The image's types must be the ones this build was made for (RTL parameters)."""
-    t = image.types
-    want = {
-        "NumPe": image.num_pe, "ActWidth": t.act.width, "ActFrac": t.act.frac,
-        "WeightWidth": t.weight.width, "WeightFrac": t.weight.frac, "IndexWidth": image.config.index_width,
-        "BiasWidth": t.bias.width, "BiasShift": t.bias_shift, "TableInWidth": t.table_in.width,
-        "TableInFrac": t.table_in.frac, "GateWidth": t.gate.width, "GateFrac": t.gate.frac,
-        "CellWidth": t.cell.width, "CellFrac": t.cell.frac, "CellRound": ROUND_CODE[t.cell.rounding],
-        "SigmoidStep": image.sigmoid_step, "TanhStep": image.tanh_step,
-    }  # fmt: skip
-    for name, value in want.items():
+    want = image_rtl_parameters(image, config=False)
+    for name in ("NumPe", *TYPE_PARAMETERS):
         got = int(getattr(dut, name).value)
-        assert got == value, f"build parameter {name} = {got}, image needs {value}"
-    assert int(dut.AccWidth.value) >= t.acc.width, f"AccWidth {int(dut.AccWidth.value)} < {t.acc.width}"
-    assert int(dut.WeightDepth.value) >= image.depth
+        assert got == want[name], f"build parameter {name} = {got}, image needs {want[name]}"
+    for name in ("AccWidth", "WeightDepth"):
+        got = int(getattr(dut, name).value)
+        assert got >= want[name], f"build parameter {name} = {got} < {want[name]} (the image's)"
 
 
 def stalls(rng: random.Random, probability: float):

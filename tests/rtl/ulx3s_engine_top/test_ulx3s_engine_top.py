@@ -14,6 +14,7 @@ import pytest
 
 from codesign import sim
 from codesign.engine import EngineConfig, encode, load_image, quantize_input, random_model, write_image
+from codesign.engine.params import image_rtl_parameters
 from codesign.engine.sim_command import engine_build_params
 
 TOP = "ulx3s_engine_top"
@@ -48,13 +49,8 @@ def build_params(images) -> dict:
         "AccWidth": max(i.types.acc.width for i in images),
     }
     baked = images[0]
-    config = {
-        "NumInputs": baked.inputs,
-        "Units0": baked.units[0],
-        "Units1": baked.units[1] if len(baked.units) > 1 else 0,
-        "NumClasses": baked.classes,
-        "NumLayers": len(baked.units),
-    }
+    baked_params = image_rtl_parameters(baked)
+    config = {k: baked_params[k] for k in ("NumInputs", "Units0", "Units1", "NumClasses", "NumLayers")}
     # MemDir is relative to the simulator's working directory (the build folder): the build stays cached.
     return {**types[0], **maxima, **config, "MemDir": '"image"', "ClkHz": 8_000_000, "Baud": 1_000_000}
 

@@ -1,0 +1,139 @@
+"""One source of the engine's RTL parameters: the encoder's params.json -> rtl/sparse_lstm_engine.sv's
+parameter names (simulation, synthesis, the sweep's estimator fit and the testbench all go through here).
+
+    rtl_parameters(params)                  # every parameter of the module, from params.json's content
+    rtl_parameters(params, config=False)    # the build only (the load stream sets the configuration)
+    image_rtl_parameters(image, ...)        # the same from an EngineImage
+    rtl_defaults()                          # the module's own defaults, read from its header
+
+`tests/test_engine_params.py` checks that the names are exactly the module's parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+from codesign.resources import RTL_DIR
+
+ENGINE_TOP = "sparse_lstm_engine"
+ENGINE_SOURCE = RTL_DIR / f"{ENGINE_TOP}.sv"
+ROUND_CODE = {"AP_TRN": 0, "AP_RND": 1, "AP_RND_CONV": 2}  # CellRound (engine_pkg.sv ROUND_*)
+FIFO_DEPTH = 16  # per-PE column queue depth of every build codesign makes
+
+# The types and table steps of an image (a build must match them exactly).
+TYPE_PARAMETERS = (
+    "ActWidth", "ActFrac", "WeightWidth", "WeightFrac", "IndexWidth", "BiasWidth", "BiasShift",
+    "TableInWidth", "TableInFrac", "GateWidth", "GateFrac", "CellWidth", "CellFrac", "CellRound",
+    "SigmoidStep", "TanhStep",
+)  # fmt: skip
+# Sizes a build must be at least as large as (one build serves every model that fits).
+MAXIMA_PARAMETERS = ("MaxInputs", "MaxUnits", "MaxClasses", "MaxLayers", "WeightDepth", "AccWidth")
+# The configuration after power-up (the load stream may change it) and the $readmemh folder.
+CONFIG_PARAMETERS = ("NumInputs", "Units0", "Units1", "NumClasses", "NumLayers", "EmitH")
+
+
+def _maxima(params: Mapping) -> dict[str, int]:
+    units = list(params["units"])
+    return {
+        "MaxInputs": int(params["inputs"]),
+        "MaxUnits": max(units),
+        "MaxClasses": int(params["classes"]),
+        "MaxLayers": max(len(units), 1),
+        "WeightDepth": int(params["weight_depth"]),
+        "AccWidth": int(params["types"]["acc"]["width"]),
+    }
+
+
+def rtl_parameters(
+    params: Mapping,
+    *,
+    config: bool = True,
+    maxima: Mapping[str, int] | None = None,
+    mem_dir: Path | str | None = None,
+    emit_h: bool = False,
+    fifo_depth: int = FIFO_DEPTH,
+) -> dict[str, int | str | Path]:
+    """sparse_lstm_engine's parameters for an image described by `params` (params.json's content, or a
+    dict with its keys: num_pe, weight_width, index_width, weight_depth, bias_shift, sigmoid_step,
+    tanh_step, inputs, units, classes, types.{act,weight,acc,bias,table_in,gate,cell}.{width,frac} and
+    types.cell.rounding).
+
+    `maxima` overrides the Max*/WeightDepth/AccWidth sizes (default: the image's own). `config` adds the
+    power-up configuration (the model's shape, `emit_h`); `mem_dir` adds MemDir (a Path stays a Path: the
+    synthesis driver passes it as a path the tool can open)."""
+    t = params["types"]
+    units = list(params["units"])
+    p: dict[str, int | str | Path] = {
+        "NumPe": int(params["num_pe"]),
+        "ActWidth": t["act"]["width"],
+        "ActFrac": t["act"]["frac"],
+        "WeightWidth": int(params["weight_width"]),
+        "WeightFrac": t["weight"]["frac"],
+        "IndexWidth": int(params["index_width"]),
+        "BiasWidth": t["bias"]["width"],
+        "BiasShift": int(params["bias_shift"]),
+        "TableInWidth": t["table_in"]["width"],
+        "TableInFrac": t["table_in"]["frac"],
+        "GateWidth": t["gate"]["width"],
+        "GateFrac": t["gate"]["frac"],
+        "CellWidth": t["cell"]["width"],
+        "CellFrac": t["cell"]["frac"],
+        "CellRound": ROUND_CODE[t["cell"]["rounding"]],
+        "SigmoidStep": int(params["sigmoid_step"]),
+        "TanhStep": int(params["tanh_step"]),
+    }
+    p |= _maxima(params) | dict(maxima or {})
+    p["FifoDepth"] = int(fifo_depth)
+    if config:
+        p |= {
+            "NumInputs": int(params["inputs"]),
+            "Units0": units[0],
+            "Units1": units[1] if len(units) > 1 else 0,
+            "NumClasses": int(params["classes"]),
+            "NumLayers": len(units),
+            "EmitH": int(bool(emit_h)),
+        }
+    if mem_dir is not None:
+        p["MemDir"] = mem_dir
+    return p
+
+
+def image_rtl_parameters(image, **kwargs) -> dict[str, int | str | Path]:
+    """`rtl_parameters` of an EngineImage."""
+    from codesign.engine.encoder import image_params
+
+    return rtl_parameters(image_params(image), **kwargs)
+
+
+@cache
+def _header(source: Path) -> str:
+    text = Path(source).read_text()
+    m = re.search(rf"\bmodule\s+{ENGINE_TOP}\s*#\s*\((.*?)\)\s*\(", text, flags=re.S)
+    if m is None:
+        raise ValueError(f"{source}: no `module {ENGINE_TOP} #(...)` header")
+    return re.sub(r"//[^\n]*", "", m.group(1))
+
+
+def module_parameters(source: Path = ENGINE_SOURCE) -> dict[str, str]:
+    """The module's overridable parameters (not its localparams): name -> default expression text."""
+    out = {}
+    for decl in _header(Path(source)).split(","):
+        m = re.match(r"\s*parameter\b[^=]*?\b([A-Za-z_]\w*)\s*=\s*(.+?)\s*$", decl, flags=re.S)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def _value(text: str) -> int | str:
+    m = re.fullmatch(r"(\d*)'([bdh])([0-9a-fA-F_]+)", text)
+    if m:
+        return int(m.group(3).replace("_", ""), {"b": 2, "d": 10, "h": 16}[m.group(2)])
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def rtl_defaults(source: Path = ENGINE_SOURCE) -> dict[str, int | str]:
+    """The module's parameter defaults (integers where they are literals)."""
+    return {k: _value(v) for k, v in module_parameters(source).items()}

@@ -359,7 +359,7 @@ def main() -> int:
     parser.add_argument("--rtl-max-units", type=int, default=512, help="RTL at NumPe 16 for H up to this")
     parser.add_argument("--no-rtl", action="store_true")
     parser.add_argument("--no-yosys", action="store_true")
-    parser.add_argument("--ku060", type=int, nargs=2, default=[1024, 32], metavar=("H", "PES"))
+    parser.add_argument("--ku060", type=int, nargs=2, default=[1024, 32], metavar=("H", "PES"), help="0 0: none")
     parser.add_argument(
         "--ecp5-units", type=int, nargs="*", default=[128, 256], help="ulx3s-85f Yosys, NumPe 16"
     )
@@ -409,7 +409,8 @@ def main() -> int:
 
     synth = []
     if not args.no_yosys:
-        jobs = [("ku060", *args.ku060)] + [("ulx3s-85f", u, RTL_PES) for u in args.ecp5_units]
+        jobs = [("ku060", *args.ku060)] if args.ku060[0] else []
+        jobs += [("ulx3s-85f", u, RTL_PES) for u in args.ecp5_units]
         for board, units, pes in jobs:
             image = images.get((units, pes)) or build_image(units, pes, args.seed + units)
             log(f"Yosys {board} H {units} NumPe {pes} ...")

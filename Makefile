@@ -65,6 +65,7 @@ bench: setup
 	$(PY) bench/sweep.py
 	$(PY) bench/engine.py
 	$(PY) bench/circulant.py
+	$(PY) bench/engine_scale.py
 
 # The engine behind the ULX3S's FTDI UART (docs/board.md): build/board/<name>-ulx3s-85f/top.bit, 5-20 minutes
 BOARD_SPEC ?= models/jvowels_lstm-balanced90/spec.yml

@@ -38,6 +38,7 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -258,7 +259,7 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
         file_list.defines,
         file_list.include_dirs,
         netlist=False,
-        progress=True,
+        progress=False,
     )
     seconds = time.perf_counter() - t0
     rss_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -347,6 +348,21 @@ def table_lines(result: dict) -> list[str]:
     return lines
 
 
+def synth_job(board: str, units: int, pes: int, args) -> dict:
+    image = build_image(units, pes, args.seed + units)
+    log(f"Yosys {board} H {units} NumPe {pes} ...")
+    try:
+        rec = yosys_counts(image, board, args.work / "yosys")
+        log(
+            f"Yosys {board} H {units} NumPe {pes}: {rec['counts']} fits {rec['fits']} "
+            f"({rec['yosys_seconds']} s{', cached' if rec['cached'] else ''})"
+        )
+    except Exception as exc:  # keep the other results; the JSON says what failed
+        rec = {"board": board, "units": units, "num_pe": pes, "error": f"{type(exc).__name__}: {exc}"}
+        log(f"Yosys {board} H {units} NumPe {pes} FAILED: {rec['error']}")
+    return rec
+
+
 # --- main --------------------------------------------------------------------------------------------------
 
 
@@ -356,10 +372,13 @@ def main() -> int:
     parser.add_argument("--pes", type=int, nargs="+", default=list(PES))
     parser.add_argument("--sequences", type=int, default=2)
     parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--rtl-max-units", type=int, default=512, help="RTL at NumPe 16 for H up to this")
+    parser.add_argument("--rtl-max-units", type=int, default=512, help="RTL for H up to this")
+    parser.add_argument("--rtl-pes", type=int, nargs="+", default=[RTL_PES], help="RTL at these NumPe")
     parser.add_argument("--no-rtl", action="store_true")
     parser.add_argument("--no-yosys", action="store_true")
-    parser.add_argument("--ku060", type=int, nargs=2, default=[1024, 32], metavar=("H", "PES"), help="0 0: none")
+    parser.add_argument(
+        "--ku060", type=int, nargs=2, default=[1024, 32], metavar=("H", "PES"), help="0 0: none"
+    )
     parser.add_argument(
         "--ecp5-units", type=int, nargs="*", default=[128, 256], help="ulx3s-85f Yosys, NumPe 16"
     )
@@ -377,7 +396,13 @@ def main() -> int:
 
     t_start = time.perf_counter()
     rows = []
-    images = {}
+    # Yosys runs on one core in the background while the rows (cycle model, Verilator) use the other.
+    pool = ThreadPoolExecutor(max_workers=1)
+    synth_jobs = []
+    if not args.no_yosys:
+        jobs = [("ku060", *args.ku060)] if args.ku060[0] else []
+        jobs += [("ulx3s-85f", u, RTL_PES) for u in args.ecp5_units]
+        synth_jobs = [pool.submit(synth_job, board, u, p, args) for board, u, p in jobs]
     for units in args.units:
         for pes in args.pes:
             t0 = time.perf_counter()
@@ -390,7 +415,7 @@ def main() -> int:
                 f"(ideal {row['ideal_cycles_per_step']:.1f}, PE util {row['pe_utilization']:.3f}) "
                 f"[{row['model_seconds']:.1f} s]"
             )
-            if not args.no_rtl and pes == RTL_PES and units <= args.rtl_max_units:
+            if not args.no_rtl and pes in args.rtl_pes and units <= args.rtl_max_units:
                 log(f"H {units:4d} NumPe {pes:2d}: Verilator, {args.sequences} x {args.steps} steps ...")
                 try:
                     row |= rtl_row(image, x_raw, model, args.work / "rtl" / f"h{units}-pe{pes}")
@@ -402,28 +427,9 @@ def main() -> int:
                     row["rtl_error"] = f"{type(exc).__name__}: {exc}"
                     log(f"  RTL FAILED: {row['rtl_error']}")
             rows.append(row)
-            if (units, pes) in ((args.ku060[0], args.ku060[1]),) or (
-                pes == RTL_PES and units in args.ecp5_units
-            ):
-                images[(units, pes)] = image
 
-    synth = []
-    if not args.no_yosys:
-        jobs = [("ku060", *args.ku060)] if args.ku060[0] else []
-        jobs += [("ulx3s-85f", u, RTL_PES) for u in args.ecp5_units]
-        for board, units, pes in jobs:
-            image = images.get((units, pes)) or build_image(units, pes, args.seed + units)
-            log(f"Yosys {board} H {units} NumPe {pes} ...")
-            try:
-                rec = yosys_counts(image, board, args.work / "yosys")
-                log(
-                    f"  {rec['counts']} fits {rec['fits']} ({rec['yosys_seconds']} s"
-                    f"{', cached' if rec['cached'] else ''})"
-                )
-            except Exception as exc:
-                rec = {"board": board, "units": units, "num_pe": pes, "error": f"{type(exc).__name__}: {exc}"}
-                log(f"  Yosys FAILED: {rec['error']}")
-            synth.append(rec)
+    synth = [f.result() for f in synth_jobs]
+    pool.shutdown()
 
     fmax, fmax_source = ecp5_fmax()
     for r in rows:

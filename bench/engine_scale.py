@@ -224,7 +224,7 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
     """Yosys cell counts of sparse_lstm_engine built for `image` on `board_name` (cached by RTL hash and
     parameters; the MemDir contents do not change the counts and are left out, as bench/fit_estimator.py
     does)."""
-    import resource
+    import threading
 
     from codesign.engine.sim_command import engine_build_params
     from codesign.resources import ENGINE_FILE_LIST
@@ -248,21 +248,50 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
         return record
     stage = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(stage, ignore_errors=True)
-    rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = {"kb": 0}
+    stop = threading.Event()
+
+    def watch() -> None:  # peak resident memory of the processes running in the stage folder (Yosys)
+        while not stop.wait(1.0):
+            total = 0
+            for proc in Path("/proc").iterdir():
+                try:
+                    if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == stage.resolve():
+                        status = (proc / "status").read_text()
+                        total += int(status.split("VmRSS:")[1].split()[0])
+                except (OSError, IndexError, ValueError):
+                    continue
+            peak["kb"] = max(peak["kb"], total)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     t0 = time.perf_counter()
-    result = yosys.run_yosys(
-        file_list.files,
-        "sparse_lstm_engine",
-        board.family,
-        stage,
-        params,
-        file_list.defines,
-        file_list.include_dirs,
-        netlist=False,
-        progress=False,
-    )
+    try:
+        result = yosys.run_yosys(
+            file_list.files,
+            "sparse_lstm_engine",
+            board.family,
+            stage,
+            params,
+            file_list.defines,
+            file_list.include_dirs,
+            netlist=False,
+            progress=False,
+        )
+    except Exception as exc:  # not cached: the record says how long it ran and how much memory it took
+        return {
+            "board": board.name,
+            "units": image.units[0],
+            "num_pe": image.num_pe,
+            "error": f"{type(exc).__name__}: {exc}",
+            "yosys_seconds": round(time.perf_counter() - t0, 1),
+            "yosys_peak_rss_mb": round(peak["kb"] / 1024),
+            "params": params,
+            "cached": False,
+        }
+    finally:
+        stop.set()
     seconds = time.perf_counter() - t0
-    rss_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     counts = result.counts.as_dict()
     used = {k: counts[k] for k in ("lut", "ff", "bram", "dsp")}
     over = over_budget(used, board.totals)
@@ -277,8 +306,7 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
         "fits": not over,
         "over": over,
         "yosys_seconds": round(seconds, 1),
-        # largest child's peak RSS: Yosys' own when it exceeds every earlier child's (else None)
-        "yosys_peak_rss_mb": round(rss_after / 1024) if rss_after > rss_before else None,
+        "yosys_peak_rss_mb": round(peak["kb"] / 1024),  # sampled every second
         "params": params,
         "rtl_hash": rtl_hash,
         "yosys": result.version,
@@ -336,7 +364,11 @@ def table_lines(result: dict) -> list[str]:
         ]
         for s in synth:
             if "error" in s:
-                lines.append(f"| {s['board']} | {s['units']} | {s['num_pe']} | {s['error']} |||||||")
+                err = s["error"].split(" (log:")[0]
+                lines.append(
+                    f"| {s['board']} | {s['units']} | {s['num_pe']} | failed: {err} | | | | | "
+                    f"{s.get('yosys_seconds', 0):.0f} | {s.get('yosys_peak_rss_mb') or '-'} |"
+                )
                 continue
             c, a = s["counts"], s["available"]
             lines.append(
@@ -351,15 +383,14 @@ def table_lines(result: dict) -> list[str]:
 def synth_job(board: str, units: int, pes: int, args) -> dict:
     image = build_image(units, pes, args.seed + units)
     log(f"Yosys {board} H {units} NumPe {pes} ...")
-    try:
-        rec = yosys_counts(image, board, args.work / "yosys")
+    rec = yosys_counts(image, board, args.work / "yosys")
+    if "error" in rec:
+        log(f"Yosys {board} H {units} NumPe {pes} FAILED after {rec['yosys_seconds']} s: {rec['error']}")
+    else:
         log(
             f"Yosys {board} H {units} NumPe {pes}: {rec['counts']} fits {rec['fits']} "
             f"({rec['yosys_seconds']} s{', cached' if rec['cached'] else ''})"
         )
-    except Exception as exc:  # keep the other results; the JSON says what failed
-        rec = {"board": board, "units": units, "num_pe": pes, "error": f"{type(exc).__name__}: {exc}"}
-        log(f"Yosys {board} H {units} NumPe {pes} FAILED: {rec['error']}")
     return rec
 
 

@@ -278,17 +278,22 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
             netlist=False,
             progress=False,
         )
-    except Exception as exc:  # not cached: the record says how long it ran and how much memory it took
-        return {
+    except Exception as exc:  # cached too (the same RTL fails the same way): how long, how much memory
+        record = {
             "board": board.name,
             "units": image.units[0],
             "num_pe": image.num_pe,
-            "error": f"{type(exc).__name__}: {exc}",
+            "error": f"{type(exc).__name__}: {exc}".replace(str(stage), str(folder)),
             "yosys_seconds": round(time.perf_counter() - t0, 1),
             "yosys_peak_rss_mb": round(peak["kb"] / 1024),
             "params": params,
-            "cached": False,
+            "rtl_hash": rtl_hash,
         }
+        stage.mkdir(parents=True, exist_ok=True)
+        (stage / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+        shutil.rmtree(folder, ignore_errors=True)
+        stage.rename(folder)
+        return record | {"cached": False}
     finally:
         stop.set()
     seconds = time.perf_counter() - t0

@@ -15,7 +15,7 @@ skipped by the engine and counted in `zero_activation_fraction`.
 
 Every row: the cycle model (`codesign.engine.cycles.predict_cycles`) on the golden trace
 (`codesign.engine.golden.run_golden`) of `--sequences` x `--steps`. At NumPe 16 and H <= `--rtl-max-units`
-(512): Verilator RTL through `codesign.engine.sim_command.simulate` (the `codesign sim` machinery) on the
+(1024): Verilator RTL through `codesign.engine.sim_command.simulate` (the `codesign sim` machinery) on the
 same sequences: logit mismatches against the golden model and every RTL counter minus the cycle model
 (`cycle_model_error`, the largest absolute difference of the step and matrix cycle totals and the per-PE
 busy counts). Yosys (no place-and-route; `codesign.synth.yosys.run_yosys`, cached in
@@ -408,7 +408,7 @@ def main() -> int:
     parser.add_argument("--pes", type=int, nargs="+", default=list(PES))
     parser.add_argument("--sequences", type=int, default=2)
     parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--rtl-max-units", type=int, default=512, help="RTL for H up to this")
+    parser.add_argument("--rtl-max-units", type=int, default=1024, help="RTL for H up to this")
     parser.add_argument("--rtl-pes", type=int, nargs="+", default=[RTL_PES], help="RTL at these NumPe")
     parser.add_argument("--no-rtl", action="store_true")
     parser.add_argument("--no-yosys", action="store_true")

@@ -14,14 +14,14 @@ import pytest
 
 from codesign import sim
 from codesign.engine import EngineConfig, encode, load_image, quantize_input, random_model, write_image
-from codesign.engine.params import image_rtl_parameters
+from codesign.engine.params import MAXIMA_PARAMETERS, image_rtl_parameters
 from codesign.engine.sim_command import engine_build_params
 
 TOP = "ulx3s_engine_top"
 HERE = Path(__file__).resolve().parent
 UART_DIR = HERE.parent / "uart"  # uart_bfm.py
 NUM_PE = 4
-MAXIMA = ("MaxInputs", "MaxUnits", "MaxClasses", "MaxLayers", "WeightDepth", "AccWidth")
+MAXIMA = MAXIMA_PARAMETERS
 
 
 def write_model(folder: Path, seed: int, inputs: int, units: tuple[int, ...], classes: int, sequences: int):

@@ -20,7 +20,8 @@ same sequences: logit mismatches against the golden model and every RTL counter 
 (`cycle_model_error`, the largest absolute difference of the step and matrix cycle totals and the per-PE
 busy counts). Yosys (no place-and-route; `codesign.synth.yosys.run_yosys`, cached in
 build/bench/engine_scale/yosys/ by RTL hash and parameters, as bench/fit_estimator.py caches) for ku060
-at H = 1024, NumPe 32 and for ulx3s-85f at NumPe 16 over `--ecp5-units`.
+at H = 1024 and 512, NumPe 32 (`--ku060`) and for ulx3s-85f at NumPe 16 over `--ecp5-units` (256, the largest
+H whose counts fit).
 
 Dense-equivalent throughput: 2 ops per MAC of the dense 4H x (X + H) gate matrix per step, over the cycles
 per step: ops per cycle (= GOPS per MHz x 1000), per PE, and GOPS at the ECP5 place-and-route Fmax when a
@@ -413,11 +414,14 @@ def main() -> int:
     parser.add_argument("--no-rtl", action="store_true")
     parser.add_argument("--no-yosys", action="store_true")
     parser.add_argument(
-        "--ku060", type=int, nargs=2, default=[1024, 32], metavar=("H", "PES"), help="0 0: none"
+        "--ku060",
+        type=int,
+        nargs="*",
+        default=[1024, 32, 512, 32],
+        metavar="H PES",
+        help="(H, NumPe) pairs for ku060 (default 1024 32 512 32: H 1024 fails in YoWASP's Yosys)",
     )
-    parser.add_argument(
-        "--ecp5-units", type=int, nargs="*", default=[128, 256], help="ulx3s-85f Yosys, NumPe 16"
-    )
+    parser.add_argument("--ecp5-units", type=int, nargs="*", default=[256], help="ulx3s-85f Yosys, NumPe 16")
     parser.add_argument("--quick", action="store_true", help="H 32 and 64, NumPe 8 and 16, no Yosys")
     parser.add_argument("--seed", type=int, default=2017)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -432,11 +436,12 @@ def main() -> int:
 
     t_start = time.perf_counter()
     rows = []
-    # Yosys runs on one core in the background while the rows (cycle model, Verilator) use the other.
-    pool = ThreadPoolExecutor(max_workers=1)
+    # Yosys runs in the background (two at a time) while the rows (cycle model, Verilator) run.
+    pool = ThreadPoolExecutor(max_workers=2)
     synth_jobs = []
     if not args.no_yosys:
-        jobs = [("ku060", *args.ku060)] if args.ku060[0] else []
+        pairs = list(zip(args.ku060[::2], args.ku060[1::2], strict=True))
+        jobs = [("ku060", u, p) for u, p in pairs if u]
         jobs += [("ulx3s-85f", u, RTL_PES) for u in args.ecp5_units]
         synth_jobs = [pool.submit(synth_job, board, u, p, args) for board, u, p in jobs]
     for units in args.units:

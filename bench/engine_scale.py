@@ -27,7 +27,10 @@ Dense-equivalent throughput: 2 ops per MAC of the dense 4H x (X + H) gate matrix
 per step: ops per cycle (= GOPS per MHz x 1000), per PE, and GOPS at the ECP5 place-and-route Fmax when a
 build/synth/*-ulx3s-85f/report.json exists (else per MHz only).
 
-Run: .venv/bin/python bench/engine_scale.py [--quick] [--no-rtl] [--no-yosys] [--table]
+Exit status 1 when an RTL run fails or mismatches the golden model (and with --strict when an RTL counter
+differs from the cycle model; otherwise a warning).
+
+Run: .venv/bin/python bench/engine_scale.py [--quick] [--no-rtl] [--no-yosys] [--strict] [--table]
 """
 
 from __future__ import annotations
@@ -428,6 +431,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2017)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when an RTL counter differs from the cycle model"
+    )
     parser.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     args = parser.parse_args()
     if args.table:
@@ -494,8 +500,14 @@ def main() -> int:
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print("\n".join(table_lines(result)))
     log(f"{len(rows)} rows in {result['seconds']:.0f} s -> {args.out}")
-    bad = [r for r in rows if r.get("rtl_error") or r["mismatches"] or r["cycle_model_error"]]
-    return 1 if bad else 0
+    off = [r for r in rows if r["cycle_model_error"]]
+    for r in off:
+        log(
+            f"WARNING: H {r['units']} NumPe {r['num_pe']}: RTL counters differ from the cycle model "
+            f"{r['cycle_model_differences']}"
+        )
+    bad = [r for r in rows if r.get("rtl_error") or r["mismatches"]]
+    return 1 if bad or (args.strict and off) else 0
 
 
 if __name__ == "__main__":

@@ -381,10 +381,10 @@ def table_lines(result: dict) -> list[str]:
                     f"{s.get('yosys_seconds', 0):.0f} | {s.get('yosys_peak_rss_mb') or '-'} |"
                 )
                 continue
-            c, a = s["counts"], s["available"]
+            c, a, unit = s["counts"], s["available"], s["bram_unit"].split(" (")[0]
             lines.append(
                 f"| {s['board']} | {s['units']} | {s['num_pe']} | {c['lut']:,} / {a['lut']:,} | "
-                f"{c['ff']:,} / {a['ff']:,} | {c['bram']:g} / {a['bram']:g} {s['bram_unit']} | "
+                f"{c['ff']:,} / {a['ff']:,} | {c['bram']:g} / {a['bram']:g} {unit} | "
                 f"{c['dsp']} / {a['dsp']} | {'yes' if s['fits'] else 'no: ' + s['over']} | "
                 f"{s['yosys_seconds']:.0f} | {s.get('yosys_peak_rss_mb') or '-'} |"
             )

@@ -10,7 +10,9 @@
 //      previous column's last word (no bubble); the address goes into the weight block RAM
 //   M1 the word out of the block RAM, straight into fabric flops (an ECP5 DP16KD's output comes 5.8 ns
 //      after the clock: nothing but a flop may follow it)
-//   M2 index decode, multiply
+//   M2 index decode; the multiply's partial products (act split at bit 17, each part one MULT18X18D)
+//      into flops
+//   M3 the product: sum of the partial products
 //   A1 read of the addressed accumulator, row from a flop (the sum A2 computes now when the word in A2
 //      writes the same row: back-to-back words on one row stay exact)
 //   A2 accumulate: read value + product. The accumulators are final at the end of the last word's A2:
@@ -18,8 +20,9 @@
 // Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
 // first word can issue in the first cycle of the phase. Accumulators are flops: exact (AccWidth is
 // derived by the encoder so they never overflow), cleared the cycle after clear_i (before the first
-// accumulator read, 3 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
-// one cycle later).
+// accumulator read, 4 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
+// one cycle later). quiet_o rises in the last word's M1: M2, M3 and A1 follow (the engine's 3-cycle matrix
+// tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
@@ -65,6 +68,10 @@ module csc_pe #(
   input  logic [WADDR_WIDTH-1:0]        pmem_data_i
 );
   localparam int unsigned PROD_WIDTH = ActWidth + WeightWidth;
+  // The multiply in two parts when the activation is wider than a MULT18X18D port: low LO_WIDTH bits
+  // (unsigned, zero-extended) and the signed rest.
+  localparam int unsigned LO_WIDTH   = (ActWidth > 18) ? 17 : ActWidth;
+  localparam int unsigned HI_WIDTH   = (ActWidth > 18) ? ActWidth - 17 : 1;
   localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH + 1;  // queue entry {act, begin, end, single}
   localparam int unsigned QPTR_WIDTH = (FifoDepth > 1) ? $clog2(FifoDepth) : 1;
   localparam int unsigned QCNT_WIDTH = $clog2(FifoDepth + 1);
@@ -154,7 +161,7 @@ module csc_pe #(
     end
   end
 
-  // ---- M1: weight word into flops; M2: index decode, multiply -------------------------------------------
+  // ---- M1: weight word into flops; M2: index decode, partial products; M3: product ---------------------
   logic                          m_valid_q, m_first_q;
   logic signed [ActWidth-1:0]    m_act_q;
   logic [WORD_WIDTH-1:0]         m_word_q;
@@ -175,11 +182,32 @@ module csc_pe #(
     .row_o     (row_d)
   );
 
+  logic signed [PROD_WIDTH-1:0] x_prod;
+
+  // M2 registers the partial products (the MULT18X18D outputs go straight into flops); M3 adds them.
+  if (ActWidth > 18) begin : g_split_mul
+    logic signed [LO_WIDTH+WeightWidth:0]   lo_q;  // {0, act[16:0]} * weight
+    logic signed [HI_WIDTH+WeightWidth-1:0] hi_q;  // act[ActWidth-1:17] * weight
+    always_ff @(posedge clk_i) begin
+      if (w_valid_q) begin
+        lo_q <= $signed({1'b0, w_act_q[LO_WIDTH-1:0]}) * w_weight;
+        hi_q <= $signed(w_act_q[ActWidth-1:LO_WIDTH]) * w_weight;
+      end
+    end
+    assign x_prod = (PROD_WIDTH'(hi_q) <<< LO_WIDTH) + PROD_WIDTH'(lo_q);
+  end else begin : g_one_mul
+    logic signed [PROD_WIDTH-1:0] prod_q;
+    always_ff @(posedge clk_i) begin
+      if (w_valid_q) prod_q <= w_act_q * w_weight;
+    end
+    assign x_prod = prod_q;
+  end
+
   // ---- A1: accumulator read; A2: accumulate ----------------------------------------------------------
   // The accumulator is read in A1 (row from a flop) and written in A2: a word whose row the previous
   // word (now in A2) is writing reads that word's sum instead of the stale flop, so A2 is one add.
-  logic                         a_valid_q, b_valid_q, clear_q;
-  logic [ROW_WIDTH-1:0]         a_row_q, b_row_q;
+  logic                         x_valid_q, a_valid_q, b_valid_q, clear_q;
+  logic [ROW_WIDTH-1:0]         x_row_q, a_row_q, b_row_q;
   logic signed [PROD_WIDTH-1:0] a_prod_q, b_prod_q;
   logic signed [AccWidth-1:0]   b_old_q, b_sum;
   logic signed [AccWidth-1:0]   acc_q [LocalRows];
@@ -195,6 +223,7 @@ module csc_pe #(
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       w_valid_q  <= 1'b0;
+      x_valid_q  <= 1'b0;
       a_valid_q  <= 1'b0;
       b_valid_q  <= 1'b0;
       clear_q    <= 1'b0;
@@ -208,7 +237,8 @@ module csc_pe #(
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       w_valid_q  <= m_valid_q;
-      a_valid_q  <= w_valid_q;
+      x_valid_q  <= w_valid_q;
+      a_valid_q  <= x_valid_q;
       b_valid_q  <= a_valid_q;
       clear_q    <= clear_i;
       if (w_valid_q) row_q <= row_d;
@@ -237,9 +267,10 @@ module csc_pe #(
     w_word_q  <= m_word_q;
     w_first_q <= m_first_q;
     w_act_q   <= m_act_q;
-    if (w_valid_q) begin
-      a_row_q  <= row_d;
-      a_prod_q <= w_act_q * w_weight;
+    if (w_valid_q) x_row_q <= row_d;
+    if (x_valid_q) begin
+      a_row_q  <= x_row_q;
+      a_prod_q <= x_prod;
     end
     if (a_valid_q) begin
       b_row_q  <= a_row_q;

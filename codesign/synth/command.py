@@ -236,7 +236,8 @@ def _open_source_flow(
                     # worst first: nextpnr reports the critical path of each clock pair
                     paths = [nextpnr.critical_path_summary(p) for p in rep.critical_paths]
                     details["pnr"]["critical_paths"] = sorted(paths, key=lambda p: -p["delay_ns"])
-                    (stage / "timing.txt").write_text("\n".join(nextpnr.format_critical_paths(rep.critical_paths)))
+                    text = "\n".join(nextpnr.format_critical_paths(rep.critical_paths))
+                    (stage / "timing.txt").write_text(text)
                     details["pnr"]["timing_report"] = "timing.txt"
                 if pnr.bitstream is not None:
                     details["bitstream"] = pnr.bitstream.name

@@ -82,7 +82,9 @@ def parse_nextpnr_report(path: Path, family: str) -> PnrReport:
 
 _INSTANCE = re.compile(r"^(?:u|g)_\w*(?:\[\d+\])?$")
 # Yosys/ABC name a mapped cell after the net it drives, then append what it became (…_TRELLIS_FF_Q_1)
-_MAPPED_SUFFIX = re.compile(r"(\$|_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DP16KD_|MULT18X18D_|ALU54B_|DO_|DI_)).*")
+_MAPPED_SUFFIX = re.compile(
+    r"(\$|_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DP16KD_|MULT18X18D_|ALU54B_|DO_|DI_)).*"
+)
 
 
 def cell_origin(cell: str) -> tuple[str, str]:
@@ -148,10 +150,9 @@ def format_critical_paths(paths: Sequence[Mapping]) -> list[str]:
             total += delay
             to = step.get("to", {})
             where = ", ".join(s.rsplit("/", 1)[-1] for s in _project_sources(step))
-            lines.append(
-                f"    {step.get('type', '?'):>9} {delay:6.2f} {total:7.2f}  {to.get('cell', '?')}.{to.get('port', '?')}"
-                + (f"  [{where}]" if where else "")
-            )
+            pin = f"{to.get('cell', '?')}.{to.get('port', '?')}"
+            tail = f"  [{where}]" if where else ""
+            lines.append(f"    {step.get('type', '?'):>9} {delay:6.2f} {total:7.2f}  {pin}{tail}")
         lines.append("")
     return lines
 

@@ -72,7 +72,8 @@ class PllConfig:
 def ecp5_pll(in_mhz: float, out_mhz: float, at_most: bool = False) -> PllConfig:
     """The EHXPLLL dividers whose CLKOP is closest to `out_mhz` from an `in_mhz` reference."""
     if not OUT_MHZ[0] <= out_mhz <= OUT_MHZ[1]:
-        raise CodesignError(f"PLL output {out_mhz:g} MHz: the ECP5 PLL makes {OUT_MHZ[0]:g}-{OUT_MHZ[1]:g} MHz")
+        span = f"{OUT_MHZ[0]:g}-{OUT_MHZ[1]:g} MHz"
+        raise CodesignError(f"PLL output {out_mhz:g} MHz: the ECP5 PLL makes {span}")
     best: PllConfig | None = None
     best_key: tuple[float, float] | None = None
     for ref in CLKI_DIV:

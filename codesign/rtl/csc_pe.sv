@@ -10,9 +10,10 @@
 //      previous column's last word (no bubble); the address goes into the weight block RAM
 //   M1 the word out of the block RAM, straight into fabric flops (an ECP5 DP16KD's output comes 5.8 ns
 //      after the clock: nothing but a flop may follow it)
-//   M2 index decode; the multiply's partial products (act split at bit 17, each part one MULT18X18D)
-//      into flops
-//   M3 the product: sum of the partial products
+//   M2 index decode; the multiplier operands into flops of their own (nextpnr places them by the DSP:
+//      a MULT18X18D is 3.9 ns, routes into and out of a DSP row up to 3.4 ns each)
+//   M3 the multiply: partial products (act split at bit 17, each part one MULT18X18D) into flops
+//   M4 the product: sum of the partial products
 //   A1 read of the addressed accumulator, row from a flop (the sum A2 computes now when the word in A2
 //      writes the same row: back-to-back words on one row stay exact)
 //   A2 accumulate: read value + product. The accumulators are final at the end of the last word's A2:
@@ -20,9 +21,9 @@
 // Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
 // first word can issue in the first cycle of the phase. Accumulators are flops: exact (AccWidth is
 // derived by the encoder so they never overflow), cleared the cycle after clear_i (before the first
-// accumulator read, 4 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
-// one cycle later). quiet_o rises in the last word's M1: M2, M3 and A1 follow (the engine's 3-cycle matrix
-// tail), then its A2.
+// accumulator read, 5 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
+// one cycle later). quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
+// matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
@@ -161,7 +162,7 @@ module csc_pe #(
     end
   end
 
-  // ---- M1: weight word into flops; M2: index decode, partial products; M3: product ---------------------
+  // ---- M1: weight word into flops; M2: index decode, operands; M3: partial products; M4: product -------
   logic                          m_valid_q, m_first_q;
   logic signed [ActWidth-1:0]    m_act_q;
   logic [WORD_WIDTH-1:0]         m_word_q;
@@ -182,23 +183,36 @@ module csc_pe #(
     .row_o     (row_d)
   );
 
-  logic signed [PROD_WIDTH-1:0] x_prod;
+  logic signed [PROD_WIDTH-1:0]  x_prod;
+  logic                          d_valid_q;
+  logic signed [ActWidth-1:0]    d_act_q;
+  logic signed [WeightWidth-1:0] d_weight_q;
+  logic [ROW_WIDTH-1:0]          d_row_q;
 
-  // M2 registers the partial products (the MULT18X18D outputs go straight into flops); M3 adds them.
+  // M2: the operands into flops that feed nothing but the multipliers
+  always_ff @(posedge clk_i) begin
+    if (w_valid_q) begin
+      d_act_q    <= w_act_q;
+      d_weight_q <= w_weight;
+      d_row_q    <= row_d;
+    end
+  end
+
+  // M3 registers the partial products (the MULT18X18D outputs go straight into flops); M4 adds them.
   if (ActWidth > 18) begin : g_split_mul
     logic signed [LO_WIDTH+WeightWidth:0]   lo_q;  // {0, act[16:0]} * weight
     logic signed [HI_WIDTH+WeightWidth-1:0] hi_q;  // act[ActWidth-1:17] * weight
     always_ff @(posedge clk_i) begin
-      if (w_valid_q) begin
-        lo_q <= $signed({1'b0, w_act_q[LO_WIDTH-1:0]}) * w_weight;
-        hi_q <= $signed(w_act_q[ActWidth-1:LO_WIDTH]) * w_weight;
+      if (d_valid_q) begin
+        lo_q <= $signed({1'b0, d_act_q[LO_WIDTH-1:0]}) * d_weight_q;
+        hi_q <= $signed(d_act_q[ActWidth-1:LO_WIDTH]) * d_weight_q;
       end
     end
     assign x_prod = (PROD_WIDTH'(hi_q) <<< LO_WIDTH) + PROD_WIDTH'(lo_q);
   end else begin : g_one_mul
     logic signed [PROD_WIDTH-1:0] prod_q;
     always_ff @(posedge clk_i) begin
-      if (w_valid_q) prod_q <= w_act_q * w_weight;
+      if (d_valid_q) prod_q <= d_act_q * d_weight_q;
     end
     assign x_prod = prod_q;
   end
@@ -223,6 +237,7 @@ module csc_pe #(
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       w_valid_q  <= 1'b0;
+      d_valid_q  <= 1'b0;
       x_valid_q  <= 1'b0;
       a_valid_q  <= 1'b0;
       b_valid_q  <= 1'b0;
@@ -237,7 +252,8 @@ module csc_pe #(
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       w_valid_q  <= m_valid_q;
-      x_valid_q  <= w_valid_q;
+      d_valid_q  <= w_valid_q;
+      x_valid_q  <= d_valid_q;
       a_valid_q  <= x_valid_q;
       b_valid_q  <= a_valid_q;
       clear_q    <= clear_i;
@@ -267,7 +283,7 @@ module csc_pe #(
     w_word_q  <= m_word_q;
     w_first_q <= m_first_q;
     w_act_q   <= m_act_q;
-    if (w_valid_q) x_row_q <= row_d;
+    if (d_valid_q) x_row_q <= d_row_q;
     if (x_valid_q) begin
       a_row_q  <= x_row_q;
       a_prod_q <= x_prod;

@@ -58,7 +58,7 @@ module ulx3s_engine_top #(
   parameter int unsigned ClkHz        = 25_000_000,
   parameter int unsigned Baud         = 115_200,
   parameter int unsigned RxFifoDepth  = 64,
-  parameter int unsigned HeartbeatBit = 23,
+  parameter int unsigned HeartbeatBit = $clog2(ClkHz) - 2,  // 1.5 Hz at 25 MHz, 1.9 Hz at 125 MHz
   // EHXPLLL dividers (0: no PLL); codesign/synth/pll.py computes them for a requested clock
   parameter int unsigned PllClkiDiv     = 0,
   parameter int unsigned PllClkfbDiv    = 1,

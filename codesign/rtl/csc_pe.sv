@@ -112,14 +112,19 @@ module csc_pe #(
   // ---- Q: column queue ---------------------------------------------------------------------------
   logic [QW-1:0]         q_mem_q [FifoDepth];
   logic [QPTR_WIDTH-1:0] q_wr_q, q_rd_q;
-  logic [QCNT_WIDTH-1:0] q_cnt_q;
+  logic [QCNT_WIDTH-1:0] q_cnt_q, q_cnt_d;
   logic                  q_empty, q_push, q_pop;
   logic [QW-1:0]         q_head;
   assign q_empty = (q_cnt_q == '0);
   assign q_head  = q_mem_q[q_rd_q];
   // An entry fired now lands in P next cycle and in Q the cycle after; P's current entry lands in Q next
-  // cycle: so there must be room for both.
-  assign space_o = (QCNT_WIDTH'(q_cnt_q) + QCNT_WIDTH'(p_valid_q)) < QCNT_WIDTH'(FifoDepth);
+  // cycle: so there must be room for both, space_o = q_cnt_q + p_valid_q < FifoDepth. It comes from a flop
+  // (every PE's space_o meets in the engine's broadcast handshake, whose fire comes back to every PE):
+  // the same value computed a cycle early from the next count and the fire (p_valid_q's next value).
+  logic space_q, space_idle, space_fire;
+  assign space_idle = (QCNT_WIDTH + 1)'(q_cnt_d) < (QCNT_WIDTH + 1)'(FifoDepth);
+  assign space_fire = (QCNT_WIDTH + 1)'(q_cnt_d) + 1'b1 < (QCNT_WIDTH + 1)'(FifoDepth);
+  assign space_o    = space_q;
 
   // ---- G: word address generator -------------------------------------------------------------------
   logic                       g_active_q, g_active_d;
@@ -136,6 +141,12 @@ module csc_pe #(
   assign take      = run_i && !g_active_q && src_valid;
   assign q_pop     = take && !q_empty;
   assign q_push    = p_live && !(take && q_empty);
+
+  always_comb begin
+    q_cnt_d = q_cnt_q;
+    if (q_push && !q_pop) q_cnt_d = q_cnt_q + 1'b1;
+    else if (q_pop && !q_push) q_cnt_d = q_cnt_q - 1'b1;
+  end
 
   always_comb begin
     g_active_d  = g_active_q;
@@ -234,6 +245,7 @@ module csc_pe #(
       q_wr_q     <= '0;
       q_rd_q     <= '0;
       q_cnt_q    <= '0;
+      space_q    <= 1'b1;
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       w_valid_q  <= 1'b0;
@@ -247,8 +259,8 @@ module csc_pe #(
       p_valid_q <= bc_valid_i;
       if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
       if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
-      if (q_push && !q_pop) q_cnt_q <= q_cnt_q + 1'b1;
-      else if (q_pop && !q_push) q_cnt_q <= q_cnt_q - 1'b1;
+      q_cnt_q <= q_cnt_d;
+      space_q <= bc_valid_i ? space_fire : space_idle;
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       w_valid_q  <= m_valid_q;
@@ -318,6 +330,8 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) a_valid_q |-> (a_row_q < ROW_WIDTH'(LocalRows)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_q && (a_valid_q || b_valid_q)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(bc_valid_i && !space_o));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET
 `endif

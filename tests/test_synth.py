@@ -20,8 +20,18 @@ from codesign.fixed import FixedType
 from codesign.resources import RTL_DIR
 from codesign.synth import BOARDS, get_board, synthesize
 from codesign.synth.boards import YOSYS_SYNTH
-from codesign.synth.command import DoesNotFit
-from codesign.synth.nextpnr import clock_port, io_mode, parse_nextpnr_report, pin_names, port_bits
+from codesign.synth.command import DoesNotFit, board_pll
+from codesign.synth.nextpnr import (
+    cell_origin,
+    clock_port,
+    critical_path_summary,
+    format_critical_paths,
+    io_mode,
+    parse_nextpnr_report,
+    pin_names,
+    port_bits,
+)
+from codesign.synth.pll import ecp5_pll
 from codesign.synth.report import RESOURCES
 from codesign.synth.tools import find_tool, prepare_tool, tool_path
 from codesign.synth.vivado import parse_timing_summary, parse_utilization, parse_version, vivado_tcl
@@ -214,6 +224,53 @@ def test_nextpnr_report_ecp5():
     assert rep.fmax_mhz > 0
     (net,) = rep.fmax
     assert clock_port(net, {"clk_i": ("input", 1), "x_i": ("input", 12)}) == "clk_i"
+
+
+def test_nextpnr_critical_paths_summarised():
+    rep = parse_nextpnr_report(FIXTURES / "nextpnr_report_ecp5.json", "ecp5")
+    assert rep.critical_paths
+    for path in rep.critical_paths:
+        summary = critical_path_summary(path)
+        assert summary["delay_ns"] == pytest.approx(sum(s["delay"] for s in path["path"]), abs=1e-3)
+        assert summary["logic_ns"] + summary["routing_ns"] == pytest.approx(summary["delay_ns"], abs=2e-3)
+        assert summary["from_cell"] == path["path"][0]["from"]["cell"]
+        assert summary["to_cell"] == path["path"][-1]["to"]["cell"]
+        assert all(not src.startswith("/share/") for src in summary["sources"])
+    text = "\n".join(format_critical_paths(rep.critical_paths))
+    assert " ns (" in text and "from " in text
+    assert cell_origin("u_engine.g_pe[3].u_pe.acc_q.5_TRELLIS_FF_Q") == ("u_engine.g_pe[3].u_pe", "acc_q")
+    assert cell_origin("led_TRELLIS_FF_Q_2") == ("(top)", "led")
+    assert cell_origin("u_engine.u_eltwise.a_q$CCU2_COMB0") == ("u_engine.u_eltwise", "a_q")
+
+
+@pytest.mark.parametrize(
+    ("out", "dividers"),
+    # (CLKI_DIV, CLKFB_DIV, CLKOP_DIV) as Project Trellis' ecppll picks them from 25 MHz
+    [(100, (1, 4, 6)), (120, (5, 24, 5)), (95, (5, 19, 6)), (75, (1, 3, 8)), (50, (1, 2, 12))],
+)
+def test_ecp5_pll_dividers_as_ecppll(out, dividers):
+    pll = ecp5_pll(25.0, out)
+    assert (pll.clki_div, pll.clkfb_div, pll.clkop_div) == dividers
+    assert pll.out_mhz == pytest.approx(out)
+    assert 400 <= pll.vco_mhz <= 800
+    assert pll.parameters()["ClkHz"] == out * 1_000_000
+
+
+def test_ecp5_pll_at_most_never_rounds_up():
+    for want in (131.7, 88.64, 143.2, 127.01):
+        pll = ecp5_pll(25.0, want, at_most=True)
+        assert pll.out_mhz <= want and want - pll.out_mhz < 3.125  # the finest step: a 3.125 MHz PFD
+        assert 400 <= pll.vco_mhz <= 800 and 25.0 / pll.clki_div >= 3.125
+    with pytest.raises(CodesignError, match="PLL output"):
+        ecp5_pll(25.0, 500.0)
+
+
+def test_board_pll_only_for_tops_that_declare_it():
+    declared = {"PllClkiDiv", "PllClkfbDiv", "PllClkopDiv", "PllClkopCphase", "ClkHz", "NumPe"}
+    pll = board_pll(get_board("ulx3s-85f"), declared, 125.0)
+    assert pll is not None and pll.out_mhz == pytest.approx(125.0)
+    assert board_pll(get_board("ulx3s-85f"), {"NumPe"}, 125.0) is None
+    assert board_pll(get_board("icebreaker"), declared, 24.0) is None
 
 
 def test_nextpnr_report_ice40():

@@ -9,9 +9,9 @@ The RTL's structure, which the defaults of `CycleParams` restate:
   non-zero columns set the phase; `empty_column_cycles` stays 0.
 - Around those words: `fill` cycles before the first word issues (0 for layer 0, whose entries are
   queued while the frame arrives; `fill_late` = 2 for layer 1 and the head: broadcast register, then
-  column-pointer read) and `drain` = 3 after the last one (M1 weight word out of the block RAM into flops,
-  M2 decode and multiply, A1 accumulator read; its A2 accumulation overlaps the element-wise phase's first
-  cycle, which only computes row addresses).
+  column-pointer read) and `drain` = 5 after the last one (M1 weight word out of the block RAM into flops,
+  M2 decode and multiplier operands, M3 partial products, M4 product, A1 accumulator read; its A2
+  accumulation overlaps the element-wise phase's first cycle, which only computes row addresses).
 - The element-wise unit then walks the layer's 4H rows, one per cycle, plus `eltwise_latency` = 15:
   the accumulator read pipeline after the last row (R1 PE registers, R2 PE select, R3 z = acc + bias),
   the unit's 10 cycles (table address, gate table, table flops, level and products, sum, c_t and tanh's
@@ -36,7 +36,7 @@ from codesign.engine.golden import GoldenTrace
 class CycleParams:
     fill: int = 0  # layer 0: phase start -> first word (its queues are filled while the frame arrives)
     fill_late: int = 2  # layer >= 1 and head: broadcast register + column-pointer read before a word
-    drain: int = 3  # after the last word: M1, M2, A1 (its A2 overlaps the element-wise phase's R0)
+    drain: int = 5  # after the last word: M1, M2, M3, M4, A1 (its A2 overlaps the element-wise phase's R0)
     eltwise_rows_per_cycle: int = 1  # element-wise unit throughput (rows i, f, g, o of each unit)
     eltwise_latency: int = 15  # after the last row: read pipeline 3 + element-wise unit 10 + completion 2
     logit_cycles: int = 6  # per class: row issue, R1..R3, result register, send (no back-pressure)

@@ -10,7 +10,10 @@
 //      previous column's last word (no bubble); the address goes into the weight block RAM
 //   M1 the word out of the block RAM, straight into fabric flops (an ECP5 DP16KD's output comes 5.8 ns
 //      after the clock: nothing but a flop may follow it)
-//   M2 index decode, multiply
+//   M2 index decode; the multiplier operands into flops of their own (nextpnr places them by the DSP:
+//      a MULT18X18D is 3.9 ns, routes into and out of a DSP row up to 3.4 ns each)
+//   M3 the multiply: partial products (act split at bit 17, each part one MULT18X18D) into flops
+//   M4 the product: sum of the partial products
 //   A1 read of the addressed accumulator, row from a flop (the sum A2 computes now when the word in A2
 //      writes the same row: back-to-back words on one row stay exact)
 //   A2 accumulate: read value + product. The accumulators are final at the end of the last word's A2:
@@ -18,8 +21,9 @@
 // Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
 // first word can issue in the first cycle of the phase. Accumulators are flops: exact (AccWidth is
 // derived by the encoder so they never overflow), cleared the cycle after clear_i (before the first
-// accumulator read, 3 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
-// one cycle later).
+// accumulator read, 5 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
+// one cycle later). quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
+// matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
@@ -65,6 +69,10 @@ module csc_pe #(
   input  logic [WADDR_WIDTH-1:0]        pmem_data_i
 );
   localparam int unsigned PROD_WIDTH = ActWidth + WeightWidth;
+  // The multiply in two parts when the activation is wider than a MULT18X18D port: low LO_WIDTH bits
+  // (unsigned, zero-extended) and the signed rest.
+  localparam int unsigned LO_WIDTH   = (ActWidth > 18) ? 17 : ActWidth;
+  localparam int unsigned HI_WIDTH   = (ActWidth > 18) ? ActWidth - 17 : 1;
   localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH + 1;  // queue entry {act, begin, end, single}
   localparam int unsigned QPTR_WIDTH = (FifoDepth > 1) ? $clog2(FifoDepth) : 1;
   localparam int unsigned QCNT_WIDTH = $clog2(FifoDepth + 1);
@@ -104,14 +112,19 @@ module csc_pe #(
   // ---- Q: column queue ---------------------------------------------------------------------------
   logic [QW-1:0]         q_mem_q [FifoDepth];
   logic [QPTR_WIDTH-1:0] q_wr_q, q_rd_q;
-  logic [QCNT_WIDTH-1:0] q_cnt_q;
+  logic [QCNT_WIDTH-1:0] q_cnt_q, q_cnt_d;
   logic                  q_empty, q_push, q_pop;
   logic [QW-1:0]         q_head;
   assign q_empty = (q_cnt_q == '0);
   assign q_head  = q_mem_q[q_rd_q];
   // An entry fired now lands in P next cycle and in Q the cycle after; P's current entry lands in Q next
-  // cycle: so there must be room for both.
-  assign space_o = (QCNT_WIDTH'(q_cnt_q) + QCNT_WIDTH'(p_valid_q)) < QCNT_WIDTH'(FifoDepth);
+  // cycle: so there must be room for both, space_o = q_cnt_q + p_valid_q < FifoDepth. It comes from a flop
+  // (every PE's space_o meets in the engine's broadcast handshake, whose fire comes back to every PE):
+  // the same value computed a cycle early from the next count and the fire (p_valid_q's next value).
+  logic space_q, space_idle, space_fire;
+  assign space_idle = (QCNT_WIDTH + 1)'(q_cnt_d) < (QCNT_WIDTH + 1)'(FifoDepth);
+  assign space_fire = (QCNT_WIDTH + 1)'(q_cnt_d) + 1'b1 < (QCNT_WIDTH + 1)'(FifoDepth);
+  assign space_o    = space_q;
 
   // ---- G: word address generator -------------------------------------------------------------------
   logic                       g_active_q, g_active_d;
@@ -128,6 +141,12 @@ module csc_pe #(
   assign take      = run_i && !g_active_q && src_valid;
   assign q_pop     = take && !q_empty;
   assign q_push    = p_live && !(take && q_empty);
+
+  always_comb begin
+    q_cnt_d = q_cnt_q;
+    if (q_push && !q_pop) q_cnt_d = q_cnt_q + 1'b1;
+    else if (q_pop && !q_push) q_cnt_d = q_cnt_q - 1'b1;
+  end
 
   always_comb begin
     g_active_d  = g_active_q;
@@ -154,7 +173,7 @@ module csc_pe #(
     end
   end
 
-  // ---- M1: weight word into flops; M2: index decode, multiply -------------------------------------------
+  // ---- M1: weight word into flops; M2: index decode, operands; M3: partial products; M4: product -------
   logic                          m_valid_q, m_first_q;
   logic signed [ActWidth-1:0]    m_act_q;
   logic [WORD_WIDTH-1:0]         m_word_q;
@@ -175,11 +194,45 @@ module csc_pe #(
     .row_o     (row_d)
   );
 
+  logic signed [PROD_WIDTH-1:0]  x_prod;
+  logic                          d_valid_q;
+  logic signed [ActWidth-1:0]    d_act_q;
+  logic signed [WeightWidth-1:0] d_weight_q;
+  logic [ROW_WIDTH-1:0]          d_row_q;
+
+  // M2: the operands into flops that feed nothing but the multipliers
+  always_ff @(posedge clk_i) begin
+    if (w_valid_q) begin
+      d_act_q    <= w_act_q;
+      d_weight_q <= w_weight;
+      d_row_q    <= row_d;
+    end
+  end
+
+  // M3 registers the partial products (the MULT18X18D outputs go straight into flops); M4 adds them.
+  if (ActWidth > 18) begin : g_split_mul
+    logic signed [LO_WIDTH+WeightWidth:0]   lo_q;  // {0, act[16:0]} * weight
+    logic signed [HI_WIDTH+WeightWidth-1:0] hi_q;  // act[ActWidth-1:17] * weight
+    always_ff @(posedge clk_i) begin
+      if (d_valid_q) begin
+        lo_q <= $signed({1'b0, d_act_q[LO_WIDTH-1:0]}) * d_weight_q;
+        hi_q <= $signed(d_act_q[ActWidth-1:LO_WIDTH]) * d_weight_q;
+      end
+    end
+    assign x_prod = (PROD_WIDTH'(hi_q) <<< LO_WIDTH) + PROD_WIDTH'(lo_q);
+  end else begin : g_one_mul
+    logic signed [PROD_WIDTH-1:0] prod_q;
+    always_ff @(posedge clk_i) begin
+      if (d_valid_q) prod_q <= d_act_q * d_weight_q;
+    end
+    assign x_prod = prod_q;
+  end
+
   // ---- A1: accumulator read; A2: accumulate ----------------------------------------------------------
   // The accumulator is read in A1 (row from a flop) and written in A2: a word whose row the previous
   // word (now in A2) is writing reads that word's sum instead of the stale flop, so A2 is one add.
-  logic                         a_valid_q, b_valid_q, clear_q;
-  logic [ROW_WIDTH-1:0]         a_row_q, b_row_q;
+  logic                         x_valid_q, a_valid_q, b_valid_q, clear_q;
+  logic [ROW_WIDTH-1:0]         x_row_q, a_row_q, b_row_q;
   logic signed [PROD_WIDTH-1:0] a_prod_q, b_prod_q;
   logic signed [AccWidth-1:0]   b_old_q, b_sum;
   logic signed [AccWidth-1:0]   acc_q [LocalRows];
@@ -192,9 +245,12 @@ module csc_pe #(
       q_wr_q     <= '0;
       q_rd_q     <= '0;
       q_cnt_q    <= '0;
+      space_q    <= 1'b1;
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       w_valid_q  <= 1'b0;
+      d_valid_q  <= 1'b0;
+      x_valid_q  <= 1'b0;
       a_valid_q  <= 1'b0;
       b_valid_q  <= 1'b0;
       clear_q    <= 1'b0;
@@ -203,12 +259,14 @@ module csc_pe #(
       p_valid_q <= bc_valid_i;
       if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
       if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
-      if (q_push && !q_pop) q_cnt_q <= q_cnt_q + 1'b1;
-      else if (q_pop && !q_push) q_cnt_q <= q_cnt_q - 1'b1;
+      q_cnt_q <= q_cnt_d;
+      space_q <= bc_valid_i ? space_fire : space_idle;
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       w_valid_q  <= m_valid_q;
-      a_valid_q  <= w_valid_q;
+      d_valid_q  <= w_valid_q;
+      x_valid_q  <= d_valid_q;
+      a_valid_q  <= x_valid_q;
       b_valid_q  <= a_valid_q;
       clear_q    <= clear_i;
       if (w_valid_q) row_q <= row_d;
@@ -237,9 +295,10 @@ module csc_pe #(
     w_word_q  <= m_word_q;
     w_first_q <= m_first_q;
     w_act_q   <= m_act_q;
-    if (w_valid_q) begin
-      a_row_q  <= row_d;
-      a_prod_q <= w_act_q * w_weight;
+    if (d_valid_q) x_row_q <= d_row_q;
+    if (x_valid_q) begin
+      a_row_q  <= x_row_q;
+      a_prod_q <= x_prod;
     end
     if (a_valid_q) begin
       b_row_q  <= a_row_q;
@@ -271,6 +330,8 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) a_valid_q |-> (a_row_q < ROW_WIDTH'(LocalRows)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_q && (a_valid_q || b_valid_q)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(bc_valid_i && !space_o));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET
 `endif

@@ -128,7 +128,7 @@ module sparse_lstm_engine #(
   typedef enum logic [3:0] {
     S_INPUT,      // receive a frame (and load beats between sequences)
     S_MAT,        // broadcast the non-zero activations; PEs issue words (first cycle clears the accumulators)
-    S_MAT_TAIL,   // 2 cycles: the PEs' last words in M2, A1 (their A2 overlaps the next state)
+    S_MAT_TAIL,   // 4 cycles: the PEs' last words in M2, M3, M4, A1 (their A2 overlaps the next state)
     S_ELT,        // element-wise unit over all rows
     S_ELT_DRAIN,  // wait for the last h_t
     S_OUT_H,      // stream h_t of every layer
@@ -565,7 +565,7 @@ module sparse_lstm_engine #(
   // element-wise phase of that layer starts.
   // (elt_start: the last S_MAT_TAIL cycle of a layer matrix, the only way into S_ELT; from flops only.)
   logic elt_start;
-  assign elt_start = (state_q == S_MAT_TAIL) && (tail_q == 2'd1) && (mat_q != MAT_HEAD);
+  assign elt_start = (state_q == S_MAT_TAIL) && (tail_q == 2'd3) && (mat_q != MAT_HEAD);
   always_comb begin
     xl_cnt_d = xl_cnt_q;
     if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(in_word != '0);
@@ -642,11 +642,11 @@ module sparse_lstm_engine #(
         if (all_quiet) state_d = S_MAT_TAIL;
       end
       S_MAT_TAIL: begin
-        // Two cycles, the PEs' last words in M2 then A1. Their A2 overlaps the next state's first cycle,
-        // whose R0 only computes row addresses: R1 reads the accumulators after the last write.
+        // Four cycles, the PEs' last words in M2, M3, M4 then A1. Their A2 overlaps the next state's first
+        // cycle, whose R0 only computes row addresses: R1 reads the accumulators after the last write.
         tail_d = tail_q + 1'b1;
-        if (tail_q != 2'd1) begin
-          // first tail cycle
+        if (tail_q != 2'd3) begin
+          // first tail cycles
         end else if (mat_q == MAT_HEAD) begin
           cls_d   = '0;
           state_d = S_LOGIT_RD;

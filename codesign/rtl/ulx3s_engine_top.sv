@@ -1,7 +1,12 @@
 // ULX3S (ECP5 85F) board top: the sparse-LSTM engine driven over the FTDI UART (docs/board.md).
 // Port names are the board's pin names (codesign/synth/pins/ulx3s-85f.lpf), hence no _i/_o suffixes.
-// Clock: clk_25mhz directly, no PLL. Reset: btn[0] (PWR, active low), asserted asynchronously and
-// released through a 2-flop synchronizer; it aborts a sequence, the weights stay.
+// Clock: with PllClkiDiv > 0 (synthesis only), an EHXPLLL makes the engine's clock from clk_25mhz:
+// ClkHz = 25 MHz * PllClkfbDiv / PllClkiDiv (VCO = ClkHz * PllClkopDiv, 400..800 MHz); `codesign synth
+// --clock F` computes the dividers as ecppll does (codesign/synth/pll.py) and sets ClkHz to match, so
+// the UART's baud divider follows the real clock. PllClkiDiv = 0 (the default, and always in simulation):
+// clk_25mhz directly, ClkHz must then be 25 MHz on a board. Reset: btn[0] (PWR, active low) or the PLL
+// out of lock, asserted asynchronously and released through a 2-flop synchronizer; it aborts a
+// sequence, the weights stay.
 //
 // Host -> board (bytes, multi-byte values little-endian):
 //   'F' n w_1..w_n : n input words (IN_WIDTH/8 bytes each, act raw two's complement), forwarded to the
@@ -53,7 +58,12 @@ module ulx3s_engine_top #(
   parameter int unsigned ClkHz        = 25_000_000,
   parameter int unsigned Baud         = 115_200,
   parameter int unsigned RxFifoDepth  = 64,
-  parameter int unsigned HeartbeatBit = 23
+  parameter int unsigned HeartbeatBit = $clog2(ClkHz) - 2,  // 1.5 Hz at 25 MHz, 1.9 Hz at 125 MHz
+  // EHXPLLL dividers (0: no PLL); codesign/synth/pll.py computes them for a requested clock
+  parameter int unsigned PllClkiDiv     = 0,
+  parameter int unsigned PllClkfbDiv    = 1,
+  parameter int unsigned PllClkopDiv    = 1,
+  parameter int unsigned PllClkopCphase = 0
 ) (
   input  logic       clk_25mhz,
   input  logic [6:0] btn,
@@ -80,13 +90,59 @@ module ulx3s_engine_top #(
   localparam logic [3:0] TAG_OUT   = 4'hA;
   localparam logic [3:0] TAG_PERF  = 4'hB;
 
-  logic clk;
-  assign clk = clk_25mhz;
+  logic clk, pll_locked, rst_async_n;
+`ifdef SYNTHESIS
+  if (PllClkiDiv != 0) begin : g_pll
+    // As ecppll writes it (feedback from CLKOP); FREQUENCY_PIN_CLKI lets nextpnr derive the output's
+    // constraint from the pin's 25 MHz (the LPF's FREQUENCY PORT).
+    (* FREQUENCY_PIN_CLKI = "25" *)
+    (* ICP_CURRENT = "12" *) (* LPF_RESISTOR = "8" *) (* MFG_ENABLE_FILTEROPAMP = "1" *)
+    (* MFG_GMCREF_SEL = "2" *)
+    EHXPLLL #(
+      .PLLRST_ENA      ("DISABLED"),
+      .INTFB_WAKE      ("DISABLED"),
+      .STDBY_ENABLE    ("DISABLED"),
+      .DPHASE_SOURCE   ("DISABLED"),
+      .OUTDIVIDER_MUXA ("DIVA"),
+      .OUTDIVIDER_MUXB ("DIVB"),
+      .OUTDIVIDER_MUXC ("DIVC"),
+      .OUTDIVIDER_MUXD ("DIVD"),
+      .CLKI_DIV        (PllClkiDiv),
+      .CLKOP_ENABLE    ("ENABLED"),
+      .CLKOP_DIV       (PllClkopDiv),
+      .CLKOP_CPHASE    (PllClkopCphase),
+      .CLKOP_FPHASE    (0),
+      .FEEDBK_PATH     ("CLKOP"),
+      .CLKFB_DIV       (PllClkfbDiv)
+    ) u_pll (
+      .RST         (1'b0),
+      .STDBY       (1'b0),
+      .CLKI        (clk_25mhz),
+      .CLKOP       (clk),
+      .CLKFB       (clk),
+      .PHASESEL0   (1'b0),
+      .PHASESEL1   (1'b0),
+      .PHASEDIR    (1'b1),
+      .PHASESTEP   (1'b1),
+      .PHASELOADREG(1'b1),
+      .PLLWAKESYNC (1'b0),
+      .ENCLKOP     (1'b0),
+      .LOCK        (pll_locked)
+    );
+  end else begin : g_no_pll
+    assign clk        = clk_25mhz;
+    assign pll_locked = 1'b1;
+  end
+`else
+  assign clk        = clk_25mhz;
+  assign pll_locked = 1'b1;
+`endif
+  assign rst_async_n = btn[0] && pll_locked;
 
   // ---- reset: asynchronous assertion, synchronous release -----------------------------------------
   logic rst_meta_q, rst_n;
-  always_ff @(posedge clk or negedge btn[0]) begin
-    if (!btn[0]) begin
+  always_ff @(posedge clk or negedge rst_async_n) begin
+    if (!rst_async_n) begin
       rst_meta_q <= 1'b0;
       rst_n      <= 1'b0;
     end else begin
@@ -340,17 +396,26 @@ module ulx3s_engine_top #(
   );
 
   // ---- status and LEDs ----------------------------------------------------------------------------
+  // The argmax works on a registered copy of each logit (the engine's out_data is a memory read and a
+  // mux: a 40-bit compare after it would set the clock), one cycle after the word leaves.
   logic                 frame_err_q, overflow_q, bad_cmd_q, seq_busy_q;
   logic [CLS_WIDTH-1:0] cls_q, best_cls_q, pred_q, cand_cls;
-  logic [OUT_WIDTH-1:0] best_q;
-  logic                 logit_fire, take;
+  logic [OUT_WIDTH-1:0] best_q, logit_q;
+  logic                 logit_fire, logit_valid_q, logit_last_q, take;
   logic [HeartbeatBit:0] beat_q;
   logic [7:0]           pred_led;
 
   assign logit_fire = out_valid && out_ready && (out_user == 2'd0);
   // numpy's argmax: the first maximum wins (a later equal logit does not replace it)
-  assign take       = (cls_q == '0) || ($signed(out_data) > $signed(best_q));
+  assign take       = (cls_q == '0) || ($signed(logit_q) > $signed(best_q));
   assign cand_cls   = take ? cls_q : best_cls_q;
+
+  always_ff @(posedge clk) begin
+    if (logit_fire) begin
+      logit_q      <= out_data;
+      logit_last_q <= out_last;
+    end
+  end
 
   always_ff @(posedge clk or negedge rst_n) begin
     if (!rst_n) begin
@@ -359,26 +424,28 @@ module ulx3s_engine_top #(
       bad_cmd_q     <= 1'b0;
       seq_busy_q    <= 1'b0;
       end_pending_q <= 1'b0;
+      logit_valid_q <= 1'b0;
       cls_q         <= '0;
       best_cls_q    <= '0;
       best_q        <= '0;
       pred_q        <= '0;
       beat_q        <= '0;
     end else begin
-      frame_err_q <= frame_err_q || rx_frame_err;
-      overflow_q  <= overflow_q || (rx_valid && !fifo_in_ready);
-      bad_cmd_q   <= bad_cmd_q || bad_cmd;
-      beat_q      <= beat_q + 1'b1;
+      frame_err_q   <= frame_err_q || rx_frame_err;
+      overflow_q    <= overflow_q || (rx_valid && !fifo_in_ready);
+      bad_cmd_q     <= bad_cmd_q || bad_cmd;
+      beat_q        <= beat_q + 1'b1;
+      logit_valid_q <= logit_fire;
       if (in_valid && in_ready) seq_busy_q <= 1'b1;
       if (in_valid && in_ready && in_last) end_pending_q <= 1'b1;
-      if (logit_fire) begin
-        if (take) best_q <= out_data;
+      if (logit_fire && out_last) end_pending_q <= 1'b0;
+      if (logit_valid_q) begin
+        if (take) best_q <= logit_q;
         best_cls_q <= cand_cls;
-        cls_q      <= out_last ? '0 : cls_q + 1'b1;
-        if (out_last) begin
-          pred_q        <= cand_cls;
-          seq_busy_q    <= 1'b0;
-          end_pending_q <= 1'b0;
+        cls_q      <= logit_last_q ? '0 : cls_q + 1'b1;
+        if (logit_last_q) begin
+          pred_q     <= cand_cls;
+          seq_busy_q <= 1'b0;
         end
       end
     end
@@ -390,7 +457,9 @@ module ulx3s_engine_top #(
 
   // Pins and counters this top does not use.
   logic unused;
+  logic unused_pll;
   assign unused = ^{btn[6:1], perf_pe_busy, pred_led[7:4]};
+  assign unused_pll = ^{PllClkiDiv[0], PllClkfbDiv[0], PllClkopDiv[0], PllClkopCphase[0]};
 
 `ifndef SYNTHESIS
   initial assert (OUT_BYTES <= 16 && IN_BYTES <= 16)

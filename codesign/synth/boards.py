@@ -47,6 +47,7 @@ class Board:
     io_pins: int  # user I/O of the package: more top-level port bits than this cannot be placed
     pnr_args: tuple[str, ...] = ()  # device selection for nextpnr
     pin_file: str | None = None  # constraint file in codesign/synth/pins/, for a bitstream
+    osc_mhz: float | None = None  # the board's oscillator (a PLL's reference), on the pin file's clock pin
 
     @property
     def totals(self) -> dict[str, float]:
@@ -113,6 +114,7 @@ BOARDS: dict[str, Board] = {
             io_pins=205,
             pnr_args=("--85k", "--package", "CABGA381", "--speed", "6"),
             pin_file="ulx3s-85f.lpf",
+            osc_mhz=25.0,
         ),
         Board(
             name="icebreaker",

@@ -18,6 +18,7 @@ from pathlib import Path
 from codesign.errors import CodesignError
 from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
+from codesign.synth.pll import PllConfig, ecp5_pll
 
 BUILD = Path("build")
 RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
@@ -63,6 +64,7 @@ def synthesize(
     progress: bool = True,
     log=print,
     require_fit: bool = True,
+    extra: Mapping[str, object] | None = None,
 ) -> dict:
     """Synthesize `top` for `board` into `out_dir` and return report.json's content.
 
@@ -72,7 +74,7 @@ def synthesize(
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
-    points): then report.json says so in its notes.
+    points): then report.json says so in its notes. `extra` adds keys to report.json (the PLL, say).
     """
     from codesign.outputs import staged_folder, write_json
     from codesign.synth import vivado, yosys
@@ -157,6 +159,7 @@ def synthesize(
                 check_fit(report, board, stage)
         except CodesignError as exc:
             raise _keep_logs(exc, stage, out_dir) from None
+        report.update(extra or {})
         write_json(stage / "report.json", report)
     for line in format_report(report):
         log(line)
@@ -229,6 +232,13 @@ def _open_source_flow(
                     fmax_mhz={nextpnr.clock_port(c, ys.ports): round(f, 2) for c, f in rep.fmax.items()},
                     log="nextpnr.log",
                 )
+                if rep.critical_paths:
+                    # worst first: nextpnr reports the critical path of each clock pair
+                    paths = [nextpnr.critical_path_summary(p) for p in rep.critical_paths]
+                    details["pnr"]["critical_paths"] = sorted(paths, key=lambda p: -p["delay_ns"])
+                    text = "\n".join(nextpnr.format_critical_paths(rep.critical_paths))
+                    (stage / "timing.txt").write_text(text)
+                    details["pnr"]["timing_report"] = "timing.txt"
                 if pnr.bitstream is not None:
                     details["bitstream"] = pnr.bitstream.name
     return build_report(
@@ -336,6 +346,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--clock", type=float, default=None, help="clock target in MHz (default: the board's)"
     )
+    parser.add_argument(
+        "--fit-clock",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a top with a PLL (ulx3s_engine_top): when place-and-route misses --clock, set the PLL to the "
+        "Fmax reached and place again, up to N times (make bitstream: 2)",
+    )
     parser.add_argument("--no-vivado", action="store_true", help="use Yosys even when Vivado is on PATH")
     parser.add_argument("--no-bitstream", action="store_true", help="skip ecppack / icepack")
     parser.add_argument(
@@ -373,18 +391,49 @@ def run(args: argparse.Namespace) -> int:
     for f in file_list.files:
         declared |= top_parameters(f, args.top) if f.stem == args.top else set()
     params = {k: v for k, v in engine_parameters(image, rtl_dir).items() if not declared or k in declared}
-    synthesize(
-        file_list.files,
-        args.top,
-        params,
-        board,
-        args.out / f"{spec.name}-{board.name}",
-        defines=file_list.defines,
-        include_dirs=[*file_list.include_dirs, rtl_dir],
-        clock_mhz=args.clock,
-        use_vivado=False if args.no_vivado else None,
-        bitstream=not args.no_bitstream,
-        name=f"{spec.name} ({image['num_pe']} PEs)",
-        progress=not args.quiet,
-    )
+    out_dir = args.out / f"{spec.name}-{board.name}"
+    pll = board_pll(board, declared, args.clock if args.clock is not None else board.clock_mhz)
+    for attempt in range(1 + (max(args.fit_clock, 0) if pll is not None else 0)):
+        extra = {}
+        if pll is not None:
+            print(
+                f"[synth] {board.name}: PLL {board.osc_mhz:g} MHz x {pll.clkfb_div}/{pll.clki_div} = "
+                f"{pll.out_mhz:g} MHz (VCO {pll.vco_mhz:g} MHz); ClkHz {pll.out_hz}"
+            )
+            extra["pll"] = pll.as_dict()
+        report = synthesize(
+            file_list.files,
+            args.top,
+            params | (pll.parameters() if pll is not None else {}),
+            board,
+            out_dir,
+            defines=file_list.defines,
+            include_dirs=[*file_list.include_dirs, rtl_dir],
+            clock_mhz=pll.out_mhz if pll is not None else args.clock,
+            use_vivado=False if args.no_vivado else None,
+            bitstream=not args.no_bitstream,
+            name=f"{spec.name} ({image['num_pe']} PEs)",
+            progress=not args.quiet,
+            extra=extra,
+        )
+        fmax = report.get("fmax_mhz")
+        if pll is None or fmax is None or fmax >= pll.out_mhz or attempt == args.fit_clock:
+            break
+        lower = ecp5_pll(board.osc_mhz, fmax, at_most=True)
+        print(
+            f"[synth] timing not met at {pll.out_mhz:g} MHz (Fmax {fmax:g} MHz): placing again with the PLL "
+            f"at {lower.out_mhz:g} MHz"
+        )
+        pll = lower
     return 0
+
+
+PLL_PARAMETERS = ("PllClkiDiv", "PllClkfbDiv", "PllClkopDiv", "PllClkopCphase", "ClkHz")
+
+
+def board_pll(board: Board, declared: set[str], clock_mhz: float) -> PllConfig | None:
+    """The PLL setting for `clock_mhz` when the top declares the PLL parameters (ulx3s_engine_top) and
+    the board has an ECP5 with a known oscillator; None otherwise (the clock comes from the top's port)."""
+    if not set(PLL_PARAMETERS) <= declared or board.family != "ecp5" or board.osc_mhz is None:
+        return None
+    return ecp5_pll(board.osc_mhz, clock_mhz)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +43,14 @@ PNR_RESOURCES = {
 
 @dataclass
 class PnrReport:
-    """What nextpnr's --report JSON says: used/available per resource and Fmax per clock."""
+    """What nextpnr's --report JSON says: used/available per resource, Fmax per clock, and the critical
+    path of every clock pair (`critical_paths`, summarised by `critical_path_summary`)."""
 
     used: dict[str, float]
     available: dict[str, float]
     fmax: dict[str, float]  # clock net -> achieved MHz
     constraint: dict[str, float]  # clock net -> target MHz
+    critical_paths: list[dict] = field(default_factory=list)  # nextpnr's, as it writes them
 
     @property
     def fmax_mhz(self) -> float | None:
@@ -74,7 +76,85 @@ def parse_nextpnr_report(path: Path, family: str) -> PnrReport:
         available=available,
         fmax={clk: float(v["achieved"]) for clk, v in fmax.items()},
         constraint={clk: float(v["constraint"]) for clk, v in fmax.items()},
+        critical_paths=list(data.get("critical_paths", [])),
     )
+
+
+_INSTANCE = re.compile(r"^(?:u|g)_\w*(?:\[\d+\])?$")
+# Yosys/ABC name a mapped cell after the net it drives, then append what it became (…_TRELLIS_FF_Q_1)
+_MAPPED_SUFFIX = re.compile(
+    r"(\$|_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DP16KD_|MULT18X18D_|ALU54B_|DO_|DI_)).*"
+)
+
+
+def cell_origin(cell: str) -> tuple[str, str]:
+    """(RTL instance, signal) behind a packed cell name:
+    'u_engine.g_pe[3].u_pe.acc_q.5_TRELLIS_FF_Q' -> ('u_engine.g_pe[3].u_pe', 'acc_q')."""
+    parts = cell.split(".")
+    k = 0
+    while k < len(parts) - 1 and _INSTANCE.match(parts[k]):
+        k += 1
+    signal = _MAPPED_SUFFIX.sub("", parts[k]) if k < len(parts) else ""
+    return ".".join(parts[:k]) or "(top)", signal or parts[k]
+
+
+def _project_sources(step: Mapping) -> list[str]:
+    """The design's own source locations of a path step (not the tool's cell library)."""
+    return [src for src in step.get("sources", []) if not src.startswith("/share/")]
+
+
+def critical_path_summary(path: Mapping) -> dict:
+    """One nextpnr critical path in a few fields: clocks, delay (logic / routing), the start and end
+    cells and their RTL instances, and the design's source lines along the path (in order)."""
+    steps = list(path.get("path", []))
+    total = sum(float(s.get("delay", 0.0)) for s in steps)
+    routing = sum(float(s.get("delay", 0.0)) for s in steps if s.get("type") == "routing")
+    start = steps[0]["from"]["cell"] if steps else ""
+    end = steps[-1]["to"]["cell"] if steps else ""
+    sources: list[str] = []
+    for step in steps:
+        for src in _project_sources(step):
+            short = src.rsplit("/", 1)[-1]
+            if short not in sources:
+                sources.append(short)
+    return {
+        "from_clock": path.get("from", ""),
+        "to_clock": path.get("to", ""),
+        "delay_ns": round(total, 3),
+        "logic_ns": round(total - routing, 3),
+        "routing_ns": round(routing, 3),
+        "from_cell": start,
+        "to_cell": end,
+        "from": "{}: {}".format(*cell_origin(start)),
+        "to": "{}: {}".format(*cell_origin(end)),
+        "steps": len(steps),
+        "sources": sources,
+    }
+
+
+def format_critical_paths(paths: Sequence[Mapping]) -> list[str]:
+    """A text report: each critical path step by step (type, delay, running total, cell.port, sources)."""
+    lines: list[str] = []
+    for path in sorted(paths, key=lambda p: -sum(float(s.get("delay", 0.0)) for s in p.get("path", []))):
+        summary = critical_path_summary(path)
+        lines.append(
+            f"{summary['from_clock'] or '?'} -> {summary['to_clock'] or '?'}: {summary['delay_ns']:.2f} ns "
+            f"({summary['logic_ns']:.2f} logic, {summary['routing_ns']:.2f} routing)"
+        )
+        lines.append(f"  from {summary['from']}  ({summary['from_cell']})")
+        lines.append(f"  to   {summary['to']}  ({summary['to_cell']})")
+        lines.append(f"  through {', '.join(summary['sources']) or '-'}")
+        total = 0.0
+        for step in path.get("path", []):
+            delay = float(step.get("delay", 0.0))
+            total += delay
+            to = step.get("to", {})
+            where = ", ".join(s.rsplit("/", 1)[-1] for s in _project_sources(step))
+            pin = f"{to.get('cell', '?')}.{to.get('port', '?')}"
+            tail = f"  [{where}]" if where else ""
+            lines.append(f"    {step.get('type', '?'):>9} {delay:6.2f} {total:7.2f}  {pin}{tail}")
+        lines.append("")
+    return lines
 
 
 def clock_port(net: str, ports: Mapping[str, tuple[str, int]]) -> str:

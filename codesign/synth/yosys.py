@@ -334,6 +334,9 @@ def yosys_script(
     if params:
         sets = " ".join(f"-set {name} {_param_value(name, value)}" for name, value in params.items())
         lines.append(f"chparam {sets} {top}")
+    if family == "ecp5":
+        # the vendor primitives (EHXPLLL, say) a top may instantiate, known before `hierarchy -check`
+        lines.append("read_verilog -lib -specify +/ecp5/cells_sim.v +/ecp5/cells_bb.v")
     lines += [
         f"hierarchy -check -top {top}",
         f"{YOSYS_SYNTH[family]} -top {top}",

@@ -38,7 +38,7 @@ class CycleParams:
     fill_late: int = 2  # layer >= 1 and head: broadcast register + column-pointer read before a word
     drain: int = 3  # after the last word: M1, M2, A1 (its A2 overlaps the element-wise phase's R0)
     eltwise_rows_per_cycle: int = 1  # element-wise unit throughput (rows i, f, g, o of each unit)
-    eltwise_latency: int = 15  # after the last row: read pipeline 3 + element-wise unit 10 + completion 2
+    eltwise_latency: int = 16  # after the last row: read pipeline 3 + element-wise unit 10 + list write 2 + completion 1
     logit_cycles: int = 6  # per class: row issue, R1..R3, result register, send (no back-pressure)
     step_overhead: int = 0  # further fixed cycles per layer step
     head_overhead: int = 0  # further fixed cycles of the head phase
@@ -134,7 +134,8 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
         h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h_state[li][:, :-1]], axis=1)
         v = np.concatenate([seq, h_prev], axis=2)
         cycles, useful, busy = _phase(image, li, v, params, params.fill if li == 0 else params.fill_late)
-        eltwise = -(-4 * units // params.eltwise_rows_per_cycle) + params.eltwise_latency
+        local_units = -(-units // image.num_pe)  # every PE finishes its own units, in lockstep
+        eltwise = -(-4 * local_units // params.eltwise_rows_per_cycle) + params.eltwise_latency
         step_cycles += cycles + eltwise + params.step_overhead
         matrix_total += int(cycles.sum())
         useful_total += int(useful.sum())

@@ -63,7 +63,8 @@ def test_images_decode_to_the_quantized_matrices(case, tmp_path):
         assert np.array_equal(decode_matrix(image, i), w)
         assert np.array_equal(decode_matrix(loaded, i), w)  # through the $readmemh files
         m = image.matrices[i]
-        assert np.array_equal(m.nnz_per_pe, [np.count_nonzero(w[k::num_pe]) for k in range(num_pe)])
+        pes, _ = m.placement()  # LSTM rows by unit (PE u mod NumPe), head rows r mod NumPe
+        assert np.array_equal(m.nnz_per_pe, [np.count_nonzero(w[pes == k]) for k in range(num_pe)])
         assert (m.words_per_pe >= m.nnz_per_pe).all()
     for k in range(num_pe):
         assert (image.pe_rel[k] <= 2**index_width - 1).all()

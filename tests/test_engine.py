@@ -353,6 +353,7 @@ def test_codesign_rtl_stage(jv, tmp_path):
         "cycles_per_step",
         "ideal_cycles_per_step",
         "pe_utilization",
+        "step_efficiency",
         "accuracy_golden",
     ):
         assert key in report
@@ -361,7 +362,10 @@ def test_codesign_rtl_stage(jv, tmp_path):
     assert image.depth == report["memory_depth"] == max(report["words_per_pe"])
     trace = run_golden(image, jv[1].dataset.x_test)
     assert np.mean(trace.predictions == jv[1].dataset.y_test) == report["accuracy_golden"]
-    assert predict_cycles(image, trace).cycles_per_step == report["cycles_per_step"]
+    model = predict_cycles(image, trace)
+    assert model.cycles_per_step == report["cycles_per_step"]
+    assert report["step_efficiency"] == model.step_efficiency
+    assert model.step_efficiency == pytest.approx(model.ideal_cycles_per_step / model.cycles_per_step)
     svh = (folder / "engine_params.svh").read_text()
     names = [line.split()[2] for line in svh.splitlines() if line.startswith("localparam")]
     assert len(names) == len(set(names))

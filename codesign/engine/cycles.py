@@ -59,6 +59,12 @@ class CycleReport:
     cycles_per_sequence: float  # mean: every step plus the head
     steps: int
     sequences: int
+    step_efficiency: float = 0.0  # ideal_cycles_per_step / cycles_per_step
+    # totals over every step, as the RTL's counters count them (perf_*_o)
+    step_cycles_total: int = 0
+    matrix_cycles_total: int = 0
+    busy_cycles_per_pe: list[int] | None = None
+    last_step_cycles: int = 0  # the last step of the last sequence (perf_step_cycles_o)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -237,4 +243,9 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
         cycles_per_sequence=float(step_cycles.sum(axis=1).mean() + head_cycles.mean() + head_extra),
         steps=steps,
         sequences=n,
+        step_efficiency=float(useful_total / image.num_pe / step_cycles.sum()) if step_cycles.size else 0.0,
+        step_cycles_total=int(step_cycles.sum()),
+        matrix_cycles_total=matrix_total,
+        busy_cycles_per_pe=[int(b) for b in busy_total],
+        last_step_cycles=int(step_cycles[-1, -1]) if step_cycles.size else 0,
     )

@@ -38,7 +38,7 @@ class CycleParams:
     fifo_depth: int = 16  # every PE's column queue (FifoDepth): P + queue entries before the broadcast waits
     drain: int = 3  # after the last word: M1, M2, A1 (its A2 overlaps the element-wise phase's R0)
     eltwise_rows_per_cycle: int = 1  # element-wise unit throughput (rows i, f, g, o of each unit)
-    eltwise_latency: int = 16  # after the last row: read pipeline 3 + element-wise unit 10 + list write 2 + completion 1
+    eltwise_latency: int = 15  # after the last row: read pipeline 3 + element-wise unit 10 + completion 2
     logit_cycles: int = 6  # per class: row issue, R1..R3, result register, send (no back-pressure)
     step_overhead: int = 0  # further fixed cycles per layer step
     head_overhead: int = 0  # further fixed cycles of the head phase

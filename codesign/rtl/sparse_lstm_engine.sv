@@ -836,7 +836,9 @@ module sparse_lstm_engine #(
       end
       default: state_d = S_INPUT;
     endcase
-    if (w_valid_q) done_d = done_q + 1'b1;
+    // A local unit counts as done when its values enter W1: its list writes (W1 counts, W2 entries)
+    // finish by the end of the cycle in which done_q reaches lunits, before any list is read again.
+    if (eo_valid[0]) done_d = done_q + 1'b1;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin

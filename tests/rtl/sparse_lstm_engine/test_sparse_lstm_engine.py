@@ -113,8 +113,9 @@ def test_random_models_bit_exact_with_stalls(tmp_path: Path) -> None:
         want = model_totals(case)
         if case["density"] > 0:
             assert got == want, f"{case['image']}: RTL (steps, matrix, step cycles) {got}, model {want}"
-        else:  # no stored word: layer 0's entries still take a broadcast cycle each (not modelled)
-            assert got[0] == want[0] and got[1] >= want[1] and got[2] >= want[2], (got, want)
+        else:  # no stored word: layer 0's entries take a broadcast cycle each, and input gaps (stalls)
+            # give them a longer prefetch window than the model's back-to-back frame
+            assert got[0] == want[0] and got[1] <= want[1] and got[2] <= want[2], (got, want)
 
 
 # (seed, inputs, units, classes, density, num_pe): a single input channel (X = 1: no frame to prefetch

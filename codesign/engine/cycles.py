@@ -166,7 +166,9 @@ def _simulate_phases(
             cycles[done] = c + params.drain
             take = ~active & src
             busy += active | take
-            rem = np.where(active, rem - 1, np.where(take, np.take_along_axis(w, nl[:, None, :], 1)[:, 0] - 1, rem))
+            rem = np.where(
+                active, rem - 1, np.where(take, np.take_along_axis(w, nl[:, None, :], 1)[:, 0] - 1, rem)
+            )
             ptr = np.where(take, nl + 1, ptr)
         load = (c >= arm_start) & more & (~bc_valid | fire)
         loaded += load

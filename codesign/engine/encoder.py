@@ -282,7 +282,8 @@ class EngineImage:
 
 
 def local_row_count(rows: int, num_pe: int, units: int = 0) -> int:
-    """Local rows per PE: an LSTM layer (units > 0) gates x ceil(units / NumPe), the head ceil(rows / NumPe)."""
+    """Local rows per PE: an LSTM layer (units > 0) gates x ceil(units / NumPe), the head
+    ceil(rows / NumPe)."""
     if units:
         return (rows // units) * -(-units // num_pe)
     return -(-rows // num_pe)
@@ -386,9 +387,10 @@ def csc_for_pe(
 ) -> tuple[list[int], list[int], list[int]]:
     """One PE's CSC of a raw matrix (rows x cols): (weights, rels, colptr relative to the start).
 
-    The PE holds its rows at their local rows (`row_placement`); rel counts this PE's local rows skipped since the previous
-    stored entry of the column (from local row 0 for the first); a gap > max_rel stores a padding word
-    (weight 0, rel max_rel) that occupies the row slot it lands on, or raises IndexOverflow if not `pad`.
+    The PE holds its rows at their local rows (`row_placement`); rel counts this PE's local rows skipped
+    since the previous stored entry of the column (from local row 0 for the first); a gap > max_rel stores
+    a padding word (weight 0, rel max_rel) that occupies the row slot it lands on, or raises IndexOverflow
+    if not `pad`.
     """
     local = local_matrix(w_raw, pe, num_pe, units)
     weights: list[int] = []
@@ -491,7 +493,9 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
             pe_rel[k].extend(rels)
             nnz[k] = int(np.count_nonzero(w_raw[pes == k]))
             words[k] = len(weights)
-        matrices.append(MatrixImage(name, rows, cols, colptr, colptr_base, b_raw, bias_base, nnz, words, units))
+        matrices.append(
+            MatrixImage(name, rows, cols, colptr, colptr_base, b_raw, bias_base, nnz, words, units)
+        )
         colptr_base += cols + 1
         bias_base += local_row_count(rows, n, units)
 

@@ -159,7 +159,11 @@ def check_counters(tmp_path: Path, cases: list[tuple]) -> None:
     diffs = []
     for num_pe, pe_cases in by_pe.items():
         results = run_cases(
-            runner_for(pe_cases[0]), tmp_path / f"pe{num_pe}", pe_cases, stall=False, testcase="engine_matches_golden"
+            runner_for(pe_cases[0]),
+            tmp_path / f"pe{num_pe}",
+            pe_cases,
+            stall=False,
+            testcase="engine_matches_golden",
         )
         assert [r["mismatches"] for r in results] == [0] * len(pe_cases)
         for case, result in zip(pe_cases, results, strict=True):

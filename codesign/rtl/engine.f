@@ -1,5 +1,6 @@
 fixed_cast.sv
 act_table.sv
+act_table_dp.sv
 csc_index_decoder.sv
 csc_pe.sv
 lstm_eltwise.sv

@@ -53,6 +53,9 @@ module sparse_lstm_engine #(
   parameter int unsigned MaxLayers    = 2,
   parameter int unsigned WeightDepth  = 1024,
   parameter int unsigned FifoDepth    = 16,
+  // 1: two PEs' element-wise units share each activation table (one true dual-port block RAM, a read
+  // port each); 0: every unit has its own three tables
+  parameter bit          ShareTables  = 1'b1,
   // configuration after power-up (the load stream may change it)
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
@@ -566,6 +569,16 @@ module sparse_lstm_engine #(
   assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * LU_MAX + 32'(z_unit_q));
   assign c_wr_idx  = CIDX_WIDTH'(32'(layer_q) * LU_MAX + 32'(eo_unit[0]));
 
+  logic [NumPe-1:0]        xt_sig_en, xt_tg_en, xt_tc_en;
+  logic [TableInWidth-1:0] xt_gate_addr [NumPe];
+  logic [TableInWidth-1:0] xt_cell_addr [NumPe];
+  logic [TABLE_WIDTH-1:0]  xt_sig_data [NumPe];
+  logic [TABLE_WIDTH-1:0]  xt_tg_data [NumPe];
+  logic [TABLE_WIDTH-1:0]  xt_tc_data [NumPe];
+  logic                    tbl_we_sig, tbl_we_tanh;
+  assign tbl_we_sig  = load_fire && load_sel == SEL_SIGMOID;
+  assign tbl_we_tanh = load_fire && load_sel == SEL_TANH;
+
   for (genvar k = 0; k < NumPe; k++) begin : g_ew
     logic signed [CellWidth-1:0] c_prev;
     assign c_prev = seq_first_q ? '0 : c_q[k][c_rd_idx];
@@ -585,7 +598,8 @@ module sparse_lstm_engine #(
       .TanhStep    (TanhStep),
       .UnitWidth   (UNIT_WIDTH),
       .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
-      .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
+      .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : ""),
+      .ExternalTables(ShareTables)
     ) u_eltwise (
       .clk_i,
       .rst_ni,
@@ -602,12 +616,100 @@ module sparse_lstm_engine #(
       .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
       .tbl_sel_i  (load_sel == SEL_TANH),
       .tbl_addr_i (load_addr[TableInWidth-1:0]),
-      .tbl_data_i (load_data[TABLE_WIDTH-1:0])
+      .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
+      .xt_sig_en_o        (xt_sig_en[k]),
+      .xt_tanh_gate_en_o  (xt_tg_en[k]),
+      .xt_tanh_cell_en_o  (xt_tc_en[k]),
+      .xt_gate_addr_o     (xt_gate_addr[k]),
+      .xt_cell_addr_o     (xt_cell_addr[k]),
+      .xt_sig_data_i      (xt_sig_data[k]),
+      .xt_tanh_gate_data_i(xt_tg_data[k]),
+      .xt_tanh_cell_data_i(xt_tc_data[k])
     );
     always_ff @(posedge clk_i) begin
       if (eo_valid[0]) begin
         c_q[k][c_wr_idx] <= eo_c[k];
         h_q[k][h_index(layer_q, !bank_q, LU_WIDTH'(eo_unit[0]))] <= eo_h[k];
+      end
+    end
+  end
+
+  // Shared activation tables: PEs 2j and 2j + 1 read one copy each of sigmoid, tanh (g) and tanh (c_t)
+  // through its two ports (an odd last PE has port A alone).
+  if (ShareTables) begin : g_shared_tables
+    for (genvar j = 0; j < (NumPe + 1) / 2; j++) begin : g_pair
+      localparam int unsigned A = 2 * j;
+      localparam int unsigned B = (2 * j + 1 < NumPe) ? 2 * j + 1 : 2 * j;
+      localparam bit HAS_B = (2 * j + 1 < NumPe);
+      logic [TABLE_WIDTH-1:0] sig_b, tg_b, tc_b;
+      act_table_dp #(
+        .AddrWidth(TableInWidth),
+        .Width    (TABLE_WIDTH),
+        .InitFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : "")
+      ) u_sigmoid (
+        .clk_i,
+        .rd_en_a_i  (xt_sig_en[A]),
+        .rd_addr_a_i(xt_gate_addr[A]),
+        .rd_data_a_o(xt_sig_data[A]),
+        .rd_en_b_i  (HAS_B && xt_sig_en[B]),
+        .rd_addr_b_i(xt_gate_addr[B]),
+        .rd_data_b_o(sig_b),
+        .wr_en_i    (tbl_we_sig),
+        .wr_addr_i  (load_addr[TableInWidth-1:0]),
+        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+      );
+      act_table_dp #(
+        .AddrWidth(TableInWidth),
+        .Width    (TABLE_WIDTH),
+        .InitFile ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
+      ) u_tanh_gate (
+        .clk_i,
+        .rd_en_a_i  (xt_tg_en[A]),
+        .rd_addr_a_i(xt_gate_addr[A]),
+        .rd_data_a_o(xt_tg_data[A]),
+        .rd_en_b_i  (HAS_B && xt_tg_en[B]),
+        .rd_addr_b_i(xt_gate_addr[B]),
+        .rd_data_b_o(tg_b),
+        .wr_en_i    (tbl_we_tanh),
+        .wr_addr_i  (load_addr[TableInWidth-1:0]),
+        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+      );
+      act_table_dp #(
+        .AddrWidth(TableInWidth),
+        .Width    (TABLE_WIDTH),
+        .InitFile ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
+      ) u_tanh_cell (
+        .clk_i,
+        .rd_en_a_i  (xt_tc_en[A]),
+        .rd_addr_a_i(xt_cell_addr[A]),
+        .rd_data_a_o(xt_tc_data[A]),
+        .rd_en_b_i  (HAS_B && xt_tc_en[B]),
+        .rd_addr_b_i(xt_cell_addr[B]),
+        .rd_data_b_o(tc_b),
+        .wr_en_i    (tbl_we_tanh),
+        .wr_addr_i  (load_addr[TableInWidth-1:0]),
+        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+      );
+      if (HAS_B) begin : g_b
+        assign xt_sig_data[B] = sig_b;
+        assign xt_tg_data[B]  = tg_b;
+        assign xt_tc_data[B]  = tc_b;
+      end else begin : g_no_b
+        logic unused_b;
+        assign unused_b = ^{sig_b, tg_b, tc_b};
+      end
+    end
+  end else begin : g_own_tables
+    for (genvar k = 0; k < NumPe; k++) begin : g_tie
+      assign xt_sig_data[k] = '0;
+      assign xt_tg_data[k]  = '0;
+      assign xt_tc_data[k]  = '0;
+    end
+    logic unused_xt;
+    always_comb begin
+      unused_xt = tbl_we_sig ^ tbl_we_tanh;
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        unused_xt ^= xt_sig_en[k] ^ xt_tg_en[k] ^ xt_tc_en[k] ^ (^xt_gate_addr[k]) ^ (^xt_cell_addr[k]);
       end
     end
   end

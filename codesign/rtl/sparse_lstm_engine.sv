@@ -209,10 +209,15 @@ module sparse_lstm_engine #(
   // Local units per PE of each layer: ceil(units / NumPe) (from the configuration only; a layer's
   // element-wise walk starts at the earliest two cycles after a configuration write).
   logic [LU_WIDTH-1:0] cfg_lu_q [2];
-  always_ff @(posedge clk_i) begin
-    for (int unsigned i = 0; i < 2; i++) begin
-      cfg_lu_q[i] <= LU_WIDTH'((32'(cfg_units_q[i]) + NumPe - 1) / NumPe);
+  // (compares with constants: no divider)
+  function automatic logic [LU_WIDTH-1:0] local_units(input logic [UNIT_WIDTH-1:0] u);
+    local_units = '0;
+    for (int unsigned j = 0; j < LU_MAX; j++) begin
+      if (32'(u) > j * NumPe) local_units = LU_WIDTH'(j + 1);
     end
+  endfunction
+  always_ff @(posedge clk_i) begin
+    for (int unsigned i = 0; i < 2; i++) cfg_lu_q[i] <= local_units(cfg_units_q[i]);
   end
 
   // ---- state --------------------------------------------------------------------------------------

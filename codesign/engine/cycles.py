@@ -3,21 +3,23 @@ activations of a golden run. It predicts the RTL's counters (rtl/sparse_lstm_eng
 
 The RTL's structure, which the defaults of `CycleParams` restate:
 - Per layer and step the non-zero activations are broadcast from (value, column) lists built while x_t
-  and h_t are written: a zero activation costs nothing. Each PE's column queue is deep enough that it
-  never waits for another PE, drops a column it stores no word for at no cost, and issues one stored
-  word (real or padding) per cycle with no bubble between columns. So the busiest PE's words in the
-  non-zero columns set the phase; `empty_column_cycles` stays 0.
-- Around those words: `fill` cycles before the first word issues (0 for layer 0, whose entries are
-  queued while the frame arrives; `fill_late` = 2 for layer 1 and the head: broadcast register, then
-  column-pointer read) and `drain` = 3 after the last one (M1 weight word out of the block RAM into flops,
-  M2 decode and multiply, A1 accumulator read; its A2 accumulation overlaps the element-wise phase's first
-  cycle, which only computes row addresses).
-- The element-wise unit then walks the layer's 4H rows, one per cycle, plus `eltwise_latency` = 15:
-  the accumulator read pipeline after the last row (R1 PE registers, R2 PE select, R3 z = acc + bias),
-  the unit's 10 cycles (table address, gate table, table flops, level and products, sum, c_t and tanh's
-  address, tanh(c_t) table, its flop, o * base and compare, h_t and q_state(h_t)) and the completion
-  count (2).
-- The head runs once per sequence on h_T: fill_late + words + drain, then six cycles per logit
+  and h_t are written: a zero activation costs nothing. The matrix phase is simulated cycle by cycle
+  (`_simulate_phases`, vectorised over every step of every sequence): the broadcast register (an entry
+  loaded in cycle c is offered in c + 1 and fires when every PE has room: P + queue < `fifo_depth`), each
+  PE's P stage, column queue (a column it stores no word for is dropped, free) and word generator (one
+  stored word, real or padding, per cycle, no bubble between columns). Layer 0's broadcaster is armed
+  while the frame arrives (back to back: X - 1 cycles before the phase; its state list at once, each
+  x_t entry the cycle after its word); layer 1 and the head start broadcasting in the phase's first
+  cycle (`fill_late` = 2 cycles before their first word). The phase ends `drain` = 3 cycles (M1, M2, A1;
+  A2 overlaps the element-wise phase's first cycle, which only computes row addresses) after the first
+  cycle in which the broadcaster is done and every PE is quiet.
+- Every PE's element-wise unit then walks its ceil(H / NumPe) units' 4 gate rows, all PEs in lockstep,
+  one row per cycle, plus `eltwise_latency` = 15: the accumulator read pipeline after the last row (R1
+  accumulators and bias banks, R2 registers, R3 z = acc + bias), the unit's 10 cycles (table address,
+  gate table, table flops, level and products, sum, c_t and tanh's address, tanh(c_t) table, its flop,
+  o * base and compare, h_t and q_state(h_t)) and the completion count (2; the list writes W1, W2 end by
+  then).
+- The head runs once per sequence on h_T: a matrix phase as above, then six cycles per logit
   (row issue, R1..R3, result register, send) when the output is not stalled.
 - `step_overhead` / `head_overhead`: further fixed cycles, 0 for this RTL (kept for other engines).
 """

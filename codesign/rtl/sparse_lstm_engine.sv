@@ -268,9 +268,9 @@ module sparse_lstm_engine #(
   localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
   logic [LIST_W-1:0]     xl_q [MaxInputs];
   logic [COL_WIDTH-1:0]  xl_cnt_q;
-  logic [LIST_W-1:0]     hl_q [LIST_BANKS][MaxLayers * 2][LIST_ROWS];
+  logic [LIST_W-1:0]     hl_rd [LIST_BANKS];   // each bank's entry at the broadcaster's row
   logic [UNIT_WIDTH-1:0] hl_cnt_q [MaxLayers * 2];
-  logic [LIST_W-1:0]     hsl_q [LIST_BANKS][MaxLayers * 2][LIST_ROWS];
+  logic [LIST_W-1:0]     hsl_rd [LIST_BANKS];
   logic [UNIT_WIDTH-1:0] hsl_cnt_q [MaxLayers * 2];
 
   // bank and row of list entry i
@@ -374,8 +374,8 @@ module sparse_lstm_engine #(
   assign bc_fire  = bc_valid_q && all_space;
   assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
   assign bc_done  = !bc_valid_q && !bc_more && !seg1_growing;
-  assign bc_entry = bc_from0 ? hsl_q[lbank(idx0_q)][seg0_sel_q][lrow(idx0_q)]
-                  : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_q[lbank(idx1_q)][seg1_sel_q][lrow(idx1_q)]);
+  assign bc_entry = bc_from0 ? hsl_rd[lbank(idx0_q)]
+                  : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_rd[lbank(idx1_q)]);
   assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
   assign bc_seg   = !bc_from0;
 
@@ -767,18 +767,45 @@ module sparse_lstm_engine #(
   end
   always_ff @(posedge clk_i) begin
     if (in_valid_i && in_ready_o && in_word != '0) xl_q[xl_wr_idx] <= {in_word, in_cnt_q};
-    if (w_valid_q) begin
-      for (int unsigned b = 0; b < LIST_BANKS; b++) begin
-        for (int unsigned k = 0; k < NumPe; k++) begin
-          if (w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b) begin
-            hl_q[b][w_sel_q][lrow(COL_WIDTH'(w_hpos_q[k]))] <= {w_h_q[k], w_col_q[k]};
-          end
-          if (w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b) begin
-            hsl_q[b][w_sel_q][lrow(COL_WIDTH'(w_spos_q[k]))] <= {w_hs_q[k], w_col_q[k]};
-          end
+  end
+  // One memory per bank and kind (h, state), each with one write port (LUT RAM): the (layer, bank)
+  // lists at rows sel * LIST_ROWS + row.
+  localparam int unsigned LI_W = (MaxLayers * 2 * LIST_ROWS > 1) ? $clog2(MaxLayers * 2 * LIST_ROWS) : 1;
+  function automatic logic [LI_W-1:0] lidx(input logic [HL_SEL-1:0] sel, input logic [LR_W-1:0] row);
+    lidx = LI_W'(32'(sel) * LIST_ROWS + 32'(row));
+  endfunction
+  for (genvar b = 0; b < LIST_BANKS; b++) begin : g_list_bank
+    logic [LIST_W-1:0] hmem_q [MaxLayers * 2 * LIST_ROWS];
+    logic [LIST_W-1:0] smem_q [MaxLayers * 2 * LIST_ROWS];
+    logic              h_we, s_we;
+    logic [LR_W-1:0]   h_row, s_row;
+    logic [LIST_W-1:0] h_data, s_data;
+    always_comb begin
+      h_we   = 1'b0;
+      s_we   = 1'b0;
+      h_row  = '0;
+      s_row  = '0;
+      h_data = '0;
+      s_data = '0;
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        if (w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b) begin
+          h_we   = 1'b1;
+          h_row  = lrow(COL_WIDTH'(w_hpos_q[k]));
+          h_data = {w_h_q[k], w_col_q[k]};
+        end
+        if (w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b) begin
+          s_we   = 1'b1;
+          s_row  = lrow(COL_WIDTH'(w_spos_q[k]));
+          s_data = {w_hs_q[k], w_col_q[k]};
         end
       end
     end
+    always_ff @(posedge clk_i) begin
+      if (w_valid_q && h_we) hmem_q[lidx(w_sel_q, h_row)] <= h_data;
+      if (w_valid_q && s_we) smem_q[lidx(w_sel_q, s_row)] <= s_data;
+    end
+    assign hl_rd[b]  = hmem_q[lidx(seg1_sel_q, lrow(idx1_q))];
+    assign hsl_rd[b] = smem_q[lidx(seg0_sel_q, lrow(idx0_q))];
   end
 
   // List counts: the x list restarts with a frame's first word, the h list of (layer, !bank) when the

@@ -28,9 +28,12 @@ module act_table_dp #(
     if (InitFile != "") $readmemh(InitFile, mem_q);
   end
 
+  // Port A: one address for the load write and the read (a block RAM read/write port, read first).
   always_ff @(posedge clk_i) begin
-    if (wr_en_i) mem_q[addr_a] <= wr_data_i;
-    if (rd_en_a_i) rd_a_q <= mem_q[addr_a];
+    if (wr_en_i || rd_en_a_i) begin
+      if (wr_en_i) mem_q[addr_a] <= wr_data_i;
+      rd_a_q <= mem_q[addr_a];
+    end
   end
   always_ff @(posedge clk_i) begin
     if (rd_en_b_i) rd_b_q <= mem_q[rd_addr_b_i];

@@ -55,7 +55,7 @@ module sparse_lstm_engine #(
   parameter int unsigned FifoDepth    = 16,
   // 1: two PEs' element-wise units share each activation table (one true dual-port block RAM, a read
   // port each); 0: every unit has its own three tables
-  parameter bit          ShareTables  = 1'b1,
+  parameter bit          ShareTables  = 1'b0,
   // configuration after power-up (the load stream may change it)
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,

@@ -72,14 +72,15 @@ def write_case(
     return {"image": str(img_dir), "x": str(img_dir / "x.npy"), "padding_words": padding, "density": density}
 
 
-def runner_for(case: dict):
-    """The build for a case's image: its types from params.json (shared by every default-typed image)."""
+def runner_for(case: dict, extra: dict | None = None):
+    """The build for a case's image: its types from params.json (shared by every default-typed image),
+    with `extra` parameters."""
     from codesign.engine import load_image
     from codesign.engine.sim_command import engine_build_params
 
     params = engine_build_params(load_image(Path(case["image"])))
     assert {k: params[k] for k in engine_params(5)} == engine_params(params["NumPe"]), "maxima drifted"
-    return sim.build(TOP, params)
+    return sim.build(TOP, {**params, **(extra or {})})
 
 
 def run_cases(runner, tmp_path: Path, cases: list[dict], stall: bool, testcase: str) -> list[dict]:
@@ -144,7 +145,7 @@ COUNTER_CASES_SLOW = [
 ]
 
 
-def check_counters(tmp_path: Path, cases: list[tuple]) -> None:
+def check_counters(tmp_path: Path, cases: list[tuple], extra: dict | None = None) -> None:
     """Every case through the RTL (inputs back to back, as the cycle model assumes): outputs bit-exact
     and every counter (steps, the last step's cycles, step and matrix totals, each PE's busy cycles)
     equal to `codesign.engine.cycles`."""
@@ -159,7 +160,7 @@ def check_counters(tmp_path: Path, cases: list[tuple]) -> None:
     diffs = []
     for num_pe, pe_cases in by_pe.items():
         results = run_cases(
-            runner_for(pe_cases[0]),
+            runner_for(pe_cases[0], extra),
             tmp_path / f"pe{num_pe}",
             pe_cases,
             stall=False,
@@ -185,7 +186,8 @@ def test_cycle_model_equals_rtl_counters(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cycle_model_equals_rtl_counters_more_shapes(tmp_path: Path) -> None:
-    check_counters(tmp_path, COUNTER_CASES_SLOW)
+    """Also the shared activation tables (two PEs per dual-port table; odd NumPe: a last PE alone)."""
+    check_counters(tmp_path, COUNTER_CASES_SLOW, {"ShareTables": 1})
 
 
 def test_reset_mid_sequence(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 // ESE-style sparse-LSTM engine: NumPe CSC processing elements, each with a column queue fed by a
-// broadcast of the non-zero activations, a sequential element-wise unit, h double-buffered per layer,
+// broadcast of the non-zero activations, and its own element-wise unit (an LSTM layer's four gate rows of
+// unit u sit on PE u mod NumPe; all units walk their PE's units in lockstep), h double-buffered per layer,
 // 1..MaxLayers stacked LSTM layers and a dense head on the same PEs (docs/engine.md is the contract;
 // codesign.engine is the golden model).
 //
@@ -9,11 +10,11 @@
 //   out  : out_user_o = 0: logits (NumClasses beats of acc raw, sign-extended, last on the final one);
 //          out_user_o = l+1: h_t of layer l (NumHidden beats of act raw) after every step when emit_h.
 //   load : {sel[15:0], pe[15:0], addr[31:0], data[63:0]} per beat, accepted only between sequences.
-//          sel 0 weight word, 1 column pointer (both of PE `pe`), 2 bias, 3 sigmoid, 4 tanh entry,
+//          sel 0 weight word, 1 column pointer, 2 bias (all three of PE `pe`), 3 sigmoid, 4 tanh entry,
 //          5 config: addr 0 inputs, 1 units of layer 0, 2 units of layer 1, 3 classes, 4 layers,
 //          5 emit_h, 6/7/8 colptr base of layer0/layer1/head, 9/10/11 bias base of layer0/layer1/head.
 //          Addresses and data as in docs/engine.md "Image files, exactly" (params.json).
-// Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,bias,sigmoid,
+// Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,pe<k>_bias,sigmoid,
 // tanh}.memh; the configuration's power-up value comes from the NumInputs.. parameters
 // (engine_params.svh: INPUTS, UNITS_0, UNITS_1, CLASSES, NUM_LAYERS; bases as the encoder lays them out).
 // Shapes are runtime configuration bounded by the Max* parameters, so one build serves many models.

@@ -1,6 +1,6 @@
 // ESE-style sparse-LSTM engine: NumPe CSC processing elements, each with a column queue fed by a
 // broadcast of the non-zero activations, and its own element-wise unit (an LSTM layer's four gate rows of
-// unit u sit on PE u mod NumPe; all units walk their PE's units in lockstep), h double-buffered per layer,
+// unit u sit on PE u mod NumPe; all PEs walk their units in lockstep), h double-buffered per layer,
 // 1..MaxLayers stacked LSTM layers and a dense head on the same PEs (docs/engine.md is the contract;
 // codesign.engine is the golden model).
 //

@@ -85,6 +85,7 @@ def bench_one(name: str, spec_path: str, pes: int, rtl_samples: int, work: Path)
         "rtl_cycles_per_step": sim_cycles / steps,
         "rtl_matrix_cycles_per_step": perf["matrix_cycles_total"] / steps,
         "rtl_pe_utilization": useful / (pes * perf["matrix_cycles_total"]),
+        "rtl_step_efficiency": useful / pes / sim_cycles,
         "model_on_rtl_samples": {
             "cycles_per_step": sub_model.cycles_per_step,
             "matrix_cycles_per_step": sub_model.matrix_cycles_per_step,
@@ -96,6 +97,7 @@ def bench_one(name: str, spec_path: str, pes: int, rtl_samples: int, work: Path)
             "ideal_cycles_per_step": model.ideal_cycles_per_step,
             "dense_activation_ideal_cycles_per_step": model.dense_activation_ideal_cycles_per_step,
             "pe_utilization": model.pe_utilization,
+            "step_efficiency": model.step_efficiency,
             "cycles_per_sequence": model.cycles_per_sequence,
         },
         "ecp5_fmax_mhz": fmax,

@@ -175,7 +175,8 @@ def _summary_lines(name: str, report: dict) -> list[str]:
             f"{report['samples']} sequences through the RTL: {report['mismatches']} mismatches, "
             f"accuracy {report['accuracy_rtl']:.4f} (golden {report['accuracy_golden']:.4f}); "
             f"cycles/step RTL {report['cycles_per_step']:.1f}, cycle model {model['cycles_per_step']:.1f}; "
-            f"PE utilization RTL {report['pe_utilization']:.3f}, cycle model {model['pe_utilization']:.3f}"
+            f"PE utilization RTL {report['pe_utilization']:.3f}, cycle model {model['pe_utilization']:.3f}; "
+            f"step efficiency {report.get('step_efficiency', 0.0):.3f}"
         ]
     if name == "synth":
         fmax = report.get("fmax_mhz")
@@ -191,7 +192,8 @@ def _summary_lines(name: str, report: dict) -> list[str]:
             f"{report['num_pe']} PEs, golden accuracy {report['accuracy_golden']:.4f} "
             f"(QKeras {report['accuracy_keras']:.4f}) on {report['samples']} sequences; cycle model on them "
             f"{report['cycles_per_step']:.1f} cycles/step, ideal {report['ideal_cycles_per_step']:.1f}, "
-            f"PE utilization {report['pe_utilization']:.3f}"
+            f"PE utilization {report['pe_utilization']:.3f}, "
+            f"step efficiency {report.get('step_efficiency', 0.0):.3f}"
         ]
     return []
 

@@ -79,6 +79,18 @@ def test_balanced_mask_gives_equal_nonzeros_per_pe(rows, cols, num_pe, sparsity)
         assert _kept_are_largest(w[rows_p], mask[rows_p])
 
 
+def test_balanced_mask_balances_lstm_rows_by_unit():
+    # An LSTM layer's four gate rows of unit u sit on PE u mod NumPe (docs/engine.md), also when NumPe
+    # does not divide H: balanced pruning balances under that mapping.
+    units, num_pe = 13, 5
+    pe = pe_of_rows(4 * units, num_pe, units)
+    assert (pe.reshape(4, units) == np.arange(units) % num_pe).all()
+    assert (pe_of_rows(4 * 16, 8, 16) == np.arange(64) % 8).all()  # = r mod NumPe when NumPe divides H
+    mask = balanced_prune_mask(_weights((4 * units, 20), seed=13), 0.8, num_pe, units)
+    counts = nnz_per_pe(mask, num_pe, units)
+    assert len(set(counts.tolist())) == 1
+
+
 def test_balanced_mask_fills_small_pes_when_density_exceeds_them():
     # 10 rows on 4 PEs: PEs 0-1 hold 3 rows (12 weights), PEs 2-3 hold 2 rows (8). At 10% sparsity the
     # budget (36) is more than 4 x 8, so the 2-row PEs keep everything and the others share the rest equally.
@@ -234,7 +246,7 @@ def test_compress_smoke_balanced(tiny_lstm):
     )
 
     w = _stored(loaded.model.get_layer("rnn1"), new.precision.kernel, new.precision.recurrent_kernel)
-    counts = nnz_per_pe(w, 3)
+    counts = nnz_per_pe(w, 3, w.shape[0] // 4)  # the LSTM's rows by unit (docs/engine.md)
     assert counts.max() == counts.min() == metrics["nnz_per_pe"]["max"] == metrics["nnz_per_pe"]["min"]
     assert np.count_nonzero(w) == metrics["nnz"]
     assert 1 - np.count_nonzero(w) / w.size == metrics["sparsity"] >= 0.5

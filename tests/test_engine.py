@@ -63,7 +63,8 @@ def test_images_decode_to_the_quantized_matrices(case, tmp_path):
         assert np.array_equal(decode_matrix(image, i), w)
         assert np.array_equal(decode_matrix(loaded, i), w)  # through the $readmemh files
         m = image.matrices[i]
-        assert np.array_equal(m.nnz_per_pe, [np.count_nonzero(w[k::num_pe]) for k in range(num_pe)])
+        pes, _ = m.placement()  # LSTM rows by unit (PE u mod NumPe), head rows r mod NumPe
+        assert np.array_equal(m.nnz_per_pe, [np.count_nonzero(w[pes == k]) for k in range(num_pe)])
         assert (m.words_per_pe >= m.nnz_per_pe).all()
     for k in range(num_pe):
         assert (image.pe_rel[k] <= 2**index_width - 1).all()
@@ -352,6 +353,7 @@ def test_codesign_rtl_stage(jv, tmp_path):
         "cycles_per_step",
         "ideal_cycles_per_step",
         "pe_utilization",
+        "step_efficiency",
         "accuracy_golden",
     ):
         assert key in report
@@ -360,7 +362,10 @@ def test_codesign_rtl_stage(jv, tmp_path):
     assert image.depth == report["memory_depth"] == max(report["words_per_pe"])
     trace = run_golden(image, jv[1].dataset.x_test)
     assert np.mean(trace.predictions == jv[1].dataset.y_test) == report["accuracy_golden"]
-    assert predict_cycles(image, trace).cycles_per_step == report["cycles_per_step"]
+    model = predict_cycles(image, trace)
+    assert model.cycles_per_step == report["cycles_per_step"]
+    assert report["step_efficiency"] == model.step_efficiency
+    assert model.step_efficiency == pytest.approx(model.ideal_cycles_per_step / model.cycles_per_step)
     svh = (folder / "engine_params.svh").read_text()
     names = [line.split()[2] for line in svh.splitlines() if line.startswith("localparam")]
     assert len(names) == len(set(names))

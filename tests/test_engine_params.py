@@ -33,7 +33,15 @@ def test_names_are_exactly_the_modules_parameters() -> None:
     declared = set(re.findall(r"^\s*parameter\b[^=\n]*?\b([A-Za-z_]\w*)\s*=", m.group(1), flags=re.M))
     assert declared == set(module_parameters())
     assert set(image_rtl_parameters(_image(), mem_dir=Path("m"))) == declared
-    groups = {"NumPe", "FifoDepth", "MemDir", *TYPE_PARAMETERS, *MAXIMA_PARAMETERS, *CONFIG_PARAMETERS}
+    groups = {
+        "NumPe",
+        "FifoDepth",
+        "ShareTables",
+        "MemDir",
+        *TYPE_PARAMETERS,
+        *MAXIMA_PARAMETERS,
+        *CONFIG_PARAMETERS,
+    }
     assert groups == declared
 
 

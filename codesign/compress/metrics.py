@@ -30,7 +30,8 @@ def sparsity_report(
     """`layers`: name -> (kernel, recurrent kernel) latent weights in Keras layout.
 
     Returns the totals over the pruned tensors (`sparsity`, `nnz`, `weights`), per layer the same plus
-    its gate-matrix shape, and with `num_pe` each layer's non-zeros per PE (row r on PE r mod num_pe)
+    its gate-matrix shape, and with `num_pe` each layer's non-zeros per PE (row r on PE
+    (r mod units) mod num_pe, docs/engine.md)
     and `nnz_per_pe` {num_pe, max, min} over all layers.
     """
     report: dict = {"layers": {}}
@@ -41,7 +42,7 @@ def sparsity_report(
         nnz = int(np.count_nonzero(w))
         entry = {"shape": list(w.shape), "nnz": nnz, "sparsity": 1.0 - nnz / w.size}
         if num_pe is not None:
-            counts = nnz_per_pe(w, num_pe)
+            counts = nnz_per_pe(w, num_pe, np.asarray(recurrent).shape[0])
             entry["nnz_per_pe"] = counts.tolist()
             per_pe_all.append(counts)
         report["layers"][name] = entry

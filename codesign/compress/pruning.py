@@ -53,9 +53,13 @@ def magnitude_prune_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
     return _top_k_mask(np.abs(w), kept_count(w.size, sparsity))
 
 
-def pe_of_rows(rows: int, num_pe: int) -> np.ndarray:
-    """The PE each gate-matrix row is dealt to: row r -> PE r mod num_pe (docs/engine.md)."""
-    return np.arange(rows) % num_pe
+def pe_of_rows(rows: int, num_pe: int, units: int | None = None) -> np.ndarray:
+    """The PE each gate-matrix row is dealt to (docs/engine.md "Rows to PEs"): for a recurrent layer's
+    gate matrix (rows = gates x units) row r -> PE (r mod units) mod num_pe, so that the gate rows of
+    one unit sit on one PE; without `units` (the head) row r -> PE r mod num_pe. (Both are r mod num_pe
+    when num_pe divides units.)"""
+    r = np.arange(rows)
+    return (r % units) % num_pe if units else r % num_pe
 
 
 def balanced_level(capacities: np.ndarray, keep: int) -> int:
@@ -70,10 +74,13 @@ def balanced_level(capacities: np.ndarray, keep: int) -> int:
     return low
 
 
-def balanced_prune_mask(w_gate_matrix: np.ndarray, sparsity: float, num_pe: int) -> np.ndarray:
+def balanced_prune_mask(
+    w_gate_matrix: np.ndarray, sparsity: float, num_pe: int, units: int | None = None
+) -> np.ndarray:
     """ESE's load-balance-aware pruning: every PE keeps the same number of its largest weights.
 
-    `w_gate_matrix` is W = [W_x W_h] (rows x columns), row r on PE r mod num_pe. The engine's step
+    `w_gate_matrix` is W = [W_x W_h] (rows x columns), row r on PE `pe_of_rows(rows, num_pe, units)`
+    (pass the layer's units: row r on PE (r mod units) mod num_pe). The engine's step
     costs max over PEs of their non-zeros, so the rule is equal counts, not equal densities: every PE
     keeps exactly L weights, L the largest level whose total fits the budget floor((1 - s) * n). When
     rows is not a multiple of num_pe the PEs hold sub-matrices of different sizes but the counts are
@@ -88,7 +95,7 @@ def balanced_prune_mask(w_gate_matrix: np.ndarray, sparsity: float, num_pe: int)
     if w.ndim != 2:
         raise CodesignError(f"balanced pruning needs a 2-D gate matrix, got shape {w.shape}")
     rows, cols = w.shape
-    pe = pe_of_rows(rows, num_pe)
+    pe = pe_of_rows(rows, num_pe, units)
     capacities = np.bincount(pe, minlength=num_pe) * cols
     level = balanced_level(capacities, kept_count(w.size, sparsity))
     mask = np.zeros(w.shape, dtype=bool)
@@ -154,13 +161,14 @@ def gate_matrix_mask(
     sparsity: float,
     num_pe: int | None = None,
     block: tuple[int, int] | None = None,
+    units: int | None = None,
 ) -> np.ndarray:
     if method == "magnitude":
         return magnitude_prune_mask(w, sparsity)
     if method == "balanced":
         if num_pe is None:
             raise CodesignError("num_pe: balanced pruning needs the number of PEs it balances for")
-        return balanced_prune_mask(w, sparsity, num_pe)
+        return balanced_prune_mask(w, sparsity, num_pe, units)
     if method == "block":
         if block is None:
             raise CodesignError("block: block pruning needs a block shape (rows, cols)")
@@ -178,11 +186,12 @@ def layer_masks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Masks for one recurrent layer, pruned as the one matrix W the engine stores; Keras layout."""
     w = gate_matrix(kernel, recurrent_kernel)
-    return split_gate_mask(gate_matrix_mask(w, method, sparsity, num_pe, block), kernel.shape[0])
+    units = np.asarray(recurrent_kernel).shape[0]
+    return split_gate_mask(gate_matrix_mask(w, method, sparsity, num_pe, block, units), kernel.shape[0])
 
 
-def nnz_per_pe(w_gate_matrix: np.ndarray, num_pe: int) -> np.ndarray:
-    """Non-zeros each PE stores of W (rows dealt r mod num_pe): the engine's per-step work per PE."""
+def nnz_per_pe(w_gate_matrix: np.ndarray, num_pe: int, units: int | None = None) -> np.ndarray:
+    """Non-zeros each PE stores of W (rows dealt as `pe_of_rows`): the engine's per-step work per PE."""
     w = np.asarray(w_gate_matrix)
-    pe = pe_of_rows(w.shape[0], num_pe)
+    pe = pe_of_rows(w.shape[0], num_pe, units)
     return np.bincount(pe, weights=np.count_nonzero(w, axis=1), minlength=num_pe).astype(np.int64)

@@ -86,6 +86,7 @@ def build_rtl(spec, config, out_root: Path = BUILD / "rtl", step_overhead: int =
         "cycles_per_step": cycles.cycles_per_step,
         "ideal_cycles_per_step": cycles.ideal_cycles_per_step,
         "pe_utilization": cycles.pe_utilization,
+        "step_efficiency": cycles.step_efficiency,
         "cycle_model": cycles.as_dict(),
     }
     with staged_folder(Path(out_root) / spec.name) as stage:
@@ -120,6 +121,6 @@ def run(args: argparse.Namespace) -> int:
         )
         print(
             f"  cycles/step {report['cycles_per_step']:.1f}, ideal {report['ideal_cycles_per_step']:.1f}, "
-            f"PE utilization {report['pe_utilization']:.3f}"
+            f"PE utilization {report['pe_utilization']:.3f}, step efficiency {report['step_efficiency']:.3f}"
         )
     return 0

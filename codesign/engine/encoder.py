@@ -1,7 +1,8 @@
 """Trained model -> the engine's memory images (docs/engine.md "Rows to PEs, and the CSC memory image").
 
 `model_from_trained` reads the QKeras model's QUANTIZED weights (the spec's quantizers, applied with
-`codesign.fixed`); `encode` deals the rows of every matrix to the PEs (row r -> PE r mod NumPe) and
+`codesign.fixed`); `encode` deals the rows of every matrix to the PEs (`row_placement`: the four gate
+rows of an LSTM unit u on PE u mod NumPe; head row r on PE r mod NumPe) and
 stores each PE's non-zeros column by column as {weight, relative row index} words, inserting a padding
 word where a gap exceeds the index field; it derives every type and the exact activation tables
 (`derive_types`, `activation_tables`). `write_image` writes the `$readmemh` files, `params.json` and
@@ -39,7 +40,7 @@ from codesign.spec import Activation, Precision, Spec
 GATES = 4  # LSTM rows per unit, Keras order i, f, g (c), o
 LOAD_DATA_BITS = 64  # data field of a weight-load beat (load_stream): a table entry must fit
 MAX_LAYERS = 2
-FORMAT_VERSION = 2  # 2: exact activations (table entries {offset, base}), input/state types
+FORMAT_VERSION = 3  # 2: exact activations, input/state types; 3: rows by unit, bias banked per PE
 
 
 # --- what the engine runs ---------------------------------------------------------------------------
@@ -209,11 +210,16 @@ class MatrixImage:
     bias_base: int  # first entry in bias.memh
     nnz_per_pe: np.ndarray  # (num_pe,) stored non-zero weights
     words_per_pe: np.ndarray  # (num_pe,) stored words incl. padding
+    units: int = 0  # an LSTM layer's units (rows = 4 x units, dealt by unit); 0 for the head
 
     @property
     def local_rows(self) -> int:
-        """Rows per PE: ceil(rows / NumPe) (colptr has one line per PE)."""
-        return -(-self.rows // self.colptr.shape[0])
+        """Rows per PE (colptr has one line per PE): see `local_row_count`."""
+        return local_row_count(self.rows, self.colptr.shape[0], self.units)
+
+    def placement(self) -> tuple[np.ndarray, np.ndarray]:
+        """(PE, local row) of every row: `row_placement`."""
+        return row_placement(self.rows, self.colptr.shape[0], self.units)
 
 
 @dataclass(frozen=True)
@@ -254,11 +260,45 @@ class EngineImage:
     def head(self) -> MatrixImage:
         return self.matrices[-1]
 
+    @property
+    def bias_depth(self) -> int:
+        """Lines of every PE's bias memory: the matrices' local rows back to back."""
+        return sum(m.local_rows for m in self.matrices)
+
+    def pe_bias(self, k: int) -> np.ndarray:
+        """PE k's bias memory (bias raw): each matrix's biases of this PE's rows at bias_base + local row
+        (0 where the PE has no row)."""
+        out = np.zeros(self.bias_depth, np.int64)
+        for m in self.matrices:
+            pes, local = m.placement()
+            out[m.bias_base + local[pes == k]] = m.bias[pes == k]
+        return out
+
     def pe_words(self, k: int) -> np.ndarray:
         """PE k's memory words {weight, rel} as unsigned ints (uint64)."""
         ww, iw = self.config.weight_width, self.config.index_width
         w = self.pe_weight[k].astype(np.int64) & ((1 << ww) - 1)
         return ((w << iw) | self.pe_rel[k]).astype(np.uint64)
+
+
+def local_row_count(rows: int, num_pe: int, units: int = 0) -> int:
+    """Local rows per PE: an LSTM layer (units > 0) gates x ceil(units / NumPe), the head
+    ceil(rows / NumPe)."""
+    if units:
+        return (rows // units) * -(-units // num_pe)
+    return -(-rows // num_pe)
+
+
+def row_placement(rows: int, num_pe: int, units: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(PE, local row) of every row of a matrix (docs/engine.md "Rows to PEs"). An LSTM layer's row
+    r = gate * H + u (units H > 0) goes to PE u mod NumPe at local row gate * ceil(H / NumPe) + u div NumPe,
+    so a PE holds the four gate rows of its units (its element-wise unit finishes them); the head's row r
+    to PE r mod NumPe at local row r div NumPe. Both are (r mod NumPe, r div NumPe) when NumPe divides H."""
+    r = np.arange(rows)
+    if not units:
+        return r % num_pe, r // num_pe
+    gate, u = r // units, r % units
+    return u % num_pe, gate * -(-units // num_pe) + u // num_pe
 
 
 def table_index(raw: np.ndarray, table_in: FixedType) -> np.ndarray:
@@ -333,16 +373,26 @@ def _exact_raw(values: np.ndarray, t: FixedType, what: str, option: str) -> np.n
     return raw
 
 
+def local_matrix(w_raw: np.ndarray, pe: int, num_pe: int, units: int = 0) -> np.ndarray:
+    """PE `pe`'s rows of a raw matrix at their local rows (`row_placement`; absent rows are zero)."""
+    rows = w_raw.shape[0]
+    pes, local = row_placement(rows, num_pe, units)
+    out = np.zeros((local_row_count(rows, num_pe, units), w_raw.shape[1]), dtype=w_raw.dtype)
+    out[local[pes == pe]] = w_raw[pes == pe]
+    return out
+
+
 def csc_for_pe(
-    w_raw: np.ndarray, pe: int, num_pe: int, max_rel: int, pad: bool = True
+    w_raw: np.ndarray, pe: int, num_pe: int, max_rel: int, pad: bool = True, units: int = 0
 ) -> tuple[list[int], list[int], list[int]]:
     """One PE's CSC of a raw matrix (rows x cols): (weights, rels, colptr relative to the start).
 
-    The PE holds rows pe, pe + num_pe, ...; rel counts this PE's local rows skipped since the previous
-    stored entry of the column (from local row 0 for the first); a gap > max_rel stores a padding word
-    (weight 0, rel max_rel) that occupies the row slot it lands on, or raises IndexOverflow if not `pad`.
+    The PE holds its rows at their local rows (`row_placement`); rel counts this PE's local rows skipped
+    since the previous stored entry of the column (from local row 0 for the first); a gap > max_rel stores
+    a padding word (weight 0, rel max_rel) that occupies the row slot it lands on, or raises IndexOverflow
+    if not `pad`.
     """
-    local = w_raw[pe::num_pe]
+    local = local_matrix(w_raw, pe, num_pe, units)
     weights: list[int] = []
     rels: list[int] = []
     colptr = [0]
@@ -398,16 +448,18 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
     check_engine_type("input", model.input_type)
     wt = weight_type(config.weight_width, model.weight_frac)
     option = f"--weight-width {config.weight_width} at fraction {model.weight_frac}"
-    raw_mats, raw_bias, names = [], [], []
+    raw_mats, raw_bias, names, mat_units = [], [], [], []
     for i, layer in enumerate(model.layers):
         raw_mats.append(_exact_raw(gate_matrix(layer), wt, f"layer {i} weights", option + " cannot hold it"))
         raw_bias.append(
             _exact_raw(layer.bias, model.bias_type, f"layer {i} bias", "bias type cannot hold it")
         )
         names.append(f"layer{i}")
+        mat_units.append(layer.units)
     raw_mats.append(_exact_raw(model.dense_kernel.T, wt, "dense_kernel", option + " cannot hold it"))
     raw_bias.append(_exact_raw(model.dense_bias, model.bias_type, "dense_bias", "bias type cannot hold it"))
     names.append("head")
+    mat_units.append(0)
 
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in raw_mats)
     types = derive_types(
@@ -420,14 +472,17 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
     pe_rel: list[list[int]] = [[] for _ in range(n)]
     matrices = []
     colptr_base = bias_base = 0
-    for name, w_raw, b_raw in zip(names, raw_mats, raw_bias, strict=True):
+    for name, w_raw, b_raw, units in zip(names, raw_mats, raw_bias, mat_units, strict=True):
         rows, cols = w_raw.shape
+        pes, _ = row_placement(rows, n, units)
         colptr = np.zeros((n, cols + 1), np.int64)
         nnz = np.zeros(n, np.int64)
         words = np.zeros(n, np.int64)
         for k in range(n):
             try:
-                weights, rels, ptr = csc_for_pe(w_raw, k, n, config.max_rel, config.index_overflow == "pad")
+                weights, rels, ptr = csc_for_pe(
+                    w_raw, k, n, config.max_rel, config.index_overflow == "pad", units
+                )
             except IndexOverflow as e:
                 raise CodesignError(
                     f"--index-overflow error: {name}, PE {k}, {e}: more than --index-width "
@@ -436,11 +491,13 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
             colptr[k] = np.asarray(ptr, np.int64) + len(pe_weight[k])
             pe_weight[k].extend(weights)
             pe_rel[k].extend(rels)
-            nnz[k] = int(np.count_nonzero(w_raw[k::n]))
+            nnz[k] = int(np.count_nonzero(w_raw[pes == k]))
             words[k] = len(weights)
-        matrices.append(MatrixImage(name, rows, cols, colptr, colptr_base, b_raw, bias_base, nnz, words))
+        matrices.append(
+            MatrixImage(name, rows, cols, colptr, colptr_base, b_raw, bias_base, nnz, words, units)
+        )
         colptr_base += cols + 1
-        bias_base += rows
+        bias_base += local_row_count(rows, n, units)
 
     depth = max((len(w) for w in pe_weight), default=0)
     if config.max_depth is not None and depth > config.max_depth:
@@ -477,17 +534,18 @@ def decode_matrix(image: EngineImage, index: int) -> np.ndarray:
     m = image.matrices[index]
     n = image.num_pe
     out = np.zeros((m.rows, m.cols), np.int64)
+    pes, local_of = m.placement()
+    row_of = {(int(p), int(lr)): r for r, (p, lr) in enumerate(zip(pes, local_of, strict=True))}
     for k in range(n):
         weights, rels = image.pe_weight[k], image.pe_rel[k]
         for j in range(m.cols):
             next_row = 0
             for a in range(int(m.colptr[k, j]), int(m.colptr[k, j + 1])):
                 local = next_row + int(rels[a])
-                row = k + n * local
                 if weights[a] != 0:
-                    if row >= m.rows:
-                        raise ValueError(f"{m.name}: PE {k} word {a} addresses row {row} >= {m.rows}")
-                    out[row, j] = weights[a]
+                    if (k, local) not in row_of:
+                        raise ValueError(f"{m.name}: PE {k} word {a} addresses local row {local}, no row")
+                    out[row_of[(k, local)], j] = weights[a]
                 next_row = local + 1
     return out
 
@@ -519,7 +577,7 @@ def image_params(image: EngineImage) -> dict:
         "weight_depth": depth,
         "ptr_width": max(1, depth.bit_length()),
         "colptr_depth": sum(m.cols + 1 for m in image.matrices),
-        "bias_depth": sum(m.rows for m in image.matrices),
+        "bias_depth": image.bias_depth,
         "bias_shift": t.bias_shift,
         "table_depth": 1 << t.table_in.width,
         "table_width": t.table_width,
@@ -538,7 +596,8 @@ def image_params(image: EngineImage) -> dict:
                 "name": m.name,
                 "rows": m.rows,
                 "cols": m.cols,
-                "local_rows": -(-m.rows // c.num_pe),
+                "local_rows": m.local_rows,
+                "units": m.units,
                 "colptr_base": m.colptr_base,
                 "bias_base": m.bias_base,
                 "nnz_per_pe": m.nnz_per_pe.tolist(),
@@ -549,7 +608,7 @@ def image_params(image: EngineImage) -> dict:
         "files": {
             "weights": [f"pe{k}_weights.memh" for k in range(c.num_pe)],
             "colptr": [f"pe{k}_colptr.memh" for k in range(c.num_pe)],
-            "bias": "bias.memh",
+            "bias": [f"pe{k}_bias.memh" for k in range(c.num_pe)],
             "sigmoid": "sigmoid.memh",
             "tanh": "tanh.memh",
         },
@@ -619,8 +678,8 @@ def write_image(image: EngineImage, folder: Path) -> dict:
         (folder / f"pe{k}_weights.memh").write_text(_hex_lines(words, params["word_width"]))
         ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
         (folder / f"pe{k}_colptr.memh").write_text(_hex_lines(ptrs, params["ptr_width"]))
-    bias = np.concatenate([m.bias for m in image.matrices])
-    (folder / "bias.memh").write_text(_hex_lines(bias, t.bias.width))
+    for k in range(c.num_pe):
+        (folder / f"pe{k}_bias.memh").write_text(_hex_lines(image.pe_bias(k), t.bias.width))
     (folder / "sigmoid.memh").write_text(_hex_lines(image.sigmoid_table, t.table_width))
     (folder / "tanh.memh").write_text(_hex_lines(image.tanh_table, t.table_width))
     (folder / "params.json").write_text(json.dumps(params, indent=2) + "\n")
@@ -665,11 +724,13 @@ def load_image(folder: Path) -> EngineImage:
         w = words >> iw
         sign = 1 << (ww - 1)
         pe_weight.append((w ^ sign) - sign)
-    bias = _read_hex(folder / "bias.memh", types.bias.width, True)
+    pe_bias = [_read_hex(folder / f"pe{k}_bias.memh", types.bias.width, True) for k in range(n)]
     matrices = []
     for m in params["matrices"]:
         base = m["colptr_base"]
         colptr = np.stack([c[base : base + m["cols"] + 1] for c in colptrs])
+        pes, local = row_placement(m["rows"], n, m["units"])
+        bias = np.array([pe_bias[int(p)][m["bias_base"] + int(lr)] for p, lr in zip(pes, local, strict=True)])
         matrices.append(
             MatrixImage(
                 m["name"],
@@ -677,10 +738,11 @@ def load_image(folder: Path) -> EngineImage:
                 m["cols"],
                 colptr,
                 base,
-                bias[m["bias_base"] : m["bias_base"] + m["rows"]],
+                bias.astype(np.int64),
                 m["bias_base"],
                 np.asarray(m["nnz_per_pe"], np.int64),
                 np.asarray(m["words_per_pe"], np.int64),
+                m["units"],
             )
         )
     return EngineImage(

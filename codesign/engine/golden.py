@@ -132,7 +132,7 @@ def matrix_vector_from_memory(image: EngineImage, index: int, v: np.ndarray) -> 
     with a zero activation are skipped, every word adds weight * activation into its local row."""
     m = image.matrices[index]
     n = image.num_pe
-    local_rows = -(-m.rows // n)
+    local_rows = m.local_rows
     acc = np.zeros((n, local_rows), dtype=object)  # Python ints: an independent, unbounded accumulator
     for j in np.flatnonzero(v):
         a = int(v[j])
@@ -143,8 +143,9 @@ def matrix_vector_from_memory(image: EngineImage, index: int, v: np.ndarray) -> 
                 acc[k, row] += int(image.pe_weight[k][addr]) * a
                 next_row = row + 1
     z = np.zeros(m.rows, np.int64)
+    pes, local = m.placement()
     for r in range(m.rows):
-        z[r] = acc[r % n, r // n] + (int(m.bias[r]) << image.types.bias_shift)
+        z[r] = acc[pes[r], local[r]] + (int(m.bias[r]) << image.types.bias_shift)
     return image.types.acc.check_raw(z)
 
 

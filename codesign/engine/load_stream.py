@@ -23,9 +23,9 @@ def load_beats(image, emit_h: bool) -> list[int]:
         ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
         for addr, ptr in enumerate(ptrs):
             beat(SEL_COLPTR, k, addr, int(ptr))
-    bias = np.concatenate([m.bias for m in image.matrices])
-    for addr, b in enumerate(bias):
-        beat(SEL_BIAS, 0, addr, int(b))
+    for k in range(image.num_pe):
+        for addr, b in enumerate(image.pe_bias(k)):
+            beat(SEL_BIAS, k, addr, int(b))
     for addr, v in enumerate(image.sigmoid_table):
         beat(SEL_SIGMOID, 0, addr, int(v))
     for addr, v in enumerate(image.tanh_table):

@@ -55,6 +55,7 @@ def rtl_parameters(
     mem_dir: Path | str | None = None,
     emit_h: bool = False,
     fifo_depth: int = FIFO_DEPTH,
+    share_tables: bool = False,
 ) -> dict[str, int | str | Path]:
     """sparse_lstm_engine's parameters for an image described by `params` (params.json's content, or a
     dict with its keys: num_pe, weight_width, index_width, weight_depth, bias_shift, sigmoid_step,
@@ -62,7 +63,8 @@ def rtl_parameters(
     types.cell.rounding).
 
     `maxima` overrides the Max*/WeightDepth/AccWidth sizes (default: the image's own). `config` adds the
-    power-up configuration (the model's shape, `emit_h`); `mem_dir` adds MemDir (a Path stays a Path: the
+    power-up configuration (the model's shape, `emit_h`); `share_tables` lets PE pairs share one
+    dual-port copy of each activation table; `mem_dir` adds MemDir (a Path stays a Path: the
     synthesis driver passes it as a path the tool can open)."""
     t = params["types"]
     units = list(params["units"])
@@ -87,6 +89,7 @@ def rtl_parameters(
     }
     p |= _maxima(params) | dict(maxima or {})
     p["FifoDepth"] = int(fifo_depth)
+    p["ShareTables"] = int(bool(share_tables))  # two PEs per dual-port table: saves no ECP5 block RAM today
     if config:
         p |= {
             "NumInputs": int(params["inputs"]),

@@ -3,7 +3,8 @@
 Uses the images of `codesign rtl` in build/rtl/<name>/ (made first when missing or built for another
 NumPe), simulates K test sequences back to back through rtl/sparse_lstm_engine.sv, compares every logit
 with the golden model and writes build/rtl/<name>/sim_report.json (samples, mismatches, accuracy_rtl,
-accuracy_golden, cycles_per_step, ideal_cycles_per_step, pe_utilization, and the cycle model beside the
+accuracy_golden, cycles_per_step, ideal_cycles_per_step, pe_utilization, step_efficiency = ideal / real
+cycles per step, and the cycle model beside the
 RTL counters).
 """
 
@@ -101,17 +102,20 @@ def sim_report(image, x_raw, y, tb: dict) -> dict:
         "cycles_per_step": perf["step_cycles_total"] / steps,
         "ideal_cycles_per_step": model.ideal_cycles_per_step,
         "pe_utilization": useful / (image.num_pe * perf["matrix_cycles_total"]),
+        "step_efficiency": useful / image.num_pe / perf["step_cycles_total"],
         "matrix_cycles_per_step": matrix_per_step,
         "busy_cycles_per_pe_per_step": [b / steps for b in perf["pe_busy"]],
         "cycle_model": {
             "cycles_per_step": model.cycles_per_step,
             "matrix_cycles_per_step": model.matrix_cycles_per_step,
             "pe_utilization": model.pe_utilization,
+            "step_efficiency": model.step_efficiency,
             "busy_cycles_per_pe_per_step": model.busy_cycles_per_pe_per_step,
             "params": model.params,
             "matrix_cycles_rtl_minus_model": perf["matrix_cycles_total"]
             - round(model.matrix_cycles_per_step * steps),
             "step_cycles_rtl_minus_model": perf["step_cycles_total"] - round(model.cycles_per_step * steps),
+            "busy_cycles_rtl_minus_model": np.subtract(perf["pe_busy"], model.busy_cycles_per_pe).tolist(),
             "note": "codesign.engine.cycles, default CycleParams (the RTL pipeline); differences are totals",
         },
         "steps": steps,
@@ -168,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         f"  {report['samples']} samples, {report['mismatches']} mismatches, accuracy RTL "
         f"{report['accuracy_rtl']:.4f} / golden {report['accuracy_golden']:.4f}; cycles/step "
         f"{report['cycles_per_step']:.1f} (ideal {report['ideal_cycles_per_step']:.1f}), "
-        f"PE utilization {report['pe_utilization']:.3f} -> {folder / 'sim_report.json'}"
+        f"PE utilization {report['pe_utilization']:.3f}, step efficiency {report['step_efficiency']:.3f} "
+        f"-> {folder / 'sim_report.json'}"
     )
     return 0 if report["mismatches"] == 0 else 1

@@ -19,6 +19,9 @@
 // flop: an ECP5 DP16KD's data come 5.8 ns after the clock and a MULT18X18D takes 3.9 ns (ulx3s timing).
 // Tables: entry address = the table-input raw's two's-complement bits (see act_table). They are written
 // through tbl_* (0 sigmoid, 1 tanh); the cell's tanh table is a second copy written by the same beats.
+// ExternalTables = 1: the three tables are outside (the engine shares each between two units, act_table_dp):
+// this unit drives their read enables and addresses (xt_*_o) and takes their registered data (xt_*_i) with
+// the same timing; tbl_* are then unused.
 // Reset: asynchronous, active low.
 module lstm_eltwise #(
   parameter int unsigned ZWidth       = 40,
@@ -37,6 +40,7 @@ module lstm_eltwise #(
   parameter int unsigned UnitWidth    = 8,
   parameter              SigmoidFile  = "",
   parameter              TanhFile     = "",
+  parameter bit          ExternalTables = 1'b0,
   // Exact sum type of f*c + i*g (ap_fixed RType::plus) and the tables' boundary grid (docs/engine.md).
   localparam int          FC_FRAC     = GateFrac + CellFrac,
   localparam int          IG_FRAC     = 2 * GateFrac,
@@ -60,7 +64,17 @@ module lstm_eltwise #(
   input  logic                        tbl_we_i,
   input  logic                        tbl_sel_i,
   input  logic [TableInWidth-1:0]     tbl_addr_i,
-  input  logic [TableWidth-1:0]       tbl_data_i
+  input  logic [TableWidth-1:0]       tbl_data_i,
+  // external tables (ExternalTables = 1): sigmoid and tanh(g) read at xt_gate_addr_o, tanh(c_t) at
+  // xt_cell_addr_o; the data one cycle after the enable, from the table's own register
+  output logic                        xt_sig_en_o,
+  output logic                        xt_tanh_gate_en_o,
+  output logic                        xt_tanh_cell_en_o,
+  output logic [TableInWidth-1:0]     xt_gate_addr_o,
+  output logic [TableInWidth-1:0]     xt_cell_addr_o,
+  input  logic [TableWidth-1:0]       xt_sig_data_i,
+  input  logic [TableWidth-1:0]       xt_tanh_gate_data_i,
+  input  logic [TableWidth-1:0]       xt_tanh_cell_data_i
 );
   localparam logic [1:0] GATE_I = 2'd0;
   localparam logic [1:0] GATE_F = 2'd1;
@@ -116,32 +130,40 @@ module lstm_eltwise #(
 
   // ---- cycle 1: table reads ---------------------------------------------------------------------------
   logic [TableWidth-1:0] sig_data, tanh_data, tanh_c_data;
-  act_table #(
-    .AddrWidth(TableInWidth),
-    .Width    (TableWidth),
-    .InitFile (SigmoidFile)
-  ) u_sigmoid (
-    .clk_i,
-    .rd_en_i  (t_valid_q && (t_gate_q != GATE_G)),
-    .rd_addr_i(t_addr_q),
-    .rd_data_o(sig_data),
-    .wr_en_i  (tbl_we_i && !tbl_sel_i),
-    .wr_addr_i(tbl_addr_i),
-    .wr_data_i(tbl_data_i)
-  );
-  act_table #(
-    .AddrWidth(TableInWidth),
-    .Width    (TableWidth),
-    .InitFile (TanhFile)
-  ) u_tanh_gate (
-    .clk_i,
-    .rd_en_i  (t_valid_q && (t_gate_q == GATE_G)),
-    .rd_addr_i(t_addr_q),
-    .rd_data_o(tanh_data),
-    .wr_en_i  (tbl_we_i && tbl_sel_i),
-    .wr_addr_i(tbl_addr_i),
-    .wr_data_i(tbl_data_i)
-  );
+  assign xt_sig_en_o       = t_valid_q && (t_gate_q != GATE_G);
+  assign xt_tanh_gate_en_o = t_valid_q && (t_gate_q == GATE_G);
+  assign xt_gate_addr_o    = t_addr_q;
+  if (ExternalTables) begin : g_ext_gate
+    assign sig_data  = xt_sig_data_i;
+    assign tanh_data = xt_tanh_gate_data_i;
+  end else begin : g_gate_tables
+    act_table #(
+      .AddrWidth(TableInWidth),
+      .Width    (TableWidth),
+      .InitFile (SigmoidFile)
+    ) u_sigmoid (
+      .clk_i,
+      .rd_en_i  (xt_sig_en_o),
+      .rd_addr_i(t_addr_q),
+      .rd_data_o(sig_data),
+      .wr_en_i  (tbl_we_i && !tbl_sel_i),
+      .wr_addr_i(tbl_addr_i),
+      .wr_data_i(tbl_data_i)
+    );
+    act_table #(
+      .AddrWidth(TableInWidth),
+      .Width    (TableWidth),
+      .InitFile (TanhFile)
+    ) u_tanh_gate (
+      .clk_i,
+      .rd_en_i  (xt_tanh_gate_en_o),
+      .rd_addr_i(t_addr_q),
+      .rd_data_o(tanh_data),
+      .wr_en_i  (tbl_we_i && tbl_sel_i),
+      .wr_addr_i(tbl_addr_i),
+      .wr_data_i(tbl_data_i)
+    );
+  end
 
   logic                        s1_valid_q;
   logic [1:0]                  s1_gate_q;
@@ -217,19 +239,29 @@ module lstm_eltwise #(
 
   logic o_beat;
   assign o_beat = s2_valid_q && (s2_gate_q == GATE_O);
-  act_table #(
-    .AddrWidth(TableInWidth),
-    .Width    (TableWidth),
-    .InitFile (TanhFile)
-  ) u_tanh_cell (
-    .clk_i,
-    .rd_en_i  (c_valid_q),
-    .rd_addr_i(c_addr_q),
-    .rd_data_o(tanh_c_data),
-    .wr_en_i  (tbl_we_i && tbl_sel_i),
-    .wr_addr_i(tbl_addr_i),
-    .wr_data_i(tbl_data_i)
-  );
+  assign xt_tanh_cell_en_o = c_valid_q;
+  assign xt_cell_addr_o    = c_addr_q;
+  if (ExternalTables) begin : g_ext_cell
+    assign tanh_c_data = xt_tanh_cell_data_i;
+    logic unused_tbl;
+    assign unused_tbl = ^{tbl_we_i, tbl_sel_i, tbl_addr_i, tbl_data_i};
+  end else begin : g_cell_table
+    act_table #(
+      .AddrWidth(TableInWidth),
+      .Width    (TableWidth),
+      .InitFile (TanhFile)
+    ) u_tanh_cell (
+      .clk_i,
+      .rd_en_i  (c_valid_q),
+      .rd_addr_i(c_addr_q),
+      .rd_data_o(tanh_c_data),
+      .wr_en_i  (tbl_we_i && tbl_sel_i),
+      .wr_addr_i(tbl_addr_i),
+      .wr_data_i(tbl_data_i)
+    );
+    logic unused_xt;
+    assign unused_xt = ^{xt_sig_data_i, xt_tanh_gate_data_i, xt_tanh_cell_data_i};
+  end
 
   // ---- cycle 7: the entry into a flop; cycle 8: o * base, compare; cycle 9: h_t and q_state(h_t) -------
   // (d: the tanh read's data, e: the entry registered, m: the product and compare registered)

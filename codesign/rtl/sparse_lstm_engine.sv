@@ -1,5 +1,6 @@
 // ESE-style sparse-LSTM engine: NumPe CSC processing elements, each with a column queue fed by a
-// broadcast of the non-zero activations, a sequential element-wise unit, h double-buffered per layer,
+// broadcast of the non-zero activations, and its own element-wise unit (an LSTM layer's four gate rows of
+// unit u sit on PE u mod NumPe; all PEs walk their units in lockstep), h double-buffered per layer,
 // 1..MaxLayers stacked LSTM layers and a dense head on the same PEs (docs/engine.md is the contract;
 // codesign.engine is the golden model).
 //
@@ -9,11 +10,11 @@
 //   out  : out_user_o = 0: logits (NumClasses beats of acc raw, sign-extended, last on the final one);
 //          out_user_o = l+1: h_t of layer l (NumHidden beats of act raw) after every step when emit_h.
 //   load : {sel[15:0], pe[15:0], addr[31:0], data[63:0]} per beat, accepted only between sequences.
-//          sel 0 weight word, 1 column pointer (both of PE `pe`), 2 bias, 3 sigmoid, 4 tanh entry,
+//          sel 0 weight word, 1 column pointer, 2 bias (all three of PE `pe`), 3 sigmoid, 4 tanh entry,
 //          5 config: addr 0 inputs, 1 units of layer 0, 2 units of layer 1, 3 classes, 4 layers,
 //          5 emit_h, 6/7/8 colptr base of layer0/layer1/head, 9/10/11 bias base of layer0/layer1/head.
 //          Addresses and data as in docs/engine.md "Image files, exactly" (params.json).
-// Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,bias,sigmoid,
+// Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,pe<k>_bias,sigmoid,
 // tanh}.memh; the configuration's power-up value comes from the NumInputs.. parameters
 // (engine_params.svh: INPUTS, UNITS_0, UNITS_1, CLASSES, NUM_LAYERS; bases as the encoder lays them out).
 // Shapes are runtime configuration bounded by the Max* parameters, so one build serves many models.
@@ -53,6 +54,9 @@ module sparse_lstm_engine #(
   parameter int unsigned MaxLayers    = 2,
   parameter int unsigned WeightDepth  = 1024,
   parameter int unsigned FifoDepth    = 16,
+  // 1: two PEs' element-wise units share each activation table (one true dual-port block RAM, a read
+  // port each); 0: every unit has its own three tables
+  parameter bit          ShareTables  = 1'b0,
   // configuration after power-up (the load stream may change it)
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
@@ -92,9 +96,11 @@ module sparse_lstm_engine #(
   localparam int unsigned MAX_COLS     = (MaxLayers > 1 && 2 * MaxUnits > COLS_L0) ? 2 * MaxUnits : COLS_L0;
   localparam int unsigned COL_WIDTH    = $clog2(MAX_COLS + 1);
   localparam int unsigned MAX_ROWS     = (4 * MaxUnits > MaxClasses) ? 4 * MaxUnits : MaxClasses;
-  localparam int unsigned LOCAL_ROWS   = (MAX_ROWS + NumPe - 1) / NumPe;
+  localparam int unsigned LU_MAX       = (MaxUnits + NumPe - 1) / NumPe;     // units per PE
+  localparam int unsigned HEAD_LOCAL   = (MaxClasses + NumPe - 1) / NumPe;   // head rows per PE
+  localparam int unsigned LOCAL_ROWS   = (4 * LU_MAX > HEAD_LOCAL) ? 4 * LU_MAX : HEAD_LOCAL;
   localparam int unsigned COLPTR_DEPTH = COLS_L0 + 1 + ((MaxLayers > 1) ? 2 * MaxUnits + 1 : 0) + MaxUnits + 1;
-  localparam int unsigned BIAS_DEPTH   = 4 * MaxUnits * MaxLayers + MaxClasses;
+  localparam int unsigned BIAS_DEPTH   = 4 * LU_MAX * MaxLayers + HEAD_LOCAL;  // per PE
   localparam int unsigned WORD_WIDTH   = WeightWidth + IndexWidth;
   localparam int unsigned WADDR_WIDTH  = $clog2(WeightDepth + 1);
   localparam int unsigned WIDX_WIDTH   = (WeightDepth > 1) ? $clog2(WeightDepth) : 1;
@@ -106,8 +112,13 @@ module sparse_lstm_engine #(
   localparam int unsigned UNIT_WIDTH   = $clog2(MaxUnits + 1);
   localparam int unsigned XIDX_WIDTH   = (MaxInputs > 1) ? $clog2(MaxInputs) : 1;
   localparam int unsigned LAYER_WIDTH  = 2;
-  localparam int unsigned HIDX_WIDTH   = $clog2(MaxLayers * 2 * MaxUnits);
-  localparam int unsigned CIDX_WIDTH   = (MaxLayers * MaxUnits > 1) ? $clog2(MaxLayers * MaxUnits) : 1;
+  localparam int unsigned HIDX_WIDTH   = (MaxLayers * 2 * LU_MAX > 1) ? $clog2(MaxLayers * 2 * LU_MAX) : 1;
+  localparam int unsigned CIDX_WIDTH   = (MaxLayers * LU_MAX > 1) ? $clog2(MaxLayers * LU_MAX) : 1;
+  localparam int unsigned LU_WIDTH     = $clog2(LU_MAX + 1);
+  // The h lists are banked so that one local unit's NumPe results land in distinct banks: LIST_BANKS
+  // (a power of two >= NumPe) banks, entry i in bank i mod LIST_BANKS at row i div LIST_BANKS.
+  localparam int unsigned LIST_BANKS   = 1 << $clog2(NumPe);
+  localparam int unsigned LIST_ROWS    = (MaxUnits + LIST_BANKS - 1) / LIST_BANKS;
   localparam int unsigned ZWIDTH       = AccWidth + 1;
   // table entry width (docs/engine.md "Types": TABLE_WIDTH), as lstm_eltwise derives it
   localparam int          SUM_FRAC     = (CellFrac > GateFrac) ? GateFrac + CellFrac : 2 * GateFrac;
@@ -140,7 +151,8 @@ module sparse_lstm_engine #(
   // ---- configuration (no reset: survives a reset in the middle of a sequence) ---------------------
   localparam int unsigned L1_PTR_INIT = NumInputs + Units0 + 1;
   localparam int unsigned HEAD_PTR_INIT = L1_PTR_INIT + ((NumLayers > 1) ? Units0 + Units1 + 1 : 0);
-  localparam int unsigned HEAD_BIAS_INIT = 4 * Units0 + ((NumLayers > 1) ? 4 * Units1 : 0);
+  localparam int unsigned L1_BIAS_INIT = 4 * ((Units0 + NumPe - 1) / NumPe);
+  localparam int unsigned HEAD_BIAS_INIT = L1_BIAS_INIT + ((NumLayers > 1) ? 4 * ((Units1 + NumPe - 1) / NumPe) : 0);
   logic [COL_WIDTH-1:0]   cfg_inputs_q;
   logic [UNIT_WIDTH-1:0]  cfg_units_q [2];
   logic [ROW_WIDTH-1:0]   cfg_classes_q;
@@ -160,7 +172,7 @@ module sparse_lstm_engine #(
     cfg_ptr_base_q[1]  = PADDR_WIDTH'(L1_PTR_INIT);
     cfg_ptr_base_q[2]  = PADDR_WIDTH'(HEAD_PTR_INIT);
     cfg_bias_base_q[0] = '0;
-    cfg_bias_base_q[1] = BADDR_WIDTH'(4 * Units0);
+    cfg_bias_base_q[1] = BADDR_WIDTH'(L1_BIAS_INIT);
     cfg_bias_base_q[2] = BADDR_WIDTH'(HEAD_BIAS_INIT);
   end
 
@@ -195,6 +207,20 @@ module sparse_lstm_engine #(
     end
   end
 
+  // Local units per PE of each layer: ceil(units / NumPe) (from the configuration only; a layer's
+  // element-wise walk starts at the earliest two cycles after a configuration write).
+  logic [LU_WIDTH-1:0] cfg_lu_q [2];
+  // (compares with constants: no divider)
+  function automatic logic [LU_WIDTH-1:0] local_units(input logic [UNIT_WIDTH-1:0] u);
+    local_units = '0;
+    for (int unsigned j = 0; j < LU_MAX; j++) begin
+      if (32'(u) > j * NumPe) local_units = LU_WIDTH'(j + 1);
+    end
+  endfunction
+  always_ff @(posedge clk_i) begin
+    for (int unsigned i = 0; i < 2; i++) cfg_lu_q[i] <= local_units(cfg_units_q[i]);
+  end
+
   // ---- state --------------------------------------------------------------------------------------
   state_e                 state_q, state_d;
   logic [COL_WIDTH-1:0]   in_cnt_q, in_cnt_d;
@@ -203,30 +229,31 @@ module sparse_lstm_engine #(
   logic                   bank_q, bank_d;            // h bank holding h_{t-1}
   logic [1:0]             mat_q, mat_d;
   logic [LAYER_WIDTH-1:0] layer_q, layer_d;
-  logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise issue / h output counter
+  logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise local unit / h output unit counter
   logic [1:0]             gate_q, gate_d;
-  logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise results received
+  logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise local units completed (lists written)
+  logic [PE_WIDTH-1:0]    ope_q, ope_d;              // h output: unit_q mod NumPe
+  logic [LU_WIDTH-1:0]    olu_q, olu_d;              // h output: unit_q div NumPe
   logic [ROW_WIDTH-1:0]   cls_q, cls_d;
   logic [1:0]             tail_q, tail_d;            // S_MAT_TAIL cycle counter
   logic signed [AccWidth-1:0] logit_q;
 
-  logic signed [ActWidth-1:0]  h_q [MaxLayers * 2 * MaxUnits];
-  logic signed [CellWidth-1:0] c_q [MaxLayers * MaxUnits];
-  logic [BiasWidth-1:0]        bias_q [BIAS_DEPTH];
-
-  initial begin
-    if (MemDir != "") $readmemh({MemDir, "/bias.memh"}, bias_q);
-  end
+  // h_t (for the output stream) and q_state(c_t), banked per PE: unit u at PE u mod NumPe, local unit
+  // u div NumPe.
+  logic signed [ActWidth-1:0]  h_q [NumPe][MaxLayers * 2 * LU_MAX];
+  logic signed [CellWidth-1:0] c_q [NumPe][MaxLayers * LU_MAX];
 
   function automatic logic [HIDX_WIDTH-1:0] h_index(input logic [LAYER_WIDTH-1:0] layer,
-                                                     input logic bank, input logic [UNIT_WIDTH-1:0] unit);
-    h_index = HIDX_WIDTH'((32'(layer) * 2 + 32'(bank)) * MaxUnits + 32'(unit));
+                                                     input logic bank, input logic [LU_WIDTH-1:0] lu);
+    h_index = HIDX_WIDTH'((32'(layer) * 2 + 32'(bank)) * LU_MAX + 32'(lu));
   endfunction
 
   // ---- matrix geometry ----------------------------------------------------------------------------
   logic [BADDR_WIDTH-1:0] mat_bias_base;
-  logic [UNIT_WIDTH-1:0]  units;  // units of the current layer
+  logic [UNIT_WIDTH-1:0]  units;     // units of the current layer
+  logic [LU_WIDTH-1:0]    lunits;    // its local units per PE: ceil(units / NumPe)
   assign units      = cfg_units_q[layer_q[0]];
+  assign lunits     = cfg_lu_q[layer_q[0]];
   assign mat_bias_base = cfg_bias_base_q[mat_q];
 
 
@@ -237,14 +264,23 @@ module sparse_lstm_engine #(
   // the layer's own next step. *_cnt_q count the entries. A list that holds h_{t-1} of the first step
   // counts as empty.
   localparam int unsigned LIST_W = ActWidth + COL_WIDTH;
-  localparam int unsigned HL_IDX = (MaxUnits > 1) ? $clog2(MaxUnits) : 1;
+  localparam int unsigned LB_W   = (LIST_BANKS > 1) ? $clog2(LIST_BANKS) : 1;
+  localparam int unsigned LR_W   = (LIST_ROWS > 1) ? $clog2(LIST_ROWS) : 1;
   localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
   logic [LIST_W-1:0]     xl_q [MaxInputs];
   logic [COL_WIDTH-1:0]  xl_cnt_q;
-  logic [LIST_W-1:0]     hl_q [MaxLayers * 2][MaxUnits];
+  logic [LIST_W-1:0]     hl_rd [LIST_BANKS];   // each bank's entry at the broadcaster's row
   logic [UNIT_WIDTH-1:0] hl_cnt_q [MaxLayers * 2];
-  logic [LIST_W-1:0]     hsl_q [MaxLayers * 2][MaxUnits];
+  logic [LIST_W-1:0]     hsl_rd [LIST_BANKS];
   logic [UNIT_WIDTH-1:0] hsl_cnt_q [MaxLayers * 2];
+
+  // bank and row of list entry i
+  function automatic logic [LB_W-1:0] lbank(input logic [COL_WIDTH-1:0] i);
+    lbank = LB_W'(32'(i) % LIST_BANKS);
+  endfunction
+  function automatic logic [LR_W-1:0] lrow(input logic [COL_WIDTH-1:0] i);
+    lrow = LR_W'(32'(i) / LIST_BANKS);
+  endfunction
 
   function automatic logic [HL_SEL-1:0] hl_sel(input logic [LAYER_WIDTH-1:0] layer, input logic bank);
     hl_sel = HL_SEL'(32'(layer) * 2 + 32'(bank));
@@ -339,8 +375,8 @@ module sparse_lstm_engine #(
   assign bc_fire  = bc_valid_q && all_space;
   assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
   assign bc_done  = !bc_valid_q && !bc_more && !seg1_growing;
-  assign bc_entry = bc_from0 ? hsl_q[seg0_sel_q][idx0_q[HL_IDX-1:0]]
-                  : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_q[seg1_sel_q][idx1_q[HL_IDX-1:0]]);
+  assign bc_entry = bc_from0 ? hsl_rd[lbank(idx0_q)]
+                  : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_rd[lbank(idx1_q)]);
   assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
   assign bc_seg   = !bc_from0;
 
@@ -415,37 +451,37 @@ module sparse_lstm_engine #(
   end
 
   // ---- accumulator read pipeline (element-wise rows and logits) -------------------------------------
-  // Row r lives in PE r mod NumPe at local row r div NumPe. One row per cycle, four registered stages:
-  //   R0  row from the walk counters -> (PE, local row), bias address     (rd_*_q)
-  //   R1  every PE registers its accumulator at that local row; bias read (PE acc_rd_q, bias_rd_q)
-  //   R2  the row's PE selected                                            (sel_acc_q)
-  //   R3  z = acc + bias, exact                                            (z_q)
-  // so neither the NumPe x LocalRows multiplexer nor the bias sum shares a cycle with anything else.
-  logic [ROW_WIDTH-1:0]       rd_row;
-  logic [ROW_WIDTH-1:0]       elt_row;
+  // Every PE holds the four gate rows of its units (unit u on PE u mod NumPe, local unit lu = u div NumPe,
+  // gate row at local row gate * lunits + lu): the element-wise walk reads one local row in every PE at
+  // once (acc_rd_row is common), each PE's bias bank at the same address, and every PE's own element-wise
+  // unit takes the result. Logits: class c at PE c mod NumPe, local row c div NumPe, one class at a time.
+  //   R0  local row from the walk counters, bias address, (logits) the class's PE   (acc_rd_row, ...)
+  //   R1  every PE registers its accumulator at that local row; every bias bank reads
+  //   R2  both registered again per PE (nothing after a memory's output but a flop)
+  //   R3  z = acc + bias per PE, exact                                             (z_q[k])
+  // Logits: in S_LOGIT_WAIT the class's PE's z is selected into logit_q (a multiplexer into a flop).
+  logic [RIDX_WIDTH-1:0]      elt_row;  // < 4 * lunits <= LOCAL_ROWS
   logic                       rd_issue;
   always_comb begin
     unique case (gate_q)
-      2'd0:    elt_row = ROW_WIDTH'(unit_q);
-      2'd1:    elt_row = ROW_WIDTH'(unit_q) + ROW_WIDTH'(units);
-      2'd2:    elt_row = ROW_WIDTH'(unit_q) + (ROW_WIDTH'(units) << 1);
-      default: elt_row = ROW_WIDTH'(unit_q) + (ROW_WIDTH'(units) << 1) + ROW_WIDTH'(units);
+      2'd0:    elt_row = RIDX_WIDTH'(unit_q);
+      2'd1:    elt_row = RIDX_WIDTH'(unit_q) + RIDX_WIDTH'(lunits);
+      2'd2:    elt_row = RIDX_WIDTH'(unit_q) + (RIDX_WIDTH'(lunits) << 1);
+      default: elt_row = RIDX_WIDTH'(unit_q) + (RIDX_WIDTH'(lunits) << 1) + RIDX_WIDTH'(lunits);
     endcase
   end
   assign rd_issue = (state_q == S_ELT) || (state_q == S_LOGIT_RD);
-  assign rd_row   = (state_q == S_ELT) ? elt_row : cls_q;
 
   logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
   logic [1:0]                 r1_gate_q, r2_gate_q, r3_gate_q, z_gate_q;
   logic [UNIT_WIDTH-1:0]      r1_unit_q, r2_unit_q, r3_unit_q, z_unit_q;
   logic [RIDX_WIDTH-1:0]      acc_rd_row;
-  logic [PE_WIDTH-1:0]        r1_pe_q, r2_pe_q;
+  logic [PE_WIDTH-1:0]        r1_pe_q, r2_pe_q, r3_pe_q, z_pe_q;
   logic [BADDR_WIDTH-1:0]     bias_rd_addr;
-  logic [BiasWidth-1:0]       bias_rd_q, r3_bias_q;
-  logic signed [AccWidth-1:0] sel_acc_q;
-  logic signed [ZWIDTH-1:0]   z_q;
-  logic signed [AccWidth-1:0] bias_acc;  // aligned to the accumulator's fraction
-  assign bias_acc = AccWidth'($signed(r3_bias_q)) <<< BiasShift;
+  logic [BiasWidth-1:0]       bias_rd_q [NumPe];
+  logic [BiasWidth-1:0]       r3_bias_q [NumPe];
+  logic signed [AccWidth-1:0] r3_acc_q [NumPe];
+  logic signed [ZWIDTH-1:0]   z_q [NumPe];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -463,102 +499,314 @@ module sparse_lstm_engine #(
 
   always_ff @(posedge clk_i) begin
     // R0
-    acc_rd_row   <= RIDX_WIDTH'(rd_row / ROW_WIDTH'(NumPe));
-    r1_pe_q      <= PE_WIDTH'(rd_row % ROW_WIDTH'(NumPe));
-    bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(rd_row);
-    r1_gate_q    <= gate_q;
-    r1_unit_q    <= unit_q;
-    // R1 (the PEs register their accumulators at acc_rd_row; the bias memory below)
+    if (state_q == S_ELT) begin
+      acc_rd_row   <= elt_row;
+      bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(elt_row);
+    end else begin
+      acc_rd_row   <= RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
+      bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
+    end
+    r1_pe_q   <= PE_WIDTH'(cls_q % ROW_WIDTH'(NumPe));
+    r1_gate_q <= gate_q;
+    r1_unit_q <= unit_q;
+    // R1 (the PEs register their accumulators at acc_rd_row; the bias banks below)
     r2_pe_q   <= r1_pe_q;
     r2_gate_q <= r1_gate_q;
     r2_unit_q <= r1_unit_q;
     // R2
-    sel_acc_q <= pe_acc[r2_pe_q];
-    r3_bias_q <= bias_rd_q;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      r3_acc_q[k]  <= pe_acc[k];
+      r3_bias_q[k] <= bias_rd_q[k];
+    end
+    r3_pe_q   <= r2_pe_q;
     r3_gate_q <= r2_gate_q;
     r3_unit_q <= r2_unit_q;
     // R3
-    z_q      <= ZWIDTH'(sel_acc_q) + ZWIDTH'(bias_acc);
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      z_q[k] <= ZWIDTH'(r3_acc_q[k]) + ZWIDTH'(AccWidth'($signed(r3_bias_q[k])) <<< BiasShift);
+    end
+    z_pe_q   <= r3_pe_q;
     z_gate_q <= r3_gate_q;
     z_unit_q <= r3_unit_q;
   end
 
-  always_ff @(posedge clk_i) begin
-    bias_rd_q <= bias_q[bias_rd_addr];
-    if (load_fire && load_sel == SEL_BIAS) bias_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
+  // Bias banks: PE k's rows' biases at bias base + local row (pe<k>_bias.memh).
+  for (genvar k = 0; k < NumPe; k++) begin : g_bias
+    logic [BiasWidth-1:0] bmem_q [BIAS_DEPTH];
+    localparam logic [7:0] DIGIT_HI = 8'(8'd48 + k / 10);
+    localparam logic [7:0] DIGIT_LO = 8'(8'd48 + k % 10);
+    if (k < 10) begin : g_init_1digit
+      initial begin
+        if (MemDir != "") $readmemh({MemDir, "/pe", DIGIT_LO, "_bias.memh"}, bmem_q);
+      end
+    end else begin : g_init_2digit
+      initial begin
+        if (MemDir != "") $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_bias.memh"}, bmem_q);
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      bias_rd_q[k] <= bmem_q[bias_rd_addr];
+      if (load_fire && load_sel == SEL_BIAS && load_pe == 16'(k)) begin
+        bmem_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
+      end
+    end
   end
 
-  // List write positions.
+  // List write positions (x list).
   logic signed [ActWidth-1:0] in_word;
   logic [COL_WIDTH-1:0]       xl_wr_base;
   logic [XIDX_WIDTH-1:0]      xl_wr_idx;
   logic [HL_SEL-1:0]          hl_wr_sel;
-  logic [HL_IDX-1:0]          hl_wr_idx, hsl_wr_idx;
   assign in_word    = $signed(in_data_i[ActWidth-1:0]);
   assign xl_wr_base = (in_cnt_q == '0) ? '0 : xl_cnt_q;
   assign xl_wr_idx  = xl_wr_base[XIDX_WIDTH-1:0];
   assign hl_wr_sel  = hl_sel(layer_q, !bank_q);
-  assign hl_wr_idx  = hl_cnt_q[hl_wr_sel][HL_IDX-1:0];
-  assign hsl_wr_idx = hsl_cnt_q[hl_wr_sel][HL_IDX-1:0];
 
-  // ---- element-wise unit (fed by R3) ----------------------------------------------------------------
+  // ---- element-wise units, one per PE (fed by R3) -----------------------------------------------------
   logic                        ew_valid;
-  logic signed [CellWidth-1:0] ew_c_prev;
-  logic                        eo_valid;
-  logic [UNIT_WIDTH-1:0]       eo_unit;
-  logic signed [CellWidth-1:0] eo_c;
-  logic signed [ActWidth-1:0]  eo_h, eo_hs;
   logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
+  logic [NumPe-1:0]            eo_valid;
+  logic [UNIT_WIDTH-1:0]       eo_unit [NumPe];
+  logic signed [CellWidth-1:0] eo_c [NumPe];
+  logic signed [ActWidth-1:0]  eo_h [NumPe];
+  logic signed [ActWidth-1:0]  eo_hs [NumPe];
 
   assign ew_valid  = z_valid_q && (mat_q != MAT_HEAD);
-  assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(z_unit_q));
-  assign c_wr_idx  = CIDX_WIDTH'(32'(layer_q) * MaxUnits + 32'(eo_unit));
-  assign ew_c_prev = seq_first_q ? '0 : c_q[c_rd_idx];
+  assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * LU_MAX + 32'(z_unit_q));
+  assign c_wr_idx  = CIDX_WIDTH'(32'(layer_q) * LU_MAX + 32'(eo_unit[0]));
 
-  lstm_eltwise #(
-    .ZWidth      (ZWIDTH),
-    .ZFrac       (ACC_FRAC),
-    .TableInWidth(TableInWidth),
-    .TableInFrac (TableInFrac),
-    .GateWidth   (GateWidth),
-    .GateFrac    (GateFrac),
-    .CellWidth   (CellWidth),
-    .CellFrac    (CellFrac),
-    .CellRound   (CellRound),
-    .ActWidth    (ActWidth),
-    .ActFrac     (ActFrac),
-    .SigmoidStep (SigmoidStep),
-    .TanhStep    (TanhStep),
-    .UnitWidth   (UNIT_WIDTH),
-    .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
-    .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
-  ) u_eltwise (
-    .clk_i,
-    .rst_ni,
-    .in_valid_i (ew_valid),
-    .in_gate_i  (z_gate_q),
-    .in_z_i     (z_q),
-    .in_c_prev_i(ew_c_prev),
-    .in_unit_i  (z_unit_q),
-    .out_valid_o(eo_valid),
-    .out_unit_o (eo_unit),
-    .out_c_o    (eo_c),
-    .out_h_o    (eo_h),
-    .out_hs_o   (eo_hs),
-    .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
-    .tbl_sel_i  (load_sel == SEL_TANH),
-    .tbl_addr_i (load_addr[TableInWidth-1:0]),
-    .tbl_data_i (load_data[TABLE_WIDTH-1:0])
-  );
+  logic [NumPe-1:0]        xt_sig_en, xt_tg_en, xt_tc_en;
+  logic [TableInWidth-1:0] xt_gate_addr [NumPe];
+  logic [TableInWidth-1:0] xt_cell_addr [NumPe];
+  logic [TABLE_WIDTH-1:0]  xt_sig_data [NumPe];
+  logic [TABLE_WIDTH-1:0]  xt_tg_data [NumPe];
+  logic [TABLE_WIDTH-1:0]  xt_tc_data [NumPe];
+  logic                    tbl_we_sig, tbl_we_tanh;
+  assign tbl_we_sig  = load_fire && load_sel == SEL_SIGMOID;
+  assign tbl_we_tanh = load_fire && load_sel == SEL_TANH;
 
-  always_ff @(posedge clk_i) begin
-    if (eo_valid) begin
-      c_q[c_wr_idx] <= eo_c;
-      h_q[h_index(layer_q, !bank_q, eo_unit)] <= eo_h;
+  for (genvar k = 0; k < NumPe; k++) begin : g_ew
+    logic signed [CellWidth-1:0] c_prev;
+    assign c_prev = seq_first_q ? '0 : c_q[k][c_rd_idx];
+    lstm_eltwise #(
+      .ZWidth      (ZWIDTH),
+      .ZFrac       (ACC_FRAC),
+      .TableInWidth(TableInWidth),
+      .TableInFrac (TableInFrac),
+      .GateWidth   (GateWidth),
+      .GateFrac    (GateFrac),
+      .CellWidth   (CellWidth),
+      .CellFrac    (CellFrac),
+      .CellRound   (CellRound),
+      .ActWidth    (ActWidth),
+      .ActFrac     (ActFrac),
+      .SigmoidStep (SigmoidStep),
+      .TanhStep    (TanhStep),
+      .UnitWidth   (UNIT_WIDTH),
+      .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
+      .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : ""),
+      .ExternalTables(ShareTables)
+    ) u_eltwise (
+      .clk_i,
+      .rst_ni,
+      .in_valid_i (ew_valid),
+      .in_gate_i  (z_gate_q),
+      .in_z_i     (z_q[k]),
+      .in_c_prev_i(c_prev),
+      .in_unit_i  (z_unit_q),
+      .out_valid_o(eo_valid[k]),
+      .out_unit_o (eo_unit[k]),
+      .out_c_o    (eo_c[k]),
+      .out_h_o    (eo_h[k]),
+      .out_hs_o   (eo_hs[k]),
+      .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
+      .tbl_sel_i  (load_sel == SEL_TANH),
+      .tbl_addr_i (load_addr[TableInWidth-1:0]),
+      .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
+      .xt_sig_en_o        (xt_sig_en[k]),
+      .xt_tanh_gate_en_o  (xt_tg_en[k]),
+      .xt_tanh_cell_en_o  (xt_tc_en[k]),
+      .xt_gate_addr_o     (xt_gate_addr[k]),
+      .xt_cell_addr_o     (xt_cell_addr[k]),
+      .xt_sig_data_i      (xt_sig_data[k]),
+      .xt_tanh_gate_data_i(xt_tg_data[k]),
+      .xt_tanh_cell_data_i(xt_tc_data[k])
+    );
+    always_ff @(posedge clk_i) begin
+      if (eo_valid[0]) begin
+        c_q[k][c_wr_idx] <= eo_c[k];
+        h_q[k][h_index(layer_q, !bank_q, LU_WIDTH'(eo_unit[0]))] <= eo_h[k];
+      end
     end
+  end
+
+  // Shared activation tables: PEs 2j and 2j + 1 read one copy each of sigmoid, tanh (g) and tanh (c_t)
+  // through its two ports (an odd last PE has port A alone).
+  if (ShareTables) begin : g_shared_tables
+    for (genvar j = 0; j < (NumPe + 1) / 2; j++) begin : g_pair
+      localparam int unsigned A = 2 * j;
+      localparam int unsigned B = (2 * j + 1 < NumPe) ? 2 * j + 1 : 2 * j;
+      localparam bit HAS_B = (2 * j + 1 < NumPe);
+      logic [TABLE_WIDTH-1:0] sig_b, tg_b, tc_b;
+      act_table_dp #(
+        .AddrWidth(TableInWidth),
+        .Width    (TABLE_WIDTH),
+        .InitFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : "")
+      ) u_sigmoid (
+        .clk_i,
+        .rd_en_a_i  (xt_sig_en[A]),
+        .rd_addr_a_i(xt_gate_addr[A]),
+        .rd_data_a_o(xt_sig_data[A]),
+        .rd_en_b_i  (HAS_B && xt_sig_en[B]),
+        .rd_addr_b_i(xt_gate_addr[B]),
+        .rd_data_b_o(sig_b),
+        .wr_en_i    (tbl_we_sig),
+        .wr_addr_i  (load_addr[TableInWidth-1:0]),
+        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+      );
+      act_table_dp #(
+        .AddrWidth(TableInWidth),
+        .Width    (TABLE_WIDTH),
+        .InitFile ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
+      ) u_tanh_gate (
+        .clk_i,
+        .rd_en_a_i  (xt_tg_en[A]),
+        .rd_addr_a_i(xt_gate_addr[A]),
+        .rd_data_a_o(xt_tg_data[A]),
+        .rd_en_b_i  (HAS_B && xt_tg_en[B]),
+        .rd_addr_b_i(xt_gate_addr[B]),
+        .rd_data_b_o(tg_b),
+        .wr_en_i    (tbl_we_tanh),
+        .wr_addr_i  (load_addr[TableInWidth-1:0]),
+        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+      );
+      act_table_dp #(
+        .AddrWidth(TableInWidth),
+        .Width    (TABLE_WIDTH),
+        .InitFile ((MemDir != "") ? {MemDir, "/tanh.memh"} : "")
+      ) u_tanh_cell (
+        .clk_i,
+        .rd_en_a_i  (xt_tc_en[A]),
+        .rd_addr_a_i(xt_cell_addr[A]),
+        .rd_data_a_o(xt_tc_data[A]),
+        .rd_en_b_i  (HAS_B && xt_tc_en[B]),
+        .rd_addr_b_i(xt_cell_addr[B]),
+        .rd_data_b_o(tc_b),
+        .wr_en_i    (tbl_we_tanh),
+        .wr_addr_i  (load_addr[TableInWidth-1:0]),
+        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+      );
+      if (HAS_B) begin : g_b
+        assign xt_sig_data[B] = sig_b;
+        assign xt_tg_data[B]  = tg_b;
+        assign xt_tc_data[B]  = tc_b;
+      end else begin : g_no_b
+        logic unused_b;
+        assign unused_b = ^{sig_b, tg_b, tc_b};
+      end
+    end
+  end else begin : g_own_tables
+    for (genvar k = 0; k < NumPe; k++) begin : g_tie
+      assign xt_sig_data[k] = '0;
+      assign xt_tg_data[k]  = '0;
+      assign xt_tc_data[k]  = '0;
+    end
+    logic unused_xt;
+    always_comb begin
+      unused_xt = tbl_we_sig ^ tbl_we_tanh;
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        unused_xt ^= xt_sig_en[k] ^ xt_tg_en[k] ^ xt_tc_en[k] ^ (^xt_gate_addr[k]) ^ (^xt_cell_addr[k]);
+      end
+    end
+  end
+
+  // h lists: the NumPe results of one local unit (units lu * NumPe + k, those < units) are compacted
+  // into the lists in unit order. W1 (registered): each non-zero value's list position = count + the
+  // number of non-zero values of lower PEs; W2: bank i mod LIST_BANKS takes the value at position i.
+  localparam int unsigned CNT_W = UNIT_WIDTH;
+  logic [NumPe-1:0]            w1_fh, w1_fs;
+  logic [CNT_W-1:0]            w1_hpos [NumPe];
+  logic [CNT_W-1:0]            w1_spos [NumPe];
+  logic [CNT_W-1:0]            w1_hnum, w1_snum;
+  logic                        w_valid_q;
+  logic [HL_SEL-1:0]           w_sel_q;
+  logic [NumPe-1:0]            w_fh_q, w_fs_q;
+  logic [CNT_W-1:0]            w_hpos_q [NumPe];
+  logic [CNT_W-1:0]            w_spos_q [NumPe];
+  logic signed [ActWidth-1:0]  w_h_q [NumPe];
+  logic signed [ActWidth-1:0]  w_hs_q [NumPe];
+  logic [COL_WIDTH-1:0]        w_col_q [NumPe];
+  always_comb begin
+    w1_hnum = '0;
+    w1_snum = '0;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      w1_fh[k]   = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_h[k] != '0);
+      w1_fs[k]   = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_hs[k] != '0);
+      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + w1_hnum;
+      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + w1_snum;
+      w1_hnum    = w1_hnum + CNT_W'(w1_fh[k]);
+      w1_snum    = w1_snum + CNT_W'(w1_fs[k]);
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) w_valid_q <= 1'b0;
+    else w_valid_q <= eo_valid[0];
+  end
+  always_ff @(posedge clk_i) begin
+    if (eo_valid[0]) begin
+      w_sel_q <= hl_wr_sel;
+      w_fh_q  <= w1_fh;
+      w_fs_q  <= w1_fs;
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        w_hpos_q[k] <= w1_hpos[k];
+        w_spos_q[k] <= w1_spos[k];
+        w_h_q[k]    <= eo_h[k];
+        w_hs_q[k]   <= eo_hs[k];
+        w_col_q[k]  <= COL_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+      end
+    end
+  end
+  always_ff @(posedge clk_i) begin
     if (in_valid_i && in_ready_o && in_word != '0) xl_q[xl_wr_idx] <= {in_word, in_cnt_q};
-    if (eo_valid && eo_h != '0) hl_q[hl_wr_sel][hl_wr_idx] <= {eo_h, COL_WIDTH'(eo_unit)};
-    if (eo_valid && eo_hs != '0) hsl_q[hl_wr_sel][hsl_wr_idx] <= {eo_hs, COL_WIDTH'(eo_unit)};
+  end
+  // One memory per bank and kind (h, state), each with one write port (LUT RAM): the (layer, bank)
+  // lists at rows sel * LIST_ROWS + row.
+  localparam int unsigned LI_W = (MaxLayers * 2 * LIST_ROWS > 1) ? $clog2(MaxLayers * 2 * LIST_ROWS) : 1;
+  function automatic logic [LI_W-1:0] lidx(input logic [HL_SEL-1:0] sel, input logic [LR_W-1:0] row);
+    lidx = LI_W'(32'(sel) * LIST_ROWS + 32'(row));
+  endfunction
+  for (genvar b = 0; b < LIST_BANKS; b++) begin : g_list_bank
+    logic [LIST_W-1:0] hmem_q [MaxLayers * 2 * LIST_ROWS];
+    logic [LIST_W-1:0] smem_q [MaxLayers * 2 * LIST_ROWS];
+    logic              h_we, s_we;
+    logic [LR_W-1:0]   h_row, s_row;
+    logic [LIST_W-1:0] h_data, s_data;
+    always_comb begin
+      h_we   = 1'b0;
+      s_we   = 1'b0;
+      h_row  = '0;
+      s_row  = '0;
+      h_data = '0;
+      s_data = '0;
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        if (w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b) begin
+          h_we   = 1'b1;
+          h_row  = lrow(COL_WIDTH'(w_hpos_q[k]));
+          h_data = {w_h_q[k], w_col_q[k]};
+        end
+        if (w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b) begin
+          s_we   = 1'b1;
+          s_row  = lrow(COL_WIDTH'(w_spos_q[k]));
+          s_data = {w_hs_q[k], w_col_q[k]};
+        end
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (w_valid_q && h_we) hmem_q[lidx(w_sel_q, h_row)] <= h_data;
+      if (w_valid_q && s_we) smem_q[lidx(w_sel_q, s_row)] <= s_data;
+    end
+    assign hl_rd[b]  = hmem_q[lidx(seg1_sel_q, lrow(idx1_q))];
+    assign hsl_rd[b] = smem_q[lidx(seg0_sel_q, lrow(idx0_q))];
   end
 
   // List counts: the x list restarts with a frame's first word, the h list of (layer, !bank) when the
@@ -574,9 +822,9 @@ module sparse_lstm_engine #(
     if (elt_start) begin
       hl_cnt_d[hl_wr_sel]  = '0;
       hsl_cnt_d[hl_wr_sel] = '0;
-    end else if (eo_valid) begin
-      if (eo_h != '0) hl_cnt_d[hl_wr_sel] = hl_cnt_q[hl_wr_sel] + 1'b1;
-      if (eo_hs != '0) hsl_cnt_d[hl_wr_sel] = hsl_cnt_q[hl_wr_sel] + 1'b1;
+    end else if (eo_valid[0]) begin
+      hl_cnt_d[hl_wr_sel]  = hl_cnt_q[hl_wr_sel] + w1_hnum;
+      hsl_cnt_d[hl_wr_sel] = hsl_cnt_q[hl_wr_sel] + w1_snum;
     end
   end
 
@@ -623,6 +871,8 @@ module sparse_lstm_engine #(
     unit_d      = unit_q;
     gate_d      = gate_q;
     done_d      = done_q;
+    ope_d       = ope_q;
+    olu_d       = olu_q;
     cls_d       = cls_q;
     tail_d      = '0;
     unique case (state_q)
@@ -661,11 +911,11 @@ module sparse_lstm_engine #(
         gate_d = gate_q + 1'b1;
         if (gate_q == 2'd3) begin
           unit_d = unit_q + 1'b1;
-          if (unit_d == units) state_d = S_ELT_DRAIN;
+          if (unit_d == UNIT_WIDTH'(lunits)) state_d = S_ELT_DRAIN;
         end
       end
       S_ELT_DRAIN: begin
-        if (done_q == units) begin
+        if (done_q == UNIT_WIDTH'(lunits)) begin
           if (!last_layer) begin
             layer_d = layer_q + 1'b1;
             mat_d   = MAT_L1;
@@ -675,6 +925,8 @@ module sparse_lstm_engine #(
             seq_first_d = 1'b0;
             layer_d     = '0;
             unit_d      = '0;
+            ope_d       = '0;
+            olu_d       = '0;
             if (cfg_emit_h_q) state_d = S_OUT_H;
             else begin
               mat_d   = after_step_mat;
@@ -686,8 +938,14 @@ module sparse_lstm_engine #(
       S_OUT_H: begin
         if (out_ready_i) begin
           unit_d = unit_q + 1'b1;
+          if (32'(ope_q) == NumPe - 1) begin
+            ope_d = '0;
+            olu_d = olu_q + 1'b1;
+          end else ope_d = ope_q + 1'b1;
           if (unit_d == units) begin
             unit_d  = '0;
+            ope_d   = '0;
+            olu_d   = '0;
             layer_d = layer_q + 1'b1;
             if (last_layer) begin
               layer_d = '0;
@@ -713,7 +971,9 @@ module sparse_lstm_engine #(
       end
       default: state_d = S_INPUT;
     endcase
-    if (eo_valid) done_d = done_q + 1'b1;
+    // A local unit counts as done when its values enter W1: its list writes (W1 counts, W2 entries)
+    // finish by the end of the cycle in which done_q reaches lunits, before any list is read again.
+    if (eo_valid[0]) done_d = done_q + 1'b1;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -730,6 +990,8 @@ module sparse_lstm_engine #(
       unit_q      <= '0;
       gate_q      <= '0;
       done_q      <= '0;
+      ope_q       <= '0;
+      olu_q       <= '0;
       cls_q       <= '0;
       tail_q      <= '0;
     end else begin
@@ -745,6 +1007,8 @@ module sparse_lstm_engine #(
       unit_q      <= unit_d;
       gate_q      <= gate_d;
       done_q      <= done_d;
+      ope_q       <= ope_d;
+      olu_q       <= olu_d;
       cls_q       <= cls_d;
       tail_q      <= tail_d;
     end
@@ -754,9 +1018,9 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0] h_out;
   always_ff @(posedge clk_i) begin
     // z of a logit fits acc (its width counts the bias)
-    if (state_q == S_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q);
+    if (state_q == S_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q[z_pe_q]);
   end
-  assign h_out = h_q[h_index(layer_q, bank_q, unit_q)];
+  assign h_out = h_q[ope_q][h_index(layer_q, bank_q, olu_q)];
   always_comb begin
     out_valid_o = 1'b0;
     out_data_o  = '0;
@@ -782,7 +1046,7 @@ module sparse_lstm_engine #(
   assign in_step = (state_q != S_INPUT) && (state_q != S_OUT_H) && (state_q != S_LOGIT_RD) &&
                    (state_q != S_LOGIT_WAIT) && (state_q != S_LOGIT_SEND) && (mat_q != MAT_HEAD);
   assign in_layer_matrix = (state_q == S_MAT || state_q == S_MAT_TAIL) && (mat_q != MAT_HEAD);
-  assign step_end = (state_q == S_ELT_DRAIN) && (done_q == units) && last_layer;
+  assign step_end = (state_q == S_ELT_DRAIN) && (done_q == UNIT_WIDTH'(lunits)) && last_layer;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -820,6 +1084,12 @@ module sparse_lstm_engine #(
   // high bits of the column offsets are out of range whenever they are read.
   logic unused_load;
   assign unused_load = ^{load_data[63:BiasWidth], load_addr[31:PADDR_WIDTH], load_pe, in_data_i};
+  // Every PE's element-wise unit runs in lockstep: PE 0's valid and unit stand for all.
+  logic unused_ew;
+  always_comb begin
+    unused_ew = 1'b0;
+    for (int unsigned k = 1; k < NumPe; k++) unused_ew ^= eo_valid[k] ^ (^eo_unit[k]);
+  end
 
 `ifndef SYNTHESIS
   // The registered segments equal what the current state selects (the pre-registered formulation)

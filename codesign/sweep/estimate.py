@@ -322,7 +322,8 @@ def engine_step_cycles(
 ) -> tuple[float, int]:
     """(cycles per step, head cycles) by the engine's cycle model (codesign.engine.cycles, which equals the
     RTL) in the worst case: every activation non-zero, so each matrix phase is its busiest PE's words. Per
-    layer: fill + max(words, broadcast entries) + drain, then the element-wise phase (4H rows + latency);
+    layer: fill + max(words, broadcast entries) + drain, then the element-wise phase (4 ceil(H / NumPe)
+    rows + latency);
     the head: fill + words + drain + cycles per logit."""
     from codesign.engine.cycles import CycleParams
 
@@ -330,10 +331,12 @@ def engine_step_cycles(
     x, h, c = g.shape()
     step = 0.0
     for layer, words in enumerate(g.layer_words_max):
-        # layer 0's entries are queued while the frame arrives; later phases wait for one entry a cycle
+        # layer 0's entries are queued while the frame arrives (from the cycle after its first word: an
+        # entry issues 2 cycles after it is loaded); later phases wait for one entry a cycle
         span = words if layer == 0 else max(words, 2 * h)
-        fill = p.fill if layer == 0 else p.fill_late
-        eltwise = -(-4 * h // p.eltwise_rows_per_cycle) + p.eltwise_latency
+        fill = max(0, p.fill_late + 1 - x) if layer == 0 else p.fill_late
+        # every PE's element-wise unit finishes its own ceil(H / NumPe) units
+        eltwise = -(-4 * -(-h // g.num_pe) // p.eltwise_rows_per_cycle) + p.eltwise_latency
         step += fill + span + p.drain + eltwise + step_overhead
     head = p.fill_late + max(g.head_words_max, h) + p.drain + p.logit_cycles * c + head_overhead
     return step, head

@@ -384,6 +384,7 @@ YOSYS_MEMORIES = {
     "g_pe[0].u_pe.pmem_q": "pe_colptr",
     "g_pe[0].u_pe.q_mem_q": "pe_queue",
     "bias_q": "bias",
+    "g_bias[0].bmem_q": "bias",  # banked per PE (docs/engine.md)
     "h_q": "h",
     "c_q": "c",
     "xl_q": "x_list",
@@ -392,6 +393,13 @@ YOSYS_MEMORIES = {
     "u_eltwise.u_sigmoid.mem_q": "tables",
     "u_eltwise.u_tanh_gate.mem_q": "tables",
     "u_eltwise.u_tanh_cell.mem_q": "tables",
+    # one element-wise unit per PE; two PEs share each table (ShareTables)
+    "g_ew[0].u_eltwise.g_gate_tables.u_sigmoid.mem_q": "tables",
+    "g_ew[0].u_eltwise.g_gate_tables.u_tanh_gate.mem_q": "tables",
+    "g_ew[0].u_eltwise.g_cell_table.u_tanh_cell.mem_q": "tables",
+    "g_shared_tables.g_pair[0].u_sigmoid.mem_q": "tables",
+    "g_shared_tables.g_pair[0].u_tanh_gate.mem_q": "tables",
+    "g_shared_tables.g_pair[0].u_tanh_cell.mem_q": "tables",
 }
 
 

@@ -152,6 +152,7 @@ async def engine_matches_golden(dut):
         res = await run_case(drv, image, x_raw, spec.get("emit_h", True))
         after = drv.perf()
         res["perf"] = {k: (np.subtract(after[k], before[k]).tolist()) for k in after}
+        res["perf"]["last_step_cycles"] = int(dut.perf_step_cycles_o.value)  # not a total
         res["image"] = case["image"]
         results.append(res)
         dut._log.info(

@@ -89,7 +89,9 @@ def test_csc_storage_agrees_with_encoder_images(seed, inputs, units, density, nu
     image = encode(model, EngineConfig(num_pe=num_pe, weight_width=12, index_width=index_width))
     from_image = survey.csc_storage_of_image(image)
     mats = [gate_matrix(layer) for layer in model.layers] + [model.dense_kernel.T]
-    counted = survey.csc_storage(mats, num_pe=num_pe, weight_width=12, index_width=index_width)
+    counted = survey.csc_storage(
+        mats, num_pe=num_pe, weight_width=12, index_width=index_width, units=[*units, 0]
+    )
     assert counted == from_image
     # and the image really holds that many words per PE
     assert from_image.words == sum(len(w) for w in image.pe_weight)

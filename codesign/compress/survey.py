@@ -82,28 +82,40 @@ def _as_matrices(matrices: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray
     return out
 
 
-def csc_words_per_pe(matrix: np.ndarray, num_pe: int, index_width: int) -> np.ndarray:
+def csc_words_per_pe(matrix: np.ndarray, num_pe: int, index_width: int, units: int = 0) -> np.ndarray:
     """Words (non-zeros + padding) each PE stores for one matrix, counted by the engine encoder's own
-    `csc_for_pe` (rows dealt r -> PE r mod num_pe). Only the zero pattern matters."""
+    `csc_for_pe` (an LSTM gate matrix of `units` H deals its rows by unit, the head, units 0, row r to
+    PE r mod num_pe: `codesign.engine.encoder.row_placement`). Only the zero pattern matters."""
     from codesign.engine.encoder import csc_for_pe
 
     num_pe = _positive(num_pe, "num_pe")
     max_rel = (1 << _positive(index_width, "index_width")) - 1
     pattern = (_as_matrices(matrix)[0] != 0).astype(np.int64)
-    return np.array([len(csc_for_pe(pattern, k, num_pe, max_rel)[0]) for k in range(num_pe)], np.int64)
+    return np.array(
+        [len(csc_for_pe(pattern, k, num_pe, max_rel, units=units)[0]) for k in range(num_pe)], np.int64
+    )
 
 
 def csc_storage(
-    matrices: np.ndarray | Sequence[np.ndarray], num_pe: int, weight_width: int, index_width: int
+    matrices: np.ndarray | Sequence[np.ndarray],
+    num_pe: int,
+    weight_width: int,
+    index_width: int,
+    units: Sequence[int] | None = None,
 ) -> CscStorage:
     """CSC storage of matrices (rows x cols, engine orientation: W = [W_x W_h], head = W_d^T) stored back
-    to back in the same `num_pe` PE memories, as `codesign.engine.encode` lays them out."""
+    to back in the same `num_pe` PE memories, as `codesign.engine.encode` lays them out. `units`: each
+    matrix's LSTM units (0 for the head; default: 0 for all, rows dealt r mod num_pe)."""
     num_pe = _positive(num_pe, "num_pe")
     weight_width = _positive(weight_width, "weight_width")
+    mats = _as_matrices(matrices)
+    units = list(units) if units is not None else [0] * len(mats)
+    if len(units) != len(mats):
+        raise CodesignError(f"units: {len(units)} entries for {len(mats)} matrices")
     per_pe = np.zeros(num_pe, np.int64)
     nonzeros = pointers = 0
-    for m in _as_matrices(matrices):
-        per_pe += csc_words_per_pe(m, num_pe, index_width)
+    for m, h in zip(mats, units):
+        per_pe += csc_words_per_pe(m, num_pe, index_width, h)
         nonzeros += int(np.count_nonzero(m))
         pointers += num_pe * (m.shape[1] + 1)
     words = int(per_pe.sum())

@@ -12,6 +12,7 @@ the RTL loads.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,6 +343,11 @@ def derive_types(
     """Every engine type from the spec's quantizers (docs/engine.md "Types")."""
     gate = gate_type(model_activation, recurrent_activation)
     act = act_type(input_type, cell, model_activation, recurrent_activation)
+    # The accumulator's fraction is act.frac + weight.frac; a finer bias would not add exactly, so act
+    # takes the missing fraction bits (zeros in every broadcast value: exact, only wider).
+    short = bias.frac - (act.frac + weight.frac)
+    if short > 0:
+        act = dataclasses.replace(act, width=act.width + short)
     acc = accumulator_type(act, weight, bias, max_terms)
     no_table = FixedType(1, 1, True, "AP_TRN", "AP_SAT")  # bound_frac does not depend on table_in
     partial = EngineTypes(act, weight, bias, acc, no_table, gate, cell, input_type)

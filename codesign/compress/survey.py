@@ -114,7 +114,7 @@ def csc_storage(
         raise CodesignError(f"units: {len(units)} entries for {len(mats)} matrices")
     per_pe = np.zeros(num_pe, np.int64)
     nonzeros = pointers = 0
-    for m, h in zip(mats, units):
+    for m, h in zip(mats, units, strict=True):
         per_pe += csc_words_per_pe(m, num_pe, index_width, h)
         nonzeros += int(np.count_nonzero(m))
         pointers += num_pe * (m.shape[1] + 1)

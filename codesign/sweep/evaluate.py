@@ -342,7 +342,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
 
     num_pe, iw = point["num_pe"], ctx.index_width
     units = [m.shape[0] // 4 for m in mats] + [0]  # gate matrices: 4H rows, dealt by unit; the head by row
-    words = [survey.csc_words_per_pe(m, num_pe, iw, h) for m, h in zip([*mats, head], units)]
+    words = [survey.csc_words_per_pe(m, num_pe, iw, h) for m, h in zip([*mats, head], units, strict=True)]
     csc = survey.csc_storage([*mats, head], num_pe, width, iw, units)
     macs = survey.macs_per_sequence(mats, head, ctx.base.timesteps)
     extra = {

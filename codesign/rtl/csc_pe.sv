@@ -19,10 +19,12 @@
 //   A2 accumulate: read value + product. The accumulators are final at the end of the last word's A2:
 //      the engine may start reading them (acc_rd_row_i) in that cycle.
 // Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
-// first word can issue in the first cycle of the phase. Accumulators are flops: exact (AccWidth is
-// derived by the encoder so they never overflow), cleared the cycle after clear_i (before the first
-// accumulator read, 5 cycles after the first issue), read through a register (acc_rd_row_i -> acc_rd_data_o
-// one cycle later). quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
+// first word can issue in the first cycle of the phase. Accumulators: exact (AccWidth is derived by the
+// encoder so they never overflow), a LocalRows x AccWidth memory (LUT RAM: written in A2, read
+// asynchronously in A1 and by the read port) with a valid flop per row; clear_i clears the valid bits the
+// cycle after (before the first accumulator read, 5 cycles after the first issue) and an invalid row reads
+// as zero, so the accumulators behave as flops cleared at once. Read port: registered (acc_rd_row_i ->
+// acc_rd_data_o one cycle later). quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
 // matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
@@ -235,9 +237,21 @@ module csc_pe #(
   logic [ROW_WIDTH-1:0]         x_row_q, a_row_q, b_row_q;
   logic signed [PROD_WIDTH-1:0] a_prod_q, b_prod_q;
   logic signed [AccWidth-1:0]   b_old_q, b_sum;
-  logic signed [AccWidth-1:0]   acc_q [LocalRows];
   logic signed [AccWidth-1:0]   acc_rd_q;
   assign b_sum = b_old_q + AccWidth'(b_prod_q);
+
+  // The accumulators: a plain memory (one synchronous write port, two asynchronous read ports: LUT RAM,
+  // replicated per read port) and a valid bit per row in flops. clear_q clears the valid bits only; a
+  // row reads as zero until A2 writes it (and sets its bit), so a read sees exactly what cleared flops
+  // would hold. The memory has no reset and no clear: never-written rows are masked by their valid bit.
+  logic signed [AccWidth-1:0]   acc_mem [LocalRows];
+  logic [LocalRows-1:0]         acc_valid_q;
+  logic [RIDX_WIDTH-1:0]        a_idx, b_idx;
+  logic signed [AccWidth-1:0]   a_acc, rd_acc;
+  assign a_idx  = a_row_q[RIDX_WIDTH-1:0];
+  assign b_idx  = b_row_q[RIDX_WIDTH-1:0];
+  assign a_acc  = acc_valid_q[a_idx] ? acc_mem[a_idx] : '0;
+  assign rd_acc = acc_valid_q[acc_rd_row_i] ? acc_mem[acc_rd_row_i] : '0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -255,6 +269,7 @@ module csc_pe #(
       b_valid_q  <= 1'b0;
       clear_q    <= 1'b0;
       row_q      <= '0;
+      acc_valid_q <= '0;
     end else begin
       p_valid_q <= bc_valid_i;
       if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
@@ -270,6 +285,8 @@ module csc_pe #(
       b_valid_q  <= a_valid_q;
       clear_q    <= clear_i;
       if (w_valid_q) row_q <= row_d;
+      if (clear_q) acc_valid_q <= '0;
+      else if (b_valid_q) acc_valid_q[b_idx] <= 1'b1;
     end
   end
 
@@ -303,17 +320,14 @@ module csc_pe #(
     if (a_valid_q) begin
       b_row_q  <= a_row_q;
       b_prod_q <= a_prod_q;
-      b_old_q  <= (b_valid_q && b_row_q == a_row_q) ? b_sum : acc_q[a_row_q[RIDX_WIDTH-1:0]];
+      b_old_q  <= (b_valid_q && b_row_q == a_row_q) ? b_sum : a_acc;
     end
-    acc_rd_q <= acc_q[acc_rd_row_i];
+    acc_rd_q <= rd_acc;
   end
 
+  // The accumulator memory's write port (A2). A write in clear_q's cycle never happens (asserted below).
   always_ff @(posedge clk_i) begin
-    if (clear_q) begin
-      for (int unsigned r = 0; r < LocalRows; r++) acc_q[r] <= '0;
-    end else if (b_valid_q) begin
-      acc_q[b_row_q[RIDX_WIDTH-1:0]] <= b_sum;
-    end
+    if (b_valid_q) acc_mem[b_idx] <= b_sum;
   end
 
   assign acc_rd_data_o = acc_rd_q;

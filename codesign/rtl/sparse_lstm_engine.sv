@@ -460,16 +460,20 @@ module sparse_lstm_engine #(
   //   R2  both registered again per PE (nothing after a memory's output but a flop)
   //   R3  z = acc + bias per PE, exact                                             (z_q[k])
   // Logits: in S_LOGIT_WAIT the class's PE's z is selected into logit_q (a multiplexer into a flop).
+  // The per-gate row offsets (gate * lunits) and bias addresses (bias base + gate * lunits) are
+  // registered from the layer and matrix, which are stable for the >= 5 cycles (S_MAT, S_MAT_TAIL)
+  // before the element-wise walk or a logit read: R0 is then one add.
   logic [RIDX_WIDTH-1:0]      elt_row;  // < 4 * lunits <= LOCAL_ROWS
   logic                       rd_issue;
-  always_comb begin
-    unique case (gate_q)
-      2'd0:    elt_row = RIDX_WIDTH'(unit_q);
-      2'd1:    elt_row = RIDX_WIDTH'(unit_q) + RIDX_WIDTH'(lunits);
-      2'd2:    elt_row = RIDX_WIDTH'(unit_q) + (RIDX_WIDTH'(lunits) << 1);
-      default: elt_row = RIDX_WIDTH'(unit_q) + (RIDX_WIDTH'(lunits) << 1) + RIDX_WIDTH'(lunits);
-    endcase
+  logic [RIDX_WIDTH-1:0]      gate_off_q [4];
+  logic [BADDR_WIDTH-1:0]     bias_off_q [4];
+  always_ff @(posedge clk_i) begin
+    for (int unsigned g = 0; g < 4; g++) begin
+      gate_off_q[g] <= RIDX_WIDTH'(32'(lunits) * g);
+      bias_off_q[g] <= mat_bias_base + BADDR_WIDTH'(32'(lunits) * g);
+    end
   end
+  assign elt_row = RIDX_WIDTH'(unit_q) + gate_off_q[gate_q];
   assign rd_issue = (state_q == S_ELT) || (state_q == S_LOGIT_RD);
 
   logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
@@ -501,10 +505,10 @@ module sparse_lstm_engine #(
     // R0
     if (state_q == S_ELT) begin
       acc_rd_row   <= elt_row;
-      bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(elt_row);
+      bias_rd_addr <= bias_off_q[gate_q] + BADDR_WIDTH'(unit_q);
     end else begin
       acc_rd_row   <= RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
-      bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
+      bias_rd_addr <= bias_off_q[0] + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
     end
     r1_pe_q   <= PE_WIDTH'(cls_q % ROW_WIDTH'(NumPe));
     r1_gate_q <= gate_q;

@@ -940,7 +940,7 @@ module sparse_lstm_engine #(
         end
       end
       S_OUT_H: begin
-        if (out_ready_i) begin
+        if (out_ready_i && h_ok_q) begin
           unit_d = unit_q + 1'b1;
           if (32'(ope_q) == NumPe - 1) begin
             ope_d = '0;
@@ -1019,20 +1019,27 @@ module sparse_lstm_engine #(
   end
 
   // ---- output stream ------------------------------------------------------------------------------------
-  logic signed [ActWidth-1:0] h_out;
+  // h_t beats: the h memory read at the output counters is registered (h_out_q), and offered the cycle
+  // after (h_ok_q): two cycles per beat, from flops only to the port.
+  logic signed [ActWidth-1:0] h_out_q;
+  logic                       h_ok_q;
   always_ff @(posedge clk_i) begin
     // z of a logit fits acc (its width counts the bias)
     if (state_q == S_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q[z_pe_q]);
+    h_out_q <= h_q[ope_q][h_index(layer_q, bank_q, olu_q)];
   end
-  assign h_out = h_q[ope_q][h_index(layer_q, bank_q, olu_q)];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) h_ok_q <= 1'b0;
+    else h_ok_q <= (state_q == S_OUT_H) && !(h_ok_q && out_ready_i);
+  end
   always_comb begin
     out_valid_o = 1'b0;
     out_data_o  = '0;
     out_last_o  = 1'b0;
     out_user_o  = '0;
     if (state_q == S_OUT_H) begin
-      out_valid_o = 1'b1;
-      out_data_o  = OUT_WIDTH'(h_out);
+      out_valid_o = h_ok_q;
+      out_data_o  = OUT_WIDTH'(h_out_q);
       out_last_o  = (unit_q == units - 1'b1);
       out_user_o  = 2'(layer_q) + 2'd1;
     end else if (state_q == S_LOGIT_SEND) begin

@@ -740,17 +740,23 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0]  w_h_q [NumPe];
   logic signed [ActWidth-1:0]  w_hs_q [NumPe];
   logic [COL_WIDTH-1:0]        w_col_q [NumPe];
+  // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
+  logic [PE_WIDTH:0] w1_hpre, w1_spre;
   always_comb begin
-    w1_hnum = '0;
-    w1_snum = '0;
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_fh[k]   = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_h[k] != '0);
-      w1_fs[k]   = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_hs[k] != '0);
-      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + w1_hnum;
-      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + w1_snum;
-      w1_hnum    = w1_hnum + CNT_W'(w1_fh[k]);
-      w1_snum    = w1_snum + CNT_W'(w1_fs[k]);
+      w1_fh[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_h[k] != '0);
+      w1_fs[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_hs[k] != '0);
     end
+    w1_hpre = '0;
+    w1_spre = '0;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + CNT_W'(w1_hpre);
+      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + CNT_W'(w1_spre);
+      w1_hpre    = w1_hpre + (PE_WIDTH + 1)'(w1_fh[k]);
+      w1_spre    = w1_spre + (PE_WIDTH + 1)'(w1_fs[k]);
+    end
+    w1_hnum = CNT_W'(w1_hpre);
+    w1_snum = CNT_W'(w1_spre);
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) w_valid_q <= 1'b0;

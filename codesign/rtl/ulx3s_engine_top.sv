@@ -48,6 +48,7 @@ module ulx3s_engine_top #(
   parameter int unsigned MaxLayers    = 2,
   parameter int unsigned WeightDepth  = 1024,
   parameter int unsigned FifoDepth    = 16,
+  parameter bit          ShareTables  = 1'b0,  // sparse_lstm_engine's: two PEs per activation table
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
   parameter int unsigned Units1       = 0,
@@ -315,6 +316,7 @@ module ulx3s_engine_top #(
     .MaxLayers   (MaxLayers),
     .WeightDepth (WeightDepth),
     .FifoDepth   (FifoDepth),
+    .ShareTables (ShareTables),
     .NumInputs   (NumInputs),
     .Units0      (Units0),
     .Units1      (Units1),

@@ -467,10 +467,15 @@ module sparse_lstm_engine #(
   logic                       rd_issue;
   logic [RIDX_WIDTH-1:0]      gate_off_q [4];
   logic [BADDR_WIDTH-1:0]     bias_off_q [4];
+  logic [31:0] lu_times [4];  // gate * lunits (shifts and an add: no multiplier)
+  assign lu_times[0] = '0;
+  assign lu_times[1] = 32'(lunits);
+  assign lu_times[2] = 32'(lunits) << 1;
+  assign lu_times[3] = (32'(lunits) << 1) + 32'(lunits);
   always_ff @(posedge clk_i) begin
     for (int unsigned g = 0; g < 4; g++) begin
-      gate_off_q[g] <= RIDX_WIDTH'(32'(lunits) * g);
-      bias_off_q[g] <= mat_bias_base + BADDR_WIDTH'(32'(lunits) * g);
+      gate_off_q[g] <= RIDX_WIDTH'(lu_times[g]);
+      bias_off_q[g] <= mat_bias_base + BADDR_WIDTH'(lu_times[g]);
     end
   end
   assign elt_row = RIDX_WIDTH'(unit_q) + gate_off_q[gate_q];

@@ -460,16 +460,25 @@ module sparse_lstm_engine #(
   //   R2  both registered again per PE (nothing after a memory's output but a flop)
   //   R3  z = acc + bias per PE, exact                                             (z_q[k])
   // Logits: in S_LOGIT_WAIT the class's PE's z is selected into logit_q (a multiplexer into a flop).
+  // The per-gate row offsets (gate * lunits) and bias addresses (bias base + gate * lunits) are
+  // registered from the layer and matrix, which are stable for the >= 5 cycles (S_MAT, S_MAT_TAIL)
+  // before the element-wise walk or a logit read: R0 is then one add.
   logic [RIDX_WIDTH-1:0]      elt_row;  // < 4 * lunits <= LOCAL_ROWS
   logic                       rd_issue;
-  always_comb begin
-    unique case (gate_q)
-      2'd0:    elt_row = RIDX_WIDTH'(unit_q);
-      2'd1:    elt_row = RIDX_WIDTH'(unit_q) + RIDX_WIDTH'(lunits);
-      2'd2:    elt_row = RIDX_WIDTH'(unit_q) + (RIDX_WIDTH'(lunits) << 1);
-      default: elt_row = RIDX_WIDTH'(unit_q) + (RIDX_WIDTH'(lunits) << 1) + RIDX_WIDTH'(lunits);
-    endcase
+  logic [RIDX_WIDTH-1:0]      gate_off_q [4];
+  logic [BADDR_WIDTH-1:0]     bias_off_q [4];
+  logic [31:0] lu_times [4];  // gate * lunits (shifts and an add: no multiplier)
+  assign lu_times[0] = '0;
+  assign lu_times[1] = 32'(lunits);
+  assign lu_times[2] = 32'(lunits) << 1;
+  assign lu_times[3] = (32'(lunits) << 1) + 32'(lunits);
+  always_ff @(posedge clk_i) begin
+    for (int unsigned g = 0; g < 4; g++) begin
+      gate_off_q[g] <= RIDX_WIDTH'(lu_times[g]);
+      bias_off_q[g] <= mat_bias_base + BADDR_WIDTH'(lu_times[g]);
+    end
   end
+  assign elt_row = RIDX_WIDTH'(unit_q) + gate_off_q[gate_q];
   assign rd_issue = (state_q == S_ELT) || (state_q == S_LOGIT_RD);
 
   logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
@@ -501,10 +510,10 @@ module sparse_lstm_engine #(
     // R0
     if (state_q == S_ELT) begin
       acc_rd_row   <= elt_row;
-      bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(elt_row);
+      bias_rd_addr <= bias_off_q[gate_q] + BADDR_WIDTH'(unit_q);
     end else begin
       acc_rd_row   <= RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
-      bias_rd_addr <= mat_bias_base + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
+      bias_rd_addr <= bias_off_q[0] + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
     end
     r1_pe_q   <= PE_WIDTH'(cls_q % ROW_WIDTH'(NumPe));
     r1_gate_q <= gate_q;
@@ -736,17 +745,23 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0]  w_h_q [NumPe];
   logic signed [ActWidth-1:0]  w_hs_q [NumPe];
   logic [COL_WIDTH-1:0]        w_col_q [NumPe];
+  // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
+  logic [PE_WIDTH:0] w1_hpre, w1_spre;
   always_comb begin
-    w1_hnum = '0;
-    w1_snum = '0;
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_fh[k]   = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_h[k] != '0);
-      w1_fs[k]   = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_hs[k] != '0);
-      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + w1_hnum;
-      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + w1_snum;
-      w1_hnum    = w1_hnum + CNT_W'(w1_fh[k]);
-      w1_snum    = w1_snum + CNT_W'(w1_fs[k]);
+      w1_fh[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_h[k] != '0);
+      w1_fs[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_hs[k] != '0);
     end
+    w1_hpre = '0;
+    w1_spre = '0;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + CNT_W'(w1_hpre);
+      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + CNT_W'(w1_spre);
+      w1_hpre    = w1_hpre + (PE_WIDTH + 1)'(w1_fh[k]);
+      w1_spre    = w1_spre + (PE_WIDTH + 1)'(w1_fs[k]);
+    end
+    w1_hnum = CNT_W'(w1_hpre);
+    w1_snum = CNT_W'(w1_spre);
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) w_valid_q <= 1'b0;
@@ -936,7 +951,7 @@ module sparse_lstm_engine #(
         end
       end
       S_OUT_H: begin
-        if (out_ready_i) begin
+        if (out_ready_i && h_ok_q) begin
           unit_d = unit_q + 1'b1;
           if (32'(ope_q) == NumPe - 1) begin
             ope_d = '0;
@@ -1015,20 +1030,27 @@ module sparse_lstm_engine #(
   end
 
   // ---- output stream ------------------------------------------------------------------------------------
-  logic signed [ActWidth-1:0] h_out;
+  // h_t beats: the h memory read at the output counters is registered (h_out_q), and offered the cycle
+  // after (h_ok_q): two cycles per beat, from flops only to the port.
+  logic signed [ActWidth-1:0] h_out_q;
+  logic                       h_ok_q;
   always_ff @(posedge clk_i) begin
     // z of a logit fits acc (its width counts the bias)
     if (state_q == S_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q[z_pe_q]);
+    h_out_q <= h_q[ope_q][h_index(layer_q, bank_q, olu_q)];
   end
-  assign h_out = h_q[ope_q][h_index(layer_q, bank_q, olu_q)];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) h_ok_q <= 1'b0;
+    else h_ok_q <= (state_q == S_OUT_H) && !(h_ok_q && out_ready_i);
+  end
   always_comb begin
     out_valid_o = 1'b0;
     out_data_o  = '0;
     out_last_o  = 1'b0;
     out_user_o  = '0;
     if (state_q == S_OUT_H) begin
-      out_valid_o = 1'b1;
-      out_data_o  = OUT_WIDTH'(h_out);
+      out_valid_o = h_ok_q;
+      out_data_o  = OUT_WIDTH'(h_out_q);
       out_last_o  = (unit_q == units - 1'b1);
       out_user_o  = 2'(layer_q) + 2'd1;
     end else if (state_q == S_LOGIT_SEND) begin

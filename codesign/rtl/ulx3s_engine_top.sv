@@ -48,7 +48,7 @@ module ulx3s_engine_top #(
   parameter int unsigned MaxLayers    = 2,
   parameter int unsigned WeightDepth  = 1024,
   parameter int unsigned FifoDepth    = 16,
-  parameter bit          ShareTables  = 1'b0,  // PE pairs share dual-port activation tables
+  parameter bit          ShareTables  = 1'b0,  // sparse_lstm_engine's: two PEs per activation table
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
   parameter int unsigned Units1       = 0,
@@ -398,25 +398,26 @@ module ulx3s_engine_top #(
   );
 
   // ---- status and LEDs ----------------------------------------------------------------------------
-  // The argmax works on a registered copy of each logit (the engine's out_data is a memory read and a
-  // mux: a 40-bit compare after it would set the clock), one cycle after the word leaves.
+  // The argmax works on a registered copy of each logit, one cycle after the word leaves, and takes two
+  // cycles (the 40-bit compare into a flop, then the update): logits leave at least a UART reply apart.
   logic                 frame_err_q, overflow_q, bad_cmd_q, seq_busy_q;
   logic [CLS_WIDTH-1:0] cls_q, best_cls_q, pred_q, cand_cls;
   logic [OUT_WIDTH-1:0] best_q, logit_q;
-  logic                 logit_fire, logit_valid_q, logit_last_q, take;
+  logic                 logit_fire, logit_valid_q, logit_last_q, take, take_q, upd_q;
   logic [HeartbeatBit:0] beat_q;
   logic [7:0]           pred_led;
 
   assign logit_fire = out_valid && out_ready && (out_user == 2'd0);
   // numpy's argmax: the first maximum wins (a later equal logit does not replace it)
   assign take       = (cls_q == '0) || ($signed(logit_q) > $signed(best_q));
-  assign cand_cls   = take ? cls_q : best_cls_q;
+  assign cand_cls   = take_q ? cls_q : best_cls_q;
 
   always_ff @(posedge clk) begin
     if (logit_fire) begin
       logit_q      <= out_data;
       logit_last_q <= out_last;
     end
+    take_q <= take;
   end
 
   always_ff @(posedge clk or negedge rst_n) begin
@@ -427,6 +428,7 @@ module ulx3s_engine_top #(
       seq_busy_q    <= 1'b0;
       end_pending_q <= 1'b0;
       logit_valid_q <= 1'b0;
+      upd_q         <= 1'b0;
       cls_q         <= '0;
       best_cls_q    <= '0;
       best_q        <= '0;
@@ -438,11 +440,12 @@ module ulx3s_engine_top #(
       bad_cmd_q     <= bad_cmd_q || bad_cmd;
       beat_q        <= beat_q + 1'b1;
       logit_valid_q <= logit_fire;
+      upd_q         <= logit_valid_q;
       if (in_valid && in_ready) seq_busy_q <= 1'b1;
       if (in_valid && in_ready && in_last) end_pending_q <= 1'b1;
       if (logit_fire && out_last) end_pending_q <= 1'b0;
-      if (logit_valid_q) begin
-        if (take) best_q <= logit_q;
+      if (upd_q) begin
+        if (take_q) best_q <= logit_q;
         best_cls_q <= cand_cls;
         cls_q      <= logit_last_q ? '0 : cls_q + 1'b1;
         if (logit_last_q) begin

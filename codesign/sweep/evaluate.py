@@ -336,12 +336,12 @@ def _technique(point: dict) -> str:
 def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: int):
     """CSC storage (layers and head, as the encoder lays them out), MACs with zero weights skipped, and
     the engine estimate; resources None when the engine cannot build the point (weight word too wide)."""
-    from codesign.engine.encoder import derive_types
+    from codesign.engine.encoder import GATES, derive_types
     from codesign.engine.types import WEIGHT_WIDTHS, state_type, weight_type
     from codesign.errors import CodesignError
 
     num_pe, iw = point["num_pe"], ctx.index_width
-    units = [m.shape[0] // 4 for m in mats] + [0]  # gate matrices: 4H rows, dealt by unit; the head by row
+    units = [m.shape[0] // GATES for m in mats] + [0]  # gate matrices deal rows by unit; the head by row
     words = [survey.csc_words_per_pe(m, num_pe, iw, h) for m, h in zip([*mats, head], units, strict=True)]
     csc = survey.csc_storage([*mats, head], num_pe, width, iw, units)
     macs = survey.macs_per_sequence(mats, head, ctx.base.timesteps)

@@ -9,7 +9,11 @@ codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories
 
 from __future__ import annotations
 
+import ast
 import json
+import operator
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +49,7 @@ class EngineGeometry:
     acc_width: int
     cell_width: int
     gate_width: int
+    table_width: int  # an activation table entry: {boundary offset, level} (EngineTypes.table_width)
     table_depth: int
     bias_width: int
     bias_depth: int
@@ -73,7 +78,9 @@ class EngineGeometry:
         else:  # colptr = (X + H + 1) + (2H + 1) + (H + 1) = X + 4H + 3, cols = max(X + H, 2H)
             h = self.inputs_plus_units // 2  # cols = 2H when X <= H
             x = self.colptr_depth - 4 * h - 3
-            if not (0 < x <= h and self.inputs_plus_units == 2 * h):  # cols = X + H
+            # both readings can fit colptr and cols (X 4, H 10 and X 12, H 8 do): the biases tell
+            fits = self.bias_depth - 4 * h * layers >= 1
+            if not (0 < x <= h and self.inputs_plus_units == 2 * h and fits):  # cols = X + H
                 h = (self.colptr_depth - self.inputs_plus_units - 3) // 3
                 x = self.inputs_plus_units - h
         c = self.bias_depth - 4 * h * max(layers, 1)
@@ -165,36 +172,101 @@ def _dsp48(a: int, b: int) -> int:
     return min(-(-a // 25) * -(-b // 18), -(-a // 18) * -(-b // 25))
 
 
+# ---- the RTL's own sizes ----------------------------------------------------------------------------
+
+RTL_DIR = Path(__file__).resolve().parents[1] / "rtl"
+_SAFE_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def _rtl_int(expr: str, names: Mapping[str, str], bound: Mapping[str, int], depth: int = 0) -> int:
+    """Value of a SystemVerilog integer expression of +, -, * over literals and parameters (their defaults
+    from `names`, or `bound`); anything else raises."""
+
+    def value(node: ast.AST) -> int:
+        if isinstance(node, ast.Expression):
+            return value(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _SAFE_OPS:
+            return _SAFE_OPS[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.Name):
+            if node.id in bound:
+                return bound[node.id]
+            if node.id in names and depth < 8:
+                return _rtl_int(names[node.id], names, bound, depth + 1)
+        raise ValueError(f"not a plain integer expression: {expr!r}")
+
+    return value(ast.parse(expr.strip(), mode="eval"))
+
+
+@lru_cache(maxsize=1)
+def acc_banks(source: Path | None = None) -> int:
+    """Accumulator banks per PE: the depth of csc_pe's `acc_mem` over its LocalRows, read from the RTL so
+    that a change of bank count (one bank per matrix in flight) is priced by re-running the fit alone."""
+    text = Path(source or RTL_DIR / "csc_pe.sv").read_text()
+    text = re.sub(r"//[^\n]*", "", text)
+    decl = re.search(r"\bacc_mem\s*\[([^\]]+)\]", text)
+    if decl is None:
+        raise ValueError("csc_pe.sv: no `acc_mem [depth]` declaration")
+    names = dict(re.findall(r"\b(?:local)?param(?:eter)?\b[^=;]*?\b(\w+)\s*=\s*([^,;)\n]+)", text))
+    one, three = (_rtl_int(decl.group(1), names, {"LocalRows": n}) for n in (1, 3))
+    if one <= 0 or three != 3 * one:
+        raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}] is not a multiple of LocalRows")
+    return one
+
+
+def local_units(g: EngineGeometry) -> int:
+    """LU_MAX: hidden units per PE (unit u on PE u mod NumPe)."""
+    return -(-g.shape()[1] // g.num_pe)
+
+
+def local_rows(g: EngineGeometry) -> int:
+    """csc_pe's LocalRows: the four gate rows of every local unit, or the head's rows per PE."""
+    return max(4 * local_units(g), -(-g.shape()[2] // g.num_pe))
+
+
+def list_banks(g: EngineGeometry) -> int:
+    """LIST_BANKS: the h and state lists' banks (a power of two >= NumPe)."""
+    return 1 << max(0, g.num_pe - 1).bit_length()
+
+
 def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
-    """(copies in the design, mapping) of every memory of rtl/sparse_lstm_engine.sv."""
+    """(copies in the design, mapping) of every memory of rtl/sparse_lstm_engine.sv that Yosys maps to
+    block or LUT RAM (h_q and c_q, written by every PE, become flip-flops: `features`)."""
     x, h, c = g.shape()
-    layers = max(1, len(g.layer_words_max))
+    p, layers = g.num_pe, max(1, len(g.layer_words_max))
     col_bits = max(1, int(g.inputs_plus_units).bit_length())
+    entry = g.act_width + col_bits  # a list entry {value, column}
+    banks = list_banks(g)
     return {
-        "pe_weights": (g.num_pe, xc7_memory(g.depth, g.weight_width + g.index_width)),
-        "pe_colptr": (g.num_pe, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
-        # per-PE column queue of {activation, begin pointer, end pointer}
-        "pe_queue": (g.num_pe, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width, sync_read=False)),
-        "bias": (1, xc7_memory(g.bias_depth, g.bias_width)),
-        "tables": (3, xc7_memory(g.table_depth, g.gate_width)),
-        "h": (1, xc7_memory(2 * layers * h, g.act_width, sync_read=False)),
-        "c": (1, xc7_memory(layers * h, g.cell_width)),
-        # non-zero activation lists (value, column): x_t; h of every layer and bank (two readers of
-        # exclusive use, one selected address: Yosys merges them into one read port)
-        "x_list": (1, xc7_memory(x, g.act_width + col_bits, sync_read=False)),
-        "h_lists": (1, xc7_memory(2 * layers * h, g.act_width + col_bits, sync_read=False)),
+        "pe_weights": (p, xc7_memory(g.depth, g.weight_width + g.index_width)),
+        "pe_colptr": (p, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
+        # column queue of {activation, begin pointer, end pointer, single-word flag}
+        "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 1, sync_read=False)),
+        # accumulators: read by A1 and by the element-wise read port (one LUT RAM copy per read)
+        "pe_acc": (p, xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2, sync_read=False)),
+        # biases banked per PE: the PE's gate rows of every layer, then its head rows
+        "pe_bias": (p, xc7_memory(4 * local_units(g) * layers + -(-c // p), g.bias_width)),
+        # every PE's element-wise unit has its own sigmoid, tanh (g) and tanh (c_t) tables (ShareTables 0)
+        "pe_tables": (3 * p, xc7_memory(g.table_depth, g.table_width)),
+        "x_list": (1, xc7_memory(x, entry, sync_read=False)),
+        # h and state lists: one memory of each kind per bank, every (layer, h bank) in it
+        "h_lists": (2 * banks, xc7_memory(2 * layers * -(-h // banks), entry, sync_read=False)),
     }
 
 
 def derived_terms(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """BRAM (18 Kbit blocks) and DSP of each group, one copy each; the fit gives the copy counts."""
     mems = engine_memories(g)
+    # Above 18 activation bits a PE multiplies in two parts (17 low bits, the rest), one DSP48E1 each
+    pe_mul = 2 if g.act_width > 18 else _dsp48(g.act_width, g.weight_width)
     return {
         "bram_18k": {f"bram_{k}": float(n * m.bram18) for k, (n, m) in mems.items()},
         "dsp": {
-            "dsp_pe_multipliers": float(g.num_pe * _dsp48(g.act_width, g.weight_width)),
+            "dsp_pe_multipliers": float(g.num_pe * pe_mul),
+            # every PE's element-wise unit: f*c_prev, i*g, o*tanh(c_t)
             "dsp_elementwise": float(
-                _dsp48(g.gate_width, g.cell_width) + 2 * _dsp48(g.gate_width, g.gate_width)
+                g.num_pe * (_dsp48(g.gate_width, g.cell_width) + 2 * _dsp48(g.gate_width, g.gate_width))
             ),
         },
     }
@@ -210,47 +282,65 @@ def row_mux_luts(rows: int) -> int:
     return 4 * (rows // 16) + max(1, row_mux_luts(rows // 16))
 
 
+def _pow2(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
+
+
 def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """Every resource's terms for a geometry: LUT and FF (fitted) and BRAM and DSP (derived)."""
-    # Yosys maps the accumulator array to flip-flops padded to a power of 2 (its row index width):
-    # LocalRows 13 costs what 16 does, 20 what 32 does (measured on csc_pe alone, AccWidth 30)
-    p, rows, acc = g.num_pe, 1 << max(0, g.max_local_rows - 1).bit_length(), g.acc_width
-    word = g.weight_width + g.index_width
+    p, acc, act = g.num_pe, g.acc_width, g.act_width
+    x, h, c = g.shape()
+    layers = max(1, len(g.layer_words_max))
+    lu, rows, banks = local_units(g), local_rows(g), list_banks(g)
+    col_bits = max(1, int(g.inputs_plus_units).bit_length())
+    split = g.act_width > 18  # csc_pe g_split_mul
     mems = engine_memories(g)
-    per_pe = ("pe_weights", "pe_colptr", "pe_queue")
-    lutram_pe = sum(n * m.lutram_luts for k, (n, m) in mems.items() if k in per_pe)
-    lutram_shared = sum(n * m.lutram_luts for k, (n, m) in mems.items() if k not in per_pe)
+    lutram = sum(n * m.lutram_luts for n, m in mems.values())
     lutram_mux = sum(n * m.lutram_mux_bits for n, m in mems.values())
     lutram_regs = sum(n * m.registers for n, m in mems.values())
+    # h_t (both banks of every layer) and q_state(c_t) of each PE's units: flip-flops (every PE writes)
+    state_bits = p * layers * lu * (2 * act + g.cell_width)
     return {
         "lut": {
             "control": 1.0,
-            "per_pe": float(p),
-            "accumulate": float(p * acc),  # accumulate adder, A1 forwarding mux, R2 select over the PEs
-            # the accumulator rows' select logic in every PE, counted in LUT6s of a row mux per bit: the
-            # A1 read (accumulate), the R1 read (element-wise), the row write enables. Its cost per row
-            # grows in steps with the mux tree (16 rows fit a slice's MUXF7/F8), not linearly in rows.
-            "accumulator_select": float(p * acc * row_mux_luts(rows)),
-            "word_decode": float(p * word),  # index decode, row arithmetic, weight word path
-            # column queue and word issue: begin / end / address compares and increments
-            "address": float(p * g.ptr_width),
-            # element-wise unit: z + bias and its saturating cast (AccWidth wide), the cell path
-            # (c_prev * f, c sum, casts to the cell and to the table input: CellWidth wide)
-            "elementwise_acc": float(acc),
-            "elementwise_cell": float(g.cell_width),
-            "lutram_pe": float(lutram_pe),
-            "lutram_shared": float(lutram_shared),
-            "lutram_mux": float(lutram_mux),
+            "per_pe": float(p),  # queue and issue control, handshakes, busy counter, element-wise control
+            # accumulate adder and forwarding, valid masks of both accumulator reads, z = acc + bias and its
+            # cast to the table address, per PE
+            "pe_acc": float(p * acc),
+            "pe_address": float(p * g.ptr_width),  # queue bypass mux, word address count and end compare
+            "pe_act": float(p * act),  # queue bypass mux, activation path
+            "pe_word": float(p * (g.weight_width + g.index_width)),  # index decode, weight path
+            # the two partial products' sum (act + weight bits) in fabric when the multiply is split
+            "pe_product_sum": float(p * (act + g.weight_width) * split),
+            # element-wise unit: c_t = f*c + i*g and its casts (cell), the level compare (table entry)
+            "elementwise_cell": float(p * g.cell_width),
+            "elementwise_table": float(p * g.table_width),
+            # accumulator valid bits: set decoder and the two reads' masks
+            "acc_valid": float(p * rows),
+            # state flip-flops' read: h_t out (one mux over every PE's words), c_{t-1} (a mux per PE)
+            "state_read": float(
+                act * row_mux_luts(_pow2(p * 2 * layers * lu)) + p * g.cell_width * row_mux_luts(_pow2(layers * lu))
+            ),
+            # list writes: each bank takes one of the PEs' {value, column} (h and state lists)
+            "list_write": float(2 * banks * p * (act + col_bits)),
+            # broadcast read: the list entry from one of the banks (h, state) or the x list
+            "list_read": float(2 * (act + col_bits) * row_mux_luts(banks)),
+            "lutram": float(lutram),  # LUT sites of the memories in LUT RAM (derived: xc7_memory)
+            "lutram_mux": float(lutram_mux),  # output bits selecting among LUT RAM stacked in depth (derived)
         },
         "ff": {
             "control": 1.0,
-            "per_pe": float(p),  # pipeline valids, queue pointers, activation registers, busy counter
-            "accumulators": float(p * rows * acc),
-            "pe_datapath": float(p * (word + g.weight_width)),  # issued word, product (act x weight)
-            "address": float(p * g.ptr_width),  # pointer read, queue head, issue address and end
-            "elementwise_acc": float(acc),  # the read accumulator and the logit path
-            "elementwise_cell": float(g.cell_width),  # c_prev, c_t pipeline registers, f*c product
-            "memory_read_registers": float(lutram_regs),
+            "per_pe": float(p),  # valids, queue pointers, busy counter, element-wise gate tags
+            "pe_act": float(p * act),  # the activation at P, G, M1, M2, and the h_t / q_state(h_t) out
+            "pe_weight": float(p * g.weight_width),  # weight word at M1, M2, the operand, the product
+            "pe_index": float(p * g.index_width),
+            "pe_acc": float(p * acc),  # old value, read register, R3 and z per PE
+            "pe_address": float(p * g.ptr_width),  # pointer read, word address and end
+            "acc_valid": float(p * rows),  # one valid bit per accumulator row
+            "state": float(state_bits),  # h_t and c_t banks (derived bit count)
+            "elementwise_cell": float(p * g.cell_width),  # c_prev and c_t through the pipeline
+            "elementwise_table": float(p * g.table_width),  # the tables' entries in flops
+            "memory_read_registers": float(lutram_regs),  # synchronous LUT RAM reads (derived)
         },
         **derived_terms(g),
     }
@@ -259,35 +349,46 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
 # What each term counts (engine_cost.json and the report carry this beside the coefficients).
 FORMS = {
     "lut": {
-        "control": "1 (sequencer, stream interfaces, list walk, fixed part of the element-wise unit)",
-        "per_pe": "NumPe (queue control, handshakes)",
-        "accumulate": "NumPe x AccWidth (accumulate adder, A1 forwarding mux, R2 PE select mux)",
-        "accumulator_select": "NumPe x AccWidth x LUT6s of a LocalRows (to a power of 2):1 mux "
-        "(row_mux_luts; A1 and R1 accumulator reads, row write enables)",
-        "word_decode": "NumPe x (WeightWidth + IndexWidth) (index decode, word path)",
-        "address": "NumPe x PtrWidth (column queue, word address counters, column-end compares)",
-        "elementwise_acc": "AccWidth (z + bias, its cast: rounding increment + range check)",
-        "elementwise_cell": "CellWidth (cell update, casts of c_t)",
-        "lutram_pe": "LUT sites of the PE memories mapped to LUT RAM (derived: xc7_memory)",
-        "lutram_shared": "LUT sites of the shared memories mapped to LUT RAM (derived: xc7_memory)",
+        "control": "1 (sequencer, stream interfaces, broadcaster, list counts)",
+        "per_pe": "NumPe (queue and issue control, handshakes, busy counter, element-wise control)",
+        "pe_acc": "NumPe x AccWidth (accumulate adder and forwarding, accumulator read masks, z = acc + bias "
+        "and its cast to the table address)",
+        "pe_address": "NumPe x PtrWidth (queue bypass, word address counter, column-end compare)",
+        "pe_act": "NumPe x ActWidth (queue bypass, activation path)",
+        "pe_word": "NumPe x (WeightWidth + IndexWidth) (index decode, weight path)",
+        "pe_product_sum": "NumPe x (ActWidth + WeightWidth) when ActWidth > 18 (sum of the two partial "
+        "products)",
+        "elementwise_cell": "NumPe x CellWidth (c_t = f*c + i*g, its casts)",
+        "elementwise_table": "NumPe x table entry width (level compare, table address casts)",
+        "acc_valid": "NumPe x LocalRows (accumulator valid bits: set decoder, read masks)",
+        "state_read": "LUT6s of the h_t output mux over every PE's h words x ActWidth, plus NumPe x CellWidth "
+        "x LUT6s of each PE's c_{t-1} mux (row_mux_luts)",
+        "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's entry)",
+        "list_read": "2 x (ActWidth + column bits) x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
+        "lutram": "LUT sites of the memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_mux": "output bits selecting among LUT RAM units stacked in depth (derived)",
     },
     "ff": {
         "control": "1",
-        "per_pe": "NumPe (valids, queue pointers, activation registers, 32-bit busy counter)",
-        "accumulators": "NumPe x LocalRows (to a power of 2) x AccWidth",
-        "pe_datapath": "NumPe x (2 WeightWidth + IndexWidth) (issued word, product)",
-        "address": "NumPe x PtrWidth (pointer read, issue address and end)",
-        "elementwise_acc": "AccWidth (accumulator read register)",
-        "elementwise_cell": "CellWidth (cell pipeline registers)",
+        "per_pe": "NumPe (valids, queue pointers, 32-bit busy counter, element-wise tags)",
+        "pe_act": "NumPe x ActWidth (activation through P, G, M1, M2; h_t and q_state(h_t) out)",
+        "pe_weight": "NumPe x WeightWidth (weight word, operand, product)",
+        "pe_index": "NumPe x IndexWidth (word index at M1)",
+        "pe_acc": "NumPe x AccWidth (old value, read register, R3, z)",
+        "pe_address": "NumPe x PtrWidth (pointer read, word address and end)",
+        "acc_valid": "NumPe x LocalRows (accumulator row valid bits)",
+        "state": "NumPe x layers x local units x (2 ActWidth + CellWidth) (h_t banks and c_t in flip-flops)",
+        "elementwise_cell": "NumPe x CellWidth (c_{t-1}, c_t pipeline registers)",
+        "elementwise_table": "NumPe x table entry width (table entries registered)",
         "memory_read_registers": "read-data registers of synchronous LUT RAM reads (derived)",
     },
     "bram_18k": {
         "bram_<memory>": "18 Kbit blocks of the memory as xc7_memory maps it; coefficient = copies kept"
     },
     "dsp": {
-        "dsp_pe_multipliers": "NumPe x DSP48E1 of an ActWidth x WeightWidth product",
-        "dsp_elementwise": "DSP48E1 of f*c, i*g, o*tanh(c); coefficient = copies kept",
+        "dsp_pe_multipliers": "NumPe x DSP48E1 of the ActWidth x WeightWidth product (2 above 18 act bits: "
+        "the multiply is split)",
+        "dsp_elementwise": "NumPe x DSP48E1 of f*c, i*g, o*tanh(c); coefficient = copies kept",
     },
 }
 
@@ -349,7 +450,7 @@ def engine_estimate(
     counts = estimate_counts(g, c.coefficients)
     step, head = engine_step_cycles(g, step_overhead, head_overhead)
     latency = int(round(step * g.timesteps)) + head
-    multipliers = g.num_pe + 3
+    multipliers = g.num_pe * (2 if g.act_width > 18 else 1) + 3 * g.num_pe  # PE products, f*c, i*g, o*tanh
     return Resources(
         lut=int(round(counts["lut"])),
         ff=int(round(counts["ff"])),

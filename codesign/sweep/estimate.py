@@ -56,7 +56,7 @@ class EngineGeometry:
     depth: int  # words of the deepest PE memory
     colptr_depth: int  # pointer entries per PE
     ptr_width: int
-    max_local_rows: int  # accumulators per PE
+    max_local_rows: int  # rows per PE (not read by the estimate: it takes csc_pe's LocalRows from the shape)
     inputs_plus_units: int  # the widest broadcast vector (column index width)
     layer_words_max: tuple[int, ...]  # per layer: the most words any PE stores (matrix phase, every a != 0)
     head_words_max: int
@@ -166,10 +166,31 @@ def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = Tr
     return Xc7Memory(0, 4 * units, mux, copies * width * int(sync_read))
 
 
-def _dsp48(a: int, b: int) -> int:
-    """DSP48E1 for an a x b signed product (25 x 18 per slice)."""
+def _dsp48(a: int, b: int, y: int | None = None) -> int:
+    """DSP48E1 for an a x b signed product with a y-bit result (25 x 18 per slice). Yosys' mul2dsp
+    (synth_xilinx, 7-series) leaves a product in LUTs when an operand is under 2 bits or the result
+    under 9 bits."""
+    if min(a, b) < 2 or (y if y is not None else a + b) < 9:
+        return 0
     a, b = max(a, b), min(a, b)
     return min(-(-a // 25) * -(-b // 18), -(-a // 18) * -(-b // 25))
+
+
+def _pe_products(g: EngineGeometry) -> list[tuple[int, int, int]]:
+    """csc_pe's multiplies as (a bits, b bits, result bits): above 18 activation bits the product is split
+    into {0, act[16:0]} x weight and act[top:17] x weight (g_split_mul)."""
+    act, w = g.act_width, g.weight_width
+    if act > 18:
+        return [(18, w, 18 + w), (act - 17, w, act - 17 + w - 1)]
+    return [(act, w, act + w)]
+
+
+def _column_product(g: EngineGeometry) -> tuple[int, int, int]:
+    """The h lists' column of PE k's unit: local unit x NumPe (a shift when NumPe is a power of 2, the
+    constant's trailing zeros shifted out otherwise), as Yosys' wreduce leaves it."""
+    odd = g.num_pe >> ((g.num_pe & -g.num_pe).bit_length() - 1)
+    unit_bits = int(g.shape()[1]).bit_length()
+    return unit_bits, odd.bit_length(), unit_bits + odd.bit_length() if odd > 1 else 0
 
 
 # ---- the RTL's own sizes ----------------------------------------------------------------------------
@@ -196,7 +217,11 @@ def _rtl_int(expr: str, names: Mapping[str, str], bound: Mapping[str, int], dept
                 return _rtl_int(names[node.id], names, bound, depth + 1)
         raise ValueError(f"not a plain integer expression: {expr!r}")
 
-    return value(ast.parse(expr.strip(), mode="eval"))
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"not a plain integer expression: {expr!r}") from e
+    return value(tree)
 
 
 @lru_cache(maxsize=1)
@@ -209,7 +234,10 @@ def acc_banks(source: Path | None = None) -> int:
     if decl is None:
         raise ValueError("csc_pe.sv: no `acc_mem [depth]` declaration")
     names = dict(re.findall(r"\b(?:local)?param(?:eter)?\b[^=;]*?\b(\w+)\s*=\s*([^,;)\n]+)", text))
-    one, three = (_rtl_int(decl.group(1), names, {"LocalRows": n}) for n in (1, 3))
+    try:
+        one, three = (_rtl_int(decl.group(1), names, {"LocalRows": n}) for n in (1, 3))
+    except ValueError as e:
+        raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}]: {e}") from e
     if one <= 0 or three != 3 * one:
         raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}] is not a multiple of LocalRows")
     return one
@@ -258,16 +286,16 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
 def derived_terms(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """BRAM (18 Kbit blocks) and DSP of each group, one copy each; the fit gives the copy counts."""
     mems = engine_memories(g)
-    # Above 18 activation bits a PE multiplies in two parts (17 low bits, the rest), one DSP48E1 each
-    pe_mul = 2 if g.act_width > 18 else _dsp48(g.act_width, g.weight_width)
+    gate, cell = g.gate_width, g.cell_width
     return {
         "bram_18k": {f"bram_{k}": float(n * m.bram18) for k, (n, m) in mems.items()},
         "dsp": {
-            "dsp_pe_multipliers": float(g.num_pe * pe_mul),
+            "dsp_pe_multipliers": float(g.num_pe * sum(_dsp48(*m) for m in _pe_products(g))),
             # every PE's element-wise unit: f*c_prev, i*g, o*tanh(c_t)
             "dsp_elementwise": float(
-                g.num_pe * (_dsp48(g.gate_width, g.cell_width) + 2 * _dsp48(g.gate_width, g.gate_width))
+                g.num_pe * (_dsp48(gate, cell, gate + cell) + 2 * _dsp48(gate, gate, 2 * gate))
             ),
+            "dsp_list_column": float(_dsp48(*_column_product(g))),
         },
     }
 
@@ -312,6 +340,11 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
             "pe_word": float(p * (g.weight_width + g.index_width)),  # index decode, weight path
             # the two partial products' sum (act + weight bits) in fabric when the multiply is split
             "pe_product_sum": float(p * (act + g.weight_width) * split),
+            # products Yosys leaves in LUTs (under 9 result bits): operand bits a x b
+            "soft_products": float(
+                p * sum(a * b for a, b, y in _pe_products(g) if not _dsp48(a, b, y))
+                + (lambda a, b, y: a * b * (b > 1 and not _dsp48(a, b, y)))(*_column_product(g))
+            ),
             # element-wise unit: c_t = f*c + i*g and its casts (cell), the level compare (table entry)
             "elementwise_cell": float(p * g.cell_width),
             "elementwise_table": float(p * g.table_width),
@@ -358,6 +391,8 @@ FORMS = {
         "pe_word": "NumPe x (WeightWidth + IndexWidth) (index decode, weight path)",
         "pe_product_sum": "NumPe x (ActWidth + WeightWidth) when ActWidth > 18 (sum of the two partial "
         "products)",
+        "soft_products": "operand bits a x b of the products Yosys keeps in LUTs (a split multiply's top "
+        "part under 9 result bits; the h lists' column when NumPe is not a power of 2)",
         "elementwise_cell": "NumPe x CellWidth (c_t = f*c + i*g, its casts)",
         "elementwise_table": "NumPe x table entry width (level compare, table address casts)",
         "acc_valid": "NumPe x LocalRows (accumulator valid bits: set decoder, read masks)",
@@ -386,9 +421,10 @@ FORMS = {
         "bram_<memory>": "18 Kbit blocks of the memory as xc7_memory maps it; coefficient = copies kept"
     },
     "dsp": {
-        "dsp_pe_multipliers": "NumPe x DSP48E1 of the ActWidth x WeightWidth product (2 above 18 act bits: "
-        "the multiply is split)",
+        "dsp_pe_multipliers": "NumPe x DSP48E1 of the ActWidth x WeightWidth product (above 18 act bits "
+        "split in two; a part under 9 result bits stays in LUTs)",
         "dsp_elementwise": "NumPe x DSP48E1 of f*c, i*g, o*tanh(c); coefficient = copies kept",
+        "dsp_list_column": "DSP48E1 of the h lists' column (local unit x NumPe) when Yosys maps it to one",
     },
 }
 
@@ -450,7 +486,7 @@ def engine_estimate(
     counts = estimate_counts(g, c.coefficients)
     step, head = engine_step_cycles(g, step_overhead, head_overhead)
     latency = int(round(step * g.timesteps)) + head
-    multipliers = g.num_pe * (2 if g.act_width > 18 else 1) + 3 * g.num_pe  # PE products, f*c, i*g, o*tanh
+    multipliers = g.num_pe * (len(_pe_products(g)) + 3)  # PE products; f*c, i*g, o*tanh(c) per PE
     return Resources(
         lut=int(round(counts["lut"])),
         ff=int(round(counts["ff"])),

@@ -10,6 +10,7 @@ codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import operator
 import re
@@ -271,8 +272,13 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
         "pe_colptr": (p, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
         # column queue of {activation, begin pointer, end pointer, single-word flag}
         "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 1, sync_read=False)),
-        # accumulators: read by A1 and by the element-wise read port (one LUT RAM copy per read)
-        "pe_acc": (p, xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2, sync_read=False)),
+        # accumulators, read by A1 and by the element-wise read port (a copy per read). Yosys makes both
+        # reads synchronous (A1's row flop, the read port's data flop), so a deep one goes to block RAM;
+        # those flops are the RTL's own either way (FF pe_acc), not extra read registers.
+        "pe_acc": (
+            p,
+            dataclasses.replace(xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2), registers=0),
+        ),
         # biases banked per PE: the PE's gate rows of every layer, then its head rows
         "pe_bias": (p, xc7_memory(4 * local_units(g) * layers + -(-c // p), g.bias_width)),
         # every PE's element-wise unit has its own sigmoid, tanh (g) and tanh (c_t) tables (ShareTables 0)
@@ -354,6 +360,10 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
             "state_read": float(
                 act * row_mux_luts(_pow2(p * 2 * layers * lu)) + p * g.cell_width * row_mux_luts(_pow2(layers * lu))
             ),
+            # state writes: h_q / c_q are [NumPe][rows] arrays, PE k writing at k x rows + row. With rows a
+            # power of 2 that address is {k, row} and each word has one writer; otherwise Yosys cannot tell
+            # the PEs' ranges apart and every state bit gets a write-port mux
+            "state_write": float(0 if lu & (lu - 1) == 0 else state_bits),
             # list writes: each bank takes one of the PEs' {value, column} (h and state lists)
             "list_write": float(2 * banks * p * (act + col_bits)),
             # broadcast read: the list entry from one of the banks (h, state) or the x list
@@ -398,6 +408,8 @@ FORMS = {
         "acc_valid": "NumPe x LocalRows (accumulator valid bits: set decoder, read masks)",
         "state_read": "LUT6s of the h_t output mux over every PE's h words x ActWidth, plus NumPe x CellWidth "
         "x LUT6s of each PE's c_{t-1} mux (row_mux_luts)",
+        "state_write": "state bits (NumPe x layers x local units x (2 ActWidth + CellWidth)) when local units "
+        "is not a power of 2 (each state word then selects among the PEs' write ports), else 0",
         "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's entry)",
         "list_read": "2 x (ActWidth + column bits) x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
         "lutram": "LUT sites of the memories mapped to LUT RAM (derived: xc7_memory)",

@@ -316,10 +316,6 @@ def row_mux_luts(rows: int) -> int:
     return 4 * (rows // 16) + max(1, row_mux_luts(rows // 16))
 
 
-def _pow2(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
-
-
 def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """Every resource's terms for a geometry: LUT and FF (fitted) and BRAM and DSP (derived)."""
     p, acc, act = g.num_pe, g.acc_width, g.act_width
@@ -341,7 +337,6 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
             # accumulate adder and forwarding, valid masks of both accumulator reads, z = acc + bias and its
             # cast to the table address, per PE
             "pe_acc": float(p * acc),
-            "pe_address": float(p * g.ptr_width),  # queue bypass mux, word address count and end compare
             "pe_act": float(p * act),  # queue bypass mux, activation path
             "pe_word": float(p * (g.weight_width + g.index_width)),  # index decode, weight path
             # the two partial products' sum (act + weight bits) in fabric when the multiply is split
@@ -351,19 +346,17 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
                 p * sum(a * b for a, b, y in _pe_products(g) if not _dsp48(a, b, y))
                 + (lambda a, b, y: a * b * (b > 1 and not _dsp48(a, b, y)))(*_column_product(g))
             ),
-            # element-wise unit: c_t = f*c + i*g and its casts (cell), the level compare (table entry)
+            # element-wise unit: c_t = f*c + i*g and its casts
             "elementwise_cell": float(p * g.cell_width),
-            "elementwise_table": float(p * g.table_width),
             # accumulator valid bits: set decoder and the two reads' masks
             "acc_valid": float(p * rows),
-            # state flip-flops' read: h_t out (one mux over every PE's words), c_{t-1} (a mux per PE)
-            "state_read": float(
-                act * row_mux_luts(_pow2(p * 2 * layers * lu)) + p * g.cell_width * row_mux_luts(_pow2(layers * lu))
-            ),
             # state writes: h_q / c_q are [NumPe][rows] arrays, PE k writing at k x rows + row. With rows a
             # power of 2 that address is {k, row} and each word has one writer; otherwise Yosys cannot tell
             # the PEs' ranges apart and every state bit gets a write-port mux
             "state_write": float(0 if lu & (lu - 1) == 0 else state_bits),
+            # per h (2 banks) and c word: its write enable and its share of the read muxes (h_t out over
+            # every PE's words, c_{t-1} in each PE)
+            "state_words": float(p * layers * lu * 3),
             # list writes: each bank takes one of the PEs' {value, column} (h and state lists)
             "list_write": float(2 * banks * p * (act + col_bits)),
             # broadcast read: the list entry from one of the banks (h, state) or the x list
@@ -373,16 +366,13 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
         },
         "ff": {
             "control": 1.0,
-            "per_pe": float(p),  # valids, queue pointers, busy counter, element-wise gate tags
             "pe_act": float(p * act),  # the activation at P, G, M1, M2, and the h_t / q_state(h_t) out
-            "pe_weight": float(p * g.weight_width),  # weight word at M1, M2, the operand, the product
             "pe_index": float(p * g.index_width),
             "pe_acc": float(p * acc),  # old value, read register, R3 and z per PE
             "pe_address": float(p * g.ptr_width),  # pointer read, word address and end
             "acc_valid": float(p * rows),  # one valid bit per accumulator row
             "state": float(state_bits),  # h_t and c_t banks (derived bit count)
             "elementwise_cell": float(p * g.cell_width),  # c_prev and c_t through the pipeline
-            "elementwise_table": float(p * g.table_width),  # the tables' entries in flops
             "memory_read_registers": float(lutram_regs),  # synchronous LUT RAM reads (derived)
         },
         **derived_terms(g),
@@ -396,7 +386,6 @@ FORMS = {
         "per_pe": "NumPe (queue and issue control, handshakes, busy counter, element-wise control)",
         "pe_acc": "NumPe x AccWidth (accumulate adder and forwarding, accumulator read masks, z = acc + bias "
         "and its cast to the table address)",
-        "pe_address": "NumPe x PtrWidth (queue bypass, word address counter, column-end compare)",
         "pe_act": "NumPe x ActWidth (queue bypass, activation path)",
         "pe_word": "NumPe x (WeightWidth + IndexWidth) (index decode, weight path)",
         "pe_product_sum": "NumPe x (ActWidth + WeightWidth) when ActWidth > 18 (sum of the two partial "
@@ -404,12 +393,10 @@ FORMS = {
         "soft_products": "operand bits a x b of the products Yosys keeps in LUTs (a split multiply's top "
         "part under 9 result bits; the h lists' column when NumPe is not a power of 2)",
         "elementwise_cell": "NumPe x CellWidth (c_t = f*c + i*g, its casts)",
-        "elementwise_table": "NumPe x table entry width (level compare, table address casts)",
         "acc_valid": "NumPe x LocalRows (accumulator valid bits: set decoder, read masks)",
-        "state_read": "LUT6s of the h_t output mux over every PE's h words x ActWidth, plus NumPe x CellWidth "
-        "x LUT6s of each PE's c_{t-1} mux (row_mux_luts)",
         "state_write": "state bits (NumPe x layers x local units x (2 ActWidth + CellWidth)) when local units "
         "is not a power of 2 (each state word then selects among the PEs' write ports), else 0",
+        "state_words": "NumPe x layers x local units x 3 (h_t's two banks and c_t: write enables, read muxes)",
         "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's entry)",
         "list_read": "2 x (ActWidth + column bits) x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
         "lutram": "LUT sites of the memories mapped to LUT RAM (derived: xc7_memory)",
@@ -417,16 +404,13 @@ FORMS = {
     },
     "ff": {
         "control": "1",
-        "per_pe": "NumPe (valids, queue pointers, 32-bit busy counter, element-wise tags)",
         "pe_act": "NumPe x ActWidth (activation through P, G, M1, M2; h_t and q_state(h_t) out)",
-        "pe_weight": "NumPe x WeightWidth (weight word, operand, product)",
         "pe_index": "NumPe x IndexWidth (word index at M1)",
         "pe_acc": "NumPe x AccWidth (old value, read register, R3, z)",
         "pe_address": "NumPe x PtrWidth (pointer read, word address and end)",
         "acc_valid": "NumPe x LocalRows (accumulator row valid bits)",
         "state": "NumPe x layers x local units x (2 ActWidth + CellWidth) (h_t banks and c_t in flip-flops)",
         "elementwise_cell": "NumPe x CellWidth (c_{t-1}, c_t pipeline registers)",
-        "elementwise_table": "NumPe x table entry width (table entries registered)",
         "memory_read_registers": "read-data registers of synchronous LUT RAM reads (derived)",
     },
     "bram_18k": {

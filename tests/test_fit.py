@@ -228,10 +228,13 @@ def test_accumulator_banks_follow_the_rtl(tmp_path):
 
 
 def test_split_multiply_takes_two_dsp_per_pe():
-    """Above 18 activation bits csc_pe multiplies in two parts (g_split_mul), one DSP48E1 each."""
-    from codesign.sweep.estimate import derived_terms
+    """Above 18 activation bits csc_pe multiplies in two parts (g_split_mul), one DSP48E1 each, unless a
+    part's result is under 9 bits: Yosys keeps it in LUTs (21-bit act x 4-bit weight: 4 x 4 bits)."""
+    from codesign.sweep.estimate import derived_terms, features
 
     g = fit.design_of_experiments()[0].geometry()
-    for act, per_pe in ((16, 1), (18, 1), (19, 2), (24, 2)):
-        d = derived_terms(dataclasses.replace(g, act_width=act))["dsp"]["dsp_pe_multipliers"]
-        assert d == g.num_pe * per_pe, act
+    for act, weight, per_pe in ((16, 16, 1), (18, 16, 1), (19, 16, 2), (24, 16, 2), (21, 4, 1), (24, 4, 2)):
+        wide = dataclasses.replace(g, act_width=act, weight_width=weight)
+        assert derived_terms(wide)["dsp"]["dsp_pe_multipliers"] == g.num_pe * per_pe, (act, weight)
+        soft = features(wide)["lut"]["soft_products"]
+        assert (soft > 0) == (act > 18 and per_pe == 1), (act, weight)

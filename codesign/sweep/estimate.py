@@ -102,9 +102,9 @@ class EngineGeometry:
 # held-out configurations, and the result (coefficients, every measured point, the held-out error table)
 # is committed as engine_cost.json beside this file. Forms:
 #   BRAM and DSP are derived, not fitted: every memory is mapped the way Yosys' memory_libmap maps it for
-#     7-series (`xc7_memory`), every multiplier takes ceil(a/25) x ceil(b/18) DSP48E1. The fit only
-#     decides, per memory or multiplier group, how many copies the netlist keeps (1, or 0 when Yosys
-#     optimises a group away; on the fitted RTL every group is kept).
+#     7-series (`xc7_memory`), every multiplier takes ceil(a/25) x ceil(b/18) DSP48E1 unless Yosys'
+#     mul2dsp leaves it in LUTs (a result under 9 bits). The fit only decides, per memory or multiplier
+#     group, how many copies the netlist keeps (1, or 0 when Yosys optimises a group away).
 #   LUT and FF are sums of physically named terms (`features`; LUT RAM sites derived), fitted by
 #     non-negative least squares on the relative error.
 # The memory list mirrors the RTL the fit was run on (engine_cost.json names its fingerprint); when the
@@ -277,7 +277,9 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
         # those flops are the RTL's own either way (FF pe_acc), not extra read registers.
         "pe_acc": (
             p,
-            dataclasses.replace(xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2), registers=0),
+            dataclasses.replace(
+                xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2), registers=0
+            ),
         ),
         # biases banked per PE: the PE's gate rows of every layer, then its head rows
         "pe_bias": (p, xc7_memory(4 * local_units(g) * layers + -(-c // p), g.bias_width)),
@@ -394,10 +396,12 @@ FORMS = {
         "part under 9 result bits; the h lists' column when NumPe is not a power of 2)",
         "elementwise_cell": "NumPe x CellWidth (c_t = f*c + i*g, its casts)",
         "acc_valid": "NumPe x LocalRows (accumulator valid bits: set decoder, read masks)",
-        "state_write": "state bits (NumPe x layers x local units x (2 ActWidth + CellWidth)) when local units "
-        "is not a power of 2 (each state word then selects among the PEs' write ports), else 0",
-        "state_words": "NumPe x layers x local units x 3 (h_t's two banks and c_t: write enables, read muxes)",
-        "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's entry)",
+        "state_write": "state bits (NumPe x layers x local units x (2 ActWidth + CellWidth)) when local "
+        "units is not a power of 2 (each state word then selects among the PEs' write ports), else 0",
+        "state_words": "NumPe x layers x local units x 3 (h_t's two banks and c_t: write enables, read "
+        "muxes)",
+        "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's "
+        "entry)",
         "list_read": "2 x (ActWidth + column bits) x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
         "lutram": "LUT sites of the memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_mux": "output bits selecting among LUT RAM units stacked in depth (derived)",

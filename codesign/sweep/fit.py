@@ -1,12 +1,13 @@
 """Fitting the engine's resource estimator on Yosys runs, and checking it on configurations it never saw.
 
 Design of experiments: every factor the sweep varies (NumPe, WeightWidth, IndexWidth, memory depth per
-PE, inputs, units, classes, layers, cell width; the accumulator width follows from them as the encoder
-derives it) has TRAINING levels that include both ends of its range, and HELD-OUT levels strictly between
-them (`LEVELS`). Training points form a Latin hypercube over the training levels plus the two corner
-points and two hand-set probes (`PROBES`); held-out points a Latin hypercube over the held-out levels
-only. No held-out point shares a level of any factor with the training set, so the check is
-interpolation to new values, not a re-sampling of the fitted grid.
+PE, inputs, units, classes, layers, cell width, activation width; the accumulator and table widths follow
+from them as the encoder derives them, the other types are the shipped spec's) has TRAINING levels that
+include both ends of its range, and HELD-OUT levels strictly between them (`LEVELS`). Training points
+form a Latin hypercube over the training levels plus the two corner points and the hand-set probes
+(`PROBES`); held-out points a Latin hypercube over the held-out levels only. No held-out point shares a
+level of any factor with the training set, so the check is interpolation to new values, not a re-sampling
+of the fitted grid.
 
 Fitting: each resource's form (codesign.sweep.estimate.FORMS: a sum of physically named terms, each a
 product of build quantities) is fitted by non-negative least squares on the RELATIVE residual (every row
@@ -240,18 +241,28 @@ class BuildConfig:
 # Not part of the fit or of the held-out check (they share levels with training): the shipped model's own
 # builds, models/jvowels_lstm at 8-bit weights, dense on 4 PEs and 90% balanced-sparse on 8 (memory depths
 # as codesign.sweep.evaluate computes them), reported apart as a spot check.
-SHIPPED = (
-    {"num_pe": 4, "weight_width": 8, "index_width": 4, "depth": 1475, "inputs": 12, "units": 32, "classes": 9},
-    {"num_pe": 8, "weight_width": 8, "index_width": 4, "depth": 134, "inputs": 12, "units": 32, "classes": 9},
-)
+SHIPPED = ((4, 1475), (8, 134))  # (NumPe, WeightDepth)
 
 
 def shipped_configs() -> list[BuildConfig]:
-    """SHIPPED at the spec's own act and cell widths, one layer."""
+    """SHIPPED: 12 inputs, 32 units, 9 classes, 8-bit weights, 4-bit indices, at the spec's own act and
+    cell widths."""
     t = spec_types()
     return [
-        BuildConfig(**s, layers=1, cell_width=t.cell.width, act_width=t.act.width, role="shipped")
-        for s in SHIPPED
+        BuildConfig(
+            num_pe=pe,
+            weight_width=8,
+            index_width=4,
+            depth=depth,
+            inputs=12,
+            units=32,
+            classes=9,
+            layers=1,
+            cell_width=t.cell.width,
+            act_width=t.act.width,
+            role="shipped",
+        )  # fmt: skip
+        for pe, depth in SHIPPED
     ]
 
 

@@ -120,10 +120,10 @@ _BRAM18 = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 _BRAM36 = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))
 _LUTRAM = ((3, 64), (6, 32))  # RAM64M as 64 x 3, RAM32M as 32 x 6 (simple dual port): 4 LUT sites each
 _LUTRAM_QP = ((1, 64), (2, 32))  # the same primitives with three read ports
-# Yosys' cost of one read-mux bit of LUT RAM stacked in depth (not in its library file), bracketed by the
-# fit's runs: any value from 0.26 to 0.5 maps every memory of every run as Yosys did (below, a 271 x 9
-# memory with two reads stays in LUT RAM; above, 272 x 8 and 256 x 10 ones with one read go to block RAM).
-LUT_MUX_COST = 0.33
+# Yosys' memory_libmap costs of the soft logic around RAM units stacked in depth (FACTOR_MUX, FACTOR_DEMUX
+# in passes/memory/memory_libmap.cc): per read-mux output bit, and per unit's write enable.
+LUT_MUX_COST = 0.5
+LUT_DEMUX_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,8 @@ def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = Tr
     ratio, one copy per read port; synchronous reads only), simple dual-port LUT RAM (RAM64M as 64 x 3 or
     RAM32M as 32 x 6 at cost 8, one copy per read port) and, for two or three reads, quad-port LUT RAM
     (RAM64M as 64 x 1 or RAM32M as 32 x 2 with three read ports, at cost 7); LUT RAM stacked in depth
-    adds LUT_MUX_COST per read-mux bit. Checked against every memory of the fit's runs."""
+    adds LUT_MUX_COST per read-mux bit and LUT_DEMUX_COST per unit's write enable. Checked against every
+    memory of the fit's runs."""
     if depth <= 0 or width <= 0:
         return Xc7Memory(0, 0, 0, 0)
     copies = max(1, read_ports)
@@ -148,15 +149,20 @@ def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = Tr
     b36 = min(-(-width // w) * -(-depth // d) for w, d in _BRAM36)
     bram_cost, bram18 = min((129 * b18, b18), (257 * b36, 2 * b36))
 
-    # (cost, units, read-mux bits) of each LUT RAM choice. As Yosys' lutrams_xc5v.txt says, a unit's cost
-    # scales with the width it uses ("widthscale": cost - scale x unused fraction), and every read port
-    # of a memory stacked in depth has a mux per output bit, LUT_MUX_COST each.
+    # (cost, units, read-mux bits) of each LUT RAM choice, the cheapest shape (as memory_libmap picks it).
+    # As Yosys' lutrams_xc5v.txt says, a unit's cost scales with the width it uses ("widthscale": cost -
+    # scale x unused fraction); a memory stacked in depth adds a mux per output bit of every read port and
+    # a write enable per unit.
     def lutram(shapes, unit_cost: int, scale: int, n: int) -> tuple[float, int, int]:
-        w, d = min(shapes, key=lambda s: (-(-width // s[0]) * -(-depth // s[1]), -(-depth // s[1])))
-        deep, rem = -(-depth // d), width % w
-        row = unit_cost * (width // w) + (unit_cost - scale * (1 - rem / w) if rem else 0.0)
-        mux = copies * width * (deep - 1)
-        return n * deep * row + LUT_MUX_COST * mux, n * deep * -(-width // w), mux
+        def priced(w: int, d: int) -> tuple[float, int, int]:
+            deep, rem = -(-depth // d), width % w
+            row = unit_cost * (width // w) + (unit_cost - scale * (1 - rem / w) if rem else 0.0)
+            mux = copies * width * (deep - 1)
+            demux = deep if deep > 1 else 0
+            cost = n * deep * row + LUT_MUX_COST * mux + LUT_DEMUX_COST * demux
+            return cost, n * deep * -(-width // w), mux
+
+        return min(priced(w, d) for w, d in shapes)
 
     options = [lutram(_LUTRAM, 8, 7, copies)]
     if copies > 1:  # quad port: one copy serves up to three reads

@@ -203,3 +203,38 @@ def test_over_bar_flags_relative_and_zero_count_errors():
     result["heldout"]["summary"]["lut"]["max_rel"] = 0.12
     result["heldout"]["summary"]["bram_18k"]["zero_points_max_abs"] = 1.0
     assert fit.over_bar(result, 0.10) == ["lut", "bram_18k"]
+
+
+def test_accumulator_banks_follow_the_rtl(tmp_path):
+    """acc_mem's depth over LocalRows, read from csc_pe.sv: a second accumulator bank in the RTL is priced
+    by re-running the fit, with no change to the forms."""
+    from codesign.sweep.estimate import acc_banks
+
+    assert acc_banks() >= 1  # the shipped RTL parses
+    cases = {
+        "logic signed [AccWidth-1:0] acc_mem [LocalRows];": 1,
+        "logic signed [AccWidth-1:0] acc_mem [2 * LocalRows];  // [2] no": 2,
+        "parameter int unsigned AccBanks = 2,\nlocalparam int unsigned ACC_ROWS = AccBanks * LocalRows;\n"
+        "logic signed [AccWidth-1:0] acc_mem [ACC_ROWS];": 2,
+    }
+    for i, (text, banks) in enumerate(cases.items()):
+        f = tmp_path / f"pe{i}.sv"
+        f.write_text(text)
+        assert acc_banks.__wrapped__(f) == banks, text
+    bad = tmp_path / "bad.sv"
+    bad.write_text("logic [7:0] acc_mem [$clog2(LocalRows)];")
+    with pytest.raises(ValueError, match="acc_mem"):
+        acc_banks.__wrapped__(bad)
+
+
+def test_split_multiply_takes_two_dsp_per_pe():
+    """Above 18 activation bits csc_pe multiplies in two parts (g_split_mul), one DSP48E1 each, unless a
+    part's result is under 9 bits: Yosys keeps it in LUTs (21-bit act x 4-bit weight: 4 x 4 bits)."""
+    from codesign.sweep.estimate import derived_terms, features
+
+    g = fit.design_of_experiments()[0].geometry()
+    for act, weight, per_pe in ((16, 16, 1), (18, 16, 1), (19, 16, 2), (24, 16, 2), (21, 4, 1), (24, 4, 2)):
+        wide = dataclasses.replace(g, act_width=act, weight_width=weight)
+        assert derived_terms(wide)["dsp"]["dsp_pe_multipliers"] == g.num_pe * per_pe, (act, weight)
+        soft = features(wide)["lut"]["soft_products"]
+        assert (soft > 0) == (act > 18 and per_pe == 1), (act, weight)

@@ -9,7 +9,12 @@ codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
+import operator
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,13 +50,14 @@ class EngineGeometry:
     acc_width: int
     cell_width: int
     gate_width: int
+    table_width: int  # an activation table entry: {boundary offset, level} (EngineTypes.table_width)
     table_depth: int
     bias_width: int
     bias_depth: int
     depth: int  # words of the deepest PE memory
     colptr_depth: int  # pointer entries per PE
     ptr_width: int
-    max_local_rows: int  # accumulators per PE
+    max_local_rows: int  # rows per PE (not read by the estimate: it takes csc_pe's LocalRows from the shape)
     inputs_plus_units: int  # the widest broadcast vector (column index width)
     layer_words_max: tuple[int, ...]  # per layer: the most words any PE stores (matrix phase, every a != 0)
     head_words_max: int
@@ -73,7 +79,9 @@ class EngineGeometry:
         else:  # colptr = (X + H + 1) + (2H + 1) + (H + 1) = X + 4H + 3, cols = max(X + H, 2H)
             h = self.inputs_plus_units // 2  # cols = 2H when X <= H
             x = self.colptr_depth - 4 * h - 3
-            if not (0 < x <= h and self.inputs_plus_units == 2 * h):  # cols = X + H
+            # both readings can fit colptr and cols (X 4, H 10 and X 12, H 8 do): the biases tell
+            fits = self.bias_depth - 4 * h * layers >= 1
+            if not (0 < x <= h and self.inputs_plus_units == 2 * h and fits):  # cols = X + H
                 h = (self.colptr_depth - self.inputs_plus_units - 3) // 3
                 x = self.inputs_plus_units - h
         c = self.bias_depth - 4 * h * max(layers, 1)
@@ -94,9 +102,9 @@ class EngineGeometry:
 # held-out configurations, and the result (coefficients, every measured point, the held-out error table)
 # is committed as engine_cost.json beside this file. Forms:
 #   BRAM and DSP are derived, not fitted: every memory is mapped the way Yosys' memory_libmap maps it for
-#     7-series (`xc7_memory`), every multiplier takes ceil(a/25) x ceil(b/18) DSP48E1. The fit only
-#     decides, per memory or multiplier group, how many copies the netlist keeps (1, or 0 when Yosys
-#     optimises a group away; on the fitted RTL every group is kept).
+#     7-series (`xc7_memory`), every multiplier takes ceil(a/25) x ceil(b/18) DSP48E1 unless Yosys'
+#     mul2dsp leaves it in LUTs (a result under 9 bits). The fit only decides, per memory or multiplier
+#     group, how many copies the netlist keeps (1, or 0 when Yosys optimises a group away).
 #   LUT and FF are sums of physically named terms (`features`; LUT RAM sites derived), fitted by
 #     non-negative least squares on the relative error.
 # The memory list mirrors the RTL the fit was run on (engine_cost.json names its fingerprint); when the
@@ -112,10 +120,10 @@ _BRAM18 = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 _BRAM36 = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))
 _LUTRAM = ((3, 64), (6, 32))  # RAM64M as 64 x 3, RAM32M as 32 x 6 (simple dual port): 4 LUT sites each
 _LUTRAM_QP = ((1, 64), (2, 32))  # the same primitives with three read ports
-# Yosys' cost of one read-mux bit of LUT RAM stacked in depth (not in its library file), bracketed by the
-# fit's runs: any value from 0.26 to 0.5 maps every memory of every run as Yosys did (below, a 271 x 9
-# memory with two reads stays in LUT RAM; above, 272 x 8 and 256 x 10 ones with one read go to block RAM).
-LUT_MUX_COST = 0.33
+# Yosys' memory_libmap costs of the soft logic around RAM units stacked in depth (FACTOR_MUX, FACTOR_DEMUX
+# in passes/memory/memory_libmap.cc): per read-mux output bit, and per unit's write enable.
+LUT_MUX_COST = 0.5
+LUT_DEMUX_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,8 @@ def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = Tr
     ratio, one copy per read port; synchronous reads only), simple dual-port LUT RAM (RAM64M as 64 x 3 or
     RAM32M as 32 x 6 at cost 8, one copy per read port) and, for two or three reads, quad-port LUT RAM
     (RAM64M as 64 x 1 or RAM32M as 32 x 2 with three read ports, at cost 7); LUT RAM stacked in depth
-    adds LUT_MUX_COST per read-mux bit. Checked against every memory of the fit's runs."""
+    adds LUT_MUX_COST per read-mux bit and LUT_DEMUX_COST per unit's write enable. Checked against every
+    memory of the fit's runs."""
     if depth <= 0 or width <= 0:
         return Xc7Memory(0, 0, 0, 0)
     copies = max(1, read_ports)
@@ -140,15 +149,20 @@ def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = Tr
     b36 = min(-(-width // w) * -(-depth // d) for w, d in _BRAM36)
     bram_cost, bram18 = min((129 * b18, b18), (257 * b36, 2 * b36))
 
-    # (cost, units, read-mux bits) of each LUT RAM choice. As Yosys' lutrams_xc5v.txt says, a unit's cost
-    # scales with the width it uses ("widthscale": cost - scale x unused fraction), and every read port
-    # of a memory stacked in depth has a mux per output bit, LUT_MUX_COST each.
+    # (cost, units, read-mux bits) of each LUT RAM choice, the cheapest shape (as memory_libmap picks it).
+    # As Yosys' lutrams_xc5v.txt says, a unit's cost scales with the width it uses ("widthscale": cost -
+    # scale x unused fraction); a memory stacked in depth adds a mux per output bit of every read port and
+    # a write enable per unit.
     def lutram(shapes, unit_cost: int, scale: int, n: int) -> tuple[float, int, int]:
-        w, d = min(shapes, key=lambda s: (-(-width // s[0]) * -(-depth // s[1]), -(-depth // s[1])))
-        deep, rem = -(-depth // d), width % w
-        row = unit_cost * (width // w) + (unit_cost - scale * (1 - rem / w) if rem else 0.0)
-        mux = copies * width * (deep - 1)
-        return n * deep * row + LUT_MUX_COST * mux, n * deep * -(-width // w), mux
+        def priced(w: int, d: int) -> tuple[float, int, int]:
+            deep, rem = -(-depth // d), width % w
+            row = unit_cost * (width // w) + (unit_cost - scale * (1 - rem / w) if rem else 0.0)
+            mux = copies * width * (deep - 1)
+            demux = deep if deep > 1 else 0
+            cost = n * deep * row + LUT_MUX_COST * mux + LUT_DEMUX_COST * demux
+            return cost, n * deep * -(-width // w), mux
+
+        return min(priced(w, d) for w, d in shapes)
 
     options = [lutram(_LUTRAM, 8, 7, copies)]
     if copies > 1:  # quad port: one copy serves up to three reads
@@ -159,43 +173,143 @@ def xc7_memory(depth: int, width: int, read_ports: int = 1, sync_read: bool = Tr
     return Xc7Memory(0, 4 * units, mux, copies * width * int(sync_read))
 
 
-def _dsp48(a: int, b: int) -> int:
-    """DSP48E1 for an a x b signed product (25 x 18 per slice)."""
+def _dsp48(a: int, b: int, y: int | None = None) -> int:
+    """DSP48E1 for an a x b signed product with a y-bit result (25 x 18 per slice). Yosys' mul2dsp
+    (synth_xilinx, 7-series) leaves a product in LUTs when an operand is under 2 bits or the result
+    under 9 bits."""
+    if min(a, b) < 2 or (y if y is not None else a + b) < 9:
+        return 0
     a, b = max(a, b), min(a, b)
     return min(-(-a // 25) * -(-b // 18), -(-a // 18) * -(-b // 25))
 
 
+def _pe_products(g: EngineGeometry) -> list[tuple[int, int, int]]:
+    """csc_pe's multiplies as (a bits, b bits, result bits): above 18 activation bits the product is split
+    into {0, act[16:0]} x weight and act[top:17] x weight (g_split_mul)."""
+    act, w = g.act_width, g.weight_width
+    if act > 18:
+        return [(18, w, 18 + w), (act - 17, w, act - 17 + w - 1)]
+    return [(act, w, act + w)]
+
+
+def _column_product(g: EngineGeometry) -> tuple[int, int, int]:
+    """The h lists' column of PE k's unit: local unit x NumPe (a shift when NumPe is a power of 2, the
+    constant's trailing zeros shifted out otherwise), as Yosys' wreduce leaves it."""
+    odd = g.num_pe >> ((g.num_pe & -g.num_pe).bit_length() - 1)
+    unit_bits = int(g.shape()[1]).bit_length()
+    return unit_bits, odd.bit_length(), unit_bits + odd.bit_length() if odd > 1 else 0
+
+
+# ---- the RTL's own sizes ----------------------------------------------------------------------------
+
+RTL_DIR = Path(__file__).resolve().parents[1] / "rtl"
+_SAFE_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def _rtl_int(expr: str, names: Mapping[str, str], bound: Mapping[str, int], depth: int = 0) -> int:
+    """Value of a SystemVerilog integer expression of +, -, * over literals and parameters (their defaults
+    from `names`, or `bound`); anything else raises."""
+
+    def value(node: ast.AST) -> int:
+        if isinstance(node, ast.Expression):
+            return value(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _SAFE_OPS:
+            return _SAFE_OPS[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.Name):
+            if node.id in bound:
+                return bound[node.id]
+            if node.id in names and depth < 8:
+                return _rtl_int(names[node.id], names, bound, depth + 1)
+        raise ValueError(f"not a plain integer expression: {expr!r}")
+
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"not a plain integer expression: {expr!r}") from e
+    return value(tree)
+
+
+@lru_cache(maxsize=1)
+def acc_banks(source: Path | None = None) -> int:
+    """Accumulator banks per PE: the depth of csc_pe's `acc_mem` over its LocalRows, read from the RTL so
+    that a change of bank count (one bank per matrix in flight) is priced by re-running the fit alone."""
+    text = Path(source or RTL_DIR / "csc_pe.sv").read_text()
+    text = re.sub(r"//[^\n]*", "", text)
+    decl = re.search(r"\bacc_mem\s*\[([^\]]+)\]", text)
+    if decl is None:
+        raise ValueError("csc_pe.sv: no `acc_mem [depth]` declaration")
+    names = dict(re.findall(r"\b(?:local)?param(?:eter)?\b[^=;]*?\b(\w+)\s*=\s*([^,;)\n]+)", text))
+    try:
+        one, three = (_rtl_int(decl.group(1), names, {"LocalRows": n}) for n in (1, 3))
+    except ValueError as e:
+        raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}]: {e}") from e
+    if one <= 0 or three != 3 * one:
+        raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}] is not a multiple of LocalRows")
+    return one
+
+
+def local_units(g: EngineGeometry) -> int:
+    """LU_MAX: hidden units per PE (unit u on PE u mod NumPe)."""
+    return -(-g.shape()[1] // g.num_pe)
+
+
+def local_rows(g: EngineGeometry) -> int:
+    """csc_pe's LocalRows: the four gate rows of every local unit, or the head's rows per PE."""
+    return max(4 * local_units(g), -(-g.shape()[2] // g.num_pe))
+
+
+def list_banks(g: EngineGeometry) -> int:
+    """LIST_BANKS: the h and state lists' banks (a power of two >= NumPe)."""
+    return 1 << max(0, g.num_pe - 1).bit_length()
+
+
 def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
-    """(copies in the design, mapping) of every memory of rtl/sparse_lstm_engine.sv."""
+    """(copies in the design, mapping) of every memory of rtl/sparse_lstm_engine.sv that Yosys maps to
+    block or LUT RAM (h_q and c_q, written by every PE, become flip-flops: `features`)."""
     x, h, c = g.shape()
-    layers = max(1, len(g.layer_words_max))
+    p, layers = g.num_pe, max(1, len(g.layer_words_max))
     col_bits = max(1, int(g.inputs_plus_units).bit_length())
+    entry = g.act_width + col_bits  # a list entry {value, column}
+    banks = list_banks(g)
     return {
-        "pe_weights": (g.num_pe, xc7_memory(g.depth, g.weight_width + g.index_width)),
-        "pe_colptr": (g.num_pe, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
-        # per-PE column queue of {activation, begin pointer, end pointer}
-        "pe_queue": (g.num_pe, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width, sync_read=False)),
-        "bias": (1, xc7_memory(g.bias_depth, g.bias_width)),
-        "tables": (3, xc7_memory(g.table_depth, g.gate_width)),
-        "h": (1, xc7_memory(2 * layers * h, g.act_width, sync_read=False)),
-        "c": (1, xc7_memory(layers * h, g.cell_width)),
-        # non-zero activation lists (value, column): x_t; h of every layer and bank (two readers of
-        # exclusive use, one selected address: Yosys merges them into one read port)
-        "x_list": (1, xc7_memory(x, g.act_width + col_bits, sync_read=False)),
-        "h_lists": (1, xc7_memory(2 * layers * h, g.act_width + col_bits, sync_read=False)),
+        "pe_weights": (p, xc7_memory(g.depth, g.weight_width + g.index_width)),
+        "pe_colptr": (p, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
+        # column queue of {activation, begin pointer, end pointer, single-word flag}
+        "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 1, sync_read=False)),
+        # accumulators, read by A1 and by the element-wise read port (a copy per read). Yosys makes both
+        # reads synchronous (A1's row flop, the read port's data flop), so a deep one goes to block RAM;
+        # those flops are the RTL's own either way (FF pe_acc), not extra read registers.
+        "pe_acc": (
+            p,
+            dataclasses.replace(
+                xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2), registers=0
+            ),
+        ),
+        # biases banked per PE: the PE's gate rows of every layer, then its head rows
+        "pe_bias": (p, xc7_memory(4 * local_units(g) * layers + -(-c // p), g.bias_width)),
+        # every PE's element-wise unit has its own sigmoid, tanh (g) and tanh (c_t) tables (ShareTables 0)
+        "pe_tables": (3 * p, xc7_memory(g.table_depth, g.table_width)),
+        "x_list": (1, xc7_memory(x, entry, sync_read=False)),
+        # h and state lists: one memory of each kind per bank, every (layer, h bank) in it
+        "h_lists": (2 * banks, xc7_memory(2 * layers * -(-h // banks), entry, sync_read=False)),
     }
 
 
 def derived_terms(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """BRAM (18 Kbit blocks) and DSP of each group, one copy each; the fit gives the copy counts."""
     mems = engine_memories(g)
+    gate, cell = g.gate_width, g.cell_width
     return {
         "bram_18k": {f"bram_{k}": float(n * m.bram18) for k, (n, m) in mems.items()},
         "dsp": {
-            "dsp_pe_multipliers": float(g.num_pe * _dsp48(g.act_width, g.weight_width)),
+            "dsp_pe_multipliers": float(g.num_pe * sum(_dsp48(*m) for m in _pe_products(g))),
+            # every PE's element-wise unit: f*c_prev, i*g, o*tanh(c_t)
             "dsp_elementwise": float(
-                _dsp48(g.gate_width, g.cell_width) + 2 * _dsp48(g.gate_width, g.gate_width)
+                g.num_pe * (_dsp48(gate, cell, gate + cell) + 2 * _dsp48(gate, gate, 2 * gate))
             ),
+            "dsp_list_column": float(_dsp48(*_column_product(g))),
         },
     }
 
@@ -212,45 +326,62 @@ def row_mux_luts(rows: int) -> int:
 
 def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
     """Every resource's terms for a geometry: LUT and FF (fitted) and BRAM and DSP (derived)."""
-    # Yosys maps the accumulator array to flip-flops padded to a power of 2 (its row index width):
-    # LocalRows 13 costs what 16 does, 20 what 32 does (measured on csc_pe alone, AccWidth 30)
-    p, rows, acc = g.num_pe, 1 << max(0, g.max_local_rows - 1).bit_length(), g.acc_width
-    word = g.weight_width + g.index_width
+    p, acc, act = g.num_pe, g.acc_width, g.act_width
+    x, h, c = g.shape()
+    layers = max(1, len(g.layer_words_max))
+    lu, rows, banks = local_units(g), local_rows(g), list_banks(g)
+    col_bits = max(1, int(g.inputs_plus_units).bit_length())
+    split = g.act_width > 18  # csc_pe g_split_mul
     mems = engine_memories(g)
-    per_pe = ("pe_weights", "pe_colptr", "pe_queue")
-    lutram_pe = sum(n * m.lutram_luts for k, (n, m) in mems.items() if k in per_pe)
-    lutram_shared = sum(n * m.lutram_luts for k, (n, m) in mems.items() if k not in per_pe)
+    lutram = sum(n * m.lutram_luts for n, m in mems.values())
     lutram_mux = sum(n * m.lutram_mux_bits for n, m in mems.values())
     lutram_regs = sum(n * m.registers for n, m in mems.values())
+    # h_t (both banks of every layer) and q_state(c_t) of each PE's units: flip-flops (every PE writes)
+    state_bits = p * layers * lu * (2 * act + g.cell_width)
     return {
         "lut": {
             "control": 1.0,
-            "per_pe": float(p),
-            "accumulate": float(p * acc),  # accumulate adder, A1 forwarding mux, R2 select over the PEs
-            # the accumulator rows' select logic in every PE, counted in LUT6s of a row mux per bit: the
-            # A1 read (accumulate), the R1 read (element-wise), the row write enables. Its cost per row
-            # grows in steps with the mux tree (16 rows fit a slice's MUXF7/F8), not linearly in rows.
-            "accumulator_select": float(p * acc * row_mux_luts(rows)),
-            "word_decode": float(p * word),  # index decode, row arithmetic, weight word path
-            # column queue and word issue: begin / end / address compares and increments
-            "address": float(p * g.ptr_width),
-            # element-wise unit: z + bias and its saturating cast (AccWidth wide), the cell path
-            # (c_prev * f, c sum, casts to the cell and to the table input: CellWidth wide)
-            "elementwise_acc": float(acc),
-            "elementwise_cell": float(g.cell_width),
-            "lutram_pe": float(lutram_pe),
-            "lutram_shared": float(lutram_shared),
-            "lutram_mux": float(lutram_mux),
+            "per_pe": float(p),  # queue and issue control, handshakes, busy counter, element-wise control
+            # accumulate adder and forwarding, valid masks of both accumulator reads, z = acc + bias and its
+            # cast to the table address, per PE
+            "pe_acc": float(p * acc),
+            "pe_act": float(p * act),  # queue bypass mux, activation path
+            "pe_word": float(p * (g.weight_width + g.index_width)),  # index decode, weight path
+            # the two partial products' sum (act + weight bits) in fabric when the multiply is split
+            "pe_product_sum": float(p * (act + g.weight_width) * split),
+            # products Yosys leaves in LUTs (under 9 result bits): operand bits a x b
+            "soft_products": float(
+                p * sum(a * b for a, b, y in _pe_products(g) if not _dsp48(a, b, y))
+                + (lambda a, b, y: a * b * (b > 1 and not _dsp48(a, b, y)))(*_column_product(g))
+            ),
+            # element-wise unit: c_t = f*c + i*g and its casts
+            "elementwise_cell": float(p * g.cell_width),
+            # accumulator valid bits: set decoder and the two reads' masks
+            "acc_valid": float(p * rows),
+            # state writes: h_q / c_q are [NumPe][rows] arrays, PE k writing at k x rows + row. With rows a
+            # power of 2 that address is {k, row} and each word has one writer; otherwise Yosys cannot tell
+            # the PEs' ranges apart and every state bit gets a write-port mux
+            "state_write": float(0 if lu & (lu - 1) == 0 else state_bits),
+            # per h (2 banks) and c word: its write enable and its share of the read muxes (h_t out over
+            # every PE's words, c_{t-1} in each PE)
+            "state_words": float(p * layers * lu * 3),
+            # list writes: each bank takes one of the PEs' {value, column} (h and state lists)
+            "list_write": float(2 * banks * p * (act + col_bits)),
+            # broadcast read: the list entry from one of the banks (h, state) or the x list
+            "list_read": float(2 * (act + col_bits) * row_mux_luts(banks)),
+            "lutram": float(lutram),  # LUT sites of the memories in LUT RAM (derived: xc7_memory)
+            "lutram_mux": float(lutram_mux),  # output bits selecting among LUT RAM stacked in depth (derived)
         },
         "ff": {
             "control": 1.0,
-            "per_pe": float(p),  # pipeline valids, queue pointers, activation registers, busy counter
-            "accumulators": float(p * rows * acc),
-            "pe_datapath": float(p * (word + g.weight_width)),  # issued word, product (act x weight)
-            "address": float(p * g.ptr_width),  # pointer read, queue head, issue address and end
-            "elementwise_acc": float(acc),  # the read accumulator and the logit path
-            "elementwise_cell": float(g.cell_width),  # c_prev, c_t pipeline registers, f*c product
-            "memory_read_registers": float(lutram_regs),
+            "pe_act": float(p * act),  # the activation at P, G, M1, M2, and the h_t / q_state(h_t) out
+            "pe_index": float(p * g.index_width),
+            "pe_acc": float(p * acc),  # old value, read register, R3 and z per PE
+            "pe_address": float(p * g.ptr_width),  # pointer read, word address and end
+            "acc_valid": float(p * rows),  # one valid bit per accumulator row
+            "state": float(state_bits),  # h_t and c_t banks (derived bit count)
+            "elementwise_cell": float(p * g.cell_width),  # c_prev and c_t through the pipeline
+            "memory_read_registers": float(lutram_regs),  # synchronous LUT RAM reads (derived)
         },
         **derived_terms(g),
     }
@@ -259,35 +390,47 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
 # What each term counts (engine_cost.json and the report carry this beside the coefficients).
 FORMS = {
     "lut": {
-        "control": "1 (sequencer, stream interfaces, list walk, fixed part of the element-wise unit)",
-        "per_pe": "NumPe (queue control, handshakes)",
-        "accumulate": "NumPe x AccWidth (accumulate adder, A1 forwarding mux, R2 PE select mux)",
-        "accumulator_select": "NumPe x AccWidth x LUT6s of a LocalRows (to a power of 2):1 mux "
-        "(row_mux_luts; A1 and R1 accumulator reads, row write enables)",
-        "word_decode": "NumPe x (WeightWidth + IndexWidth) (index decode, word path)",
-        "address": "NumPe x PtrWidth (column queue, word address counters, column-end compares)",
-        "elementwise_acc": "AccWidth (z + bias, its cast: rounding increment + range check)",
-        "elementwise_cell": "CellWidth (cell update, casts of c_t)",
-        "lutram_pe": "LUT sites of the PE memories mapped to LUT RAM (derived: xc7_memory)",
-        "lutram_shared": "LUT sites of the shared memories mapped to LUT RAM (derived: xc7_memory)",
+        "control": "1 (sequencer, stream interfaces, broadcaster, list counts)",
+        "per_pe": "NumPe (queue and issue control, handshakes, busy counter, element-wise control)",
+        "pe_acc": "NumPe x AccWidth (accumulate adder and forwarding, accumulator read masks, z = acc + bias "
+        "and its cast to the table address)",
+        "pe_act": "NumPe x ActWidth (queue bypass, activation path)",
+        "pe_word": "NumPe x (WeightWidth + IndexWidth) (index decode, weight path)",
+        "pe_product_sum": "NumPe x (ActWidth + WeightWidth) when ActWidth > 18 (sum of the two partial "
+        "products)",
+        "soft_products": "operand bits a x b of the products Yosys keeps in LUTs (a split multiply's top "
+        "part under 9 result bits; the h lists' column when NumPe is not a power of 2)",
+        "elementwise_cell": "NumPe x CellWidth (c_t = f*c + i*g, its casts)",
+        "acc_valid": "NumPe x LocalRows (accumulator valid bits: set decoder, read masks)",
+        "state_write": "state bits (NumPe x layers x local units x (2 ActWidth + CellWidth)) when local "
+        "units is not a power of 2 (each state word then selects among the PEs' write ports), else 0",
+        "state_words": "NumPe x layers x local units x 3 (h_t's two banks and c_t: write enables, read "
+        "muxes)",
+        "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's "
+        "entry)",
+        "list_read": "2 x (ActWidth + column bits) x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
+        "lutram": "LUT sites of the memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_mux": "output bits selecting among LUT RAM units stacked in depth (derived)",
     },
     "ff": {
         "control": "1",
-        "per_pe": "NumPe (valids, queue pointers, activation registers, 32-bit busy counter)",
-        "accumulators": "NumPe x LocalRows (to a power of 2) x AccWidth",
-        "pe_datapath": "NumPe x (2 WeightWidth + IndexWidth) (issued word, product)",
-        "address": "NumPe x PtrWidth (pointer read, issue address and end)",
-        "elementwise_acc": "AccWidth (accumulator read register)",
-        "elementwise_cell": "CellWidth (cell pipeline registers)",
+        "pe_act": "NumPe x ActWidth (activation through P, G, M1, M2; h_t and q_state(h_t) out)",
+        "pe_index": "NumPe x IndexWidth (word index at M1)",
+        "pe_acc": "NumPe x AccWidth (old value, read register, R3, z)",
+        "pe_address": "NumPe x PtrWidth (pointer read, word address and end)",
+        "acc_valid": "NumPe x LocalRows (accumulator row valid bits)",
+        "state": "NumPe x layers x local units x (2 ActWidth + CellWidth) (h_t banks and c_t in flip-flops)",
+        "elementwise_cell": "NumPe x CellWidth (c_{t-1}, c_t pipeline registers)",
         "memory_read_registers": "read-data registers of synchronous LUT RAM reads (derived)",
     },
     "bram_18k": {
         "bram_<memory>": "18 Kbit blocks of the memory as xc7_memory maps it; coefficient = copies kept"
     },
     "dsp": {
-        "dsp_pe_multipliers": "NumPe x DSP48E1 of an ActWidth x WeightWidth product",
-        "dsp_elementwise": "DSP48E1 of f*c, i*g, o*tanh(c); coefficient = copies kept",
+        "dsp_pe_multipliers": "NumPe x DSP48E1 of the ActWidth x WeightWidth product (above 18 act bits "
+        "split in two; a part under 9 result bits stays in LUTs)",
+        "dsp_elementwise": "NumPe x DSP48E1 of f*c, i*g, o*tanh(c); coefficient = copies kept",
+        "dsp_list_column": "DSP48E1 of the h lists' column (local unit x NumPe) when Yosys maps it to one",
     },
 }
 
@@ -349,7 +492,7 @@ def engine_estimate(
     counts = estimate_counts(g, c.coefficients)
     step, head = engine_step_cycles(g, step_overhead, head_overhead)
     latency = int(round(step * g.timesteps)) + head
-    multipliers = g.num_pe + 3
+    multipliers = g.num_pe * (len(_pe_products(g)) + 3)  # PE products; f*c, i*g, o*tanh(c) per PE
     return Resources(
         lut=int(round(counts["lut"])),
         ff=int(round(counts["ff"])),

@@ -377,6 +377,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
         acc_width=acc.width,
         cell_width=types.cell.width,
         gate_width=gate.width,
+        table_width=types.table_width,
         table_depth=1 << types.table_in.width,
         bias_width=bias_t.width,
         bias_depth=sum(m.shape[0] for m in [*mats, head]),

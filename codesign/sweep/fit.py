@@ -1,12 +1,13 @@
 """Fitting the engine's resource estimator on Yosys runs, and checking it on configurations it never saw.
 
 Design of experiments: every factor the sweep varies (NumPe, WeightWidth, IndexWidth, memory depth per
-PE, inputs, units, classes, layers, cell width; the accumulator width follows from them as the encoder
-derives it) has TRAINING levels that include both ends of its range, and HELD-OUT levels strictly between
-them (`LEVELS`). Training points form a Latin hypercube over the training levels plus the two corner
-points and two hand-set probes (`PROBES`); held-out points a Latin hypercube over the held-out levels
-only. No held-out point shares a level of any factor with the training set, so the check is
-interpolation to new values, not a re-sampling of the fitted grid.
+PE, inputs, units, classes, layers, cell width, activation width; the accumulator and table widths follow
+from them as the encoder derives them, the other types are the shipped spec's) has TRAINING levels that
+include both ends of its range, and HELD-OUT levels strictly between them (`LEVELS`). Training points
+form a Latin hypercube over the training levels plus the two corner points and the hand-set probes
+(`PROBES`); held-out points a Latin hypercube over the held-out levels only. No held-out point shares a
+level of any factor with the training set, so the check is interpolation to new values, not a re-sampling
+of the fitted grid.
 
 Fitting: each resource's form (codesign.sweep.estimate.FORMS: a sum of physically named terms, each a
 product of build quantities) is fitted by non-negative least squares on the RELATIVE residual (every row
@@ -18,10 +19,12 @@ so that the held-out check stays a check.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +52,9 @@ LEVELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "classes": ((4, 9, 16), (6, 12)),
     "layers": ((1, 2), (1, 2)),
     "cell_width": ((12, 16), (14,)),
+    # the broadcast activation (act); above 18 bits every PE multiplies in two parts (csc_pe g_split_mul).
+    # The shipped specs give 21 (SPEC_TYPES), a training level.
+    "act_width": ((16, 21, 24), (18, 23)),
 }
 FACTORS = tuple(LEVELS)
 # Training points set by hand to break a confound of the Latin hypercube: with the training levels of
@@ -67,6 +73,7 @@ PROBES = (
         "classes": 9,
         "layers": 1,
         "cell_width": 12,
+        "act_width": 21,
     },
     {
         "num_pe": 10,
@@ -78,6 +85,7 @@ PROBES = (
         "classes": 16,
         "layers": 2,
         "cell_width": 16,
+        "act_width": 21,
     },
     {
         "num_pe": 5,
@@ -89,6 +97,7 @@ PROBES = (
         "classes": 9,
         "layers": 1,
         "cell_width": 16,
+        "act_width": 21,
     },
     {
         "num_pe": 10,
@@ -100,6 +109,7 @@ PROBES = (
         "classes": 16,
         "layers": 2,
         "cell_width": 12,
+        "act_width": 21,
     },
     {
         "num_pe": 4,
@@ -111,6 +121,7 @@ PROBES = (
         "classes": 4,
         "layers": 1,
         "cell_width": 12,
+        "act_width": 21,
     },
     {
         "num_pe": 8,
@@ -122,19 +133,33 @@ PROBES = (
         "classes": 16,
         "layers": 2,
         "cell_width": 16,
+        "act_width": 21,
     },
 )
-# Each Yosys run of the engine takes 0.2 to 3 minutes on a shared core: 29 runs (+ 2 spot checks).
-TRAIN_POINTS = 16  # plus the two corners
-HELDOUT_POINTS = 9
+# Each Yosys run of the engine takes 0.1 to 2 minutes on a shared core: 40 runs (+ 2 spot checks).
+TRAIN_POINTS = 20  # plus the two corners and the probes
+HELDOUT_POINTS = 10
 SEED = 5
 
-# The sweep's fixed types (codesign.engine.types defaults): act ap_fixed<16,6>, table input <12,4>,
-# gate <16,2>, bias <8,3> (QKeras bits 8, integer 2).
-ACT_WIDTH, ACT_FRAC = 16, 10
-TABLE_IN_WIDTH, TABLE_IN_FRAC = 12, 8
-GATE_WIDTH, GATE_FRAC = 16, 14
-BIAS_WIDTH, BIAS_FRAC = 8, 5
+# The types the sweep's engine points get: the encoder's (codesign.engine.encoder.derive_types) from the
+# shipped spec. The table input, gate and bias types are fixed by the spec's activations and bias
+# precision; act's integer bits stay the spec's while its width is a factor (act_width).
+SPEC = Path(__file__).resolve().parents[2] / "models" / "jvowels_lstm" / "spec.yml"
+
+
+@lru_cache(maxsize=1)
+def spec_types():
+    """EngineTypes of the shipped spec at 8-bit weights (what codesign.sweep.evaluate derives)."""
+    from codesign.engine.encoder import derive_types
+    from codesign.engine.types import state_type, weight_type
+    from codesign.spec import load_spec
+    from codesign.sweep.evaluate import _bias_type
+
+    spec = load_spec(SPEC)
+    return derive_types(
+        spec.model.activation, spec.model.recurrent_activation, spec.precision.input.fixed_type(),
+        state_type(spec.precision.state), weight_type(8, 7), _bias_type(spec), 1,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -150,41 +175,50 @@ class BuildConfig:
     classes: int
     layers: int
     cell_width: int
+    act_width: int
     role: str = "train"  # train | heldout | shipped (spot check, outside both)
 
     @property
     def name(self) -> str:
         return (
             f"pe{self.num_pe}-w{self.weight_width}-i{self.index_width}-d{self.depth}-x{self.inputs}"
-            f"-h{self.units}x{self.layers}-c{self.classes}-cw{self.cell_width}"
+            f"-h{self.units}x{self.layers}-c{self.classes}-cw{self.cell_width}-a{self.act_width}"
         )
+
+    def types(self):
+        """The engine types of this build: the spec's (SPEC_TYPES) at this act, weight and cell width, and
+        the accumulator the encoder derives (exact for every row of up to inputs + units terms)."""
+        from codesign.engine.types import accumulator_type, weight_type
+
+        t = spec_types()
+        act = dataclasses.replace(t.act, width=self.act_width)  # the spec's integer bits
+        cell = dataclasses.replace(t.cell, width=self.cell_width)
+        weight = weight_type(self.weight_width, self.weight_width - 1)
+        terms = max(self.inputs + self.units, 2 * self.units if self.layers > 1 else 0)
+        acc = accumulator_type(act, weight, t.bias, terms)
+        return dataclasses.replace(t, act=act, weight=weight, acc=acc, cell=cell)
 
     @property
     def acc_width(self) -> int:
-        """The accumulator the encoder derives: exact for every row of up to inputs + units terms."""
-        from codesign.engine.types import accumulator_type, weight_type
-        from codesign.fixed import FixedType
-
-        act = FixedType(ACT_WIDTH, ACT_WIDTH - ACT_FRAC, True, "AP_RND", "AP_SAT")
-        bias = FixedType(BIAS_WIDTH, BIAS_WIDTH - BIAS_FRAC, True, "AP_TRN", "AP_SAT")
-        terms = max(self.inputs + self.units, 2 * self.units if self.layers > 1 else 0)
-        return accumulator_type(act, weight_type(self.weight_width, self.weight_width - 1), bias, terms).width
+        return self.types().acc.width
 
     def geometry(self) -> EngineGeometry:
         """What codesign.sweep.evaluate hands the estimator for a model of this shape."""
         x, h, c, n_layers = self.inputs, self.units, self.classes, self.layers
         cols = [x + h] + [2 * h] * (n_layers - 1)
         colptr = sum(k + 1 for k in cols) + h + 1
+        t = self.types()
         return EngineGeometry(
             num_pe=self.num_pe,
             weight_width=self.weight_width,
             index_width=self.index_width,
-            act_width=ACT_WIDTH,
-            acc_width=self.acc_width,
-            cell_width=self.cell_width,
-            gate_width=GATE_WIDTH,
-            table_depth=1 << TABLE_IN_WIDTH,
-            bias_width=BIAS_WIDTH,
+            act_width=t.act.width,
+            acc_width=t.acc.width,
+            cell_width=t.cell.width,
+            gate_width=t.gate.width,
+            table_width=t.table_width,
+            table_depth=1 << t.table_in.width,
+            bias_width=t.bias.width,
             bias_depth=4 * h * n_layers + c,
             depth=self.depth,
             colptr_depth=colptr,
@@ -207,10 +241,29 @@ class BuildConfig:
 # Not part of the fit or of the held-out check (they share levels with training): the shipped model's own
 # builds, models/jvowels_lstm at 8-bit weights, dense on 4 PEs and 90% balanced-sparse on 8 (memory depths
 # as codesign.sweep.evaluate computes them), reported apart as a spot check.
-SHIPPED = (
-    BuildConfig(4, 8, 4, 1475, 12, 32, 9, 1, 16, role="shipped"),
-    BuildConfig(8, 8, 4, 134, 12, 32, 9, 1, 16, role="shipped"),
-)
+SHIPPED = ((4, 1475), (8, 134))  # (NumPe, WeightDepth)
+
+
+def shipped_configs() -> list[BuildConfig]:
+    """SHIPPED: 12 inputs, 32 units, 9 classes, 8-bit weights, 4-bit indices, at the spec's own act and
+    cell widths."""
+    t = spec_types()
+    return [
+        BuildConfig(
+            num_pe=pe,
+            weight_width=8,
+            index_width=4,
+            depth=depth,
+            inputs=12,
+            units=32,
+            classes=9,
+            layers=1,
+            cell_width=t.cell.width,
+            act_width=t.act.width,
+            role="shipped",
+        )  # fmt: skip
+        for pe, depth in SHIPPED
+    ]
 
 
 def rtl_parameters(g: EngineGeometry) -> dict[str, int]:
@@ -221,7 +274,9 @@ def rtl_parameters(g: EngineGeometry) -> dict[str, int]:
 
     x, h, c = g.shape()
     layers = len(g.layer_words_max)
-    acc_frac = ACT_FRAC + g.weight_width - 1
+    t = spec_types()  # every type keeps the spec's integer bits at the geometry's width
+    act_frac, gate_frac = g.act_width - t.act.integer, g.gate_width - t.gate.integer
+    acc_frac = act_frac + g.weight_width - 1
 
     def fixed(width: int, frac: int, rounding: str = "AP_TRN") -> dict:
         return {"width": width, "frac": frac, "rounding": rounding}
@@ -231,20 +286,20 @@ def rtl_parameters(g: EngineGeometry) -> dict[str, int]:
         "weight_width": g.weight_width,
         "index_width": g.index_width,
         "weight_depth": g.depth,
-        "bias_shift": acc_frac - BIAS_FRAC,
+        "bias_shift": acc_frac - t.bias.frac,
         "sigmoid_step": 1,
         "tanh_step": 2,
         "inputs": x,
         "units": [h] * layers,
         "classes": c,
         "types": {
-            "act": fixed(g.act_width, ACT_FRAC),
+            "act": fixed(g.act_width, act_frac),
             "weight": fixed(g.weight_width, g.weight_width - 1),
             "acc": fixed(g.acc_width, acc_frac),
-            "bias": fixed(g.bias_width, BIAS_FRAC),
-            "table_in": fixed(int(g.table_depth).bit_length() - 1, TABLE_IN_FRAC),
-            "gate": fixed(g.gate_width, g.gate_width - (GATE_WIDTH - GATE_FRAC)),
-            "cell": fixed(g.cell_width, g.cell_width - 5, "AP_RND_CONV"),
+            "bias": fixed(g.bias_width, g.bias_width - t.bias.integer),
+            "table_in": fixed(int(g.table_depth).bit_length() - 1, t.table_in.frac),
+            "gate": fixed(g.gate_width, gate_frac),
+            "cell": fixed(g.cell_width, g.cell_width - t.cell.integer, t.cell.rounding),
         },
     }
     return engine_rtl_parameters(params)
@@ -275,7 +330,7 @@ def design_of_experiments(
     configs = [BuildConfig(**p, role="train") for p in train] + [
         BuildConfig(**p, role="heldout") for p in held
     ]
-    configs += SHIPPED
+    configs += shipped_configs()
     seen, unique = set(), []
     for c in configs:
         if c.name not in seen:
@@ -383,23 +438,17 @@ YOSYS_MEMORIES = {
     "g_pe[0].u_pe.wmem_q": "pe_weights",
     "g_pe[0].u_pe.pmem_q": "pe_colptr",
     "g_pe[0].u_pe.q_mem_q": "pe_queue",
-    "bias_q": "bias",
-    "g_bias[0].bmem_q": "bias",  # banked per PE (docs/engine.md)
-    "h_q": "h",
-    "c_q": "c",
+    "g_pe[0].u_pe.acc_mem": "pe_acc",
+    "g_bias[0].bmem_q": "pe_bias",
+    "h_q": "h_state",  # written by every PE: flip-flops (not in engine_memories)
+    "c_q": "c_state",
     "xl_q": "x_list",
-    "hl_q": "h_lists",
-    # the three activation tables share one group (sigmoid; tanh of the gate; tanh of c_t)
-    "u_eltwise.u_sigmoid.mem_q": "tables",
-    "u_eltwise.u_tanh_gate.mem_q": "tables",
-    "u_eltwise.u_tanh_cell.mem_q": "tables",
-    # one element-wise unit per PE; two PEs share each table (ShareTables)
-    "g_ew[0].u_eltwise.g_gate_tables.u_sigmoid.mem_q": "tables",
-    "g_ew[0].u_eltwise.g_gate_tables.u_tanh_gate.mem_q": "tables",
-    "g_ew[0].u_eltwise.g_cell_table.u_tanh_cell.mem_q": "tables",
-    "g_shared_tables.g_pair[0].u_sigmoid.mem_q": "tables",
-    "g_shared_tables.g_pair[0].u_tanh_gate.mem_q": "tables",
-    "g_shared_tables.g_pair[0].u_tanh_cell.mem_q": "tables",
+    "g_list_bank[0].hmem_q": "h_lists",
+    "g_list_bank[0].smem_q": "h_lists",
+    # PE 0's element-wise unit's three tables (sigmoid; tanh of the gate; tanh of c_t)
+    "g_ew[0].u_eltwise.g_gate_tables.u_sigmoid.mem_q": "pe_tables",
+    "g_ew[0].u_eltwise.g_gate_tables.u_tanh_gate.mem_q": "pe_tables",
+    "g_ew[0].u_eltwise.g_cell_table.u_tanh_cell.mem_q": "pe_tables",
 }
 
 

@@ -107,6 +107,11 @@ def check_spec(spec: Spec) -> None:
         raise CodesignError(
             f"{spec.path or spec.name}: model.cell: {spec.model.cell!r}: the engine runs LSTM layers only"
         )
+    if spec.delta is not None:
+        raise CodesignError(
+            f"{spec.path or spec.name}: delta: the engine has no delta mode yet; "
+            f"run its base {spec.delta.base} through the engine"
+        )
     if not 1 <= len(spec.model.units) <= MAX_LAYERS:
         raise CodesignError(
             f"{spec.path or spec.name}: model.units: {list(spec.model.units)}: "

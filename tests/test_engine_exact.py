@@ -1,4 +1,4 @@
-"""The engine's golden model computes QKeras' arithmetic exactly (issue 9): for random LSTM specs the
+"""The engine's golden model computes QKeras' arithmetic exactly (issue 9): for random LSTM and GRU specs the
 engine takes, random weights on their grids (through the real encoder) and random inputs (incl. values
 at and beyond the input range), every step's exact h_t of every layer and the logits equal
 `codesign.reference.ReferenceModel` (float64, exact on these operands) bit for bit. No TensorFlow: the
@@ -34,8 +34,9 @@ def _precision(draw, bits: tuple[int, int], integer: int) -> dict:
 
 
 @st.composite
-def lstm_cases(draw):
-    """(spec, latent weights on their grids, input frames, NumPe, index width)."""
+def cases(draw, cell: str = "lstm"):
+    """(spec, latent weights on their grids, input frames, NumPe, index width) of an LSTM or a GRU
+    (reset_after)."""
     layers = draw(st.integers(1, MAX_LAYERS))
     units = [draw(st.integers(2, 16)) for _ in range(layers)]
     precision = {
@@ -52,7 +53,7 @@ def lstm_cases(draw):
             "name": "exact",
             "dataset": "japanese_vowels",
             "model": {
-                "cell": "lstm",
+                "cell": cell,
                 "units": units,
                 "activation": {
                     "function": draw(st.sampled_from(["tanh", "hard_tanh"])),
@@ -80,9 +81,14 @@ def lstm_cases(draw):
     p = spec.precision
     inputs = draw(st.integers(1, 6))
     weights, fan_in = [], inputs
+    gates, bias_shape = (4, lambda h: (4 * h,)) if cell == "lstm" else (3, lambda h: (2, 3 * h))
     for h in units:
         weights.append(
-            (grid(p.kernel, (fan_in, 4 * h)), grid(p.recurrent_kernel, (h, 4 * h)), grid(p.bias, (4 * h,)))
+            (
+                grid(p.kernel, (fan_in, gates * h)),
+                grid(p.recurrent_kernel, (h, gates * h)),
+                grid(p.bias, bias_shape(h)),
+            )
         )
         fan_in = h
     classes = draw(st.integers(2, 5))
@@ -100,7 +106,7 @@ def reference_of(spec, weights, dense) -> ReferenceModel:
     """The QKeras model's numpy twin, from the same latent weights (quantized by the spec's quantizers)."""
     p, m = spec.precision, spec.model
     return ReferenceModel(
-        cell="lstm",
+        cell=m.cell,
         layers=tuple(
             LayerWeights(quantize(k, p.kernel), quantize(r, p.recurrent_kernel), quantize(b, p.bias))
             for k, r, b in weights
@@ -139,14 +145,20 @@ def check_exact(case) -> None:
 
 
 @FAST
-@given(lstm_cases())
+@given(cases("lstm"))
 def test_golden_equals_reference_on_random_specs(case):
+    check_exact(case)
+
+
+@FAST
+@given(cases("gru"))
+def test_gru_golden_equals_reference_on_random_specs(case):
     check_exact(case)
 
 
 @pytest.mark.slow
 @SLOW
-@given(lstm_cases())
+@given(st.sampled_from(["lstm", "gru"]).flatmap(cases))
 def test_golden_equals_reference_on_random_specs_many(case):
     check_exact(case)
 
@@ -171,7 +183,9 @@ def test_unquantized_activations_and_missing_state_are_refused():
         assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["jvowels_lstm-balanced90", "jvowels_lstm"])
+@pytest.mark.parametrize(
+    "name", ["jvowels_lstm-balanced90", "jvowels_lstm", "basicmotions_gru", "basicmotions_gru2"]
+)
 def test_shipped_models_golden_logits_equal_reference(name):
     """The committed models on their whole test sets: golden logits == the float64 reference's."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -1,4 +1,5 @@
-"""Bit-exact golden model of the engine (docs/engine.md "One LSTM step"), integer raw arithmetic only.
+"""Bit-exact golden model of the engine (docs/engine.md "One LSTM step", "One GRU step"), integer raw
+arithmetic only.
 
 `run_golden` is the fast path: the matrices are decoded once from the PE memory images and applied to
 the whole batch with exact int64 matrix products (numpy integer matmul is exact; the accumulator type
@@ -21,7 +22,7 @@ import numpy as np
 from codesign.engine.activation import lookup
 from codesign.engine.encoder import GATES, EngineImage, decode_matrix
 from codesign.engine.types import EngineTypes
-from codesign.fixed import add_raw, mul_raw
+from codesign.fixed import add_raw, mul_raw, sub_raw
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,18 @@ def quantize_input(image: EngineImage, x: np.ndarray) -> np.ndarray:
 def elementwise(
     image: EngineImage, z: np.ndarray, c_prev: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The element-wise unit: acc raw z (..., 4H) and cell raw c_{t-1} (..., H) -> (c_t as stored,
-    exact h_t, q_state(h_t)) raws (cell, act, act)."""
+    """The element-wise unit: acc raw z (..., 4H) and the stored state (cell raw, ..., H) -> (the state
+    as stored, exact h_t, q_state(h_t)) raws (cell, act, act). LSTM: the state is q_state(c); GRU: it is
+    q_state(h)."""
+    if image.cell == "gru":
+        return gru_elementwise(image, z, c_prev)
+    return lstm_elementwise(image, z, c_prev)
+
+
+def lstm_elementwise(
+    image: EngineImage, z: np.ndarray, c_prev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """docs/engine.md "One LSTM step": (q_state(c_t), exact h_t, q_state(h_t)) raws (cell, act, act)."""
     t = image.types
     h_units = c_prev.shape[-1]
     z_i, z_f, z_g, z_o = (z[..., k * h_units : (k + 1) * h_units] for k in range(GATES))
@@ -83,6 +94,29 @@ def elementwise(
     h = t.act.cast_raw(oh, oh_t)  # exact: act holds the product grid
     h_state = t.act.cast_raw(t.cell.cast_raw(oh, oh_t), t.cell)  # q_state(h_t), exact in act
     return c, h, h_state
+
+
+def gru_elementwise(
+    image: EngineImage, z: np.ndarray, hs_prev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """docs/engine.md "One GRU step": rows z, r, n_x, n_h and hs_{t-1} (cell raw) -> (q_state(h_t) as
+    stored (cell), exact h_t, q_state(h_t)) raws (cell, act, act)."""
+    t = image.types
+    h_units = hs_prev.shape[-1]
+    z_z, z_r, z_nx, z_nh = (z[..., k * h_units : (k + 1) * h_units] for k in range(GATES))
+    sig, tanh = image.sigmoid_table, image.tanh_table
+    update = lookup(sig, image.sigmoid_step, z_z, t.acc, t)
+    reset = lookup(sig, image.sigmoid_step, z_r, t.acc, t)
+    rn, rn_t = mul_raw(reset, t.gate, z_nh, t.acc)
+    a, a_t = add_raw(z_nx, t.acc, rn, rn_t)
+    a = t.cand_sum.cast_raw(a, a_t)  # the same exact value in the RTL's sum type
+    hh = lookup(tanh, image.tanh_step, a, t.cand_sum, t)
+    d, d_t = sub_raw(hs_prev, t.cell, hh, t.gate)
+    zd, zd_t = mul_raw(update, t.gate, d, d_t)
+    h, h_t = add_raw(hh, t.gate, zd, zd_t)
+    h = t.act.cast_raw(h, h_t)  # exact: act holds the GRU's h grid and range (types.hidden_type)
+    hs = t.cell.cast_raw(h, t.act)  # q_state(h_t): AP_RND_CONV, AP_SAT
+    return hs, h, t.act.cast_raw(hs, t.cell)
 
 
 def _bias_acc(image: EngineImage, index: int) -> np.ndarray:

@@ -211,14 +211,35 @@ def test_delta_stage_refuses_bad_options_before_training(model_copy):
     assert not (base.folder.parent / "jvowels_lstm-delta1-2").exists()
 
 
-def test_hls_and_engine_say_plainly_they_do_not_run_delta(model_copy, capsys):
+def test_hls_refuses_and_the_engine_models_delta(model_copy, capsys, tmp_path):
+    """hls says plainly it has no delta cell; codesign rtl runs the golden and cycle model (temporal
+    sparsity equal to the reference's, fewer cycles than without delta); the RTL refuses the image."""
     from codesign.cli import main
-    from codesign.engine.encoder import check_spec
+    from codesign.engine.encoder import load_image
+    from codesign.engine.params import rtl_parameters
+    from codesign.models.train import load_trained
 
     folder = model_copy("jvowels_lstm")
-    text = (folder / "spec.yml").read_text() + "delta: {threshold_x: 1, threshold_h: 1, base: jvowels_lstm}\n"
+    text = (
+        folder / "spec.yml"
+    ).read_text() + "delta: {threshold_x: 128, threshold_h: 256, base: jvowels_lstm}\n"
     (folder / "spec.yml").write_text(text)
     assert main(["hls", str(folder / "spec.yml")]) == 2
     assert "hls4ml has no delta cell" in capsys.readouterr().err
+
+    assert main(["rtl", str(folder / "spec.yml"), "--pes", "8", "--out", str(tmp_path), "-q"]) == 0
+    report = json.loads((tmp_path / "jvowels_lstm" / "report.json").read_text())
+    spec = load_spec(folder)
+    trained = load_trained(spec)
+    trace = ReferenceModel.from_keras(spec, trained.model, quantized=True).trace(trained.dataset.x_test)
+    assert report["delta"]["temporal_sparsity"] == pytest.approx(temporal_sparsity(trace), abs=1e-12)
+    assert report["delta"]["speedup_vs_no_delta"] > 1.5
+    assert report["accuracy_golden"] == pytest.approx(
+        np.mean(trace.logits.argmax(1) == trained.dataset.y_test)
+    )
+    params = json.loads((tmp_path / "jvowels_lstm" / "params.json").read_text())
+    image = load_image(tmp_path / "jvowels_lstm")
+    t = image.types  # thresholds in act raw: LSBs of the input and cell types, shifted (exact)
+    assert image.delta == (128 << (t.act.frac - t.input.frac), 256 << (t.act.frac - t.cell.frac))
     with pytest.raises(CodesignError, match="no delta mode"):
-        check_spec(load_spec(folder))
+        rtl_parameters(params)

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codesign.delta import threshold_values
 from codesign.engine import EngineConfig, encode, run_golden, run_golden_from_memory
 from codesign.engine.encoder import MAX_LAYERS, engine_model_from_weights, model_from_trained
 from codesign.errors import CodesignError
@@ -34,9 +35,9 @@ def _precision(draw, bits: tuple[int, int], integer: int) -> dict:
 
 
 @st.composite
-def cases(draw, cell: str = "lstm"):
+def cases(draw, cell: str = "lstm", delta: bool = False):
     """(spec, latent weights on their grids, input frames, NumPe, index width) of an LSTM or a GRU
-    (reset_after)."""
+    (reset_after), as a delta network with random thresholds when `delta`."""
     layers = draw(st.integers(1, MAX_LAYERS))
     units = [draw(st.integers(2, 16)) for _ in range(layers)]
     precision = {
@@ -65,6 +66,16 @@ def cases(draw, cell: str = "lstm"):
                 },
             },
             "precision": precision,
+            **(
+                {
+                    "delta": {
+                        "threshold_x": draw(st.integers(0, min(64, 2 ** precision["input"]["bits"]))),
+                        "threshold_h": draw(st.integers(0, min(256, 2 ** precision["state"]["bits"]))),
+                    }
+                }
+                if delta
+                else {}
+            ),
         }
     )
     seed = draw(st.integers(0, 2**32 - 1))
@@ -117,6 +128,7 @@ def reference_of(spec, weights, dense) -> ReferenceModel:
         recurrent_activation=activation_fn(m.recurrent_activation, "gate", quantized=True),
         state_quantizer=precision_fn(p.state),
         input_quantizer=precision_fn(p.input),
+        delta=None if spec.delta is None else threshold_values(spec),
     )
 
 
@@ -140,8 +152,15 @@ def check_exact(case) -> None:
     for li in range(len(weights)):
         assert np.array_equal(golden.h_float(li), ref.layers[li].h), f"layer {li} h_t differs"
     assert np.array_equal(golden.logits_float(), ref.logits)
-    walk = run_golden_from_memory(image, golden.x[0])  # the literal PE walk agrees on one sequence
+    # the literal PE walk agrees on one sequence (a delta image: in the hardware's M_t = M_{t-1} + W dv form)
+    walk = run_golden_from_memory(image, golden.x[0])
     assert np.array_equal(walk.logits[0], golden.logits[0])
+    for li in range(len(weights)):
+        assert np.array_equal(walk.h[li][0], golden.h[li][0]), f"layer {li} h_t differs in the PE walk"
+    if spec.delta is not None:
+        for li in range(len(weights)):
+            assert np.array_equal(golden.input_changed[li], ref.layers[li].input_changed)
+            assert np.array_equal(golden.state_changed[li], ref.layers[li].state_changed)
 
 
 @FAST
@@ -156,9 +175,15 @@ def test_gru_golden_equals_reference_on_random_specs(case):
     check_exact(case)
 
 
+@FAST
+@given(st.sampled_from(["lstm", "gru"]).flatmap(lambda cell: cases(cell, delta=True)))
+def test_delta_golden_equals_reference_on_random_specs(case):
+    check_exact(case)
+
+
 @pytest.mark.slow
 @SLOW
-@given(st.sampled_from(["lstm", "gru"]).flatmap(cases))
+@given(st.tuples(st.sampled_from(["lstm", "gru"]), st.booleans()).flatmap(lambda a: cases(*a)))
 def test_golden_equals_reference_on_random_specs_many(case):
     check_exact(case)
 

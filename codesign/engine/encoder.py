@@ -81,6 +81,7 @@ class EngineModel:
     cell_type: FixedType = DEFAULT_STATE.fixed_type()  # the spec's state quantizer (AP_RND_CONV, AP_SAT)
     input_type: FixedType = DEFAULT_INPUT.fixed_type()  # the spec's input quantizer
     cell: str = "lstm"  # lstm | gru (reset_after)
+    delta: tuple[int, int] | None = None  # delta network: (x, h) thresholds in LSBs of input / cell types
 
     @property
     def inputs(self) -> int:
@@ -114,11 +115,6 @@ def check_spec(spec: Spec) -> None:
         raise CodesignError(
             f"{spec.path or spec.name}: model.reset_after: false: the engine runs GRUs with reset_after "
             "true (then r multiplies W_hn h + b_hn, which has accumulator rows of its own)"
-        )
-    if spec.delta is not None:
-        raise CodesignError(
-            f"{spec.path or spec.name}: delta: the engine has no delta mode yet; "
-            f"run its base {spec.delta.base} through the engine"
         )
     if not 1 <= len(spec.model.units) <= MAX_LAYERS:
         raise CodesignError(
@@ -164,6 +160,7 @@ def engine_model_from_weights(
         cell_type=state_type(p.state),
         input_type=p.input.fixed_type(),
         cell=spec.model.cell,
+        delta=None if spec.delta is None else (spec.delta.threshold_x, spec.delta.threshold_h),
     )
 
 
@@ -263,6 +260,8 @@ class EngineImage:
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
     cell: str = "lstm"  # lstm | gru: the element-wise arithmetic (docs/engine.md "One GRU step")
+    # delta mode (docs/engine.md "Delta mode"): (layer 0's input threshold, every h's threshold) in act raw
+    delta: tuple[int, int] | None = None
 
     @property
     def num_pe(self) -> int:
@@ -577,7 +576,14 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
         activation=model.activation.function,
         recurrent_activation=model.recurrent_activation.function,
         cell=model.cell,
+        delta=None if model.delta is None else delta_thresholds(model.delta, types),
     )
+
+
+def delta_thresholds(lsbs: tuple[int, int], types: EngineTypes) -> tuple[int, int]:
+    """A delta model's thresholds (LSBs of the input and of the cell type) in act raw: exact, since act
+    is at least as fine as both."""
+    return lsbs[0] << (types.act.frac - types.input.frac), lsbs[1] << (types.act.frac - types.cell.frac)
 
 
 # --- decoding (what the PEs do with the words) ------------------------------------------------------
@@ -625,6 +631,9 @@ def image_params(image: EngineImage) -> dict:
         "format": FORMAT_VERSION,
         "name": image.name,
         "cell": image.cell,
+        "delta": None
+        if image.delta is None
+        else {"threshold_x": image.delta[0], "threshold_h": image.delta[1]},
         "num_pe": c.num_pe,
         "weight_width": c.weight_width,
         "index_width": c.index_width,
@@ -818,4 +827,7 @@ def load_image(folder: Path) -> EngineImage:
         activation=params["activation"],
         recurrent_activation=params["recurrent_activation"],
         cell=cell,
+        delta=None
+        if params.get("delta") is None
+        else (params["delta"]["threshold_x"], params["delta"]["threshold_h"]),
     )

@@ -75,6 +75,11 @@ def rtl_parameters(
             f"image {params.get('name', '?')}: cell {cell}: the RTL's element-wise unit is LSTM-only so far; "
             "codesign rtl runs this image's golden and cycle model"
         )
+    if params.get("delta") is not None:
+        raise CodesignError(
+            f"image {params.get('name', '?')}: delta: the RTL has no delta mode yet; "
+            "codesign rtl runs this image's golden model"
+        )
     t = params["types"]
     units = list(params["units"])
     p: dict[str, int | str | Path] = {

@@ -243,3 +243,18 @@ def test_hls_refuses_and_the_engine_models_delta(model_copy, capsys, tmp_path):
     assert image.delta == (128 << (t.act.frac - t.input.frac), 256 << (t.act.frac - t.cell.frac))
     with pytest.raises(CodesignError, match="no delta mode"):
         rtl_parameters(params)
+
+
+@pytest.mark.parametrize("name", ["jvowels_lstm-delta128-256", "basicmotions_gru-delta256-512"])
+def test_committed_delta_models_match_their_metrics(name):
+    """metrics.json's delta figures are the float64 reference's (CPU-independent): re-derived here."""
+    from codesign.models.train import load_trained
+
+    spec = load_spec(MODELS / name)
+    trained = load_trained(spec)
+    metrics = json.loads((spec.folder / "metrics.json").read_text())
+    ds = trained.dataset
+    trace = ReferenceModel.from_keras(spec, trained.model, quantized=True).trace(ds.x_test)
+    assert temporal_sparsity(trace) == metrics["delta"]["temporal_sparsity"]
+    assert np.mean(trace.logits.argmax(1) == ds.y_test) == metrics["delta"]["accuracy_reference"]
+    assert_close_to_reference(trained.model.predict(ds.x_test, verbose=0), trace.logits, FLIP_TOL, name)

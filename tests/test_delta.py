@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import yaml
+from conftest import FLIP_TOL, MODELS, assert_close_to_reference
+from test_spec import MINIMAL
 
 from codesign.delta import hold, temporal_sparsity
 from codesign.errors import CodesignError
 from codesign.reference import LayerWeights, ReferenceModel, activation_fn, precision_fn, quantize
 from codesign.spec import Activation, Precision, load_spec, parse_spec
-from tests.conftest import FLIP_TOL, MODELS, assert_close_to_reference
-from tests.test_spec import MINIMAL
 
 STATE = {"bits": 16, "integer": 4}
 

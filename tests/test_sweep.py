@@ -215,10 +215,9 @@ def test_engine_latency_is_the_cycle_models_worst_case(base):
     """An engine point's latency is the RTL's cycle model (codesign.engine.cycles) with every activation
     non-zero: each step costs what the model predicts for a step whose x_t and h_{t-1} are all non-zero,
     and the head what it predicts for an all-non-zero h_T."""
-    from types import SimpleNamespace
-
     from codesign.engine import EngineConfig, encode, engine_model_from_weights
     from codesign.engine.cycles import predict_cycles
+    from codesign.engine.golden import GoldenTrace
     from codesign.sweep.evaluate import SweepContext, engine_weight_width
 
     ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
@@ -230,10 +229,10 @@ def test_engine_latency_is_the_cycle_models_worst_case(base):
     layers = [(w.kernel, w.recurrent_kernel, w.bias) for w in model.layers]
     em = engine_model_from_weights(base.spec, layers, (model.dense_kernel, model.dense_bias))
 
-    def ones(image, steps: int) -> SimpleNamespace:  # a golden trace whose activations are all non-zero
+    def ones(image, steps: int) -> GoldenTrace:  # a golden trace whose activations are all non-zero
         x = np.ones((1, steps, image.inputs), np.int64)
         h = [np.ones((1, steps, u), np.int64) for u in image.units]
-        return SimpleNamespace(x=x, h=h, h_state=h)  # exact h_t and q_state(h_t) (the recurrence's)
+        return GoldenTrace(image.types, x, [], [], h, h, None)  # exact h_t and q_state(h_t) alike
 
     for num_pe in (4, 8):
         point = {
@@ -550,6 +549,59 @@ def test_parse_sweep_defaults(tmp_path):
     config = parse_sweep({"model": str(JV), "axes": {}}, tmp_path / "defaults.yml")
     assert config.name == "defaults" and config.mode == "analytic" and config.clock_mhz > 0
     assert len(config.points()) == 1
+
+
+def test_delta_threshold_axis_is_engine_only_and_absent_at_zero(tmp_path):
+    data = {"model": str(JV), "axes": {"target": ["engine", "hls"], "delta_threshold": [0, 0.125]}}
+    points = load_sweep(write_sweep(tmp_path, data)).points()
+    engine = [p for p in points if p["target"] == "engine"]
+    assert [p.get("delta_threshold") for p in engine] == [
+        None,
+        0.125,
+    ]  # 0 leaves the point (and cache) as it was
+    assert all("delta_threshold" not in p for p in points if p["target"] == "hls")
+    bad = {"model": str(JV), "axes": {"delta_threshold": [-1]}}
+    with pytest.raises(CodesignError, match=r"axes\.delta_threshold\[0\]"):
+        load_sweep(write_sweep(tmp_path, bad, "bad"))
+
+
+def test_analytic_delta_point_measures_temporal_sparsity_and_cycles(base):
+    """A delta point: accuracy of the reference with the thresholds (whole LSBs), temporal sparsity as
+    codesign.delta counts it, and the engine's cycle model on the test split, with and without delta."""
+    from codesign.delta import temporal_sparsity
+    from codesign.sweep.evaluate import SweepContext, delta_lsbs
+
+    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
+    point = {
+        "target": "engine",
+        "structure": "unstructured",
+        "bits": 8,
+        "sparsity": 0.0,
+        "num_pe": 8,
+        "reuse_factor": None,
+        "block": None,
+        "circulant_block": None,
+        "delta_threshold": 0.125,
+    }
+    row = evaluate_point(ctx, point)
+    p = base.spec.precision
+    lsbs = delta_lsbs(base.spec, 0.125)
+    assert (row["delta_threshold_x_lsb"], row["delta_threshold_h_lsb"]) == lsbs
+    model = reference_model(
+        base.spec, list(base.layers), base.dense, p.kernel, p.recurrent_kernel, p.dense_kernel,
+        (lsbs[0] * p.input.lsb, lsbs[1] * p.state.lsb),
+    )  # fmt: skip
+    trace = model.trace(base.x_test)
+    assert row["accuracy"] == np.mean(trace.logits.argmax(1) == base.y_test)
+    s = temporal_sparsity(trace)
+    assert (row["temporal_sparsity_x"], row["temporal_sparsity_h"]) == (s["x"], s["h"])
+    assert (
+        row["measured_cycles_per_step"] < row["measured_cycles_per_step_no_delta"] <= row["cycles_per_step"]
+    )
+    assert row["speedup_vs_no_delta"] == pytest.approx(
+        row["measured_cycles_per_step_no_delta"] / row["measured_cycles_per_step"]
+    )
+    assert "delta 0.125" in row["technique"]
 
 
 # --- finetune mode -----------------------------------------------------------------------------------

@@ -676,6 +676,38 @@ def test_finetune_circulant_point_trains_at_its_bits_and_reuses_the_model(tmp_pa
     assert (tuned.folder / "weights.h5").stat().st_mtime_ns == stamp
 
 
+def test_finetune_delta_point_fine_tunes_the_delta_network(tmp_path, tiny_lstm):
+    """finetune mode: the structure's model first, then codesign delta on it; the row's figures are the
+    delta model's (the reference with the same thresholds)."""
+    import shutil
+
+    from codesign.sweep.evaluate import delta_lsbs
+
+    folder = tmp_path / "tiny_state"
+    shutil.copytree(tiny_lstm, folder)
+    spec_data = yaml.safe_load((folder / "spec.yml").read_text())
+    spec_data["precision"]["state"] = {"bits": 12, "integer": 3}  # delta counts h in state LSBs
+    spec_data["model"]["recurrent_activation"] = {"function": "hard_sigmoid", "bits": 6}  # the engine's rule
+    (folder / "spec.yml").write_text(yaml.safe_dump(spec_data))
+    data = {
+        "model": str(folder / "spec.yml"),
+        "mode": "finetune",
+        "axes": {"bits": [6], "target": ["engine"], "num_pe": [2], "delta_threshold": [0.25]},
+    }
+    result = run_sweep(
+        load_sweep(write_sweep(tmp_path, data, "dft")), tmp_path / "out", workers=1, progress=False
+    )
+    (row,) = result.rows
+    assert row["feasible"], row["note"]
+    tuned = load_spec(tmp_path / "out" / "dft" / "models" / row["finetuned_model"] / "spec.yml")
+    assert (tuned.delta.threshold_x, tuned.delta.threshold_h) == delta_lsbs(tuned, 0.25)
+    assert tuned.delta.base == f"{row['finetuned_model']}-pre"
+    metrics = json.loads((tuned.folder / "metrics.json").read_text())
+    s = metrics["delta"]["temporal_sparsity"]
+    assert (row["temporal_sparsity_x"], row["temporal_sparsity_h"]) == (s["x"], s["h"])
+    assert row["accuracy"] == metrics["delta"]["accuracy_reference"]
+
+
 def test_finetune_circulant_block_must_divide_the_units(tmp_path, base):
     axes = {"structure": ["circulant"], "target": ["hls"], "circulant_block": [8, 6]}
     data = {**SMALL, "mode": "finetune", "axes": axes}

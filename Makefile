@@ -66,6 +66,7 @@ bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/circulant.py
 	$(PY) bench/engine_scale.py
+	$(PY) bench/delta.py
 
 # The engine behind the ULX3S's FTDI UART (docs/board.md): build/board/<name>-ulx3s-85f/top.bit, 5-20 minutes
 # per place-and-route. The top's PLL makes BOARD_CLOCK MHz from the 25 MHz oscillator; when routing misses

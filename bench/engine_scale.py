@@ -78,7 +78,7 @@ def scale_model(units: int, num_pe: int, seed: int):
     import numpy as np
 
     from codesign.compress.pruning import balanced_prune_mask
-    from codesign.engine.encoder import EngineModel, LstmWeights, gate_matrix
+    from codesign.engine.encoder import EngineModel, LayerWeights, gate_matrix
     from codesign.engine.synthetic import random_model
 
     m = random_model(seed, INPUTS, (units,), CLASSES, density=1.0, patterns=False)
@@ -87,7 +87,7 @@ def scale_model(units: int, num_pe: int, seed: int):
         w = gate_matrix(layer)  # (4H, X + H)
         w = np.where(balanced_prune_mask(w, SPARSITY, num_pe), w, 0.0)
         kernel, recurrent = w[:, : layer.inputs].T, w[:, layer.inputs :].T
-        layers.append(LstmWeights(np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent), layer.bias))
+        layers.append(LayerWeights(np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent), layer.bias))
     head = m.dense_kernel.T  # (classes, H)
     head = np.where(balanced_prune_mask(head, SPARSITY, num_pe), head, 0.0).T
     return EngineModel(

@@ -20,6 +20,10 @@ STAGE_MODULES: dict[str, tuple[str, str]] = {
         "codesign.compress.command",
         "pruning (magnitude, ESE load-balanced, block) with a gradual schedule and QAT fine-tuning",
     ),
+    "delta": (
+        "codesign.compress.delta_command",
+        "delta network (temporal sparsity): thresholds in LSBs, fine-tuned with the delta encoder",
+    ),
     "hls": ("codesign.hls.command", "hls4ml project and C-simulation against QKeras"),
     "rtl": ("codesign.engine.command", "ESE-style sparse-LSTM engine images, golden and cycle model"),
     "sim": (

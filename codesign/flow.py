@@ -107,18 +107,24 @@ class Stage:
     applies: Callable[[Spec], str | None]  # None when the stage applies, else why it is skipped
 
 
-def _engine_only(spec: Spec) -> str | None:
-    """None when the engine takes the spec (LSTM, quantized activations, a state quantizer), else why not."""
+def _engine_model(spec: Spec) -> str | None:
+    """None when the engine's encoder, golden and cycle model take the spec (LSTM or GRU, quantized
+    activations, a state quantizer), else why not."""
     from codesign.engine.encoder import check_spec
     from codesign.errors import CodesignError
 
-    if spec.model.cell != "lstm":
-        return f"the engine runs LSTM layers, not {spec.model.cell}"
     try:
         check_spec(spec)
     except CodesignError as e:
         return str(e)
     return None
+
+
+def _engine_only(spec: Spec) -> str | None:
+    """None when the engine's RTL runs the spec (its element-wise unit is LSTM-only so far)."""
+    if spec.model.cell != "lstm":
+        return f"the engine's RTL runs LSTM layers, not {spec.model.cell} (rtl runs its golden model)"
+    return _engine_model(spec)
 
 
 def _hls_only(spec: Spec) -> str | None:
@@ -138,7 +144,7 @@ STAGES = [
         "rtl",
         lambda s, o: BUILD / "rtl" / s.name / "report.json",
         lambda s, o: ["rtl", str(s.path), "--pes", str(o.pes), "-q"],
-        _engine_only,
+        _engine_model,
     ),
     Stage(
         "sim",

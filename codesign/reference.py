@@ -35,6 +35,7 @@ from typing import Literal
 
 import numpy as np
 
+from codesign.delta import hold, threshold_values
 from codesign.spec import CELLS, Activation, Precision, Spec
 
 ActivationFn = Callable[[np.ndarray], np.ndarray]
@@ -167,14 +168,17 @@ def gru_step(
     recurrent_activation: ActivationFn,
     reset_after: bool,
     state_quantizer: ActivationFn | None = None,
+    h_held: np.ndarray | None = None,
 ) -> np.ndarray:
     """One GRU step on a batch: x (N, X), h (N, H) -> h, as QGRUCell / GRUCell.
 
     reset_after=True (bias (2, 3H)): hh = act(x W_h + b_ih + r * (h U_h + b_rh));
     reset_after=False (bias (3H,)): hh = act(x W_h + b_h + (r * h) U_h). Then h = z h + (1 - z) hh.
+    `h_held` (a delta GRU's held q_state(h), codesign.delta) replaces h in the matrix products only.
     """
     if state_quantizer is not None:
         h = state_quantizer(h)
+    h_mat = h if h_held is None else h_held
     units = h.shape[-1]
     if reset_after:
         if bias.shape != (2, 3 * units):
@@ -186,13 +190,18 @@ def gru_step(
         input_bias, recurrent_bias = bias, None
     x_z, x_r, x_h = np.split(x @ kernel + input_bias, 3, axis=-1)
     u_zr, u_h = recurrent_kernel[:, : 2 * units], recurrent_kernel[:, 2 * units :]
-    inner = h @ u_zr
+    inner = h_mat @ u_zr
     if recurrent_bias is not None:
         inner = inner + recurrent_bias[: 2 * units]
     rec_z, rec_r = np.split(inner, 2, axis=-1)
     z = recurrent_activation(x_z + rec_z)
     r = recurrent_activation(x_r + rec_r)
-    rec_h = r * (h @ u_h + recurrent_bias[2 * units :]) if reset_after else (r * h) @ u_h
+    if reset_after:
+        rec_h = r * (h_mat @ u_h + recurrent_bias[2 * units :])
+    elif h_held is not None:
+        raise ValueError("a delta GRU needs reset_after=True: (r * h) U cannot take a held h")
+    else:
+        rec_h = (r * h) @ u_h
     hh = activation(x_h + rec_h)
     return z * h + (1 - z) * hh
 
@@ -233,6 +242,10 @@ class LayerTrace:
 
     h: np.ndarray  # (N, T, H)
     c: np.ndarray | None  # (N, T, H) for LSTM, else None
+    # a delta layer (codesign.delta): which entries of the input (N, T, X) and of q_state(h_{t-1})
+    # (N, T, H) changed by more than the threshold at each step, i.e. were broadcast; else None
+    input_changed: np.ndarray | None = None
+    state_changed: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -266,29 +279,50 @@ def trace_layer(
     recurrent_activation: ActivationFn | None = None,
     reset_after: bool = True,
     state_quantizer: ActivationFn | None = None,
+    delta: tuple[float, float] | None = None,
 ) -> LayerTrace:
-    """Run one recurrent layer from zero state over x_seq (N, T, X) and keep every step."""
+    """Run one recurrent layer from zero state over x_seq (N, T, X) and keep every step.
+
+    `delta` = (input threshold, h threshold) makes it a delta layer (codesign.delta): the cell reads the
+    held input and the held q_state(h_{t-1}) in its matrix products (it needs a state quantizer)."""
     x_seq = np.asarray(x_seq)
     n, steps, inputs = x_seq.shape
     _check_layer(cell, weights, inputs, reset_after)
     if cell != "simple_rnn" and recurrent_activation is None:
         raise ValueError(f"a {cell} layer needs a recurrent_activation")
     dtype = np.result_type(x_seq, weights.kernel)
+    if delta is not None and (cell == "simple_rnn" or state_quantizer is None):
+        raise ValueError("a delta layer needs an lstm or gru cell and a state quantizer")
     h = np.zeros((n, weights.units), dtype)
     c = np.zeros_like(h)
-    hs, cs = [], []
+    x_held, h_held = np.zeros((n, inputs), dtype), np.zeros_like(h)
+    hs, cs, x_changed, h_changed = [], [], [], []
     w = (weights.kernel, weights.recurrent_kernel, weights.bias)
     for t in range(steps):
         x = x_seq[:, t]
+        if delta is not None:
+            x_held, changed = hold(x, x_held, delta[0])
+            x_changed.append(changed)
+            h_held, changed = hold(state_quantizer(h), h_held, delta[1])
+            h_changed.append(changed)
+            x = x_held
         if cell == "lstm":
-            h, c = lstm_step(x, h, c, *w, activation, recurrent_activation, state_quantizer)
+            # h enters an LSTM step only through its matrix product: the held h stands in for it
+            h_in = h if delta is None else h_held
+            h, c = lstm_step(x, h_in, c, *w, activation, recurrent_activation, state_quantizer)
             cs.append(c)
         elif cell == "gru":
-            h = gru_step(x, h, *w, activation, recurrent_activation, reset_after, state_quantizer)
+            held = None if delta is None else h_held
+            h = gru_step(x, h, *w, activation, recurrent_activation, reset_after, state_quantizer, held)
         else:
             h = simple_rnn_step(x, h, *w, activation, state_quantizer)
         hs.append(h)
-    return LayerTrace(np.stack(hs, axis=1), np.stack(cs, axis=1) if cs else None)
+    return LayerTrace(
+        np.stack(hs, axis=1),
+        np.stack(cs, axis=1) if cs else None,
+        np.stack(x_changed, axis=1) if x_changed else None,
+        np.stack(h_changed, axis=1) if h_changed else None,
+    )
 
 
 def run_layer(
@@ -320,6 +354,7 @@ class ReferenceModel:
     state_quantizer: ActivationFn | None = None
     dtype: type = np.float64
     input_quantizer: ActivationFn | None = None  # QKeras' input quantizer (spec precision.input)
+    delta: tuple[float, float] | None = None  # (x, h) thresholds of a delta network (codesign.delta)
 
     @classmethod
     def from_keras(cls, spec: Spec, keras_model, quantized: bool, dtype: type = np.float64) -> ReferenceModel:
@@ -363,6 +398,7 @@ class ReferenceModel:
             state_quantizer=precision_fn(p.state) if quantized else None,
             dtype=dtype,
             input_quantizer=precision_fn(p.input) if quantized else None,
+            delta=threshold_values(spec) if quantized and spec.delta is not None else None,
         )
 
     def trace(self, x: np.ndarray) -> Trace:
@@ -371,7 +407,13 @@ class ReferenceModel:
         if self.input_quantizer is not None:
             h = self.input_quantizer(h)
         traces = []
-        for weights in self.layers:
+        for index, weights in enumerate(self.layers):
+            # layer 0 reads x_t (threshold_x); a layer above reads the h_t below it (threshold_h)
+            delta = (
+                None
+                if self.delta is None
+                else (self.delta[0] if index == 0 else self.delta[1], self.delta[1])
+            )
             layer = trace_layer(
                 self.cell,
                 h,
@@ -380,6 +422,7 @@ class ReferenceModel:
                 self.recurrent_activation,
                 self.reset_after,
                 self.state_quantizer,
+                delta,
             )
             traces.append(layer)
             h = layer.h

@@ -50,6 +50,10 @@ class Precision:
     def min_value(self) -> float:
         return -(2.0**self.integer)
 
+    @property
+    def lsb(self) -> float:
+        return 2.0 ** (self.integer - self.bits + 1)
+
 
 DEFAULT_INPUT = Precision(16, 5)
 
@@ -114,6 +118,20 @@ class CompressionSpec:
 
 
 @dataclass(frozen=True)
+class DeltaSpec:
+    """Delta network (Neil et al. 2017): an entry of a layer's input or of h is broadcast only when it
+    changed by more than its threshold since it was last broadcast; the pre-activations are kept in a
+    memory, so a skipped entry costs nothing. Thresholds count LSBs, so they are exact in every
+    implementation: `threshold_x` of precision.input (layer 0's x_t), `threshold_h` of precision.state
+    (every h a layer reads: q_state(h_{t-1}) and the layer below's h_t). 0 and 0 compute the plain network.
+    """
+
+    threshold_x: int
+    threshold_h: int
+    base: str | None = None  # the model folder it was fine-tuned from
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     dataset: str
@@ -121,6 +139,7 @@ class Spec:
     precision: PrecisionSpec
     training: TrainingSpec = field(default_factory=TrainingSpec)
     compression: CompressionSpec | None = None
+    delta: DeltaSpec | None = None
     path: Path | None = None  # the spec.yml it came from
 
     @property
@@ -162,7 +181,7 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
     top = r.mapping(
         data,
         "",
-        {"name", "dataset", "model", "precision", "training", "compression"},
+        {"name", "dataset", "model", "precision", "training", "compression", "delta"},
         {"dataset", "model", "precision"},
     )
     default_name = path.parent.name if path is not None else "model"
@@ -227,6 +246,7 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
         seed=r.integer(t.get("seed", d.seed), "training.seed", 0, 2**31 - 1),
     )
     compression = None if top.get("compression") is None else _compression(r, top["compression"])
+    delta = None if top.get("delta") is None else _delta(r, top["delta"], model, precision, compression)
     return Spec(
         name=name,
         dataset=dataset,
@@ -234,6 +254,7 @@ def parse_spec(data: Any, source: str = "<spec>", path: Path | None = None) -> S
         precision=precision,
         training=training,
         compression=compression,
+        delta=delta,
         path=path,
     )
 
@@ -258,6 +279,32 @@ def _compression(r: FieldReader, value: Any) -> CompressionSpec:
     if base is not None and not isinstance(base, str):
         raise r.fail("compression.base", f"expected a model folder name, got {base!r}")
     return CompressionSpec(method=method, sparsity=sparsity, num_pe=num_pe, block=block, base=base)
+
+
+def _delta(
+    r: FieldReader,
+    value: Any,
+    model: ModelSpec,
+    precision: PrecisionSpec,
+    compression: CompressionSpec | None,
+) -> DeltaSpec:
+    m = r.mapping(value, "delta", {"threshold_x", "threshold_h", "base"}, {"threshold_x", "threshold_h"})
+    # 2^bits LSBs already spans the type's whole range: a larger threshold would mean nothing more
+    threshold_x = r.integer(m["threshold_x"], "delta.threshold_x", 0, 2**precision.input.bits)
+    if precision.state is None:
+        raise r.fail("delta", "a delta network needs precision.state: threshold_h counts its LSBs")
+    threshold_h = r.integer(m["threshold_h"], "delta.threshold_h", 0, 2**precision.state.bits)
+    if model.cell not in ("lstm", "gru"):
+        raise r.fail("delta", f"delta networks are built for lstm and gru cells, not {model.cell}")
+    if model.cell == "gru" and not model.reset_after:
+        # (r * h) U multiplies before the matrix: a held h cannot stand in for h there
+        raise r.fail("delta", "a delta GRU needs model.reset_after: true (r multiplies W_hn h + b_hn)")
+    if compression is not None and compression.method == "circulant":
+        raise r.fail("delta", "delta networks are not built for block-circulant layers")
+    base = m.get("base")
+    if base is not None and not isinstance(base, str):
+        raise r.fail("delta.base", f"expected a model folder name, got {base!r}")
+    return DeltaSpec(threshold_x, threshold_h, base)
 
 
 def load_spec(path: str | Path) -> Spec:

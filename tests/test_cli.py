@@ -23,7 +23,7 @@ def test_help_lists_every_stage(capsys):
         cli.main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for stage in ("train", "compress", "hls", "rtl", "sim", "synth", "sweep", "flow"):
+    for stage in ("train", "compress", "delta", "hls", "rtl", "sim", "synth", "sweep", "flow"):
         assert f"    {stage} " in out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -281,11 +282,17 @@ def test_refusals_name_the_option_and_value():
         encode(replace(model, recurrent_activation=Activation("hard_sigmoid")), EngineConfig(num_pe=4))
 
 
-def test_gru_spec_is_refused():
+def test_gru_without_reset_after_and_simple_rnn_are_refused():
+    from dataclasses import replace
+
     from codesign.engine.encoder import check_spec
 
-    with pytest.raises(CodesignError, match="model.cell: 'gru'"):
-        check_spec(load_spec(ROOT / "models" / "basicmotions_gru" / "spec.yml"))
+    gru = load_spec(ROOT / "models" / "basicmotions_gru" / "spec.yml")
+    check_spec(gru)  # reset_after: true runs
+    with pytest.raises(CodesignError, match=r"model\.reset_after: false"):
+        check_spec(replace(gru, model=replace(gru.model, reset_after=False)))
+    with pytest.raises(CodesignError, match="model.cell: 'simple_rnn'"):
+        check_spec(replace(gru, model=replace(gru.model, cell="simple_rnn")))
 
 
 # --- the committed JapaneseVowels model ----------------------------------------------------------------
@@ -369,12 +376,14 @@ def test_codesign_rtl_stage(jv, tmp_path):
     svh = (folder / "engine_params.svh").read_text()
     names = [line.split()[2] for line in svh.splitlines() if line.startswith("localparam")]
     assert len(names) == len(set(names))
-    bad = parser.parse_args(
-        [str(ROOT / "models" / "basicmotions_gru" / "spec.yml"), "--pes", "4", "--out", str(tmp_path)]
-    )
-    with pytest.raises(CodesignError, match="gru"):
+    refused = tmp_path / "models" / "basicmotions_gru"
+    shutil.copytree(ROOT / "models" / "basicmotions_gru", refused)
+    spec_text = (refused / "spec.yml").read_text()
+    (refused / "spec.yml").write_text(spec_text.replace("reset_after: true", "reset_after: false"))
+    bad = parser.parse_args([str(refused / "spec.yml"), "--pes", "4", "--out", str(tmp_path / "out")])
+    with pytest.raises(CodesignError, match="reset_after: false"):
         command.run(bad)
-    assert not (tmp_path / "basicmotions_gru").exists()
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The engine's golden model computes QKeras' arithmetic exactly (issue 9): for random LSTM specs the
+"""The engine's golden model computes QKeras' arithmetic exactly (issue 9): for random LSTM and GRU specs the
 engine takes, random weights on their grids (through the real encoder) and random inputs (incl. values
 at and beyond the input range), every step's exact h_t of every layer and the logits equal
 `codesign.reference.ReferenceModel` (float64, exact on these operands) bit for bit. No TensorFlow: the
@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codesign.delta import threshold_values
 from codesign.engine import EngineConfig, encode, run_golden, run_golden_from_memory
 from codesign.engine.encoder import MAX_LAYERS, engine_model_from_weights, model_from_trained
 from codesign.errors import CodesignError
@@ -34,8 +35,9 @@ def _precision(draw, bits: tuple[int, int], integer: int) -> dict:
 
 
 @st.composite
-def lstm_cases(draw):
-    """(spec, latent weights on their grids, input frames, NumPe, index width)."""
+def cases(draw, cell: str = "lstm", delta: bool = False):
+    """(spec, latent weights on their grids, input frames, NumPe, index width) of an LSTM or a GRU
+    (reset_after), as a delta network with random thresholds when `delta`."""
     layers = draw(st.integers(1, MAX_LAYERS))
     units = [draw(st.integers(2, 16)) for _ in range(layers)]
     precision = {
@@ -52,7 +54,7 @@ def lstm_cases(draw):
             "name": "exact",
             "dataset": "japanese_vowels",
             "model": {
-                "cell": "lstm",
+                "cell": cell,
                 "units": units,
                 "activation": {
                     "function": draw(st.sampled_from(["tanh", "hard_tanh"])),
@@ -64,6 +66,16 @@ def lstm_cases(draw):
                 },
             },
             "precision": precision,
+            **(
+                {
+                    "delta": {
+                        "threshold_x": draw(st.integers(0, min(64, 2 ** precision["input"]["bits"]))),
+                        "threshold_h": draw(st.integers(0, min(256, 2 ** precision["state"]["bits"]))),
+                    }
+                }
+                if delta
+                else {}
+            ),
         }
     )
     seed = draw(st.integers(0, 2**32 - 1))
@@ -80,9 +92,14 @@ def lstm_cases(draw):
     p = spec.precision
     inputs = draw(st.integers(1, 6))
     weights, fan_in = [], inputs
+    gates, bias_shape = (4, lambda h: (4 * h,)) if cell == "lstm" else (3, lambda h: (2, 3 * h))
     for h in units:
         weights.append(
-            (grid(p.kernel, (fan_in, 4 * h)), grid(p.recurrent_kernel, (h, 4 * h)), grid(p.bias, (4 * h,)))
+            (
+                grid(p.kernel, (fan_in, gates * h)),
+                grid(p.recurrent_kernel, (h, gates * h)),
+                grid(p.bias, bias_shape(h)),
+            )
         )
         fan_in = h
     classes = draw(st.integers(2, 5))
@@ -100,7 +117,7 @@ def reference_of(spec, weights, dense) -> ReferenceModel:
     """The QKeras model's numpy twin, from the same latent weights (quantized by the spec's quantizers)."""
     p, m = spec.precision, spec.model
     return ReferenceModel(
-        cell="lstm",
+        cell=m.cell,
         layers=tuple(
             LayerWeights(quantize(k, p.kernel), quantize(r, p.recurrent_kernel), quantize(b, p.bias))
             for k, r, b in weights
@@ -111,6 +128,7 @@ def reference_of(spec, weights, dense) -> ReferenceModel:
         recurrent_activation=activation_fn(m.recurrent_activation, "gate", quantized=True),
         state_quantizer=precision_fn(p.state),
         input_quantizer=precision_fn(p.input),
+        delta=None if spec.delta is None else threshold_values(spec),
     )
 
 
@@ -134,19 +152,38 @@ def check_exact(case) -> None:
     for li in range(len(weights)):
         assert np.array_equal(golden.h_float(li), ref.layers[li].h), f"layer {li} h_t differs"
     assert np.array_equal(golden.logits_float(), ref.logits)
-    walk = run_golden_from_memory(image, golden.x[0])  # the literal PE walk agrees on one sequence
+    # the literal PE walk agrees on one sequence (a delta image: in the hardware's M_t = M_{t-1} + W dv form)
+    walk = run_golden_from_memory(image, golden.x[0])
     assert np.array_equal(walk.logits[0], golden.logits[0])
+    for li in range(len(weights)):
+        assert np.array_equal(walk.h[li][0], golden.h[li][0]), f"layer {li} h_t differs in the PE walk"
+    if spec.delta is not None:
+        for li in range(len(weights)):
+            assert np.array_equal(golden.input_changed[li], ref.layers[li].input_changed)
+            assert np.array_equal(golden.state_changed[li], ref.layers[li].state_changed)
 
 
 @FAST
-@given(lstm_cases())
+@given(cases("lstm"))
 def test_golden_equals_reference_on_random_specs(case):
+    check_exact(case)
+
+
+@FAST
+@given(cases("gru"))
+def test_gru_golden_equals_reference_on_random_specs(case):
+    check_exact(case)
+
+
+@FAST
+@given(st.sampled_from(["lstm", "gru"]).flatmap(lambda cell: cases(cell, delta=True)))
+def test_delta_golden_equals_reference_on_random_specs(case):
     check_exact(case)
 
 
 @pytest.mark.slow
 @SLOW
-@given(lstm_cases())
+@given(st.tuples(st.sampled_from(["lstm", "gru"]), st.booleans()).flatmap(lambda a: cases(*a)))
 def test_golden_equals_reference_on_random_specs_many(case):
     check_exact(case)
 
@@ -171,7 +208,9 @@ def test_unquantized_activations_and_missing_state_are_refused():
         assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["jvowels_lstm-balanced90", "jvowels_lstm"])
+@pytest.mark.parametrize(
+    "name", ["jvowels_lstm-balanced90", "jvowels_lstm", "basicmotions_gru", "basicmotions_gru2"]
+)
 def test_shipped_models_golden_logits_equal_reference(name):
     """The committed models on their whole test sets: golden logits == the float64 reference's."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

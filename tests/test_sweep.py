@@ -215,10 +215,9 @@ def test_engine_latency_is_the_cycle_models_worst_case(base):
     """An engine point's latency is the RTL's cycle model (codesign.engine.cycles) with every activation
     non-zero: each step costs what the model predicts for a step whose x_t and h_{t-1} are all non-zero,
     and the head what it predicts for an all-non-zero h_T."""
-    from types import SimpleNamespace
-
     from codesign.engine import EngineConfig, encode, engine_model_from_weights
     from codesign.engine.cycles import predict_cycles
+    from codesign.engine.golden import GoldenTrace
     from codesign.sweep.evaluate import SweepContext, engine_weight_width
 
     ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
@@ -230,10 +229,10 @@ def test_engine_latency_is_the_cycle_models_worst_case(base):
     layers = [(w.kernel, w.recurrent_kernel, w.bias) for w in model.layers]
     em = engine_model_from_weights(base.spec, layers, (model.dense_kernel, model.dense_bias))
 
-    def ones(image, steps: int) -> SimpleNamespace:  # a golden trace whose activations are all non-zero
+    def ones(image, steps: int) -> GoldenTrace:  # a golden trace whose activations are all non-zero
         x = np.ones((1, steps, image.inputs), np.int64)
         h = [np.ones((1, steps, u), np.int64) for u in image.units]
-        return SimpleNamespace(x=x, h=h, h_state=h)  # exact h_t and q_state(h_t) (the recurrence's)
+        return GoldenTrace(image.types, x, [], [], h, h, None)  # exact h_t and q_state(h_t) alike
 
     for num_pe in (4, 8):
         point = {
@@ -552,6 +551,59 @@ def test_parse_sweep_defaults(tmp_path):
     assert len(config.points()) == 1
 
 
+def test_delta_threshold_axis_is_engine_only_and_absent_at_zero(tmp_path):
+    data = {"model": str(JV), "axes": {"target": ["engine", "hls"], "delta_threshold": [0, 0.125]}}
+    points = load_sweep(write_sweep(tmp_path, data)).points()
+    engine = [p for p in points if p["target"] == "engine"]
+    assert [p.get("delta_threshold") for p in engine] == [
+        None,
+        0.125,
+    ]  # 0 leaves the point (and cache) as it was
+    assert all("delta_threshold" not in p for p in points if p["target"] == "hls")
+    bad = {"model": str(JV), "axes": {"delta_threshold": [-1]}}
+    with pytest.raises(CodesignError, match=r"axes\.delta_threshold\[0\]"):
+        load_sweep(write_sweep(tmp_path, bad, "bad"))
+
+
+def test_analytic_delta_point_measures_temporal_sparsity_and_cycles(base):
+    """A delta point: accuracy of the reference with the thresholds (whole LSBs), temporal sparsity as
+    codesign.delta counts it, and the engine's cycle model on the test split, with and without delta."""
+    from codesign.delta import temporal_sparsity
+    from codesign.sweep.evaluate import SweepContext, delta_lsbs
+
+    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
+    point = {
+        "target": "engine",
+        "structure": "unstructured",
+        "bits": 8,
+        "sparsity": 0.0,
+        "num_pe": 8,
+        "reuse_factor": None,
+        "block": None,
+        "circulant_block": None,
+        "delta_threshold": 0.125,
+    }
+    row = evaluate_point(ctx, point)
+    p = base.spec.precision
+    lsbs = delta_lsbs(base.spec, 0.125)
+    assert (row["delta_threshold_x_lsb"], row["delta_threshold_h_lsb"]) == lsbs
+    model = reference_model(
+        base.spec, list(base.layers), base.dense, p.kernel, p.recurrent_kernel, p.dense_kernel,
+        (lsbs[0] * p.input.lsb, lsbs[1] * p.state.lsb),
+    )  # fmt: skip
+    trace = model.trace(base.x_test)
+    assert row["accuracy"] == np.mean(trace.logits.argmax(1) == base.y_test)
+    s = temporal_sparsity(trace)
+    assert (row["temporal_sparsity_x"], row["temporal_sparsity_h"]) == (s["x"], s["h"])
+    assert (
+        row["measured_cycles_per_step"] < row["measured_cycles_per_step_no_delta"] <= row["cycles_per_step"]
+    )
+    assert row["speedup_vs_no_delta"] == pytest.approx(
+        row["measured_cycles_per_step_no_delta"] / row["measured_cycles_per_step"]
+    )
+    assert "delta 0.125" in row["technique"]
+
+
 # --- finetune mode -----------------------------------------------------------------------------------
 
 
@@ -622,6 +674,38 @@ def test_finetune_circulant_point_trains_at_its_bits_and_reuses_the_model(tmp_pa
     assert strip_timing(again.rows)[0]["accuracy"] == row["accuracy"]
     assert sorted(p.name for p in models.iterdir()) == folders
     assert (tuned.folder / "weights.h5").stat().st_mtime_ns == stamp
+
+
+def test_finetune_delta_point_fine_tunes_the_delta_network(tmp_path, tiny_lstm):
+    """finetune mode: the structure's model first, then codesign delta on it; the row's figures are the
+    delta model's (the reference with the same thresholds)."""
+    import shutil
+
+    from codesign.sweep.evaluate import delta_lsbs
+
+    folder = tmp_path / "tiny_state"
+    shutil.copytree(tiny_lstm, folder)
+    spec_data = yaml.safe_load((folder / "spec.yml").read_text())
+    spec_data["precision"]["state"] = {"bits": 12, "integer": 3}  # delta counts h in state LSBs
+    spec_data["model"]["recurrent_activation"] = {"function": "hard_sigmoid", "bits": 6}  # the engine's rule
+    (folder / "spec.yml").write_text(yaml.safe_dump(spec_data))
+    data = {
+        "model": str(folder / "spec.yml"),
+        "mode": "finetune",
+        "axes": {"bits": [6], "target": ["engine"], "num_pe": [2], "delta_threshold": [0.25]},
+    }
+    result = run_sweep(
+        load_sweep(write_sweep(tmp_path, data, "dft")), tmp_path / "out", workers=1, progress=False
+    )
+    (row,) = result.rows
+    assert row["feasible"], row["note"]
+    tuned = load_spec(tmp_path / "out" / "dft" / "models" / row["finetuned_model"] / "spec.yml")
+    assert (tuned.delta.threshold_x, tuned.delta.threshold_h) == delta_lsbs(tuned, 0.25)
+    assert tuned.delta.base == f"{row['finetuned_model']}-pre"
+    metrics = json.loads((tuned.folder / "metrics.json").read_text())
+    s = metrics["delta"]["temporal_sparsity"]
+    assert (row["temporal_sparsity_x"], row["temporal_sparsity_h"]) == (s["x"], s["h"])
+    assert row["accuracy"] == metrics["delta"]["accuracy_reference"]
 
 
 def test_finetune_circulant_block_must_divide_the_units(tmp_path, base):

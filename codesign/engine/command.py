@@ -89,10 +89,34 @@ def build_rtl(spec, config, out_root: Path = BUILD / "rtl", step_overhead: int =
         "step_efficiency": cycles.step_efficiency,
         "cycle_model": cycles.as_dict(),
     }
+    if image.delta is not None:
+        report["delta"] = delta_report(image, trace, ds.x_test, cycles, step_overhead)
     with staged_folder(Path(out_root) / spec.name) as stage:
         write_image(image, stage)
         write_json(stage / "report.json", report)
     return report
+
+
+def delta_report(image, trace, x, cycles, step_overhead: int = 0) -> dict:
+    """A delta image's temporal sparsity (golden model, every step the engine runs) and its cycle model
+    against the same weights run without delta."""
+    import dataclasses
+
+    import numpy as np
+
+    from codesign.engine.cycles import CycleParams, predict_cycles
+    from codesign.engine.golden import run_golden
+
+    plain_image = dataclasses.replace(image, delta=None)
+    plain = predict_cycles(plain_image, run_golden(plain_image, x), CycleParams(step_overhead=step_overhead))
+    h_parts = [*trace.state_changed, *trace.input_changed[1:]]
+    h_broadcast = sum(int(p.sum()) for p in h_parts) / sum(p.size for p in h_parts)
+    return {
+        "thresholds_act_raw": {"x": image.delta[0], "h": image.delta[1]},
+        "temporal_sparsity": {"x": float(1 - np.mean(trace.input_changed[0])), "h": float(1 - h_broadcast)},
+        "cycles_per_step_no_delta": plain.cycles_per_step,
+        "speedup_vs_no_delta": plain.cycles_per_step / cycles.cycles_per_step,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,4 +147,12 @@ def run(args: argparse.Namespace) -> int:
             f"  cycles/step {report['cycles_per_step']:.1f}, ideal {report['ideal_cycles_per_step']:.1f}, "
             f"PE utilization {report['pe_utilization']:.3f}, step efficiency {report['step_efficiency']:.3f}"
         )
+        if "delta" in report:
+            d = report["delta"]
+            skipped = d["temporal_sparsity"]
+            print(
+                f"  delta: skipped dx {skipped['x']:.3f}, dh {skipped['h']:.3f}; "
+                f"{d['speedup_vs_no_delta']:.2f}x fewer cycles/step than without delta "
+                f"({d['cycles_per_step_no_delta']:.1f})"
+            )
     return 0

@@ -217,9 +217,9 @@ def predict_cycles(image: EngineImage, trace: GoldenTrace, params: CycleParams |
     busy_total = np.zeros(image.num_pe, np.int64)
     seq = trace.x
     for li, units in enumerate(image.units):
-        # the recurrence broadcasts q_state(h_{t-1}); the layer above and the head the exact h_t
-        h_prev = np.concatenate([np.zeros((n, 1, units), np.int64), trace.h_state[li][:, :-1]], axis=1)
-        v = np.concatenate([seq, h_prev], axis=2)
+        # the recurrence broadcasts q_state(h_{t-1}); the layer above and the head the exact h_t (a delta
+        # image: the changes past the threshold)
+        v = trace.broadcast(li)
         cycles, useful, busy = _phase(image, li, v, params, prefetch=int(li == 0))
         local_units = -(-units // image.num_pe)  # every PE finishes its own units, in lockstep
         eltwise = -(-4 * local_units // params.eltwise_rows_per_cycle) + params.eltwise_latency

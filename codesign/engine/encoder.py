@@ -38,7 +38,8 @@ from codesign.errors import CodesignError
 from codesign.fixed import FixedType
 from codesign.spec import Activation, Precision, Spec
 
-GATES = 4  # LSTM rows per unit, Keras order i, f, g (c), o
+GATES = 4  # accumulator rows per unit: LSTM i, f, g (c), o (Keras order); GRU z, r, n_x, n_h
+CELLS = ("lstm", "gru")
 LOAD_DATA_BITS = 64  # data field of a weight-load beat (load_stream): a table entry must fit
 MAX_LAYERS = 2
 FORMAT_VERSION = 3  # 2: exact activations, input/state types; 3: rows by unit, bias banked per PE
@@ -48,12 +49,13 @@ FORMAT_VERSION = 3  # 2: exact activations, input/state types; 3: rows by unit, 
 
 
 @dataclass(frozen=True)
-class LstmWeights:
-    """One LSTM layer in Keras layout, values already on their quantization grids (floats)."""
+class LayerWeights:
+    """One recurrent layer in Keras layout, values already on their quantization grids (floats): LSTM
+    kernel (X, 4H), recurrent kernel (H, 4H), bias (4H,); GRU (reset_after) (X, 3H), (H, 3H), (2, 3H)."""
 
-    kernel: np.ndarray  # (X, 4H)
-    recurrent_kernel: np.ndarray  # (H, 4H)
-    bias: np.ndarray  # (4H,)
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
 
     @property
     def units(self) -> int:
@@ -69,7 +71,7 @@ class EngineModel:
     """An LSTM classifier as the engine sees it: quantized weights, activations, storage fractions."""
 
     name: str
-    layers: tuple[LstmWeights, ...]
+    layers: tuple[LayerWeights, ...]
     dense_kernel: np.ndarray  # (H_last, classes)
     dense_bias: np.ndarray  # (classes,)
     activation: Activation  # state activation (tanh-like), as in the spec
@@ -78,6 +80,8 @@ class EngineModel:
     bias_type: FixedType  # storage type of every bias
     cell_type: FixedType = DEFAULT_STATE.fixed_type()  # the spec's state quantizer (AP_RND_CONV, AP_SAT)
     input_type: FixedType = DEFAULT_INPUT.fixed_type()  # the spec's input quantizer
+    cell: str = "lstm"  # lstm | gru (reset_after)
+    delta: tuple[int, int] | None = None  # delta network: (x, h) thresholds in LSBs of input / cell types
 
     @property
     def inputs(self) -> int:
@@ -101,16 +105,21 @@ def _storage_type(precisions: list[Precision]) -> FixedType:
 
 
 def check_spec(spec: Spec) -> None:
-    """The engine runs 1 or 2 stacked LSTM layers and a dense head, with quantized activations and a
-    state quantizer (what it can compute exactly); anything else is refused."""
-    if spec.model.cell != "lstm":
+    """The engine runs 1 or 2 stacked LSTM or GRU (reset_after) layers and a dense head, with quantized
+    activations and a state quantizer (what it can compute exactly); anything else is refused."""
+    if spec.model.cell not in CELLS:
         raise CodesignError(
-            f"{spec.path or spec.name}: model.cell: {spec.model.cell!r}: the engine runs LSTM layers only"
+            f"{spec.path or spec.name}: model.cell: {spec.model.cell!r}: the engine runs LSTM and GRU layers"
+        )
+    if spec.model.cell == "gru" and not spec.model.reset_after:
+        raise CodesignError(
+            f"{spec.path or spec.name}: model.reset_after: false: the engine runs GRUs with reset_after "
+            "true (then r multiplies W_hn h + b_hn, which has accumulator rows of its own)"
         )
     if not 1 <= len(spec.model.units) <= MAX_LAYERS:
         raise CodesignError(
             f"{spec.path or spec.name}: model.units: {list(spec.model.units)}: "
-            f"the engine runs 1 to {MAX_LAYERS} LSTM layers"
+            f"the engine runs 1 to {MAX_LAYERS} recurrent layers"
         )
     try:
         gate_type(spec.model.activation, spec.model.recurrent_activation)
@@ -132,8 +141,13 @@ def engine_model_from_weights(
         t = precision.fixed_type()
         return t.to_float(t.quantize(np.asarray(w, np.float32).astype(np.float64)))
 
-    weights = tuple(LstmWeights(q(k, p.kernel), q(r, p.recurrent_kernel), q(b, p.bias)) for k, r, b in layers)
+    weights = tuple(
+        LayerWeights(q(k, p.kernel), q(r, p.recurrent_kernel), q(b, p.bias)) for k, r, b in layers
+    )
     weight_frac = max(w.fixed_type().frac for w in (p.kernel, p.recurrent_kernel, p.dense_kernel))
+    bias_type = _storage_type([p.bias, p.dense_bias])
+    if spec.model.cell == "gru":  # z and r rows store b_i + b_r: one more integer bit holds the sum
+        bias_type = dataclasses.replace(bias_type, width=bias_type.width + 1, integer=bias_type.integer + 1)
     return EngineModel(
         name=spec.name,
         layers=weights,
@@ -142,9 +156,11 @@ def engine_model_from_weights(
         activation=spec.model.activation,
         recurrent_activation=spec.model.recurrent_activation,
         weight_frac=weight_frac,
-        bias_type=_storage_type([p.bias, p.dense_bias]),
+        bias_type=bias_type,
         cell_type=state_type(p.state),
         input_type=p.input.fixed_type(),
+        cell=spec.model.cell,
+        delta=None if spec.delta is None else (spec.delta.threshold_x, spec.delta.threshold_h),
     )
 
 
@@ -243,6 +259,9 @@ class EngineImage:
     tanh_step: int
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
+    cell: str = "lstm"  # lstm | gru: the element-wise arithmetic (docs/engine.md "One GRU step")
+    # delta mode (docs/engine.md "Delta mode"): (layer 0's input threshold, every h's threshold) in act raw
+    delta: tuple[int, int] | None = None
 
     @property
     def num_pe(self) -> int:
@@ -339,10 +358,11 @@ def derive_types(
     weight: FixedType,
     bias: FixedType,
     max_terms: int,
+    cell_kind: str = "lstm",
 ) -> EngineTypes:
     """Every engine type from the spec's quantizers (docs/engine.md "Types")."""
     gate = gate_type(model_activation, recurrent_activation)
-    act = act_type(input_type, cell, model_activation, recurrent_activation)
+    act = act_type(input_type, cell, model_activation, recurrent_activation, cell_kind)
     # The accumulator's fraction is act.frac + weight.frac; a finer bias would not add exactly, so act
     # takes the missing fraction bits (zeros in every broadcast value: exact, only wider).
     short = bias.frac - (act.frac + weight.frac)
@@ -350,10 +370,10 @@ def derive_types(
         act = dataclasses.replace(act, width=act.width + short)
     acc = accumulator_type(act, weight, bias, max_terms)
     no_table = FixedType(1, 1, True, "AP_TRN", "AP_SAT")  # bound_frac does not depend on table_in
-    partial = EngineTypes(act, weight, bias, acc, no_table, gate, cell, input_type)
+    partial = EngineTypes(act, weight, bias, acc, no_table, gate, cell, input_type, cell_kind)
     stairs = _staircases(model_activation, recurrent_activation, gate, partial.bound_frac)
     table_in = table_in_type(stairs, partial.bound_frac)
-    types = EngineTypes(act, weight, bias, acc, table_in, gate, cell, input_type)
+    types = EngineTypes(act, weight, bias, acc, table_in, gate, cell, input_type, cell_kind)
     if types.table_width > LOAD_DATA_BITS:
         raise CodesignError(
             f"activation table entries of {types.table_width} bits (gate {gate.cpp()}, boundary grid "
@@ -419,9 +439,26 @@ def csc_for_pe(
     return weights, rels, colptr
 
 
-def gate_matrix(layer: LstmWeights) -> np.ndarray:
-    """W = [W_x W_h]: 4H rows (Keras gate order) x (X + H) columns."""
-    return np.concatenate([layer.kernel, layer.recurrent_kernel], axis=0).T
+def gate_matrix(layer: LayerWeights, cell: str = "lstm") -> np.ndarray:
+    """W = [W_x W_h]: 4H rows x (X + H) columns. LSTM: Keras gate order i, f, g, o. GRU: z, r, then the
+    candidate split in n_x (W_xn, zeros under h) and n_h (zeros under x, U_hn) (docs/engine.md)."""
+    w = np.concatenate([layer.kernel, layer.recurrent_kernel], axis=0).T
+    if cell == "lstm":
+        return w
+    h, x = layer.recurrent_kernel.shape[0], layer.kernel.shape[0]
+    n_x, n_h = w[2 * h :].copy(), w[2 * h :].copy()
+    n_x[:, x:] = 0
+    n_h[:, :x] = 0
+    return np.concatenate([w[: 2 * h], n_x, n_h], axis=0)
+
+
+def layer_bias(layer: LayerWeights, cell: str = "lstm") -> np.ndarray:
+    """The 4H row biases: LSTM's own; GRU z, r: b_i + b_r (exact), n_x: b_in, n_h: b_hn."""
+    if cell == "lstm":
+        return layer.bias
+    h = layer.recurrent_kernel.shape[0]
+    b_in, b_rec = layer.bias
+    return np.concatenate([b_in[: 2 * h] + b_rec[: 2 * h], b_in[2 * h :], b_rec[2 * h :]])
 
 
 def _check_shapes(model: EngineModel) -> None:
@@ -430,9 +467,14 @@ def _check_shapes(model: EngineModel) -> None:
             f"model.units: {list(model.units)}: the engine runs 1 to {MAX_LAYERS} LSTM layers"
         )
     inputs = model.inputs
+    keras_gates = GATES if model.cell == "lstm" else 3
     for i, layer in enumerate(model.layers):
         h = layer.units
-        expect = {"kernel": (inputs, GATES * h), "recurrent_kernel": (h, GATES * h), "bias": (GATES * h,)}
+        expect = {
+            "kernel": (inputs, keras_gates * h),
+            "recurrent_kernel": (h, keras_gates * h),
+            "bias": (GATES * h,) if model.cell == "lstm" else (2, 3 * h),
+        }
         for name, shape in expect.items():
             got = tuple(getattr(layer, name).shape)
             if got != shape:
@@ -456,9 +498,13 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
     option = f"--weight-width {config.weight_width} at fraction {model.weight_frac}"
     raw_mats, raw_bias, names, mat_units = [], [], [], []
     for i, layer in enumerate(model.layers):
-        raw_mats.append(_exact_raw(gate_matrix(layer), wt, f"layer {i} weights", option + " cannot hold it"))
+        raw_mats.append(
+            _exact_raw(gate_matrix(layer, model.cell), wt, f"layer {i} weights", option + " cannot hold it")
+        )
         raw_bias.append(
-            _exact_raw(layer.bias, model.bias_type, f"layer {i} bias", "bias type cannot hold it")
+            _exact_raw(
+                layer_bias(layer, model.cell), model.bias_type, f"layer {i} bias", "bias type cannot hold it"
+            )
         )
         names.append(f"layer{i}")
         mat_units.append(layer.units)
@@ -470,7 +516,7 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in raw_mats)
     types = derive_types(
         model.activation, model.recurrent_activation, model.input_type, model.cell_type, wt, model.bias_type,
-        max_terms,
+        max_terms, model.cell,
     )  # fmt: skip
 
     n = config.num_pe
@@ -529,7 +575,15 @@ def encode(model: EngineModel, config: EngineConfig) -> EngineImage:
         tanh_step=tanh_step,
         activation=model.activation.function,
         recurrent_activation=model.recurrent_activation.function,
+        cell=model.cell,
+        delta=None if model.delta is None else delta_thresholds(model.delta, types),
     )
+
+
+def delta_thresholds(lsbs: tuple[int, int], types: EngineTypes) -> tuple[int, int]:
+    """A delta model's thresholds (LSBs of the input and of the cell type) in act raw: exact, since act
+    is at least as fine as both."""
+    return lsbs[0] << (types.act.frac - types.input.frac), lsbs[1] << (types.act.frac - types.cell.frac)
 
 
 # --- decoding (what the PEs do with the words) ------------------------------------------------------
@@ -576,6 +630,10 @@ def image_params(image: EngineImage) -> dict:
     return {
         "format": FORMAT_VERSION,
         "name": image.name,
+        "cell": image.cell,
+        "delta": None
+        if image.delta is None
+        else {"threshold_x": image.delta[0], "threshold_h": image.delta[1]},
         "num_pe": c.num_pe,
         "weight_width": c.weight_width,
         "index_width": c.index_width,
@@ -596,7 +654,7 @@ def image_params(image: EngineImage) -> dict:
         "classes": image.classes,
         "activation": image.activation,
         "recurrent_activation": image.recurrent_activation,
-        "types": {name: _type_dict(getattr(t, name)) for name in t.__dataclass_fields__},
+        "types": {name: _type_dict(ft) for name, ft in t.fixed_types().items()},
         "matrices": [
             {
                 "name": m.name,
@@ -712,7 +770,8 @@ def load_image(folder: Path) -> EngineImage:
     if not path.is_file():
         raise CodesignError(f"{path}: no engine image here (run codesign rtl)")
     params = json.loads(path.read_text())
-    types = EngineTypes(**{name: _parse_type(d) for name, d in params["types"].items()})
+    cell = params.get("cell", "lstm")
+    types = EngineTypes(**{name: _parse_type(d) for name, d in params["types"].items()}, cell_kind=cell)
     config = EngineConfig(
         num_pe=params["num_pe"],
         weight_width=params["weight_width"],
@@ -767,4 +826,8 @@ def load_image(folder: Path) -> EngineImage:
         tanh_step=params["tanh_step"],
         activation=params["activation"],
         recurrent_activation=params["recurrent_activation"],
+        cell=cell,
+        delta=None
+        if params.get("delta") is None
+        else (params["delta"]["threshold_x"], params["delta"]["threshold_h"]),
     )

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from codesign.errors import CodesignError
 from codesign.resources import RTL_DIR
 
 ENGINE_TOP = "sparse_lstm_engine"
@@ -66,6 +67,19 @@ def rtl_parameters(
     power-up configuration (the model's shape, `emit_h`); `share_tables` lets PE pairs share one
     dual-port copy of each activation table; `mem_dir` adds MemDir (a Path stays a Path: the
     synthesis driver passes it as a path the tool can open)."""
+    cell = params.get("cell", "lstm")
+    if cell != "lstm":
+        # the golden and cycle models run a GRU image (codesign rtl); the RTL cannot yet, so say it here,
+        # where every RTL run (sim, synth, the estimator fit, testbenches) takes its parameters
+        raise CodesignError(
+            f"image {params.get('name', '?')}: cell {cell}: the RTL's element-wise unit is LSTM-only so far; "
+            "codesign rtl runs this image's golden and cycle model"
+        )
+    if params.get("delta") is not None:
+        raise CodesignError(
+            f"image {params.get('name', '?')}: delta: the RTL has no delta mode yet; "
+            "codesign rtl runs this image's golden model"
+        )
     t = params["types"]
     units = list(params["units"])
     p: dict[str, int | str | Path] = {

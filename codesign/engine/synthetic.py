@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.engine.encoder import GATES, EngineModel, LstmWeights
+from codesign.engine.encoder import GATES, EngineModel, LayerWeights
 from codesign.fixed import FixedType
 from codesign.spec import Activation
 
@@ -59,7 +59,7 @@ def random_model(
         if patterns and 0 < density < 1:  # 0 and 1 are the all-zero and 100% cases
             _add_patterns(kernel, recurrent, rng, weight_frac)
         bias = np.round(rng.normal(0, 0.5, GATES * h) * 32) / 32
-        layers.append(LstmWeights(kernel, recurrent, np.clip(bias, -4, 4 - 1 / 32)))
+        layers.append(LayerWeights(kernel, recurrent, np.clip(bias, -4, 4 - 1 / 32)))
         fan_in = h
     dense = _weights(rng, (fan_in, classes), max(density, 0.0), weight_frac, 1.0 / np.sqrt(fan_in))
     dense_bias = np.clip(np.round(rng.normal(0, 0.5, classes) * 32) / 32, -4, 4 - 1 / 32)

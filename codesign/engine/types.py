@@ -40,8 +40,9 @@ class EngineTypes:
     acc: FixedType  # exact sum of products and bias
     table_in: FixedType  # table address: floor (AP_TRN) of a pre-activation onto the table's cells, saturated
     gate: FixedType  # activation levels (sigmoid and tanh outputs)
-    cell: FixedType  # c_t as stored: q_state(c_t)
+    cell: FixedType  # c_t as stored: q_state(c_t) (a GRU: its state q_state(h_t))
     input: FixedType  # x_t as the host quantizes it (spec precision.input)
+    cell_kind: str = "lstm"  # lstm | gru: which element-wise arithmetic the tables serve
 
     @property
     def bias_shift(self) -> int:
@@ -54,10 +55,15 @@ class EngineTypes:
         return add_type(mul_type(self.gate, self.cell), mul_type(self.gate, self.gate))
 
     @property
+    def cand_sum(self) -> FixedType:
+        """A GRU's exact z_nx + r * z_nh (what the candidate's tanh sees)."""
+        return add_type(self.acc, mul_type(self.gate, self.acc))
+
+    @property
     def bound_frac(self) -> int:
         """Fraction of the tables' boundary offsets: the finer of the two grids an activation sees
-        (accumulator z and the exact c_t)."""
-        return max(self.acc.frac, self.cell_sum.frac)
+        (accumulator z, and the exact c_t of an LSTM or the candidate's sum of a GRU)."""
+        return max(self.acc.frac, (self.cell_sum if self.cell_kind == "lstm" else self.cand_sum).frac)
 
     @property
     def offset_width(self) -> int:
@@ -70,8 +76,14 @@ class EngineTypes:
         """A table entry: {offset, base level (gate raw)}."""
         return self.offset_width + self.gate.width
 
+    def fixed_types(self) -> dict[str, FixedType]:
+        """Every type by name (the fields that are types: not `cell_kind`)."""
+        return {
+            name: v for name in self.__dataclass_fields__ if isinstance(v := getattr(self, name), FixedType)
+        }
+
     def as_dict(self) -> dict[str, str]:
-        return {name: getattr(self, name).cpp() for name in self.__dataclass_fields__}
+        return {name: t.cpp() for name, t in self.fixed_types().items()}
 
 
 def weight_type(weight_width: int, frac: int) -> FixedType:
@@ -134,12 +146,22 @@ def gate_type(activation: Activation, recurrent_activation: Activation) -> Fixed
     return FixedType(frac + 1, 1, True, "AP_TRN", "AP_SAT")
 
 
-def hidden_type(activation: Activation, recurrent_activation: Activation) -> FixedType:
-    """The exact h_t = o * tanh_q(c_t): on the grid of the product of the two level grids, |h| < 1."""
-    frac = level_frac(recurrent_activation, "gate", "model.recurrent_activation") + level_frac(
-        activation, "state", "model.activation"
-    )
-    return FixedType(frac + 1, 1, True, "AP_TRN", "AP_SAT")
+def hidden_type(
+    activation: Activation,
+    recurrent_activation: Activation,
+    cell_kind: str = "lstm",
+    state: FixedType | None = None,
+) -> FixedType:
+    """The exact h_t. LSTM: o * tanh_q(c_t), on the grid of the product of the two level grids, |h| < 1.
+    GRU: hh + z (hs_{t-1} - hh), on 2^-(sigmoid grid + the finer of state and tanh grids), |h| at most
+    max(1, the state's range) (a convex combination of hs_{t-1} and hh)."""
+    sig = level_frac(recurrent_activation, "gate", "model.recurrent_activation")
+    tanh = level_frac(activation, "state", "model.activation")
+    if cell_kind == "lstm":
+        return FixedType(sig + tanh + 1, 1, True, "AP_TRN", "AP_SAT")
+    frac = sig + max(state.frac, tanh)
+    integer = max(1, state.integer)
+    return FixedType(integer + frac, integer, True, "AP_TRN", "AP_SAT")
 
 
 def union_type(types: list[FixedType]) -> FixedType:
@@ -150,11 +172,15 @@ def union_type(types: list[FixedType]) -> FixedType:
 
 
 def act_type(
-    input_type: FixedType, state: FixedType, activation: Activation, recurrent_activation: Activation
+    input_type: FixedType,
+    state: FixedType,
+    activation: Activation,
+    recurrent_activation: Activation,
+    cell_kind: str = "lstm",
 ) -> FixedType:
     """The broadcast type: x_t (input precision), q_state(h_{t-1}) (state precision) and the exact h_t
     the next layer and the head take. Every broadcast value is exact in it (no cast into it rounds)."""
-    return union_type([input_type, state, hidden_type(activation, recurrent_activation)])
+    return union_type([input_type, state, hidden_type(activation, recurrent_activation, cell_kind, state)])
 
 
 def state_type(state: Precision | None) -> FixedType:

@@ -98,6 +98,11 @@ def run(args: argparse.Namespace) -> int:
             f"--recurrent-reuse-factor: {args.recurrent_reuse_factor} must be a positive integer"
         )
     spec = load_spec(args.spec)
+    if spec.delta is not None:
+        raise CodesignError(
+            f"{spec.path}: delta: hls4ml has no delta cell; a delta network runs on the engine "
+            f"(codesign rtl / sim), or put its base {spec.delta.base} through hls"
+        )
     trained = load_trained(spec)
     log = (lambda *a, **k: None) if args.quiet else print
     target = args.out or BUILD / spec.name

@@ -62,6 +62,26 @@ def gate_activation(a: Activation, quantized: bool):
     return "sigmoid" if a.function == "sigmoid" else hard_sigmoid
 
 
+def _delta_layer(spec: Spec, index: int, quantization: dict, common: dict) -> tf.keras.layers.RNN:
+    """Layer `index` of a delta network (codesign.models.delta_cells): the QKeras cell's arithmetic with
+    the delta encoder in the loop, thresholds in real units (layer 0 reads x_t, a layer above the h_t
+    below it)."""
+    from codesign.delta import threshold_values
+    from codesign.models.delta_cells import DeltaQGRUCell, DeltaQLSTMCell
+
+    threshold_x, threshold_h = threshold_values(spec)
+    layer_args = {k: common[k] for k in ("return_sequences", "name")}
+    cell_args = {k: v for k, v in common.items() if k not in layer_args}
+    cell_cls = {"lstm": DeltaQLSTMCell, "gru": DeltaQGRUCell}[spec.model.cell]
+    cell = cell_cls(
+        threshold_x=threshold_x if index == 0 else threshold_h,
+        threshold_h=threshold_h,
+        **quantization,
+        **cell_args,
+    )
+    return tf.keras.layers.RNN(cell, **layer_args)
+
+
 def build_model(spec: Spec, length: int, channels: int, num_classes: int, quantized: bool) -> tf.keras.Model:
     """The classifier the spec describes; `quantized=False` gives the float twin (same layout)."""
     m, p = spec.model, spec.precision
@@ -91,8 +111,7 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
             h = circulant_layer(spec, quantized, **common)(h)
             continue
         if quantized:
-            layer_cls = {"lstm": QLSTM, "gru": QGRU, "simple_rnn": QSimpleRNN}[m.cell]
-            h = layer_cls(
+            quantization = dict(
                 kernel_quantizer=_quantizer(p.kernel),
                 recurrent_quantizer=_quantizer(p.recurrent_kernel),
                 bias_quantizer=_quantizer(p.bias),
@@ -100,8 +119,12 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
                 kernel_constraint=_constraint(p.kernel),
                 recurrent_constraint=_constraint(p.recurrent_kernel),
                 bias_constraint=_constraint(p.bias),
-                **common,
-            )(h)
+            )
+            if spec.delta is not None:
+                h = _delta_layer(spec, i, quantization, common)(h)
+                continue
+            layer_cls = {"lstm": QLSTM, "gru": QGRU, "simple_rnn": QSimpleRNN}[m.cell]
+            h = layer_cls(**quantization, **common)(h)
         else:
             layer_cls = {
                 "lstm": tf.keras.layers.LSTM,

@@ -19,10 +19,14 @@
       reuse_factor: [4]                    # hls points
       block: [[4, 4]]                      # block structure: (rows, cols) of the gate matrix
       circulant_block: [4]                 # circulant structure: b
+      delta_threshold: [0, 0.125]          # engine points: delta network (codesign delta) with this
+                                           #   threshold (real units, as whole LSBs of the input and state
+                                           #   types); 0 = none. finetune mode fine-tunes it
 
 Every error names the sweep file, the dotted field and the value. Combinations a target cannot build
 are left out (the engine stores CSC, so no circulant; balanced pruning balances the engine's PEs, so
-it is engine-only) and a circulant point has no sparsity of its own (its compression is 1/b).
+it is engine-only; hls4ml has no delta cell, so delta is engine-only) and a circulant point has no
+sparsity of its own (its compression is 1/b). A point carries `delta_threshold` only when it is not 0.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ TARGETS = ("engine", "hls")
 STRUCTURES = ("unstructured", "balanced", "block", "circulant")
 BITS_RANGE = (4, 16)
 MAX_SPARSITY = 0.95
+MAX_DELTA_THRESHOLD = 8.0  # real units; the inputs are normalised, so larger skips everything
 # What each target can store and multiply (see the module docstring).
 TARGET_STRUCTURES = {
     "engine": ("unstructured", "balanced", "block"),
@@ -56,6 +61,7 @@ DEFAULT_AXES = {
     "reuse_factor": [1],
     "block": [[4, 4]],
     "circulant_block": [4],
+    "delta_threshold": [0.0],
 }
 
 
@@ -89,7 +95,9 @@ class SweepConfig:
             parallel = a["num_pe"] if target == "engine" else a["reuse_factor"]
             shapes = {"block": a["block"], "circulant": a["circulant_block"]}.get(structure, [None])
             sparsities = [0.0] if structure == "circulant" else a["sparsity"]
-            for bits, sparsity, par, shape in itertools.product(a["bits"], sparsities, parallel, shapes):
+            deltas = a["delta_threshold"] if target == "engine" and structure != "circulant" else [0.0]
+            combos = itertools.product(a["bits"], sparsities, parallel, shapes, deltas)
+            for bits, sparsity, par, shape, delta in combos:
                 point = {
                     "target": target,
                     "structure": structure,
@@ -100,6 +108,8 @@ class SweepConfig:
                     "block": list(shape) if structure == "block" else None,
                     "circulant_block": shape if structure == "circulant" else None,
                 }
+                if delta:
+                    point["delta_threshold"] = delta
                 key = repr(sorted(point.items()))
                 if key not in seen:
                     seen.add(key)
@@ -142,6 +152,10 @@ def _axes(f: _Fields, raw: Any) -> dict[str, list]:
             values = [f.integer(v, w, 1, 64) for v, w in zip(values, where, strict=True)]
         elif name == "reuse_factor":
             values = [f.integer(v, w, 1, 4096) for v, w in zip(values, where, strict=True)]
+        elif name == "delta_threshold":
+            values = [
+                float(f.number(v, w, 0.0, MAX_DELTA_THRESHOLD)) for v, w in zip(values, where, strict=True)
+            ]
         elif name == "circulant_block":
             values = [f.integer(v, w, 2, 64) for v, w in zip(values, where, strict=True)]
         elif name == "block":
@@ -236,6 +250,15 @@ def check_against_model(config: SweepConfig, spec, gate_shapes: list[tuple[int, 
         raise f.fail(
             f"axes.target[{i}]", f"'engine' runs LSTM layers only; {config.model} is a {spec.model.cell}"
         )
+    if any(config.axes["delta_threshold"]):
+        i = next(i for i, v in enumerate(config.axes["delta_threshold"]) if v)
+        gru_ok = spec.model.cell == "lstm" or (spec.model.cell == "gru" and spec.model.reset_after)
+        if spec.precision.state is None or not gru_ok:
+            raise f.fail(
+                f"axes.delta_threshold[{i}]",
+                f"{config.axes['delta_threshold'][i]}: a delta network needs an LSTM or a reset_after GRU "
+                f"with precision.state ({config.model})",
+            )
     if config.mode == "finetune" and "circulant" in config.axes["structure"]:
         from codesign.models.circulant import BLOCK_SIZES  # TensorFlow: finetune mode trains anyway
 

@@ -95,6 +95,8 @@ def finetune_key(point: dict, weights_hash: str) -> str:
     pruning), not the target or the reuse factor, so e.g. an engine and an hls point share one model."""
     fields = {k: point[k] for k in ("structure", "bits", "sparsity", "block", "circulant_block")}
     fields["num_pe"] = point["num_pe"] if point["structure"] == "balanced" else None
+    if point.get("delta_threshold"):
+        fields["delta_threshold"] = point["delta_threshold"]
     text = json.dumps({"point": fields, "weights": weights_hash, "version": FINETUNE_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -187,7 +189,29 @@ def _training_lock(target: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def delta_lsbs(spec, threshold: float) -> tuple[int, int]:
+    """A real delta threshold as whole LSBs of the input (x) and state (h) types."""
+    p = spec.precision
+    return round(threshold / p.input.lsb), round(threshold / p.state.lsb)
+
+
 def _train(spec, point: dict, name: str) -> None:
+    delta = point.get("delta_threshold")
+    if delta:
+        # the structure's model first, then its delta network fine-tuned from it (codesign delta)
+        from codesign.compress.delta_finetune import delta_finetune
+        from codesign.spec import load_spec
+
+        pre = f"{name}-pre"
+        if not (spec.folder.parent / pre / "metrics.json").is_file():
+            _train(spec, {**point, "delta_threshold": 0.0}, pre)
+        start = load_spec(spec.folder.parent / pre / "spec.yml")
+        delta_finetune(start, *delta_lsbs(start, delta), name=name, progress=False, log=lambda _: None)
+        return
+    _train_structure(spec, point, name)
+
+
+def _train_structure(spec, point: dict, name: str) -> None:
     import tensorflow as tf
 
     from codesign.sweep.transform import STRUCTURE_METHOD
@@ -232,7 +256,9 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
         at_bits(p.dense_kernel, bits),
     )
     layers = [(*compress_layer(k, r, point), b) for k, r, b in base.layers]
-    model = reference_model(spec, layers, base.dense, kernel_p, recurrent_p, dense_p)
+    lsbs = delta_lsbs(spec, point["delta_threshold"]) if point.get("delta_threshold") else None
+    delta = None if lsbs is None else (lsbs[0] * p.input.lsb, lsbs[1] * p.state.lsb)
+    model = reference_model(spec, layers, base.dense, kernel_p, recurrent_p, dense_p, delta)
     acc = accuracy(model, base.x_test, base.y_test)
 
     # The matrices as stored: quantized, engine orientation (rows = gate units / classes).
@@ -265,6 +291,9 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
         if resources is not None and ctx.synth_board is not None:
             point_spec = _spec_at(spec, kernel_p, recurrent_p, dense_p)
             row.update(synthesize_engine(ctx, point, point_spec, model, base.weights_hash, resources))
+        if resources is not None and lsbs is not None:
+            point_spec = _spec_at(spec, kernel_p, recurrent_p, dense_p)
+            row.update(_delta_cycles(ctx, point, point_spec, lsbs, layers, base, width))
     else:
         resources, storage_bits, params_after, macs, extra = _hls(ctx, point, spec, model, base.x_train)
         storage_bits += bias_bits
@@ -321,6 +350,33 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
     return row
 
 
+def _delta_cycles(ctx: SweepContext, point: dict, spec, lsbs, layers, base, width: int) -> dict:
+    """A delta point's temporal sparsity and cycles: the engine's golden and cycle model on the test
+    split (activity-dependent: the analytic cycles_per_step is the worst case, every entry broadcast),
+    against the same weights without delta."""
+    from codesign.engine.command import delta_report
+    from codesign.engine.cycles import CycleParams, predict_cycles
+    from codesign.engine.encoder import EngineConfig, encode, engine_model_from_weights
+    from codesign.engine.golden import run_golden
+    from codesign.spec import DeltaSpec
+
+    spec = dataclasses.replace(spec, delta=DeltaSpec(*lsbs))
+    config = EngineConfig(num_pe=point["num_pe"], weight_width=width, index_width=ctx.index_width)
+    image = encode(engine_model_from_weights(spec, list(layers), base.dense), config)
+    trace = run_golden(image, base.x_test)
+    cycles = predict_cycles(image, trace, CycleParams(step_overhead=ctx.step_overhead))
+    report = delta_report(image, trace, base.x_test, cycles, ctx.step_overhead)
+    return {
+        "delta_threshold_x_lsb": lsbs[0],
+        "delta_threshold_h_lsb": lsbs[1],
+        "temporal_sparsity_x": report["temporal_sparsity"]["x"],
+        "temporal_sparsity_h": report["temporal_sparsity"]["h"],
+        "measured_cycles_per_step": cycles.cycles_per_step,
+        "measured_cycles_per_step_no_delta": report["cycles_per_step_no_delta"],
+        "speedup_vs_no_delta": report["speedup_vs_no_delta"],
+    }
+
+
 def _technique(point: dict) -> str:
     s = point["structure"]
     if s == "circulant":
@@ -329,6 +385,8 @@ def _technique(point: dict) -> str:
         what = f"{s} {100 * point['sparsity']:g}%"
         if s == "block":
             what += f" {point['block'][0]}x{point['block'][1]}"
+    if point.get("delta_threshold"):
+        what += f", delta {point['delta_threshold']:g}"
     par = f"{point['num_pe']} PE" if point["target"] == "engine" else f"R={point['reuse_factor']}"
     return f"{point['target']}: {what}, {point['bits']}-bit, {par}"
 

@@ -145,9 +145,11 @@ def reference_model(
     kernel: Precision,
     recurrent_kernel: Precision,
     dense_kernel: Precision,
+    delta: tuple[float, float] | None = None,
 ) -> ReferenceModel:
     """The quantized classifier (as `ReferenceModel.from_keras(quantized=True)` builds it) with the given
-    weight precisions; biases, activations and the state quantizer as the spec says."""
+    weight precisions; biases, activations and the state quantizer as the spec says; a delta network
+    with `delta` = (x, h) thresholds in real units (codesign.delta)."""
     p, m = spec.precision, spec.model
 
     def q(w: np.ndarray, precision: Precision) -> np.ndarray:
@@ -166,6 +168,7 @@ def reference_model(
         reset_after=m.reset_after,
         state_quantizer=precision_fn(p.state),
         input_quantizer=precision_fn(p.input),
+        delta=delta,
     )
 
 

@@ -45,6 +45,7 @@ from codesign.engine.golden import GoldenTrace
 class CycleParams:
     fill_late: int = 2  # broadcast register + column-pointer read: an entry loaded in cycle c issues >= c + 2
     h_out_cycles: int = 2  # per h_t beat (emit_h): h memory read into a flop, then the beat
+    h_out_idle: int = 1  # after the h_t output, E idles a cycle before it takes a phase
     fifo_depth: int = 16  # every PE's column queue (FifoDepth): P + queue entries before the broadcast waits
     drain: int = 5  # after the last word: M1..M4 (multiply pipeline), A1 (A2 overlaps the element-wise R0)
     eltwise_rows_per_cycle: int = 1  # element-wise unit throughput (rows i, f, g, o of each unit)
@@ -294,8 +295,8 @@ def predict_cycles(
             e_start = np.maximum(m_start + mat[li][:, t], e_free)
             e_free = e_start + elt[li]
         step_cycles[:, t] = e_free - np.maximum(frame_done, step_free)
-        e_free = e_free + h_out
-        step_free = e_free
+        step_free = e_free + h_out
+        e_free = step_free + (params.h_out_idle if emit_h else 0)
     head_start = np.maximum(e_start + head_mat, e_free)
     head_extra = params.logit_cycles * image.classes + params.head_overhead
     head_cycles = head_start - e_free + head_extra

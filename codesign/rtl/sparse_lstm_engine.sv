@@ -22,7 +22,7 @@
 // Performance counters (reset to 0; docs/engine.md "RTL counters"): steps, cycles of the last step and
 // their sum (wall clock from the later of the previous step's end (+ its h_t output) and the frame's
 // completion to h_t of the last layer written), matrix-phase cycles of LSTM layers (M_RUN + M_TAIL, without
-// the cycles before a frame's first word), per-PE busy cycles (a stored word consumed in an LSTM-layer
+// the cycles layer 0 waits for a word of its frame), per-PE busy cycles (a stored word consumed in an LSTM-layer
 // matrix phase).
 // Zero activations are skipped at no cycle cost: non-zero x_t words, exact h_t values (for the layer
 // above and the head) and q_state(h_t) values (for the layer's own next step) are appended to (value,
@@ -1179,10 +1179,11 @@ module sparse_lstm_engine #(
   assign frame_end  = in_valid_i && in_ready_o && (in_cnt_q + 1'b1 == cfg_inputs_q);
   assign step_end   = e_complete && e_last_layer && (e_mat_q != MAT_HEAD);
   assign in_step    = (open_q != '0) && (e_state_q != E_OUT_H);
-  // layer 0's matrix phase before its frame's first word (between sequences, or a stalled input)
-  assign wait_frame = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && !frame_done_q && (in_cnt_q == '0) &&
+  // layer 0's matrix phase waiting for a word of its frame (between sequences, a slow or stalled input)
+  assign wait_frame = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && !frame_done_q &&
                       !(in_valid_i && in_ready_o);
-  assign in_layer_matrix = (m_state_q == M_RUN || m_state_q == M_TAIL) && (m_mat_q != MAT_HEAD) && !wait_frame;
+  assign in_layer_matrix = (m_state_q == M_RUN || m_state_q == M_TAIL) && (m_mat_q != MAT_HEAD) &&
+                           !wait_frame;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -59,14 +59,16 @@ class CycleParams:
 class CycleReport:
     num_pe: int
     params: dict
-    cycles_per_step: float  # mean over sequences and steps, all layers: matrix + element-wise phases
-    matrix_cycles_per_step: float  # matrix phases only (fill + busiest PE's words + drain), all layers
+    cycles_per_step: float  # mean over sequences and steps: wall clock between step ends (overlapped)
+    matrix_cycles_per_step: float  # matrix phases (incl. waiting for pending entries), all layers
     ideal_cycles_per_step: float  # useful MACs per step / NumPe (zero activations skipped)
     dense_activation_ideal_cycles_per_step: float  # non-zero weights of the layer matrices / NumPe
     pe_utilization: float  # useful MACs / (NumPe x matrix-phase cycles) over the layer steps
     head_pe_utilization: float  # the same for the head phase
     busy_cycles_per_pe_per_step: list[float]  # mean words each PE consumes per step (its busy cycles)
-    head_cycles: float  # mean per sequence, incl. head_overhead
+    head_cycles: (
+        float  # mean per sequence: last step's end (+ h_t output) to the last logit, incl. head_overhead
+    )
     cycles_per_sequence: float  # mean: every step plus the head
     steps: int
     sequences: int

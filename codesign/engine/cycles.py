@@ -66,9 +66,7 @@ class CycleReport:
     pe_utilization: float  # useful MACs / (NumPe x matrix-phase cycles) over the layer steps
     head_pe_utilization: float  # the same for the head phase
     busy_cycles_per_pe_per_step: list[float]  # mean words each PE consumes per step (its busy cycles)
-    head_cycles: (
-        float  # mean per sequence: last step's end (+ h_t output) to the last logit, incl. head_overhead
-    )
+    head_cycles: float  # mean per sequence: last step's end (+ h_t out) to the last logit, + head_overhead
     cycles_per_sequence: float  # mean: every step plus the head
     steps: int
     sequences: int

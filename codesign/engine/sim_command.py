@@ -80,15 +80,16 @@ def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit
     return {"tb": tb, "params": params, "build_seconds": t_build, "run_seconds": t_run, "image": image}
 
 
-def sim_report(image, x_raw, y, tb: dict) -> dict:
-    """sim_report.json from the testbench result, the golden model and the cycle model."""
+def sim_report(image, x_raw, y, tb: dict, emit_h: bool = False) -> dict:
+    """sim_report.json from the testbench result, the golden model and the cycle model (`emit_h` as the
+    run; the model assumes frames back to back and an output always ready)."""
     import numpy as np
 
     from codesign.engine.cycles import predict_cycles
     from codesign.engine.golden import run_golden
 
     trace = run_golden(image, x_raw, x_is_raw=True)
-    model = predict_cycles(image, trace)
+    model = predict_cycles(image, trace, emit_h=emit_h)
     perf = tb["perf"]
     steps = perf["steps"]
     matrix_per_step = perf["matrix_cycles_total"] / steps  # all layers of one step

@@ -20,11 +20,15 @@
 //      the engine may start reading them (acc_rd_row_i) in that cycle.
 // Words are issued (G) only while run_i is high (the matrix phase); P and Q may fill before it, so the
 // first word can issue in the first cycle of the phase. Accumulators: exact (AccWidth is derived by the
-// encoder so they never overflow), a LocalRows x AccWidth memory (LUT RAM: written in A2, read
-// asynchronously in A1 and by the read port) with a valid flop per row; clear_i clears the valid bits the
-// cycle after (before the first accumulator read, 5 cycles after the first issue) and an invalid row reads
-// as zero, so the accumulators behave as flops cleared at once. Read port: registered (acc_rd_row_i ->
-// acc_rd_data_o one cycle later). quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
+// encoder so they never overflow), two banks of LocalRows (docs/engine.md "Overlap": the matrix phase
+// writes bank_i while the element-wise unit reads the other through the read port), one memory of
+// 2 x 2^RIDX_WIDTH words (LUT RAM: written in A2, read asynchronously in A1 and by the read port, the bank
+// the top address bit) with a valid flop per row and bank; clear_i clears bank_i's valid bits the cycle
+// after (before the first accumulator read, 5 cycles after the first issue) and an invalid row reads as
+// zero, so the accumulators behave as flops cleared at once. Each word carries the bank it was issued
+// with, so the last words of a phase write their bank while the next phase (other bank) starts. Read
+// port: registered (acc_rd_bank_i, acc_rd_row_i -> acc_rd_data_o one cycle later).
+// quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
 // matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
 module csc_pe #(
@@ -48,8 +52,9 @@ module csc_pe #(
   input  logic                          clk_i,
   input  logic                          rst_ni,
   // matrix control
-  input  logic                          clear_i,      // zero the accumulators next cycle (matrix start)
+  input  logic                          clear_i,      // zero bank_i's accumulators next cycle (matrix start)
   input  logic                          run_i,        // words may issue (matrix phase)
+  input  logic                          bank_i,       // the matrix phase's accumulator bank
   // broadcast: one (activation, column) entry per cycle; the engine sends one only when every PE
   // signals space_o
   input  logic                          bc_valid_i,
@@ -60,6 +65,7 @@ module csc_pe #(
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
   output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
+  input  logic                          acc_rd_bank_i,
   input  logic [RIDX_WIDTH-1:0]         acc_rd_row_i,
   output logic signed [AccWidth-1:0]    acc_rd_data_o,
   // memory writes (weight-load stream)
@@ -177,6 +183,7 @@ module csc_pe #(
 
   // ---- M1: weight word into flops; M2: index decode, operands; M3: partial products; M4: product -------
   logic                          m_valid_q, m_first_q;
+  logic                          m_bank_q, w_bank_q, d_bank_q, x_bank_q, a_bank_q, b_bank_q;
   logic signed [ActWidth-1:0]    m_act_q;
   logic [WORD_WIDTH-1:0]         m_word_q;
   logic                          w_valid_q, w_first_q;
@@ -244,14 +251,16 @@ module csc_pe #(
   // replicated per read port) and a valid bit per row in flops. clear_q clears the valid bits only; a
   // row reads as zero until A2 writes it (and sets its bit), so a read sees exactly what cleared flops
   // would hold. The memory has no reset and no clear: never-written rows are masked by their valid bit.
-  logic signed [AccWidth-1:0]   acc_mem [LocalRows];
-  logic [LocalRows-1:0]         acc_valid_q;
+  localparam int unsigned BANK_ROWS = 1 << RIDX_WIDTH;
+  logic signed [AccWidth-1:0]   acc_mem [2 * BANK_ROWS];
+  logic [LocalRows-1:0]         acc_valid_q [2];
   logic [RIDX_WIDTH-1:0]        a_idx, b_idx;
   logic signed [AccWidth-1:0]   a_acc, rd_acc;
+  logic                         clear_bank_q;
   assign a_idx  = a_row_q[RIDX_WIDTH-1:0];
   assign b_idx  = b_row_q[RIDX_WIDTH-1:0];
-  assign a_acc  = acc_valid_q[a_idx] ? acc_mem[a_idx] : '0;
-  assign rd_acc = acc_valid_q[acc_rd_row_i] ? acc_mem[acc_rd_row_i] : '0;
+  assign a_acc  = acc_valid_q[a_bank_q][a_idx] ? acc_mem[{a_bank_q, a_idx}] : '0;
+  assign rd_acc = acc_valid_q[acc_rd_bank_i][acc_rd_row_i] ? acc_mem[{acc_rd_bank_i, acc_rd_row_i}] : '0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -269,7 +278,8 @@ module csc_pe #(
       b_valid_q  <= 1'b0;
       clear_q    <= 1'b0;
       row_q      <= '0;
-      acc_valid_q <= '0;
+      acc_valid_q[0] <= '0;
+      acc_valid_q[1] <= '0;
     end else begin
       p_valid_q <= bc_valid_i;
       if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
@@ -285,8 +295,9 @@ module csc_pe #(
       b_valid_q  <= a_valid_q;
       clear_q    <= clear_i;
       if (w_valid_q) row_q <= row_d;
-      if (clear_q) acc_valid_q <= '0;
-      else if (b_valid_q) acc_valid_q[b_idx] <= 1'b1;
+      // (a clear and a write of the same bank never meet: asserted below)
+      if (clear_q) acc_valid_q[clear_bank_q] <= '0;
+      if (b_valid_q) acc_valid_q[b_bank_q][b_idx] <= 1'b1;
     end
   end
 
@@ -307,27 +318,36 @@ module csc_pe #(
       m_word_q  <= wmem_q[issue_addr[WIDX_WIDTH-1:0]];
       m_first_q <= issue_first;
       m_act_q   <= issue_act;
+      m_bank_q  <= bank_i;
     end
+    if (clear_i) clear_bank_q <= bank_i;
     // M1, unqualified: nothing but a flop may follow the block RAM's output (used only when w_valid_q).
     w_word_q  <= m_word_q;
     w_first_q <= m_first_q;
     w_act_q   <= m_act_q;
-    if (d_valid_q) x_row_q <= d_row_q;
+    w_bank_q  <= m_bank_q;
+    if (w_valid_q) d_bank_q <= w_bank_q;
+    if (d_valid_q) begin
+      x_row_q  <= d_row_q;
+      x_bank_q <= d_bank_q;
+    end
     if (x_valid_q) begin
       a_row_q  <= x_row_q;
       a_prod_q <= x_prod;
+      a_bank_q <= x_bank_q;
     end
     if (a_valid_q) begin
       b_row_q  <= a_row_q;
       b_prod_q <= a_prod_q;
-      b_old_q  <= (b_valid_q && b_row_q == a_row_q) ? b_sum : a_acc;
+      b_bank_q <= a_bank_q;
+      b_old_q  <= (b_valid_q && b_row_q == a_row_q && b_bank_q == a_bank_q) ? b_sum : a_acc;
     end
     acc_rd_q <= rd_acc;
   end
 
   // The accumulator memory's write port (A2). A write in clear_q's cycle never happens (asserted below).
   always_ff @(posedge clk_i) begin
-    if (b_valid_q) acc_mem[b_idx] <= b_sum;
+    if (b_valid_q) acc_mem[{b_bank_q, b_idx}] <= b_sum;
   end
 
   assign acc_rd_data_o = acc_rd_q;
@@ -342,7 +362,8 @@ module csc_pe #(
   // verilator lint_off SYNCASYNCNET
   // A row beyond this PE's local rows means a malformed memory image.
   assert property (@(posedge clk_i) disable iff (!rst_ni) a_valid_q |-> (a_row_q < ROW_WIDTH'(LocalRows)));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) !(clear_q && (a_valid_q || b_valid_q)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    !(clear_q && ((a_valid_q && a_bank_q == clear_bank_q) || (b_valid_q && b_bank_q == clear_bank_q))));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(bc_valid_i && !space_o));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));

@@ -19,16 +19,18 @@
 // (engine_params.svh: INPUTS, UNITS_0, UNITS_1, CLASSES, NUM_LAYERS; bases as the encoder lays them out).
 // Shapes are runtime configuration bounded by the Max* parameters, so one build serves many models.
 // Reset: asynchronous, active low; it aborts a sequence. Memories and configuration keep their contents.
-// Performance counters (reset to 0): steps, cycles of the last step and their sum (frame received ->
-// h_t of the last layer written), matrix-phase cycles of LSTM layers (S_MAT + S_MAT_TAIL: from the first
-// cycle words may issue to the cycle before the element-wise phase; the last accumulation overlaps the
-// element-wise phase's first cycle), per-PE busy cycles (a stored word consumed in an LSTM-layer matrix
-// phase).
+// Performance counters (reset to 0; docs/engine.md "RTL counters"): steps, cycles of the last step and
+// their sum (wall clock from the later of the previous step's end (+ its h_t output) and the frame's
+// completion to h_t of the last layer written), matrix-phase cycles of LSTM layers (M_RUN + M_TAIL, without
+// the cycles layer 0 waits for a word of its frame), per-PE busy cycles (a stored word consumed in an LSTM-layer
+// matrix phase).
 // Zero activations are skipped at no cycle cost: non-zero x_t words, exact h_t values (for the layer
 // above and the head) and q_state(h_t) values (for the layer's own next step) are appended to (value,
-// column) lists as they are written, and the broadcaster walks the lists. The entries of layer 0
-// (q_state(h_{t-1}) list, then x_t list as its words arrive) are already pushed into the PEs' column queues while
-// the frame is received (pointer reads only: no word issues before the matrix phase).
+// column) lists as they are written, and the broadcaster walks the lists.
+// Overlap (docs/engine.md "Overlap"): two controllers, M (broadcaster and PEs: matrix phases) and E
+// (element-wise walk, h_t output, logits). Every PE has two accumulator banks; M(p + 1) runs on one while
+// E(p) reads the other, and broadcasts the entries E(p) writes as they are written. The frame of layer 0's
+// next step is accepted during its matrix phase M(t, 0) (in_ready), i.e. while E(t - 1, last) runs.
 module sparse_lstm_engine #(
   parameter int unsigned NumPe        = 8,
   parameter int unsigned ActWidth     = 21,
@@ -136,17 +138,24 @@ module sparse_lstm_engine #(
   localparam logic [15:0] SEL_TANH    = 16'd4;
   localparam logic [15:0] SEL_CONFIG  = 16'd5;
 
-  typedef enum logic [3:0] {
-    S_INPUT,      // receive a frame (and load beats between sequences)
-    S_MAT,        // broadcast the non-zero activations; PEs issue words (first cycle clears the accumulators)
-    S_MAT_TAIL,   // 4 cycles: the PEs' last words in M2, M3, M4, A1 (their A2 overlaps the next state)
-    S_ELT,        // element-wise unit over all rows
-    S_ELT_DRAIN,  // wait for the last h_t
-    S_OUT_H,      // stream h_t of every layer
-    S_LOGIT_RD,   // issue one logit's row into the accumulator read pipeline
-    S_LOGIT_WAIT, // wait for its z (= acc + bias)
-    S_LOGIT_SEND  // stream it
-  } state_e;
+  // Matrix side: one phase (layer step or head) at a time, on accumulator bank m_abank_q.
+  typedef enum logic [1:0] {
+    M_IDLE,   // after the head: waits until E is idle, then opens layer 0 of the next sequence
+    M_RUN,    // broadcast the non-zero activations; PEs issue words (first cycle clears the bank); layer 0
+              // receives its frame here (and load beats before a sequence's first word)
+    M_TAIL,   // 4 cycles: the PEs' last words in M2, M3, M4, A1 (their A2 overlaps the next cycle)
+    M_DONE    // the phase's accumulators are final: waits for E to take it
+  } mstate_e;
+  // Element-wise side: takes M's finished phase (the handoff, e_take) and reads its bank.
+  typedef enum logic [2:0] {
+    E_IDLE,
+    E_ELT,        // element-wise unit over all rows
+    E_DRAIN,      // wait for the last h_t
+    E_OUT_H,      // stream h_t of every layer (emit_h)
+    E_LOGIT_RD,   // issue one logit's row into the accumulator read pipeline
+    E_LOGIT_WAIT, // wait for its z (= acc + bias)
+    E_LOGIT_SEND  // stream it
+  } estate_e;
 
   // ---- configuration (no reset: survives a reset in the middle of a sequence) ---------------------
   localparam int unsigned L1_PTR_INIT = NumInputs + Units0 + 1;
@@ -222,20 +231,33 @@ module sparse_lstm_engine #(
   end
 
   // ---- state --------------------------------------------------------------------------------------
-  state_e                 state_q, state_d;
+  mstate_e                m_state_q, m_state_d;
+  estate_e                e_state_q, e_state_d;
   logic [COL_WIDTH-1:0]   in_cnt_q, in_cnt_d;
-  logic                   seq_last_q, seq_last_d;    // this frame ends the sequence
-  logic                   seq_first_q, seq_first_d;  // first step: h_{t-1} = 0, c_{t-1} = 0
-  logic                   bank_q, bank_d;            // h bank holding h_{t-1}
-  logic [1:0]             mat_q, mat_d;
-  logic [LAYER_WIDTH-1:0] layer_q, layer_d;
+  logic                   frame_done_q, frame_done_d;  // M(t, 0)'s frame is complete
+  logic                   seq_last_q, seq_last_d;    // the last frame ends the sequence
+  // M's phase: matrix, layer, h bank holding h_{t-1} of its step, first step (h_{t-1} = 0), accumulator
+  // bank; pend_q: its segment 1 is still being written by the running E phase
+  logic [1:0]             m_mat_q, m_mat_d;
+  logic [LAYER_WIDTH-1:0] m_layer_q, m_layer_d;
+  logic                   m_bank_q, m_bank_d;
+  logic                   m_first_q, m_first_d;
+  logic                   m_abank_q, m_abank_d;
+  logic                   pend_q, pend_d;
+  // E's phase (M's, taken at the handoff); e_layer_q also counts the layers of the h_t output
+  logic [1:0]             e_mat_q, e_mat_d;
+  logic [LAYER_WIDTH-1:0] e_layer_q, e_layer_d;
+  logic                   e_bank_q, e_bank_d;
+  logic                   e_first_q, e_first_d;
+  logic                   e_abank_q, e_abank_d;
+  logic                   m_ready, e_free, e_take, e_complete;
   logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise local unit / h output unit counter
   logic [1:0]             gate_q, gate_d;
   logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise local units completed (lists written)
   logic [PE_WIDTH-1:0]    ope_q, ope_d;              // h output: unit_q mod NumPe
   logic [LU_WIDTH-1:0]    olu_q, olu_d;              // h output: unit_q div NumPe
   logic [ROW_WIDTH-1:0]   cls_q, cls_d;
-  logic [1:0]             tail_q, tail_d;            // S_MAT_TAIL cycle counter
+  logic [1:0]             tail_q, tail_d;            // M_TAIL cycle counter
   logic signed [AccWidth-1:0] logit_q;
 
   // h_t (for the output stream) and q_state(c_t), banked per PE: unit u at PE u mod NumPe, local unit
@@ -249,12 +271,10 @@ module sparse_lstm_engine #(
   endfunction
 
   // ---- matrix geometry ----------------------------------------------------------------------------
-  logic [BADDR_WIDTH-1:0] mat_bias_base;
-  logic [UNIT_WIDTH-1:0]  units;     // units of the current layer
+  logic [UNIT_WIDTH-1:0]  units;     // units of E's layer
   logic [LU_WIDTH-1:0]    lunits;    // its local units per PE: ceil(units / NumPe)
-  assign units      = cfg_units_q[layer_q[0]];
-  assign lunits     = cfg_lu_q[layer_q[0]];
-  assign mat_bias_base = cfg_bias_base_q[mat_q];
+  assign units      = cfg_units_q[e_layer_q[0]];
+  assign lunits     = cfg_lu_q[e_layer_q[0]];
 
 
   // ---- activation lists: the non-zero activations as (value, column) entries ---------------------------
@@ -286,22 +306,28 @@ module sparse_lstm_engine #(
     hl_sel = HL_SEL'(32'(layer) * 2 + 32'(bank));
   endfunction
 
-  // ---- broadcaster: segment 0 (a state list), then segment 1 (the x list or an h list) ---------------
-  //   layer 0: q_state(h_{t-1}^0) (columns X + u), then x_t (columns i; still growing while the frame arrives)
+  // ---- broadcaster: segment 0, then segment 1 (the one the running E phase may still be writing) -----
+  //   layer 0: x_t (columns i; growing while the frame arrives), then q_state(h_{t-1}^0) (columns X + u)
   //   layer 1: q_state(h_{t-1}^1) (columns H0 + u), then the exact h_t^0 (columns u)
   //   head:    segment 0 empty, then the exact h_T of the last layer (columns u)
-  // The segments' lists and counts are registered from the next state (mat_d, bank_d, ...), and the
+  // The segments' lists and counts are registered from M's next phase (m_mat_d, m_bank_d, ...), and the
   // pointer-table base of each (matrix, segment) from the configuration, so that a broadcast cycle is
-  // only: list read, select, one add (the same values as computing them from the current state).
+  // only: list read, select, one add. An h or state list's count reaches the broadcaster one cycle after
+  // W1 counts it (registered from hl_cnt_q), i.e. with W2's write of the entry; a list E starts writing
+  // counts as empty from that cycle on (hl_vis).
   logic [HL_SEL-1:0]      seg0_sel_q, seg1_sel_q, seg0_sel_d, seg1_sel_d;
   logic [COL_WIDTH-1:0]   seg0_cnt_q, seg1_cnt_q, seg0_cnt_d, seg1_cnt_d;
-  logic                   seg1_is_x_q, seg1_is_x_d, seg1_growing;
+  logic                   seg0_is_x_q, seg0_is_x_d, seg1_is_h_q, seg1_is_h_d, seg0_growing, seg0_left;
   logic [UNIT_WIDTH-1:0]  hl_cnt_d [MaxLayers * 2];
   logic [UNIT_WIDTH-1:0]  hsl_cnt_d [MaxLayers * 2];
+  logic [UNIT_WIDTH-1:0]  hl_vis [MaxLayers * 2];
+  logic [UNIT_WIDTH-1:0]  hsl_vis [MaxLayers * 2];
   logic [COL_WIDTH-1:0]   xl_cnt_d;
+  logic [HL_SEL-1:0]      e_new_sel;  // the lists E(p) writes, when M hands it phase p
   // pointer address of column 0 of segment s of matrix m, and of its end pointer (+ 1)
   logic [PADDR_WIDTH-1:0] seg_base_q [3][2], seg_base_end_q [3][2];
-  logic [COL_WIDTH-1:0]   idx0_q, idx1_q;
+  logic [COL_WIDTH-1:0]   idx0_q, idx1_q, hs_idx;
+  logic [HL_SEL-1:0]      hs_sel;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
   logic signed [ActWidth-1:0] bc_act_q;
   logic [PADDR_WIDTH-1:0] bc_addr_q, bc_addr_end_q;
@@ -310,25 +336,37 @@ module sparse_lstm_engine #(
   logic                   bc_seg;
   logic                   bc_done;
 
+  assign e_new_sel = hl_sel(m_layer_q, !m_bank_q);
   always_comb begin
-    seg0_sel_d  = hl_sel('0, bank_d);
-    seg1_sel_d  = hl_sel('0, !bank_d);
-    seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hsl_cnt_d[hl_sel('0, bank_d)]);
-    seg1_cnt_d  = xl_cnt_d;
-    seg1_is_x_d = 1'b1;
-    unique case (mat_d)
+    for (int unsigned i = 0; i < MaxLayers * 2; i++) begin
+      hl_vis[i]  = (e_take && m_mat_q != MAT_HEAD && e_new_sel == HL_SEL'(i)) ? '0 : hl_cnt_q[i];
+      hsl_vis[i] = (e_take && m_mat_q != MAT_HEAD && e_new_sel == HL_SEL'(i)) ? '0 : hsl_cnt_q[i];
+    end
+  end
+
+  always_comb begin
+    seg0_sel_d  = hl_sel('0, m_bank_d);  // (not read: segment 0 is the x list)
+    seg1_sel_d  = hl_sel('0, m_bank_d);
+    seg0_cnt_d  = xl_cnt_d;
+    seg1_cnt_d  = m_first_d ? '0 : COL_WIDTH'(hsl_vis[hl_sel('0, m_bank_d)]);
+    seg0_is_x_d = 1'b1;
+    seg1_is_h_d = 1'b0;
+    unique case (m_mat_d)
       MAT_L0: ;
       MAT_L1: begin
-        seg0_sel_d  = hl_sel(LAYER_WIDTH'(1), bank_d);
-        seg0_cnt_d  = seq_first_d ? '0 : COL_WIDTH'(hsl_cnt_d[hl_sel(LAYER_WIDTH'(1), bank_d)]);
-        seg1_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel('0, !bank_d)]);
-        seg1_is_x_d = 1'b0;
+        seg0_sel_d  = hl_sel(LAYER_WIDTH'(1), m_bank_d);
+        seg0_cnt_d  = m_first_d ? '0 : COL_WIDTH'(hsl_vis[hl_sel(LAYER_WIDTH'(1), m_bank_d)]);
+        seg0_is_x_d = 1'b0;
+        seg1_sel_d  = hl_sel('0, !m_bank_d);
+        seg1_cnt_d  = COL_WIDTH'(hl_vis[hl_sel('0, !m_bank_d)]);
+        seg1_is_h_d = 1'b1;
       end
       default: begin
-        seg1_sel_d  = hl_sel(cfg_layers_q - 1'b1, bank_d);
         seg0_cnt_d  = '0;
-        seg1_cnt_d  = COL_WIDTH'(hl_cnt_d[hl_sel(cfg_layers_q - 1'b1, bank_d)]);
-        seg1_is_x_d = 1'b0;
+        seg0_is_x_d = 1'b0;
+        seg1_sel_d  = hl_sel(cfg_layers_q - 1'b1, m_bank_d);
+        seg1_cnt_d  = COL_WIDTH'(hl_vis[hl_sel(cfg_layers_q - 1'b1, m_bank_d)]);
+        seg1_is_h_d = 1'b1;
       end
     endcase
   end
@@ -336,47 +374,55 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       seg0_sel_q  <= hl_sel('0, 1'b0);
-      seg1_sel_q  <= hl_sel('0, 1'b1);
+      seg1_sel_q  <= hl_sel('0, 1'b0);
       seg0_cnt_q  <= '0;
       seg1_cnt_q  <= '0;
-      seg1_is_x_q <= 1'b1;
+      seg0_is_x_q <= 1'b1;
+      seg1_is_h_q <= 1'b0;
     end else begin
       seg0_sel_q  <= seg0_sel_d;
       seg1_sel_q  <= seg1_sel_d;
       seg0_cnt_q  <= seg0_cnt_d;
       seg1_cnt_q  <= seg1_cnt_d;
-      seg1_is_x_q <= seg1_is_x_d;
+      seg0_is_x_q <= seg0_is_x_d;
+      seg1_is_h_q <= seg1_is_h_d;
     end
   end
 
-  // From the configuration only (one cycle behind a config write; the broadcaster is armed at the
+  // From the configuration only (one cycle behind a config write; the broadcaster has an entry at the
   // earliest two cycles after one: load beats stop before a frame's first word).
   always_ff @(posedge clk_i) begin
-    seg_base_q[MAT_L0][0]       <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q);
+    seg_base_q[MAT_L0][1]       <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q);
     seg_base_q[MAT_L1][0]       <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]);
     seg_base_q[MAT_HEAD][0]     <= cfg_ptr_base_q[MAT_HEAD];
-    seg_base_end_q[MAT_L0][0]   <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q) + 1'b1;
+    seg_base_end_q[MAT_L0][1]   <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q) + 1'b1;
     seg_base_end_q[MAT_L1][0]   <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]) + 1'b1;
     seg_base_end_q[MAT_HEAD][0] <= cfg_ptr_base_q[MAT_HEAD] + 1'b1;
-    for (int unsigned m = 0; m < 3; m++) begin
+    seg_base_q[MAT_L0][0]       <= cfg_ptr_base_q[MAT_L0];
+    seg_base_end_q[MAT_L0][0]   <= cfg_ptr_base_q[MAT_L0] + 1'b1;
+    for (int unsigned m = 1; m < 3; m++) begin
       seg_base_q[m][1]     <= cfg_ptr_base_q[m];
       seg_base_end_q[m][1] <= cfg_ptr_base_q[m] + 1'b1;
     end
   end
 
-  // Armed in the matrix phase, and for layer 0 already while a frame arrives (in_cnt_q != 0: no load beat
-  // can come until the sequence ends).
-  assign seg1_growing = (state_q == S_INPUT);
-  assign bc_arm   = (state_q == S_MAT) || (state_q == S_INPUT && in_cnt_q != '0);
+  // Armed in the matrix phase. Segment 1 waits for the whole frame (segment 0 growing); the phase's
+  // broadcast is done when both segments are, the frame is complete and no list is pending (pend_q).
+  assign seg0_growing = (m_mat_q == MAT_L0) && !frame_done_q;
+  assign bc_arm   = (m_state_q == M_RUN);
   // (bc_from0 stays a compare of flops: as a flop of its own, Yosys folds the segment select into the
   // list memory's read-address register, which then waits for every PE's space_o.)
-  assign bc_from0 = (idx0_q != seg0_cnt_q);
-  assign bc_more  = bc_from0 || (idx1_q != seg1_cnt_q);
+  assign seg0_left = (idx0_q != seg0_cnt_q);
+  assign bc_from0 = seg0_left || seg0_growing;
+  assign bc_more  = seg0_left || (!seg0_growing && idx1_q != seg1_cnt_q);
   assign bc_fire  = bc_valid_q && all_space;
   assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
-  assign bc_done  = !bc_valid_q && !bc_more && !seg1_growing;
-  assign bc_entry = bc_from0 ? hsl_rd[lbank(idx0_q)]
-                  : (seg1_is_x_q ? xl_q[idx1_q[XIDX_WIDTH-1:0]] : hl_rd[lbank(idx1_q)]);
+  assign bc_done  = !bc_valid_q && !seg0_left && !seg0_growing && (idx1_q == seg1_cnt_q) && !pend_q;
+  // the state list is segment 1 of layer 0, segment 0 of layer 1
+  assign hs_idx   = seg0_is_x_q ? idx1_q : idx0_q;
+  assign hs_sel   = seg0_is_x_q ? seg1_sel_q : seg0_sel_q;
+  assign bc_entry = bc_from0 ? (seg0_is_x_q ? xl_q[idx0_q[XIDX_WIDTH-1:0]] : hsl_rd[lbank(idx0_q)])
+                  : (seg1_is_h_q ? hl_rd[lbank(idx1_q)] : hsl_rd[lbank(idx1_q)]);
   assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
   assign bc_seg   = !bc_from0;
 
@@ -385,7 +431,7 @@ module sparse_lstm_engine #(
       bc_valid_q <= 1'b0;
       idx0_q     <= '0;
       idx1_q     <= '0;
-    end else if (state_q == S_MAT_TAIL) begin
+    end else if (m_state_q != M_RUN) begin
       idx0_q <= '0;  // the next matrix starts from its lists' first entries
       idx1_q <= '0;
     end else begin
@@ -401,8 +447,8 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i) begin
     if (bc_load) begin
       bc_act_q      <= $signed(bc_entry[LIST_W-1:COL_WIDTH]);
-      bc_addr_q     <= seg_base_q[mat_q][bc_seg] + bc_col;
-      bc_addr_end_q <= seg_base_end_q[mat_q][bc_seg] + bc_col;
+      bc_addr_q     <= seg_base_q[m_mat_q][bc_seg] + bc_col;
+      bc_addr_end_q <= seg_base_end_q[m_mat_q][bc_seg] + bc_col;
     end
   end
 
@@ -432,6 +478,7 @@ module sparse_lstm_engine #(
       .rst_ni,
       .clear_i      (pe_clear),
       .run_i        (pe_run),
+      .bank_i       (m_abank_q),
       .bc_valid_i   (bc_fire),
       .bc_act_i     (bc_act_q),
       .bc_ptr_addr_i(bc_addr_q),
@@ -439,6 +486,7 @@ module sparse_lstm_engine #(
       .space_o      (pe_space[k]),
       .quiet_o      (pe_quiet[k]),
       .busy_o       (pe_busy[k]),
+      .acc_rd_bank_i(e_abank_q),
       .acc_rd_row_i (acc_rd_row),
       .acc_rd_data_o(pe_acc[k]),
       .wmem_we_i    (load_fire && load_sel == SEL_WEIGHT && load_pe == 16'(k)),
@@ -459,27 +507,29 @@ module sparse_lstm_engine #(
   //   R1  every PE registers its accumulator at that local row; every bias bank reads
   //   R2  both registered again per PE (nothing after a memory's output but a flop)
   //   R3  z = acc + bias per PE, exact                                             (z_q[k])
-  // Logits: in S_LOGIT_WAIT the class's PE's z is selected into logit_q (a multiplexer into a flop).
+  // Logits: in E_LOGIT_WAIT the class's PE's z is selected into logit_q (a multiplexer into a flop).
   // The per-gate row offsets (gate * lunits) and bias addresses (bias base + gate * lunits) are
-  // registered from the layer and matrix, which are stable for the >= 5 cycles (S_MAT, S_MAT_TAIL)
-  // before the element-wise walk or a logit read: R0 is then one add.
+  // registered from E's next layer and matrix (set at the handoff, stable through the phase): R0 is then
+  // one add.
   logic [RIDX_WIDTH-1:0]      elt_row;  // < 4 * lunits <= LOCAL_ROWS
   logic                       rd_issue;
   logic [RIDX_WIDTH-1:0]      gate_off_q [4];
   logic [BADDR_WIDTH-1:0]     bias_off_q [4];
-  logic [31:0] lu_times [4];  // gate * lunits (shifts and an add: no multiplier)
+  logic [31:0] lu_times [4];  // gate * lunits of E's next layer (shifts and an add: no multiplier)
+  logic [LU_WIDTH-1:0]    lunits_d;
+  assign lunits_d    = cfg_lu_q[e_layer_d[0]];
   assign lu_times[0] = '0;
-  assign lu_times[1] = 32'(lunits);
-  assign lu_times[2] = 32'(lunits) << 1;
-  assign lu_times[3] = (32'(lunits) << 1) + 32'(lunits);
+  assign lu_times[1] = 32'(lunits_d);
+  assign lu_times[2] = 32'(lunits_d) << 1;
+  assign lu_times[3] = (32'(lunits_d) << 1) + 32'(lunits_d);
   always_ff @(posedge clk_i) begin
     for (int unsigned g = 0; g < 4; g++) begin
       gate_off_q[g] <= RIDX_WIDTH'(lu_times[g]);
-      bias_off_q[g] <= mat_bias_base + BADDR_WIDTH'(lu_times[g]);
+      bias_off_q[g] <= cfg_bias_base_q[e_mat_d] + BADDR_WIDTH'(lu_times[g]);
     end
   end
   assign elt_row = RIDX_WIDTH'(unit_q) + gate_off_q[gate_q];
-  assign rd_issue = (state_q == S_ELT) || (state_q == S_LOGIT_RD);
+  assign rd_issue = (e_state_q == E_ELT) || (e_state_q == E_LOGIT_RD);
 
   logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
   logic [1:0]                 r1_gate_q, r2_gate_q, r3_gate_q, z_gate_q;
@@ -508,7 +558,7 @@ module sparse_lstm_engine #(
 
   always_ff @(posedge clk_i) begin
     // R0
-    if (state_q == S_ELT) begin
+    if (e_state_q == E_ELT) begin
       acc_rd_row   <= elt_row;
       bias_rd_addr <= bias_off_q[gate_q] + BADDR_WIDTH'(unit_q);
     end else begin
@@ -569,7 +619,7 @@ module sparse_lstm_engine #(
   assign in_word    = $signed(in_data_i[ActWidth-1:0]);
   assign xl_wr_base = (in_cnt_q == '0) ? '0 : xl_cnt_q;
   assign xl_wr_idx  = xl_wr_base[XIDX_WIDTH-1:0];
-  assign hl_wr_sel  = hl_sel(layer_q, !bank_q);
+  assign hl_wr_sel  = hl_sel(e_layer_q, !e_bank_q);
 
   // ---- element-wise units, one per PE (fed by R3) -----------------------------------------------------
   logic                        ew_valid;
@@ -580,9 +630,9 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0]  eo_h [NumPe];
   logic signed [ActWidth-1:0]  eo_hs [NumPe];
 
-  assign ew_valid  = z_valid_q && (mat_q != MAT_HEAD);
-  assign c_rd_idx  = CIDX_WIDTH'(32'(layer_q) * LU_MAX + 32'(z_unit_q));
-  assign c_wr_idx  = CIDX_WIDTH'(32'(layer_q) * LU_MAX + 32'(eo_unit[0]));
+  assign ew_valid  = z_valid_q && (e_mat_q != MAT_HEAD);
+  assign c_rd_idx  = CIDX_WIDTH'(32'(e_layer_q) * LU_MAX + 32'(z_unit_q));
+  assign c_wr_idx  = CIDX_WIDTH'(32'(e_layer_q) * LU_MAX + 32'(eo_unit[0]));
 
   logic [NumPe-1:0]        xt_sig_en, xt_tg_en, xt_tc_en;
   logic [TableInWidth-1:0] xt_gate_addr [NumPe];
@@ -596,7 +646,7 @@ module sparse_lstm_engine #(
 
   for (genvar k = 0; k < NumPe; k++) begin : g_ew
     logic signed [CellWidth-1:0] c_prev;
-    assign c_prev = seq_first_q ? '0 : c_q[k][c_rd_idx];
+    assign c_prev = e_first_q ? '0 : c_q[k][c_rd_idx];
     lstm_eltwise #(
       .ZWidth      (ZWIDTH),
       .ZFrac       (ACC_FRAC),
@@ -644,7 +694,7 @@ module sparse_lstm_engine #(
     always_ff @(posedge clk_i) begin
       if (eo_valid[0]) begin
         c_q[k][c_wr_idx] <= eo_c[k];
-        h_q[k][h_index(layer_q, !bank_q, LU_WIDTH'(eo_unit[0]))] <= eo_h[k];
+        h_q[k][h_index(e_layer_q, !e_bank_q, LU_WIDTH'(eo_unit[0]))] <= eo_h[k];
       end
     end
   end
@@ -821,22 +871,20 @@ module sparse_lstm_engine #(
       if (w_valid_q && s_we) smem_q[lidx(w_sel_q, s_row)] <= s_data;
     end
     assign hl_rd[b]  = hmem_q[lidx(seg1_sel_q, lrow(idx1_q))];
-    assign hsl_rd[b] = smem_q[lidx(seg0_sel_q, lrow(idx0_q))];
+    assign hsl_rd[b] = smem_q[lidx(hs_sel, lrow(hs_idx))];
   end
 
-  // List counts: the x list restarts with a frame's first word, the h list of (layer, !bank) when the
-  // element-wise phase of that layer starts.
-  // (elt_start: the last S_MAT_TAIL cycle of a layer matrix, the only way into S_ELT; from flops only.)
-  logic elt_start;
-  assign elt_start = (state_q == S_MAT_TAIL) && (tail_q == 2'd3) && (mat_q != MAT_HEAD);
+  // List counts: the x list restarts with a frame's first word (and counts as empty from the start of
+  // M's phase), the lists of (layer, !bank) when E takes that layer's phase (M hands it over).
   always_comb begin
     xl_cnt_d = xl_cnt_q;
+    if (m_state_d == M_RUN && m_state_q != M_RUN) xl_cnt_d = '0;
     if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(in_word != '0);
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_d[i] = hl_cnt_q[i];
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hsl_cnt_d[i] = hsl_cnt_q[i];
-    if (elt_start) begin
-      hl_cnt_d[hl_wr_sel]  = '0;
-      hsl_cnt_d[hl_wr_sel] = '0;
+    if (e_take && m_mat_q != MAT_HEAD) begin
+      hl_cnt_d[e_new_sel]  = '0;
+      hsl_cnt_d[e_new_sel] = '0;
     end else if (eo_valid[0]) begin
       hl_cnt_d[hl_wr_sel]  = hl_cnt_q[hl_wr_sel] + w1_hnum;
       hsl_cnt_d[hl_wr_sel] = hsl_cnt_q[hl_wr_sel] + w1_snum;
@@ -856,101 +904,131 @@ module sparse_lstm_engine #(
   end
 
   // ---- control ------------------------------------------------------------------------------------------
-  logic last_layer;
-  assign last_layer = (layer_q == cfg_layers_q - 1'b1);
+  // M runs the matrix phases, E the element-wise phases (docs/engine.md "Overlap"). The handoff (e_take):
+  // M's phase is done (its tail's last cycle or M_DONE) and E is free (idle, or completing a phase
+  // without h_t output this cycle); E takes the phase (and its bank) and M opens the next phase on the
+  // other bank in the same cycle.
+  logic m_last_layer, e_last_layer;
+  assign m_last_layer = (m_layer_q == cfg_layers_q - 1'b1);
+  assign e_last_layer = (e_layer_q == cfg_layers_q - 1'b1);
+  assign m_ready    = (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd3);
+  assign e_complete = (e_state_q == E_DRAIN) && (done_q == UNIT_WIDTH'(lunits));
+  assign e_free     = (e_state_q == E_IDLE) || (e_complete && !(e_last_layer && cfg_emit_h_q));
+  assign e_take     = m_ready && e_free;
 
-  assign load_ready_o = (state_q == S_INPUT) && seq_first_q && (in_cnt_q == '0);
-  assign in_ready_o   = (state_q == S_INPUT) && !load_fire;
-  // The PEs clear their accumulators at the end of a matrix phase's second cycle (their own clear
+  // Frames are received in layer 0's matrix phase; load beats only before a sequence's first word.
+  assign load_ready_o = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && m_first_q && !frame_done_q &&
+                        (in_cnt_q == '0);
+  assign in_ready_o   = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && !frame_done_q && !load_fire;
+  // The PEs clear their bank's accumulators at the end of a matrix phase's second cycle (their own clear
   // register): the phase's first accumulator read comes two cycles after its first word issues.
-  // pe_run is its own flop (= state_q == S_MAT): it drives every PE's issue logic across the chip.
+  // pe_run is its own flop (= m_state_q == M_RUN): it drives every PE's issue logic across the chip.
   logic mat_first_q, run_q;
   assign pe_clear = mat_first_q;
   assign pe_run   = run_q;
 
-  // After a step (and its h_t output, when emitted): the head on the sequence's last frame, else the
-  // next frame.
-  logic [1:0] after_step_mat;
-  state_e     after_step_state;
-  assign after_step_mat   = seq_last_q ? MAT_HEAD : MAT_L0;
-  assign after_step_state = seq_last_q ? S_MAT : S_INPUT;
-
   always_comb begin
-    state_d     = state_q;
-    in_cnt_d    = in_cnt_q;
-    seq_last_d  = seq_last_q;
-    seq_first_d = seq_first_q;
-    bank_d      = bank_q;
-    mat_d       = mat_q;
-    layer_d     = layer_q;
-    unit_d      = unit_q;
-    gate_d      = gate_q;
-    done_d      = done_q;
-    ope_d       = ope_q;
-    olu_d       = olu_q;
-    cls_d       = cls_q;
-    tail_d      = '0;
-    unique case (state_q)
-      S_INPUT: begin
-        if (in_valid_i && in_ready_o) begin
-          in_cnt_d = in_cnt_q + 1'b1;
-          if (in_cnt_d == cfg_inputs_q) begin
-            in_cnt_d   = '0;
-            seq_last_d = in_last_i;
-            mat_d      = MAT_L0;
-            layer_d    = '0;
-            state_d    = S_MAT;
+    m_state_d    = m_state_q;
+    in_cnt_d     = in_cnt_q;
+    frame_done_d = frame_done_q;
+    seq_last_d   = seq_last_q;
+    m_mat_d      = m_mat_q;
+    m_layer_d    = m_layer_q;
+    m_bank_d     = m_bank_q;
+    m_first_d    = m_first_q;
+    m_abank_d    = m_abank_q;
+    pend_d       = pend_q;
+    tail_d       = '0;
+    if (in_valid_i && in_ready_o) begin
+      in_cnt_d = in_cnt_q + 1'b1;
+      if (in_cnt_d == cfg_inputs_q) begin
+        in_cnt_d     = '0;
+        frame_done_d = 1'b1;
+        seq_last_d   = in_last_i;
+      end
+    end
+    unique case (m_state_q)
+      M_IDLE: begin
+        // a new sequence: h = 0, c = 0 (after the previous sequence's logits, or reset)
+        if (e_state_q == E_IDLE) begin
+          m_state_d = M_RUN;
+          m_mat_d   = MAT_L0;
+          m_layer_d = '0;
+          m_first_d = 1'b1;
+          pend_d    = 1'b0;
+        end
+      end
+      M_RUN: begin
+        if (all_quiet) m_state_d = M_TAIL;
+      end
+      M_TAIL: begin
+        // Four cycles, the PEs' last words in M2, M3, M4 then A1. Their A2 overlaps the next cycle, E's first
+        // at the earliest, whose R0 only computes row addresses: R1 reads the accumulators after the write.
+        tail_d = tail_q + 1'b1;
+        if (tail_q == 2'd3) m_state_d = M_DONE;
+      end
+      default: ;  // M_DONE: until E takes the phase
+    endcase
+    if (e_take) begin
+      // The next phase, on the other accumulator bank. Segment 1 of layer 1, of the head and of layer 0 of
+      // a 1-layer model is the list E now starts writing (pending until E completes).
+      m_abank_d = !m_abank_q;
+      if (m_mat_q == MAT_HEAD) m_state_d = M_IDLE;
+      else begin
+        m_state_d = M_RUN;
+        pend_d    = 1'b1;
+        if (!m_last_layer) begin
+          m_mat_d   = MAT_L1;
+          m_layer_d = m_layer_q + 1'b1;
+        end else begin
+          m_bank_d  = !m_bank_q;
+          m_layer_d = '0;
+          if (seq_last_q) m_mat_d = MAT_HEAD;
+          else begin
+            m_mat_d   = MAT_L0;
+            m_first_d = 1'b0;
+            pend_d    = (cfg_layers_q == LAYER_WIDTH'(1));
           end
         end
       end
-      S_MAT: begin
-        if (all_quiet) state_d = S_MAT_TAIL;
-      end
-      S_MAT_TAIL: begin
-        // Four cycles, the PEs' last words in M2, M3, M4 then A1. Their A2 overlaps the next state's first
-        // cycle, whose R0 only computes row addresses: R1 reads the accumulators after the last write.
-        tail_d = tail_q + 1'b1;
-        if (tail_q != 2'd3) begin
-          // first tail cycles
-        end else if (mat_q == MAT_HEAD) begin
-          cls_d   = '0;
-          state_d = S_LOGIT_RD;
-        end else begin
-          unit_d  = '0;
-          gate_d  = '0;
-          done_d  = '0;
-          state_d = S_ELT;
-        end
-      end
-      S_ELT: begin
+    end else if (e_complete) pend_d = 1'b0;
+    if (m_state_d == M_RUN && m_state_q != M_RUN) frame_done_d = 1'b0;
+  end
+
+  always_comb begin
+    e_state_d = e_state_q;
+    e_mat_d   = e_mat_q;
+    e_layer_d = e_layer_q;
+    e_bank_d  = e_bank_q;
+    e_first_d = e_first_q;
+    e_abank_d = e_abank_q;
+    unit_d    = unit_q;
+    gate_d    = gate_q;
+    done_d    = done_q;
+    ope_d     = ope_q;
+    olu_d     = olu_q;
+    cls_d     = cls_q;
+    unique case (e_state_q)
+      E_ELT: begin
         gate_d = gate_q + 1'b1;
         if (gate_q == 2'd3) begin
           unit_d = unit_q + 1'b1;
-          if (unit_d == UNIT_WIDTH'(lunits)) state_d = S_ELT_DRAIN;
+          if (unit_d == UNIT_WIDTH'(lunits)) e_state_d = E_DRAIN;
         end
       end
-      S_ELT_DRAIN: begin
-        if (done_q == UNIT_WIDTH'(lunits)) begin
-          if (!last_layer) begin
-            layer_d = layer_q + 1'b1;
-            mat_d   = MAT_L1;
-            state_d = S_MAT;
-          end else begin
-            bank_d      = !bank_q;
-            seq_first_d = 1'b0;
-            layer_d     = '0;
-            unit_d      = '0;
-            ope_d       = '0;
-            olu_d       = '0;
-            if (cfg_emit_h_q) state_d = S_OUT_H;
-            else begin
-              mat_d   = after_step_mat;
-              state_d = after_step_state;
-            end
-          end
+      E_DRAIN: begin
+        if (e_complete) begin
+          if (e_last_layer && cfg_emit_h_q) begin
+            e_layer_d = '0;
+            unit_d    = '0;
+            ope_d     = '0;
+            olu_d     = '0;
+            e_state_d = E_OUT_H;
+          end else e_state_d = E_IDLE;
         end
       end
-      S_OUT_H: begin
+      E_OUT_H: begin
+        // h_t of step t: bank !e_bank_q of every layer
         if (out_ready_i && h_ok_q) begin
           unit_d = unit_q + 1'b1;
           if (32'(ope_q) == NumPe - 1) begin
@@ -958,74 +1036,104 @@ module sparse_lstm_engine #(
             olu_d = olu_q + 1'b1;
           end else ope_d = ope_q + 1'b1;
           if (unit_d == units) begin
-            unit_d  = '0;
-            ope_d   = '0;
-            olu_d   = '0;
-            layer_d = layer_q + 1'b1;
-            if (last_layer) begin
-              layer_d = '0;
-              mat_d   = after_step_mat;
-              state_d = after_step_state;
+            unit_d    = '0;
+            ope_d     = '0;
+            olu_d     = '0;
+            e_layer_d = e_layer_q + 1'b1;
+            if (e_last_layer) begin
+              e_layer_d = e_layer_q;
+              e_state_d = E_IDLE;
             end
           end
         end
       end
-      S_LOGIT_RD: state_d = S_LOGIT_WAIT;
-      S_LOGIT_WAIT: begin
-        if (z_valid_q) state_d = S_LOGIT_SEND;
+      E_LOGIT_RD: e_state_d = E_LOGIT_WAIT;
+      E_LOGIT_WAIT: begin
+        if (z_valid_q) e_state_d = E_LOGIT_SEND;
       end
-      S_LOGIT_SEND: begin
+      E_LOGIT_SEND: begin
         if (out_ready_i) begin
           cls_d = cls_q + 1'b1;
-          if (cls_d == cfg_classes_q) begin
-            seq_first_d = 1'b1;
-            mat_d       = MAT_L0;
-            state_d     = S_INPUT;
-          end else state_d = S_LOGIT_RD;
+          if (cls_d == cfg_classes_q) e_state_d = E_IDLE;
+          else e_state_d = E_LOGIT_RD;
         end
       end
-      default: state_d = S_INPUT;
+      default: ;  // E_IDLE
     endcase
     // A local unit counts as done when its values enter W1: its list writes (W1 counts, W2 entries)
-    // finish by the end of the cycle in which done_q reaches lunits, before any list is read again.
+    // finish by the end of the cycle in which done_q reaches lunits.
     if (eo_valid[0]) done_d = done_q + 1'b1;
+    if (e_take) begin
+      e_mat_d   = m_mat_q;
+      e_layer_d = m_layer_q;
+      e_bank_d  = m_bank_q;
+      e_first_d = m_first_q;
+      e_abank_d = m_abank_q;
+      if (m_mat_q == MAT_HEAD) begin
+        cls_d     = '0;
+        e_state_d = E_LOGIT_RD;
+      end else begin
+        unit_d    = '0;
+        gate_d    = '0;
+        done_d    = '0;
+        e_state_d = E_ELT;
+      end
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      state_q     <= S_INPUT;
-      in_cnt_q    <= '0;
-      seq_last_q  <= 1'b0;
-      seq_first_q <= 1'b1;
-      bank_q      <= 1'b0;
-      mat_q       <= MAT_L0;
-      layer_q     <= '0;
-      mat_first_q <= 1'b0;
-      run_q       <= 1'b0;
-      unit_q      <= '0;
-      gate_q      <= '0;
-      done_q      <= '0;
-      ope_q       <= '0;
-      olu_q       <= '0;
-      cls_q       <= '0;
-      tail_q      <= '0;
+      m_state_q    <= M_IDLE;
+      e_state_q    <= E_IDLE;
+      in_cnt_q     <= '0;
+      frame_done_q <= 1'b0;
+      seq_last_q   <= 1'b0;
+      m_mat_q      <= MAT_L0;
+      m_layer_q    <= '0;
+      m_bank_q     <= 1'b0;
+      m_first_q    <= 1'b1;
+      m_abank_q    <= 1'b0;
+      pend_q       <= 1'b0;
+      e_mat_q      <= MAT_L0;
+      e_layer_q    <= '0;
+      e_bank_q     <= 1'b0;
+      e_first_q    <= 1'b1;
+      e_abank_q    <= 1'b1;
+      mat_first_q  <= 1'b0;
+      run_q        <= 1'b0;
+      unit_q       <= '0;
+      gate_q       <= '0;
+      done_q       <= '0;
+      ope_q        <= '0;
+      olu_q        <= '0;
+      cls_q        <= '0;
+      tail_q       <= '0;
     end else begin
-      state_q     <= state_d;
-      in_cnt_q    <= in_cnt_d;
-      seq_last_q  <= seq_last_d;
-      seq_first_q <= seq_first_d;
-      bank_q      <= bank_d;
-      mat_q       <= mat_d;
-      layer_q     <= layer_d;
-      mat_first_q <= (state_d == S_MAT) && (state_q != S_MAT);
-      run_q       <= (state_d == S_MAT);
-      unit_q      <= unit_d;
-      gate_q      <= gate_d;
-      done_q      <= done_d;
-      ope_q       <= ope_d;
-      olu_q       <= olu_d;
-      cls_q       <= cls_d;
-      tail_q      <= tail_d;
+      m_state_q    <= m_state_d;
+      e_state_q    <= e_state_d;
+      in_cnt_q     <= in_cnt_d;
+      frame_done_q <= frame_done_d;
+      seq_last_q   <= seq_last_d;
+      m_mat_q      <= m_mat_d;
+      m_layer_q    <= m_layer_d;
+      m_bank_q     <= m_bank_d;
+      m_first_q    <= m_first_d;
+      m_abank_q    <= m_abank_d;
+      pend_q       <= pend_d;
+      e_mat_q      <= e_mat_d;
+      e_layer_q    <= e_layer_d;
+      e_bank_q     <= e_bank_d;
+      e_first_q    <= e_first_d;
+      e_abank_q    <= e_abank_d;
+      mat_first_q  <= (m_state_d == M_RUN) && (m_state_q != M_RUN);
+      run_q        <= (m_state_d == M_RUN);
+      unit_q       <= unit_d;
+      gate_q       <= gate_d;
+      done_q       <= done_d;
+      ope_q        <= ope_d;
+      olu_q        <= olu_d;
+      cls_q        <= cls_d;
+      tail_q       <= tail_d;
     end
   end
 
@@ -1036,24 +1144,24 @@ module sparse_lstm_engine #(
   logic                       h_ok_q;
   always_ff @(posedge clk_i) begin
     // z of a logit fits acc (its width counts the bias)
-    if (state_q == S_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q[z_pe_q]);
-    h_out_q <= h_q[ope_q][h_index(layer_q, bank_q, olu_q)];
+    if (e_state_q == E_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q[z_pe_q]);
+    h_out_q <= h_q[ope_q][h_index(e_layer_q, !e_bank_q, olu_q)];
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) h_ok_q <= 1'b0;
-    else h_ok_q <= (state_q == S_OUT_H) && !(h_ok_q && out_ready_i);
+    else h_ok_q <= (e_state_q == E_OUT_H) && !(h_ok_q && out_ready_i);
   end
   always_comb begin
     out_valid_o = 1'b0;
     out_data_o  = '0;
     out_last_o  = 1'b0;
     out_user_o  = '0;
-    if (state_q == S_OUT_H) begin
+    if (e_state_q == E_OUT_H) begin
       out_valid_o = h_ok_q;
       out_data_o  = OUT_WIDTH'(h_out_q);
       out_last_o  = (unit_q == units - 1'b1);
-      out_user_o  = 2'(layer_q) + 2'd1;
-    end else if (state_q == S_LOGIT_SEND) begin
+      out_user_o  = 2'(e_layer_q) + 2'd1;
+    end else if (e_state_q == E_LOGIT_SEND) begin
       out_valid_o = 1'b1;
       out_data_o  = OUT_WIDTH'(logit_q);
       out_last_o  = (cls_q == cfg_classes_q - 1'b1);
@@ -1064,11 +1172,18 @@ module sparse_lstm_engine #(
   logic                  in_step, in_layer_matrix;
   logic [PERF_WIDTH-1:0] steps_q, step_cycles_q, step_cnt_q, total_q, matrix_q;
   logic [PERF_WIDTH-1:0] busy_q [NumPe];
-  logic                  step_end;
-  assign in_step = (state_q != S_INPUT) && (state_q != S_OUT_H) && (state_q != S_LOGIT_RD) &&
-                   (state_q != S_LOGIT_WAIT) && (state_q != S_LOGIT_SEND) && (mat_q != MAT_HEAD);
-  assign in_layer_matrix = (state_q == S_MAT || state_q == S_MAT_TAIL) && (mat_q != MAT_HEAD);
-  assign step_end = (state_q == S_ELT_DRAIN) && (done_q == UNIT_WIDTH'(lunits)) && last_layer;
+  logic                  step_end, frame_end, wait_frame;
+  // open steps: frames received whose step has not ended (0..2); a step's cycles are those in which one
+  // is open, outside the h_t output
+  logic [1:0]            open_q;
+  assign frame_end  = in_valid_i && in_ready_o && (in_cnt_q + 1'b1 == cfg_inputs_q);
+  assign step_end   = e_complete && e_last_layer && (e_mat_q != MAT_HEAD);
+  assign in_step    = (open_q != '0) && (e_state_q != E_OUT_H);
+  // layer 0's matrix phase waiting for a word of its frame (between sequences, a slow or stalled input)
+  assign wait_frame = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && !frame_done_q &&
+                      !(in_valid_i && in_ready_o);
+  assign in_layer_matrix = (m_state_q == M_RUN || m_state_q == M_TAIL) && (m_mat_q != MAT_HEAD) &&
+                           !wait_frame;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -1077,8 +1192,11 @@ module sparse_lstm_engine #(
       step_cnt_q    <= '0;
       total_q       <= '0;
       matrix_q      <= '0;
+      open_q        <= '0;
       for (int unsigned k = 0; k < NumPe; k++) busy_q[k] <= '0;
     end else begin
+      if (frame_end && !step_end) open_q <= open_q + 1'b1;
+      else if (step_end && !frame_end) open_q <= open_q - 1'b1;
       if (step_end) begin
         steps_q       <= steps_q + 1'b1;
         step_cycles_q <= step_cnt_q + 1'b1;
@@ -1089,7 +1207,7 @@ module sparse_lstm_engine #(
       if (in_step) total_q <= total_q + 1'b1;
       if (in_layer_matrix) matrix_q <= matrix_q + 1'b1;
       for (int unsigned k = 0; k < NumPe; k++) begin
-        if (pe_busy[k] && mat_q != MAT_HEAD) busy_q[k] <= busy_q[k] + 1'b1;
+        if (pe_busy[k] && m_mat_q != MAT_HEAD) busy_q[k] <= busy_q[k] + 1'b1;
       end
     end
   end
@@ -1114,47 +1232,18 @@ module sparse_lstm_engine #(
   end
 
 `ifndef SYNTHESIS
-  // The registered segments equal what the current state selects (the pre-registered formulation)
-  // whenever the broadcaster may read them.
-  logic [HL_SEL-1:0]      ref_seg0_sel, ref_seg1_sel;
-  logic [COL_WIDTH-1:0]   ref_seg0_cnt, ref_seg1_cnt, ref_seg0_off;
-  logic                   ref_seg1_is_x;
-  always_comb begin
-    ref_seg0_sel  = hl_sel('0, bank_q);
-    ref_seg1_sel  = hl_sel('0, !bank_q);
-    ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hsl_cnt_q[hl_sel('0, bank_q)]);
-    ref_seg0_off  = cfg_inputs_q;
-    ref_seg1_cnt  = xl_cnt_q;
-    ref_seg1_is_x = 1'b1;
-    if (mat_q == MAT_L1) begin
-      ref_seg0_sel  = hl_sel(LAYER_WIDTH'(1), bank_q);
-      ref_seg0_cnt  = seq_first_q ? '0 : COL_WIDTH'(hsl_cnt_q[hl_sel(LAYER_WIDTH'(1), bank_q)]);
-      ref_seg0_off  = COL_WIDTH'(cfg_units_q[0]);
-      ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel('0, !bank_q)]);
-      ref_seg1_is_x = 1'b0;
-    end else if (mat_q == MAT_HEAD) begin
-      ref_seg1_sel  = hl_sel(cfg_layers_q - 1'b1, bank_q);
-      ref_seg0_cnt  = '0;
-      ref_seg0_off  = '0;
-      ref_seg1_cnt  = COL_WIDTH'(hl_cnt_q[hl_sel(cfg_layers_q - 1'b1, bank_q)]);
-      ref_seg1_is_x = 1'b0;
-    end
-  end
   // verilator lint_off SYNCASYNCNET
-  assert property (@(posedge clk_i) disable iff (!rst_ni) bc_arm |->
-    seg0_cnt_q == ref_seg0_cnt && seg1_cnt_q == ref_seg1_cnt && seg1_is_x_q == ref_seg1_is_x &&
-    (ref_seg0_cnt == '0 || seg0_sel_q == ref_seg0_sel) && (seg1_is_x_q || seg1_sel_q == ref_seg1_sel) &&
-    seg_base_q[mat_q][0] == cfg_ptr_base_q[mat_q] + PADDR_WIDTH'(ref_seg0_off) &&
-    seg_base_q[mat_q][1] == cfg_ptr_base_q[mat_q] &&
-    seg_base_end_q[mat_q][0] == seg_base_q[mat_q][0] + 1'b1 &&
-    seg_base_end_q[mat_q][1] == seg_base_q[mat_q][1] + 1'b1)
-    else $error("sparse_lstm_engine: registered broadcast segments differ from the current state's");
   initial assert (AccWidth <= 64 && BiasWidth + BiasShift <= AccWidth && NumPe >= 1 && MaxLayers >= 1 && MaxLayers <= 2)
     else $fatal(1, "sparse_lstm_engine: unsupported parameters");
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     out_valid_o && !out_ready_i |=> out_valid_o && $stable(out_data_o));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) elt_start == (state_q != S_ELT && state_d == S_ELT));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) run_q == (state_q == S_MAT));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) run_q == (m_state_q == M_RUN));
+  // M never clears or writes the bank E reads, and never reads a list E has not finished unless pending
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    (m_state_q == M_RUN && e_state_q inside {E_ELT, E_DRAIN, E_LOGIT_RD, E_LOGIT_WAIT}) |-> m_abank_q != e_abank_q)
+    else $error("sparse_lstm_engine: matrix and element-wise phases on one accumulator bank");
+  assert property (@(posedge clk_i) disable iff (!rst_ni) open_q != 2'd3);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

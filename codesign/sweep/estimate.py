@@ -464,24 +464,36 @@ def engine_step_cycles(
     g: EngineGeometry, step_overhead: int = 0, head_overhead: int = 0
 ) -> tuple[float, int]:
     """(cycles per step, head cycles) by the engine's cycle model (codesign.engine.cycles, which equals the
-    RTL) in the worst case: every activation non-zero, so each matrix phase is its busiest PE's words. Per
-    layer: fill + max(words, broadcast entries) + drain, then the element-wise phase (4 ceil(H / NumPe)
-    rows + latency);
-    the head: fill + words + drain + cycles per logit."""
+    RTL) in the worst case: every activation non-zero, so each matrix phase is its busiest PE's words (or
+    one broadcast entry a cycle). With overlap (docs/engine.md "Overlap") phase p's matrix phase M(p) runs
+    while the element-wise phase E(p - 1) does, so the time between two element-wise starts is
+    max(M(p), E(p - 1)), and M(p) cannot end before E(p - 1) has written its pending list (+ drain). The
+    head: what its matrix phase and the logits add after the last step."""
     from codesign.engine.cycles import CycleParams
 
     p = CycleParams()
     x, h, c = g.shape()
+    layers = len(g.layer_words_max)
+    # every PE's element-wise unit finishes its own ceil(H / NumPe) units
+    eltwise = -(-4 * -(-h // g.num_pe) // p.eltwise_rows_per_cycle) + p.eltwise_latency + step_overhead
     step = 0.0
     for layer, words in enumerate(g.layer_words_max):
-        # layer 0's entries are queued while the frame arrives (from the cycle after its first word: an
-        # entry issues 2 cycles after it is loaded); later phases wait for one entry a cycle
-        span = words if layer == 0 else max(words, 2 * h)
-        fill = max(0, p.fill_late + 1 - x) if layer == 0 else p.fill_late
-        # every PE's element-wise unit finishes its own ceil(H / NumPe) units
-        eltwise = -(-4 * -(-h // g.num_pe) // p.eltwise_rows_per_cycle) + p.eltwise_latency
-        step += fill + span + p.drain + eltwise + step_overhead
-    head = p.fill_late + max(g.head_words_max, h) + p.drain + p.logit_cycles * c + head_overhead
+        entries = (x if layer == 0 else h) + h  # one broadcast entry per cycle
+        # layer 0: the frame's first word arrives in the phase's first cycle, its entry loads the next
+        fill = p.fill_late + (1 if layer == 0 else 0)
+        matrix = fill + max(words, entries) + p.drain
+        pending = layer > 0 or layers == 1  # segment 1 written by E(p - 1) while M(p) runs
+        step += max(matrix, eltwise + (p.drain if pending else 0))
+    # The head's h_T entries come as the last layer's element-wise units write them (local unit lu's
+    # NumPe entries 4 (lu + 1) + latency cycles after it starts), one broadcast a cycle, each column
+    # head_words_max / H words on the busiest PE, issued 2 cycles after its entry loads.
+    per_column = g.head_words_max / h
+    load, end = -1, 0.0
+    for u in range(h):
+        load = max(-(-4 * (u // g.num_pe + 1) // p.eltwise_rows_per_cycle) + p.eltwise_latency, load + 1)
+        end = max(load + p.fill_late, end) + per_column
+    head_matrix = max(-int(-end // 1), eltwise) + p.drain  # ceil
+    head = head_matrix - eltwise + p.logit_cycles * c + head_overhead
     return step, head
 
 

@@ -2,7 +2,8 @@
 
 The pytest side (or `codesign sim`) writes a case file (JSON, path in $ENGINE_CASE):
   {"cases": [{"image": <folder written by codesign.engine.write_image>, "x": <.npy act raws (N, T, X)>}],
-   "stall": true|false, "emit_h": true|false, "result": <JSON path this writes>}
+   "stall": true|false, "emit_h": true|false, "result": <JSON path this writes>,
+   "input_gaps": [period, gap] (optional: the input pauses `gap` of every `period` cycles)}
 Every case is loaded through the weight-load stream (a weight reload between sequences), its sequences
 run back to back, and every output beat (h_t of every layer and step when emit_h, logits) must equal the
 golden model's raw integers. Random valid gaps and ready back-pressure on every stream when "stall".
@@ -43,8 +44,17 @@ def stalls(rng: random.Random, probability: float):
         yield rng.random() < probability
 
 
+def periodic(period: int, gap: int):
+    """Pause `gap` cycles of every `period`: with a period prime to the step's length, frames stall at
+    every point of the element-wise phase they overlap."""
+    c = 0
+    while True:
+        yield c % period < gap
+        c += 1
+
+
 class EngineDriver:
-    def __init__(self, dut, stall: bool, seed: int = 1):
+    def __init__(self, dut, stall: bool, seed: int = 1, input_gaps: tuple[int, int] | None = None):
         self.dut = dut
         self.in_src = AxiStreamSource(
             axis_bus(dut, "in", True), dut.clk_i, dut.rst_ni, reset_active_level=False
@@ -62,6 +72,8 @@ class EngineDriver:
             self.in_src.set_pause_generator(stalls(rng, 0.3))
             self.load_src.set_pause_generator(stalls(rng, 0.2))
             self.sink.set_pause_generator(stalls(rng, 0.4))
+        if input_gaps:
+            self.in_src.set_pause_generator(periodic(*input_gaps))
         self.in_width = len(dut.in_data_i)
         self.out_width = len(dut.out_data_o)
 
@@ -141,7 +153,7 @@ async def engine_matches_golden(dut):
     """Every case: reload, sequences back to back, bit-exact h_t (every step, layer) and logits."""
     spec = _case_file()
     cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-    drv = EngineDriver(dut, spec.get("stall", True))
+    drv = EngineDriver(dut, spec.get("stall", True), input_gaps=spec.get("input_gaps"))
     await drv.reset()
     results = []
     for i, case in enumerate(spec["cases"]):

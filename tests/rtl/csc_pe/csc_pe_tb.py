@@ -92,14 +92,17 @@ async def pe_accumulates_csc_columns(dut):
     ww, iw, aw = int(dut.WeightWidth.value), int(dut.IndexWidth.value), int(dut.ActWidth.value)
     rows, depth = int(dut.LocalRows.value), int(dut.FifoDepth.value)
     cols = 24
-    for sig in ("clear_i", "run_i", "wmem_we_i", "pmem_we_i", "bc_valid_i"):
+    for sig in ("clear_i", "run_i", "bank_i", "acc_rd_bank_i", "wmem_we_i", "pmem_we_i", "bc_valid_i"):
         getattr(dut, sig).value = 0
     dut.rst_ni.value = 0
     await ClockCycles(dut.clk_i, 3)
     dut.rst_ni.value = 1
     rng = np.random.default_rng(3)
     pyrng = random.Random(3)
+    previous = None  # the other bank's accumulators: a phase's clear and words must not touch them
     for trial in range(6):
+        bank = trial % 2  # phases alternate accumulator banks
+        dut.bank_i.value = bank
         w = random_matrix(rng, rows, cols, ww) if trial < 5 else np.zeros((rows, cols), np.int64)
         weights, rels, colptr = csc_for_pe(w, 0, 1, (1 << iw) - 1)
         assert max(rels, default=0) < (1 << iw)
@@ -122,9 +125,14 @@ async def pe_accumulates_csc_columns(dut):
             assert span == issued, f"trial {trial}: {span} cycles for {issued} words (bubbles)"
         want = csc_model(weights, rels, colptr, acts, rows)
         assert want == (w.astype(object) @ acts.astype(object)).tolist(), "CSC model != dense product"
-        got = []
-        for r in range(rows):
-            dut.acc_rd_row_i.value = r
-            await ClockCycles(dut.clk_i, 2, rising=False)  # registered read port
-            got.append(dut.acc_rd_data_o.value.to_signed())
-        assert got == want, f"trial {trial}: accumulators differ"
+        for b, expect in ((bank, want), (1 - bank, previous)):
+            if expect is None:
+                continue
+            got = []
+            for r in range(rows):
+                dut.acc_rd_bank_i.value = b
+                dut.acc_rd_row_i.value = r
+                await ClockCycles(dut.clk_i, 2, rising=False)  # registered read port
+                got.append(dut.acc_rd_data_o.value.to_signed())
+            assert got == expect, f"trial {trial}: accumulators of bank {b} differ"
+        previous = want

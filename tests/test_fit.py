@@ -205,26 +205,17 @@ def test_over_bar_flags_relative_and_zero_count_errors():
     assert fit.over_bar(result, 0.10) == ["lut", "bram_18k"]
 
 
-def test_accumulator_banks_follow_the_rtl(tmp_path):
-    """acc_mem's depth over LocalRows, read from csc_pe.sv: a second accumulator bank in the RTL is priced
-    by re-running the fit, with no change to the forms."""
-    from codesign.sweep.estimate import acc_banks
+def test_accumulator_depth_follows_the_rtl(tmp_path):
+    """acc_mem's depth as csc_pe.sv declares it (two banks of 2^clog2(LocalRows) rows); an RTL whose
+    declaration changed is refused rather than priced."""
+    from codesign.sweep.estimate import acc_depth, check_acc_declaration
 
-    assert acc_banks() >= 1  # the shipped RTL parses
-    cases = {
-        "logic signed [AccWidth-1:0] acc_mem [LocalRows];": 1,
-        "logic signed [AccWidth-1:0] acc_mem [2 * LocalRows];  // [2] no": 2,
-        "parameter int unsigned AccBanks = 2,\nlocalparam int unsigned ACC_ROWS = AccBanks * LocalRows;\n"
-        "logic signed [AccWidth-1:0] acc_mem [ACC_ROWS];": 2,
-    }
-    for i, (text, banks) in enumerate(cases.items()):
-        f = tmp_path / f"pe{i}.sv"
-        f.write_text(text)
-        assert acc_banks.__wrapped__(f) == banks, text
+    check_acc_declaration()  # the shipped RTL has the declaration acc_depth restates
+    assert [acc_depth(n) for n in (1, 2, 3, 4, 5, 16, 17)] == [4, 4, 8, 8, 16, 32, 64]
     bad = tmp_path / "bad.sv"
-    bad.write_text("logic [7:0] acc_mem [$clog2(LocalRows)];")
-    with pytest.raises(ValueError, match="acc_mem"):
-        acc_banks.__wrapped__(bad)
+    bad.write_text("logic signed [AccWidth-1:0] acc_mem [3 * LocalRows];")
+    with pytest.raises(ValueError, match="acc_mem's declaration changed"):
+        check_acc_declaration.__wrapped__(bad)
 
 
 def test_split_multiply_takes_two_dsp_per_pe():

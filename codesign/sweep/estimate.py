@@ -9,12 +9,9 @@ codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
-import operator
 import re
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -203,51 +200,32 @@ def _column_product(g: EngineGeometry) -> tuple[int, int, int]:
 # ---- the RTL's own sizes ----------------------------------------------------------------------------
 
 RTL_DIR = Path(__file__).resolve().parents[1] / "rtl"
-_SAFE_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
-
-
-def _rtl_int(expr: str, names: Mapping[str, str], bound: Mapping[str, int], depth: int = 0) -> int:
-    """Value of a SystemVerilog integer expression of +, -, * over literals and parameters (their defaults
-    from `names`, or `bound`); anything else raises."""
-
-    def value(node: ast.AST) -> int:
-        if isinstance(node, ast.Expression):
-            return value(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _SAFE_OPS:
-            return _SAFE_OPS[type(node.op)](value(node.left), value(node.right))
-        if isinstance(node, ast.Name):
-            if node.id in bound:
-                return bound[node.id]
-            if node.id in names and depth < 8:
-                return _rtl_int(names[node.id], names, bound, depth + 1)
-        raise ValueError(f"not a plain integer expression: {expr!r}")
-
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as e:
-        raise ValueError(f"not a plain integer expression: {expr!r}") from e
-    return value(tree)
+# csc_pe's accumulator memory as declared (two banks, one per matrix phase in flight, each padded to a
+# power of 2 rows so the bank is the top address bit). `acc_depth` restates it; `check_acc_declaration`
+# reads csc_pe.sv and refuses to price an RTL whose declaration has changed shape.
+ACC_DECLARATION = (
+    r"RIDX_WIDTH\s*=\s*\(LocalRows > 1\) \? \$clog2\(LocalRows\) : 1",
+    r"BANK_ROWS\s*=\s*1 << RIDX_WIDTH",
+    r"\bacc_mem\s*\[2 \* BANK_ROWS\]",
+)
 
 
 @lru_cache(maxsize=1)
-def acc_banks(source: Path | None = None) -> int:
-    """Accumulator banks per PE: the depth of csc_pe's `acc_mem` over its LocalRows, read from the RTL so
-    that a change of bank count (one bank per matrix in flight) is priced by re-running the fit alone."""
+def check_acc_declaration(source: Path | None = None) -> None:
     text = Path(source or RTL_DIR / "csc_pe.sv").read_text()
-    text = re.sub(r"//[^\n]*", "", text)
-    decl = re.search(r"\bacc_mem\s*\[([^\]]+)\]", text)
-    if decl is None:
-        raise ValueError("csc_pe.sv: no `acc_mem [depth]` declaration")
-    names = dict(re.findall(r"\b(?:local)?param(?:eter)?\b[^=;]*?\b(\w+)\s*=\s*([^,;)\n]+)", text))
-    try:
-        one, three = (_rtl_int(decl.group(1), names, {"LocalRows": n}) for n in (1, 3))
-    except ValueError as e:
-        raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}]: {e}") from e
-    if one <= 0 or three != 3 * one:
-        raise ValueError(f"csc_pe.sv: acc_mem [{decl.group(1)}] is not a multiple of LocalRows")
-    return one
+    for pattern in ACC_DECLARATION:
+        if re.search(pattern, text) is None:
+            raise ValueError(
+                f"csc_pe.sv: no match for {pattern!r}: acc_mem's declaration changed, so "
+                "codesign.sweep.estimate.acc_depth must follow it (then re-fit: make fit-estimator)"
+            )
+
+
+def acc_depth(local_rows: int) -> int:
+    """Words of a PE's acc_mem: 2 banks x 2^RIDX_WIDTH rows, RIDX_WIDTH = $clog2(LocalRows) (at least 1)."""
+    check_acc_declaration()
+    ridx = (local_rows - 1).bit_length() if local_rows > 1 else 1
+    return 2 * (1 << ridx)
 
 
 def local_units(g: EngineGeometry) -> int:
@@ -283,9 +261,7 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
         # those flops are the RTL's own either way (FF pe_acc), not extra read registers.
         "pe_acc": (
             p,
-            dataclasses.replace(
-                xc7_memory(local_rows(g) * acc_banks(), g.acc_width, read_ports=2), registers=0
-            ),
+            dataclasses.replace(xc7_memory(acc_depth(local_rows(g)), g.acc_width, read_ports=2), registers=0),
         ),
         # biases banked per PE: the PE's gate rows of every layer, then its head rows
         "pe_bias": (p, xc7_memory(4 * local_units(g) * layers + -(-c // p), g.bias_width)),

@@ -137,7 +137,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from codesign.engine.command import build_rtl
-    from codesign.engine.encoder import FORMAT_VERSION, EngineConfig, load_image
+    from codesign.engine.encoder import FORMAT_VERSION, EngineConfig, check_rtl_spec, load_image
     from codesign.engine.golden import quantize_input
     from codesign.errors import CodesignError
     from codesign.outputs import write_json
@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise CodesignError(f"--samples {args.samples} < 1")
     spec = load_spec(args.spec)
+    check_rtl_spec(spec)
     folder = Path(args.out) / spec.name
     params_file = folder / "params.json"
     old = json.loads(params_file.read_text()) if params_file.exists() else {}

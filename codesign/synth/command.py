@@ -368,6 +368,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from codesign.engine.encoder import check_rtl_spec
     from codesign.options import check_board, check_pes, check_positive
     from codesign.spec import load_spec
     from codesign.synth.yosys import read_file_list
@@ -385,6 +386,7 @@ def run(args: argparse.Namespace) -> int:
         )
     file_list = read_file_list(list_path, base=Path.cwd())
     spec = load_spec(args.spec)
+    check_rtl_spec(spec)
     rtl_dir = BUILD / "rtl" / spec.name
     image = _engine_image(spec, rtl_dir, args.pes, print)
     declared = set()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.delta import hold
 from codesign.engine.activation import lookup
 from codesign.engine.encoder import GATES, EngineImage, decode_matrix
 from codesign.engine.types import EngineTypes
@@ -177,8 +178,8 @@ def run_golden(image: EngineImage, x: np.ndarray, x_is_raw: bool = False) -> Gol
             if image.delta is not None:
                 # the matrix reads the held vectors: M_t = W [x_hat; h_hat] (docs/engine.md "Delta mode")
                 th_in = image.delta[0] if li == 0 else image.delta[1]
-                held_in, ch_in[:, step] = _hold(v_in, held_in, th_in)
-                held_h, ch_h[:, step] = _hold(v_h, held_h, image.delta[1])
+                held_in, ch_in[:, step] = hold(v_in, held_in, th_in)
+                held_h, ch_h[:, step] = hold(v_h, held_h, image.delta[1])
                 v_in, v_h = held_in, held_h
             v = np.concatenate([v_in, v_h], axis=1)
             z = v @ w_t + bias
@@ -197,12 +198,6 @@ def run_golden(image: EngineImage, x: np.ndarray, x_is_raw: bool = False) -> Gol
     if image.delta is None:
         return GoldenTrace(t, x_raw, zs, cs, hs, hss, logits)
     return GoldenTrace(t, x_raw, zs, cs, hs, hss, logits, changed_in, changed_state)
-
-
-def _hold(v: np.ndarray, held: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-    """(new held vector, changed): entries that moved by more than `threshold` (act raw) take v."""
-    changed = np.abs(v - held) > threshold
-    return np.where(changed, v, held), changed
 
 
 def accumulate_from_memory(image: EngineImage, index: int, v: np.ndarray, acc: np.ndarray) -> None:

@@ -60,6 +60,7 @@ def synthesize(
     use_vivado: bool | None = None,
     vivado_implement: bool = False,
     bitstream: bool = True,
+    route: bool = True,
     name: str | None = None,
     progress: bool = True,
     log=print,
@@ -70,7 +71,8 @@ def synthesize(
 
     `files` is a list of sources or one .f file list. `params` override the top's parameters (int or
     str; a pathlib.Path is passed as a path the tool can open, e.g. a $readmemh folder). `use_vivado`:
-    None = when on PATH (Xilinx boards), False = never, True = required.
+    None = when on PATH (Xilinx boards), False = never, True = required. `route=False` stops nextpnr after
+    placement (a post-placement Fmax estimate, no bitstream: report.json's `routed` is false).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -154,6 +156,7 @@ def synthesize(
                     notes,
                     name,
                     log,
+                    route,
                 )
             if require_fit:
                 check_fit(report, board, stage)
@@ -171,7 +174,20 @@ def params_for_report(params: Mapping[str, object]) -> dict[str, object]:
 
 
 def _open_source_flow(
-    files, top, params, board, stage, defines, include_dirs, clock, bitstream, progress, notes, name, log
+    files,
+    top,
+    params,
+    board,
+    stage,
+    defines,
+    include_dirs,
+    clock,
+    bitstream,
+    progress,
+    notes,
+    name,
+    log,
+    route=True,
 ) -> dict:
     from codesign.synth import nextpnr, yosys
     from codesign.synth.report import build_report
@@ -209,12 +225,13 @@ def _open_source_flow(
         if over:
             notes.append(f"does not fit: {over}; not placed")
         else:
-            log(f"[synth] {board.name}: {board.flow} at {clock:g} MHz")
+            only = "" if route else " (placement only)"
+            log(f"[synth] {board.name}: {board.flow} at {clock:g} MHz{only}")
             pnr = nextpnr.run_nextpnr(
-                board, ys.netlist, ys.ports, stage, clock, bitstream=bitstream, progress=progress
+                board, ys.netlist, ys.ports, stage, clock, bitstream=bitstream, progress=progress, route=route
             )
             notes += pnr.notes
-            details["pnr"] = {"mode": pnr.mode}
+            details["pnr"] = {"mode": pnr.mode, "routed": route}
             if pnr.report is not None:
                 rep = pnr.report
                 estimate = False
@@ -225,7 +242,7 @@ def _open_source_flow(
                         sources[key] = board.flow
                 available = rep.available
                 numbers["fmax_mhz"] = rep.fmax_mhz
-                sources["fmax_mhz"] = board.flow
+                sources["fmax_mhz"] = board.flow if route else f"{board.flow} post-placement estimate"
                 details["pnr"].update(
                     used=rep.used,
                     available=rep.available,
@@ -357,6 +374,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-vivado", action="store_true", help="use Yosys even when Vivado is on PATH")
     parser.add_argument("--no-bitstream", action="store_true", help="skip ecppack / icepack")
     parser.add_argument(
+        "--no-route",
+        action="store_true",
+        help="nextpnr places but does not route: Fmax is its post-placement estimate (minutes, not most of "
+        "an hour: for iterating on critical paths), no bitstream, no --fit-clock",
+    )
+    parser.add_argument(
         "--file-list",
         type=Path,
         default=ENGINE_FILE_LIST,
@@ -414,12 +437,13 @@ def run(args: argparse.Namespace) -> int:
             clock_mhz=pll.out_mhz if pll is not None else args.clock,
             use_vivado=False if args.no_vivado else None,
             bitstream=not args.no_bitstream,
+            route=not args.no_route,
             name=f"{spec.name} ({image['num_pe']} PEs)",
             progress=not args.quiet,
             extra=extra,
         )
         fmax = report.get("fmax_mhz")
-        if pll is None or fmax is None or fmax >= pll.out_mhz or attempt == args.fit_clock:
+        if pll is None or fmax is None or fmax >= pll.out_mhz or attempt == args.fit_clock or args.no_route:
             break
         lower = ecp5_pll(board.osc_mhz, fmax, at_most=True)
         print(

@@ -231,8 +231,11 @@ def run_nextpnr(
     seed: int = 1,
     bitstream: bool = True,
     progress: bool = True,
+    route: bool = True,
 ) -> PnrResult:
-    """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow."""
+    """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow.
+    route=False stops after placement (`--no-route`): Fmax is nextpnr's post-placement estimate (its
+    routing delays are predicted, not routed) and there is no bitstream: minutes, not most of an hour."""
     if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
         raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
     out_dir = Path(out_dir)
@@ -243,11 +246,12 @@ def run_nextpnr(
     clock = board.clock_mhz if clock_mhz is None else clock_mhz
     argv = [exe, *board.pnr_args, "--json", tool_path(netlist, out_dir), "--report", "pnr_report.json"]
     argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
+    argv += [] if route else ["--no-route"]
     ecp5 = board.family == "ecp5"
     if mode == "board-pins":
         pins = tool_path(board.pin_path, out_dir)
         argv += ["--lpf", pins] if ecp5 else ["--pcf", pins]
-        argv += ["--textcfg", "top.config"] if ecp5 else ["--asc", "top.asc"]
+        argv += (["--textcfg", "top.config"] if ecp5 else ["--asc", "top.asc"]) if route else []
     elif mode == "auto-io":
         argv += ["--lpf-allow-unconstrained"] if ecp5 else []
     else:
@@ -258,9 +262,9 @@ def run_nextpnr(
         mode=mode,
         report=parse_nextpnr_report(out_dir / "pnr_report.json", board.family),
         log=log,
-        notes=[why],
+        notes=[why] + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
     )
-    if mode == "board-pins" and bitstream:
+    if mode == "board-pins" and bitstream and route:
         result.bitstream = _pack(board, out_dir, progress)
     return result
 

@@ -29,6 +29,7 @@ from codesign.synth.nextpnr import (
     io_mode,
     parse_nextpnr_report,
     pin_names,
+    placement_fmax,
     port_bits,
 )
 from codesign.synth.pll import ecp5_pll
@@ -421,6 +422,30 @@ def test_ecp5_place_and_route(yowasp_tools, tmp_path):
     raw = json.loads((out / "pnr_report.json").read_text())
     assert report["lut"] == raw["utilization"]["TRELLIS_COMB"]["used"]
     assert report["pnr"]["fmax_mhz"]["clk_i"] == round(report["fmax_mhz"], 2)
+
+
+def test_ecp5_placement_only_is_labelled_an_estimate(yowasp_tools, tmp_path):
+    out = tmp_path / "mac-ulx3s-placed"
+    files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
+    report = synthesize(
+        files, "ulx3s_mac_top", {}, "ulx3s-85f", out, route=False, progress=False, log=lambda _line: None
+    )
+    assert report["pnr"]["routed"] is False and report["bitstream"] is None
+    assert report["fmax_mhz"] > 0  # from the log: nextpnr's --report has no Fmax without routing
+    assert report["sources"]["fmax_mhz"] == "nextpnr-ecp5 post-placement estimate"
+    assert any("post-placement" in note for note in report["notes"])
+    assert not (out / "top.config").exists()
+
+
+def test_placement_fmax_reads_the_last_line_per_clock():
+    lines = [
+        "Info: Max frequency for clock '$glbnet$clk': 50.00 MHz (FAIL at 125.00 MHz)",
+        "Info: Max frequency for clock '$glbnet$clk': 66.65 MHz (FAIL at 125.00 MHz)",
+        "Info: Max frequency for clock 'slow': 30.10 MHz (PASS at 25.00 MHz)",
+    ]
+    fmax, target = placement_fmax(lines)
+    assert fmax == {"$glbnet$clk": 66.65, "slow": 30.1}
+    assert target == {"$glbnet$clk": 125.0, "slow": 25.0}
 
 
 def test_ecp5_bitstream_when_every_port_is_on_a_pin(yowasp_tools, tmp_path):

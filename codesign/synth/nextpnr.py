@@ -217,6 +217,17 @@ def io_mode(board: Board, ports: Mapping[str, tuple[str, int]]) -> tuple[str, st
     return "skipped", f"{why}; {len(bits)} port bits > {board.io_pins} package pins: not placed"
 
 
+def placement_fmax(lines: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """({clock: MHz}, {clock: target MHz}) from the log's last 'Max frequency for clock' line per clock."""
+    fmax, target = {}, {}
+    pattern = re.compile(r"Max frequency for clock '([^']+)': ([\d.]+) MHz \((?:PASS|FAIL) at ([\d.]+) MHz\)")
+    for line in lines:
+        m = pattern.search(line)
+        if m:
+            fmax[m.group(1)], target[m.group(1)] = float(m.group(2)), float(m.group(3))
+    return fmax, target
+
+
 def _pnr_stage(line: str) -> str | None:
     m = re.match(r"Info: (Running \w+|Packing|Placing|Routing|Program finished|Max frequency.*)", line)
     return m.group(1) if m else None
@@ -257,10 +268,13 @@ def run_nextpnr(
     else:
         argv += ["--out-of-context"]
     log = out_dir / "nextpnr.log"
-    run_tool(argv, out_dir, log, board.flow, progress, _pnr_stage)
+    lines = run_tool(argv, out_dir, log, board.flow, progress, _pnr_stage)
+    report = parse_nextpnr_report(out_dir / "pnr_report.json", board.family)
+    if not route and not report.fmax:
+        report.fmax, report.constraint = placement_fmax(lines)  # --report leaves it out without routing
     result = PnrResult(
         mode=mode,
-        report=parse_nextpnr_report(out_dir / "pnr_report.json", board.family),
+        report=report,
         log=log,
         notes=[why] + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
     )

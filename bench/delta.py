@@ -56,12 +56,6 @@ def base_spec(name: str):
     return load_spec(target / "spec.yml")
 
 
-def lsbs(spec, threshold: float) -> tuple[int, int]:
-    """A real threshold in LSBs of the input and the state types (rounded to whole LSBs)."""
-    p = spec.precision
-    return round(threshold / p.input.lsb), round(threshold / p.state.lsb)
-
-
 def measure(spec, pes: int) -> dict:
     """Golden + cycle model of a (delta) model on every test sequence at `pes` PEs."""
     import numpy as np
@@ -91,6 +85,7 @@ def measure(spec, pes: int) -> dict:
 
 def run(thresholds: list[float], pes: int, epochs: int | None) -> dict:
     from codesign.compress.delta_finetune import delta_finetune, delta_name
+    from codesign.delta import threshold_lsbs
     from codesign.spec import load_spec
 
     rows = []
@@ -103,7 +98,7 @@ def run(thresholds: list[float], pes: int, epochs: int | None) -> dict:
             f"{plain['cycles_per_step']:.1f} cycles/step"
         )
         for threshold in thresholds:
-            tx, th = lsbs(base, threshold)
+            tx, th = threshold_lsbs(base, threshold)
             folder = WORK / delta_name(base, tx, th)
             if (folder / "metrics.json").is_file():
                 spec = load_spec(folder / "spec.yml")

@@ -26,17 +26,29 @@ def hold(u: np.ndarray, u_hat: np.ndarray, threshold: float) -> tuple[np.ndarray
     return np.where(changed, u, u_hat), changed
 
 
-def temporal_sparsity(trace) -> dict[str, float]:
-    """Fraction of broadcast entries a delta network skips, from a reference `Trace`: `x` over layer 0's
-    inputs, `h` over every h a layer reads (its recurrent q_state(h_{t-1}) and, above layer 0, the layer
-    below's h_t). Every step the hardware runs counts, the pre-padding of short sequences included."""
-    x_changed = trace.layers[0].input_changed
-    h_parts = [layer.state_changed for layer in trace.layers]
-    h_parts += [layer.input_changed for layer in trace.layers[1:]]
-    if x_changed is None:
-        raise ValueError("the trace is not of a delta network")
+def threshold_lsbs(spec, threshold: float) -> tuple[int, int]:
+    """A real threshold as whole LSBs of the input (x) and state (h) types, rounded."""
+    p = spec.precision
+    return round(threshold / p.input.lsb), round(threshold / p.state.lsb)
+
+
+def skipped_fractions(input_changed: list[np.ndarray], state_changed: list[np.ndarray]) -> dict[str, float]:
+    """Fraction of broadcast entries a delta network skips, from per-layer masks of changed (broadcast)
+    entries: `x` over layer 0's inputs, `h` over every h a layer reads (its recurrent q_state(h_{t-1})
+    and, above layer 0, the layer below's h_t). Every step the hardware runs counts, the pre-padding of
+    short sequences included."""
+    h_parts = [*state_changed, *input_changed[1:]]
     h_total = sum(p.size for p in h_parts)
     return {
-        "x": float(1.0 - x_changed.mean()),
+        "x": float(1.0 - input_changed[0].mean()),
         "h": float(1.0 - sum(int(p.sum()) for p in h_parts) / h_total),
     }
+
+
+def temporal_sparsity(trace) -> dict[str, float]:
+    """`skipped_fractions` of a reference `Trace` (codesign.reference) of a delta network."""
+    if trace.layers[0].input_changed is None:
+        raise ValueError("the trace is not of a delta network")
+    return skipped_fractions(
+        [layer.input_changed for layer in trace.layers], [layer.state_changed for layer in trace.layers]
+    )

@@ -569,7 +569,8 @@ def test_analytic_delta_point_measures_temporal_sparsity_and_cycles(base):
     """A delta point: accuracy of the reference with the thresholds (whole LSBs), temporal sparsity as
     codesign.delta counts it, and the engine's cycle model on the test split, with and without delta."""
     from codesign.delta import temporal_sparsity
-    from codesign.sweep.evaluate import SweepContext, delta_lsbs
+    from codesign.delta import threshold_lsbs as delta_lsbs
+    from codesign.sweep.evaluate import SweepContext
 
     ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
     point = {
@@ -681,7 +682,7 @@ def test_finetune_delta_point_fine_tunes_the_delta_network(tmp_path, tiny_lstm):
     delta model's (the reference with the same thresholds)."""
     import shutil
 
-    from codesign.sweep.evaluate import delta_lsbs
+    from codesign.delta import threshold_lsbs as delta_lsbs
 
     folder = tmp_path / "tiny_state"
     shutil.copytree(tiny_lstm, folder)

@@ -142,9 +142,9 @@ def compress_circulant(
     from codesign.models.builders import build_model, weight_precisions
     from codesign.models.folder import write_model_folder
     from codesign.models.train import (
-        _fit,
         _seed,
         accuracy,
+        fit_early_stopped,
         load_trained,
         model_metrics,
     )
@@ -159,7 +159,7 @@ def compress_circulant(
         _seed(spec.training.seed + 2)
         float_model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=False)
         float_model.set_weights(_projected(base.float_model, spec, b))
-        float_epochs = _fit(
+        float_epochs = fit_early_stopped(
             float_model, ds, new_spec, t.learning_rate, epochs or t.epochs, f"{name} float", progress
         )
         start = float_model.get_weights()
@@ -186,7 +186,7 @@ def compress_circulant(
     fit_spec = dataclasses.replace(
         new_spec, training=dataclasses.replace(t, qat_epochs=epochs or t.qat_epochs)
     )
-    fine_tune_epochs = _fit(
+    fine_tune_epochs = fit_early_stopped(
         model, ds, fit_spec, t.qat_learning_rate, fit_spec.training.qat_epochs, f"{name} QAT", progress
     )
 

@@ -88,7 +88,13 @@ def delta_finetune(
     from codesign.compress.finetune import HoldMasks, recurrent_layers
     from codesign.models.builders import build_model
     from codesign.models.folder import write_model_folder
-    from codesign.models.train import EpochBar, accuracy, compile_model, load_trained, model_metrics
+    from codesign.models.train import (
+        accuracy,
+        compile_model,
+        fit_early_stopped,
+        load_trained,
+        model_metrics,
+    )
     from codesign.reference import quantize
 
     t = spec.training
@@ -115,22 +121,10 @@ def delta_finetune(
     epochs = t.qat_epochs if epochs is None else epochs
     done = 0
     if epochs:
-        compile_model(model, dspec, t.qat_learning_rate)
+        compile_model(model, dspec, t.qat_learning_rate)  # to measure the starting validation loss
         start, start_loss = model.get_weights(), _val_loss(model, ds, t.batch_size)
-        stop = tf.keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=t.patience, restore_best_weights=True
-        )
-        history = model.fit(
-            ds.x_train,
-            ds.y_train,
-            validation_data=(ds.x_val, ds.y_val),
-            batch_size=t.batch_size,
-            epochs=epochs,
-            shuffle=True,
-            verbose=0,
-            callbacks=[hold, stop, EpochBar(epochs, f"{name} fine-tune", progress)],
-        )
-        done = len(history.history["loss"])
+        desc = f"{name} fine-tune"
+        done = fit_early_stopped(model, ds, dspec, t.qat_learning_rate, epochs, desc, progress, [hold])
         if _val_loss(model, ds, t.batch_size) >= start_loss:
             # a delta model started from a good QAT model can be best as it starts: fine-tuning must not
             # make it worse on the validation split (EarlyStopping only restores epochs it has seen)

@@ -102,18 +102,15 @@ def delta_report(image, trace, x, cycles, step_overhead: int = 0) -> dict:
     against the same weights run without delta."""
     import dataclasses
 
-    import numpy as np
-
+    from codesign.delta import skipped_fractions
     from codesign.engine.cycles import CycleParams, predict_cycles
     from codesign.engine.golden import run_golden
 
     plain_image = dataclasses.replace(image, delta=None)
     plain = predict_cycles(plain_image, run_golden(plain_image, x), CycleParams(step_overhead=step_overhead))
-    h_parts = [*trace.state_changed, *trace.input_changed[1:]]
-    h_broadcast = sum(int(p.sum()) for p in h_parts) / sum(p.size for p in h_parts)
     return {
         "thresholds_act_raw": {"x": image.delta[0], "h": image.delta[1]},
-        "temporal_sparsity": {"x": float(1 - np.mean(trace.input_changed[0])), "h": float(1 - h_broadcast)},
+        "temporal_sparsity": skipped_fractions(trace.input_changed, trace.state_changed),
         "cycles_per_step_no_delta": plain.cycles_per_step,
         "speedup_vs_no_delta": plain.cycles_per_step / cycles.cycles_per_step,
     }

@@ -252,8 +252,8 @@ def run_golden_from_memory(image: EngineImage, x_raw: np.ndarray) -> GoldenTrace
             else:
                 th_in = image.delta[0] if li == 0 else image.delta[1]
                 threshold = np.where(np.arange(v.size) < seq.shape[1], th_in, image.delta[1])
-                dv = np.where(np.abs(v - held) > threshold, v - held, 0)
-                held = held + dv
+                new_held, _ = hold(v, held, threshold)
+                dv, held = new_held - held, new_held
                 accumulate_from_memory(image, li, dv, acc)
                 z = rows_from_accumulators(image, li, acc)
             c, h, h_state = elementwise(image, z, c)

@@ -69,7 +69,11 @@ def compile_model(model: tf.keras.Model, spec: Spec, learning_rate: float) -> No
     )
 
 
-def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc: str, progress: bool) -> int:
+def fit_early_stopped(
+    model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc: str, progress: bool, callbacks=()
+) -> int:
+    """Compile and fit on the training split, early-stopped on the validation loss (best weights restored);
+    `callbacks` run before the stop and the bar. Returns the epochs run."""
     t = spec.training
     compile_model(model, spec, learning_rate)
     stop = tf.keras.callbacks.EarlyStopping(
@@ -83,7 +87,7 @@ def _fit(model, ds: Dataset, spec: Spec, learning_rate: float, epochs: int, desc
         epochs=epochs,
         shuffle=True,
         verbose=0,
-        callbacks=[stop, EpochBar(epochs, desc, progress)],
+        callbacks=[*callbacks, stop, EpochBar(epochs, desc, progress)],
     )
     return len(history.history["loss"])
 
@@ -126,7 +130,9 @@ def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
     start = time.perf_counter()
     _seed(t.seed)
     float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
-    float_epochs = _fit(float_model, ds, spec, t.learning_rate, t.epochs, f"{spec.name} float", progress)
+    float_epochs = fit_early_stopped(
+        float_model, ds, spec, t.learning_rate, t.epochs, f"{spec.name} float", progress
+    )
 
     _seed(t.seed + 1)
     model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
@@ -137,7 +143,9 @@ def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
     model.set_weights(clipped)
     qat_epochs = 0
     if t.qat_epochs:
-        qat_epochs = _fit(model, ds, spec, t.qat_learning_rate, t.qat_epochs, f"{spec.name} QAT", progress)
+        qat_epochs = fit_early_stopped(
+            model, ds, spec, t.qat_learning_rate, t.qat_epochs, f"{spec.name} QAT", progress
+        )
     seconds = time.perf_counter() - start
 
     metrics = {

@@ -30,6 +30,7 @@ import numpy as np
 
 from codesign.compress import survey
 from codesign.compress.pruning import gate_matrix
+from codesign.delta import threshold_lsbs
 from codesign.errors import CodesignError
 from codesign.spec import Precision
 from codesign.sweep.estimate import EngineGeometry, Resources, engine_estimate
@@ -191,12 +192,6 @@ def _training_lock(target: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def delta_lsbs(spec, threshold: float) -> tuple[int, int]:
-    """A real delta threshold as whole LSBs of the input (x) and state (h) types."""
-    p = spec.precision
-    return round(threshold / p.input.lsb), round(threshold / p.state.lsb)
-
-
 def _train(spec, point: dict, name: str) -> None:
     delta = point.get("delta_threshold")
     if delta:
@@ -208,7 +203,7 @@ def _train(spec, point: dict, name: str) -> None:
         if not (spec.folder.parent / pre / "metrics.json").is_file():
             _train(spec, {**point, "delta_threshold": 0.0}, pre)
         start = load_spec(spec.folder.parent / pre / "spec.yml")
-        delta_finetune(start, *delta_lsbs(start, delta), name=name, progress=False, log=lambda _: None)
+        delta_finetune(start, *threshold_lsbs(start, delta), name=name, progress=False, log=lambda _: None)
         return
     _train_structure(spec, point, name)
 
@@ -258,7 +253,7 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
         at_bits(p.dense_kernel, bits),
     )
     layers = [(*compress_layer(k, r, point), b) for k, r, b in base.layers]
-    lsbs = delta_lsbs(spec, point["delta_threshold"]) if point.get("delta_threshold") else None
+    lsbs = threshold_lsbs(spec, point["delta_threshold"]) if point.get("delta_threshold") else None
     delta = None if lsbs is None else (lsbs[0] * p.input.lsb, lsbs[1] * p.state.lsb)
     model = reference_model(spec, layers, base.dense, kernel_p, recurrent_p, dense_p, delta)
     acc = accuracy(model, base.x_test, base.y_test)

@@ -318,3 +318,19 @@ def test_jvowels_whole_test_set(tmp_path: Path) -> None:
     assert report["samples"] == 370
     assert report["mismatches"] == 0
     assert report["accuracy_rtl"] == report["accuracy_golden"]
+
+
+def test_codesign_sim_delta_model(tmp_path: Path, monkeypatch) -> None:
+    """`codesign sim` on the committed delta LSTM (first 8 test sequences): exact with delta mode and,
+    on the same build, without it; the report carries the temporal sparsity and the measured speedup."""
+    from codesign import cli
+
+    spec = JVOWELS / "jvowels_lstm-delta128-256" / "spec.yml"
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sim", str(spec), "--pes", "8", "--samples", "8", "--out", str(tmp_path / "rtl")]) == 0
+    report = json.loads((tmp_path / "rtl" / spec.parent.name / "sim_report.json").read_text())
+    assert report["mismatches"] == 0 and report["no_delta_mismatches"] == 0
+    assert report["cycle_model"]["step_cycles_rtl_minus_model"] == 0
+    assert set(report["temporal_sparsity"]) == {"x", "h"} and 0 < report["temporal_sparsity"]["h"] < 1
+    speedup = report["cycles_per_step_no_delta"] / report["cycles_per_step"]
+    assert report["speedup_vs_no_delta"] == speedup and speedup > 1

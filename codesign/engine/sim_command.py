@@ -86,9 +86,8 @@ def simulate(
             testcase="engine_matches_golden")  # fmt: skip
     t_run = time.perf_counter() - t1
     tb, *more = json.loads(result.read_text())
-    return {
-        "tb": tb, "tb_more": more, "params": params, "build_seconds": t_build, "run_seconds": t_run, "image": image,
-    }  # fmt: skip
+    timings = {"build_seconds": t_build, "run_seconds": t_run}
+    return {"tb": tb, "tb_more": more, "params": params, "image": image, **timings}
 
 
 def sim_report(image, x_raw, y, tb: dict, emit_h: bool = False) -> dict:
@@ -199,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
     if "temporal_sparsity" in report:
         ts = report["temporal_sparsity"]
         print(
-            f"  delta: skipped dx {ts['x']:.3f}, dh {ts['h']:.3f}; {report['speedup_vs_no_delta']:.2f}x fewer "
-            f"cycles/step than without delta ({report['cycles_per_step_no_delta']:.1f}, "
+            f"  delta: skipped dx {ts['x']:.3f}, dh {ts['h']:.3f}; {report['speedup_vs_no_delta']:.2f}x "
+            f"fewer cycles/step than without delta ({report['cycles_per_step_no_delta']:.1f}, "
             f"{report['no_delta_mismatches']} mismatches)"
         )
     bad = report["mismatches"] + report.get("no_delta_mismatches", 0)

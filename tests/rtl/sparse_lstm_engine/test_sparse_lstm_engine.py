@@ -188,9 +188,8 @@ def check_counters(
     for seed, inputs, units, classes, density, num_pe, *delta in cases:  # (a 7th entry: delta thresholds)
         folder = tmp_path / f"pe{num_pe}"
         folder.mkdir(exist_ok=True)
-        case = write_case(
-            folder, seed, inputs, units, classes, density, num_pe=num_pe, sequences=2, steps=5, delta=delta[0] if delta else None
-        )
+        thresholds = delta[0] if delta else None
+        case = write_case(folder, seed, inputs, units, classes, density, num_pe, 2, 5, thresholds)
         by_pe.setdefault(num_pe, []).append(case)
     diffs = []
     for num_pe, pe_cases in by_pe.items():

@@ -130,6 +130,8 @@ def _engine_only(spec: Spec) -> str | None:
 def _hls_only(spec: Spec) -> str | None:
     if spec.model.cell == "simple_rnn":
         return "the project's HLS kernels cover LSTM and GRU"
+    if spec.delta is not None:
+        return "hls4ml has no delta cell (the engine runs delta networks)"
     return None
 
 

@@ -213,7 +213,8 @@ def test_delta_stage_refuses_bad_options_before_training(model_copy):
 
 def test_hls_refuses_and_the_engine_models_delta(model_copy, capsys, tmp_path):
     """hls says plainly it has no delta cell; codesign rtl runs the golden and cycle model (temporal
-    sparsity equal to the reference's, fewer cycles than without delta); the RTL refuses the image."""
+    sparsity equal to the reference's, fewer cycles than without delta); the RTL build has delta mode
+    with the image's thresholds."""
     from codesign.cli import main
     from codesign.engine.encoder import load_image
     from codesign.engine.params import rtl_parameters
@@ -241,7 +242,10 @@ def test_hls_refuses_and_the_engine_models_delta(model_copy, capsys, tmp_path):
     image = load_image(tmp_path / "jvowels_lstm")
     t = image.types  # thresholds in act raw: LSBs of the input and cell types, shifted (exact)
     assert image.delta == (128 << (t.act.frac - t.input.frac), 256 << (t.act.frac - t.cell.frac))
-    with pytest.raises(CodesignError, match="no delta mode"):
+    p = rtl_parameters(params)
+    assert (p["Delta"], p["ThresholdX"], p["ThresholdH"]) == (1, *image.delta)
+    params["delta"]["threshold_h"] = 1 << t.act.width  # wider than act: one line naming the field
+    with pytest.raises(CodesignError, match="delta.threshold_h"):
         rtl_parameters(params)
 
 
@@ -266,10 +270,6 @@ def test_committed_delta_models_match_their_metrics(name):
         (
             ["sim", "basicmotions_gru", "--pes", "4"],
             "model.cell: 'gru': the RTL's element-wise unit is LSTM-only",
-        ),
-        (
-            ["synth", "jvowels_lstm-delta128-256", "--board", "pynq-z2"],
-            "delta: the RTL has no delta mode yet",
         ),
     ],
 )

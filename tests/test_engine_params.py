@@ -37,6 +37,7 @@ def test_names_are_exactly_the_modules_parameters() -> None:
         "NumPe",
         "FifoDepth",
         "ShareTables",
+        "Delta",
         "MemDir",
         *TYPE_PARAMETERS,
         *MAXIMA_PARAMETERS,

@@ -37,6 +37,7 @@ def load_beats(image, emit_h: bool) -> list[int]:
         image.inputs, units[0], units[1], image.classes, len(image.units), int(emit_h),
         image.matrices[0].colptr_base, layer1.colptr_base, head.colptr_base,
         image.matrices[0].bias_base, layer1.bias_base, head.bias_base,
+        int(image.delta is not None), *(image.delta or (0, 0)),
     ]  # fmt: skip
     for addr, value in enumerate(config):
         beat(SEL_CONFIG, 0, addr, value)

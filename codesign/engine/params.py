@@ -33,7 +33,9 @@ TYPE_PARAMETERS = (
 # Sizes a build must be at least as large as (one build serves every model that fits).
 MAXIMA_PARAMETERS = ("MaxInputs", "MaxUnits", "MaxClasses", "MaxLayers", "WeightDepth", "AccWidth")
 # The configuration after power-up (the load stream may change it) and the $readmemh folder.
-CONFIG_PARAMETERS = ("NumInputs", "Units0", "Units1", "NumClasses", "NumLayers", "EmitH")
+CONFIG_PARAMETERS = (
+    "NumInputs", "Units0", "Units1", "NumClasses", "NumLayers", "EmitH", "ThresholdX", "ThresholdH",
+)  # fmt: skip
 
 
 def _maxima(params: Mapping) -> dict[str, int]:
@@ -60,8 +62,8 @@ def rtl_parameters(
 ) -> dict[str, int | str | Path]:
     """sparse_lstm_engine's parameters for an image described by `params` (params.json's content, or a
     dict with its keys: num_pe, weight_width, index_width, weight_depth, bias_shift, sigmoid_step,
-    tanh_step, inputs, units, classes, types.{act,weight,acc,bias,table_in,gate,cell}.{width,frac} and
-    types.cell.rounding).
+    tanh_step, inputs, units, classes, types.{act,weight,acc,bias,table_in,gate,cell}.{width,frac},
+    types.cell.rounding and, for a delta image, delta.{threshold_x,threshold_h} in act raw).
 
     `maxima` overrides the Max*/WeightDepth/AccWidth sizes (default: the image's own). `config` adds the
     power-up configuration (the model's shape, `emit_h`); `share_tables` lets PE pairs share one
@@ -75,12 +77,15 @@ def rtl_parameters(
             f"image {params.get('name', '?')}: cell {cell}: the RTL's element-wise unit is LSTM-only so far; "
             "codesign rtl runs this image's golden and cycle model"
         )
-    if params.get("delta") is not None:
-        raise CodesignError(
-            f"image {params.get('name', '?')}: delta: the RTL has no delta mode yet; "
-            "codesign rtl runs this image's golden model"
-        )
     t = params["types"]
+    delta = params.get("delta")
+    thresholds = (0, 0) if delta is None else (int(delta["threshold_x"]), int(delta["threshold_h"]))
+    for name, th in zip(("threshold_x", "threshold_h"), thresholds, strict=True):
+        if not 0 <= th < 2 ** t["act"]["width"]:
+            raise CodesignError(
+                f"image {params.get('name', '?')}: delta.{name}: {th} act LSBs does not fit the "
+                f"{t['act']['width']}-bit act type"
+            )
     units = list(params["units"])
     p: dict[str, int | str | Path] = {
         "NumPe": int(params["num_pe"]),
@@ -104,6 +109,7 @@ def rtl_parameters(
     p |= _maxima(params) | dict(maxima or {})
     p["FifoDepth"] = int(fifo_depth)
     p["ShareTables"] = int(bool(share_tables))  # two PEs per dual-port table: saves no ECP5 block RAM today
+    p["Delta"] = int(delta is not None)  # the delta-mode hardware (M memories, held vectors, wider broadcast)
     if config:
         p |= {
             "NumInputs": int(params["inputs"]),
@@ -112,6 +118,8 @@ def rtl_parameters(
             "NumClasses": int(params["classes"]),
             "NumLayers": len(units),
             "EmitH": int(bool(emit_h)),
+            "ThresholdX": thresholds[0],
+            "ThresholdH": thresholds[1],
         }
     if mem_dir is not None:
         p["MemDir"] = mem_dir

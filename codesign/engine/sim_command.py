@@ -45,8 +45,16 @@ def engine_build_params(image) -> dict:
     return {k: v for k, v in params.items() if k not in TYPE_PARAMETERS or defaults[k] != v}
 
 
-def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit_h: bool = False) -> dict:
-    """Run act-raw sequences (N, T, X) through the RTL; returns the testbench's result and timings."""
+def simulate(
+    image_dir: Path,
+    x_raw,
+    result_dir: Path,
+    stall: bool = False,
+    emit_h: bool = False,
+    more_images: tuple[Path, ...] = (),
+) -> dict:
+    """Run act-raw sequences (N, T, X) through the RTL; returns the testbench's result and timings.
+    `more_images` run the same sequences after it on the same build (their results: "tb_more")."""
     import numpy as np
 
     from codesign import sim
@@ -65,8 +73,9 @@ def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit
     np.save(result_dir / "x.npy", x_raw)
     result = result_dir / "tb_result.json"
     result.unlink(missing_ok=True)
+    images = [image_dir, *(Path(d).resolve() for d in more_images)]
     case = {
-        "cases": [{"image": str(Path(image_dir).resolve()), "x": str(result_dir / "x.npy")}],
+        "cases": [{"image": str(d), "x": str(result_dir / "x.npy")} for d in images],
         "stall": stall,
         "emit_h": emit_h,
         "result": str(result),
@@ -76,8 +85,9 @@ def simulate(image_dir: Path, x_raw, result_dir: Path, stall: bool = False, emit
     sim.run(runner, TOP, "sparse_lstm_engine_tb", TB_DIR, {"ENGINE_CASE": str(result_dir / "case.json")},
             testcase="engine_matches_golden")  # fmt: skip
     t_run = time.perf_counter() - t1
-    tb = json.loads(result.read_text())[0]
-    return {"tb": tb, "params": params, "build_seconds": t_build, "run_seconds": t_run, "image": image}
+    tb, *more = json.loads(result.read_text())
+    timings = {"build_seconds": t_build, "run_seconds": t_run}
+    return {"tb": tb, "tb_more": more, "params": params, "image": image, **timings}
 
 
 def sim_report(image, x_raw, y, tb: dict, emit_h: bool = False) -> dict:
@@ -164,9 +174,17 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None:
         x, y = x[: args.samples], y[: args.samples]
     x_raw = quantize_input(image, x)
-    print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs) ...")
-    out = simulate(folder, x_raw, BUILD / "sim" / "runs" / spec.name, stall=args.stall)
+    more = ()
+    if image.delta is not None:  # the same weights without delta, on the same build: the speedup's base
+        more = (write_plain_image(image, folder / "no_delta"),)
+        print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs), with delta mode "
+              "and without ...")  # fmt: skip
+    else:
+        print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs) ...")
+    out = simulate(folder, x_raw, BUILD / "sim" / "runs" / spec.name, stall=args.stall, more_images=more)
     report = sim_report(image, x_raw, y, out["tb"])
+    if image.delta is not None:
+        report |= delta_sim_report(image, x_raw, y, report, out["tb_more"][0])
     report |= {"build_seconds": round(out["build_seconds"], 1), "run_seconds": round(out["run_seconds"], 1)}
     report["rtl_parameters"] = out["params"]
     write_json(folder / "sim_report.json", report)
@@ -177,4 +195,45 @@ def run(args: argparse.Namespace) -> int:
         f"PE utilization {report['pe_utilization']:.3f}, step efficiency {report['step_efficiency']:.3f} "
         f"-> {folder / 'sim_report.json'}"
     )
-    return 0 if report["mismatches"] == 0 else 1
+    if "temporal_sparsity" in report:
+        ts = report["temporal_sparsity"]
+        print(
+            f"  delta: skipped dx {ts['x']:.3f}, dh {ts['h']:.3f}; {report['speedup_vs_no_delta']:.2f}x "
+            f"fewer cycles/step than without delta ({report['cycles_per_step_no_delta']:.1f}, "
+            f"{report['no_delta_mismatches']} mismatches)"
+        )
+    bad = report["mismatches"] + report.get("no_delta_mismatches", 0)
+    return 0 if bad == 0 else 1
+
+
+def write_plain_image(image, folder: Path) -> Path:
+    """The delta image's weights as a plain image (delta mode off), for the speedup's base run."""
+    import dataclasses
+
+    from codesign.engine.encoder import write_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_image(dataclasses.replace(image, delta=None), folder)
+    return folder
+
+
+def delta_sim_report(image, x_raw, y, report: dict, plain_tb: dict) -> dict:
+    """sim_report.json's delta figures: the temporal sparsity (fraction of dx and dh entries skipped, from
+    the golden model) and the RTL's cycles per step with delta mode against the same weights without it,
+    both measured on the same build."""
+    import numpy as np
+
+    from codesign.delta import skipped_fractions
+    from codesign.engine.golden import run_golden
+
+    trace = run_golden(image, x_raw, x_is_raw=True)
+    perf = plain_tb["perf"]
+    plain_cycles = perf["step_cycles_total"] / perf["steps"]
+    return {
+        "temporal_sparsity": skipped_fractions(trace.input_changed, trace.state_changed),
+        "thresholds_act_raw": {"x": image.delta[0], "h": image.delta[1]},
+        "cycles_per_step_no_delta": plain_cycles,
+        "speedup_vs_no_delta": plain_cycles / report["cycles_per_step"],
+        "no_delta_mismatches": int(plain_tb["mismatches"]),
+        "no_delta_accuracy_rtl": float(np.mean(np.asarray(plain_tb["predictions"]) == np.asarray(y))),
+    }

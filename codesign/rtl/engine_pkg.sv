@@ -32,6 +32,9 @@ package engine_pkg;
   localparam logic [3:0] CFG_BIAS_BASE_L0 = 4'd9;
   localparam logic [3:0] CFG_BIAS_BASE_L1 = 4'd10;
   localparam logic [3:0] CFG_BIAS_BASE_HD = 4'd11;
+  localparam logic [3:0] CFG_DELTA        = 4'd12;  // delta mode on (a Delta build only)
+  localparam logic [3:0] CFG_THRESHOLD_X  = 4'd13;  // delta thresholds, act raw
+  localparam logic [3:0] CFG_THRESHOLD_H  = 4'd14;
 
   // ---- output stream tuser: logits, or h_t of layer l as l + 1 ---------------------------------------
   localparam logic [1:0] USER_LOGITS = 2'd0;

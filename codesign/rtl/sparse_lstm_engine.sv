@@ -12,7 +12,8 @@
 //   load : {sel[15:0], pe[15:0], addr[31:0], data[63:0]} per beat, accepted only between sequences.
 //          sel 0 weight word, 1 column pointer, 2 bias (all three of PE `pe`), 3 sigmoid, 4 tanh entry,
 //          5 config: addr 0 inputs, 1 units of layer 0, 2 units of layer 1, 3 classes, 4 layers,
-//          5 emit_h, 6/7/8 colptr base of layer0/layer1/head, 9/10/11 bias base of layer0/layer1/head.
+//          5 emit_h, 6/7/8 colptr base of layer0/layer1/head, 9/10/11 bias base of layer0/layer1/head,
+//          12 delta mode on (a Delta build), 13/14 its thresholds x/h (act raw).
 //          Addresses and data as in docs/engine.md "Image files, exactly" (params.json).
 // Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,pe<k>_bias,sigmoid,
 // tanh}.memh; the configuration's power-up value comes from the NumInputs.. parameters
@@ -66,6 +67,12 @@ module sparse_lstm_engine #(
   parameter int unsigned NumClasses   = 9,
   parameter int unsigned NumLayers    = 1,
   parameter bit          EmitH        = 1'b0,
+  // Delta mode (docs/engine.md "Delta mode"): 1 builds the per-layer pre-activation memories M, the held
+  // vectors and the threshold compares, and widens the broadcast by one bit (a change needs it); it is then
+  // on after power-up (config CFG_DELTA) with these thresholds (act raw; config CFG_THRESHOLD_X / _H)
+  parameter bit          Delta        = 1'b0,
+  parameter int unsigned ThresholdX   = 0,
+  parameter int unsigned ThresholdH   = 0,
   parameter              MemDir       = "",   // $readmemh images (docs/engine.md names) from here
   localparam int unsigned IN_WIDTH    = 8 * ((ActWidth + 7) / 8),
   localparam int unsigned OUT_WIDTH   = 8 * ((AccWidth + 7) / 8),
@@ -122,6 +129,10 @@ module sparse_lstm_engine #(
   localparam int unsigned LIST_BANKS   = 1 << $clog2(NumPe);
   localparam int unsigned LIST_ROWS    = (MaxUnits + LIST_BANKS - 1) / LIST_BANKS;
   localparam int unsigned ZWIDTH       = AccWidth + 1;
+  // broadcast values: act, or (Delta) a change of an act value, which needs one bit more
+  localparam int unsigned BC_WIDTH     = ActWidth + (Delta ? 1 : 0);
+  localparam int unsigned MROWS        = MaxLayers * 4 * LU_MAX;  // a PE's M memory: every layer's rows
+  localparam int unsigned MADDR_WIDTH  = (MROWS > 1) ? $clog2(MROWS) : 1;
   // table entry width (docs/engine.md "Types": TABLE_WIDTH), as lstm_eltwise derives it
   localparam int          SUM_FRAC     = (CellFrac > GateFrac) ? GateFrac + CellFrac : 2 * GateFrac;
   localparam int          BOUND_FRAC   = (int'(ACC_FRAC) > SUM_FRAC) ? int'(ACC_FRAC) : SUM_FRAC;
@@ -169,6 +180,8 @@ module sparse_lstm_engine #(
   logic                   cfg_emit_h_q;
   logic [PADDR_WIDTH-1:0] cfg_ptr_base_q [3];
   logic [BADDR_WIDTH-1:0] cfg_bias_base_q [3];
+  logic                   cfg_delta_q;                 // delta mode on (only with the Delta hardware)
+  logic [ActWidth-1:0]    cfg_th_x_q, cfg_th_h_q;      // thresholds, act raw
 
   initial begin
     cfg_inputs_q       = COL_WIDTH'(NumInputs);
@@ -183,6 +196,9 @@ module sparse_lstm_engine #(
     cfg_bias_base_q[0] = '0;
     cfg_bias_base_q[1] = BADDR_WIDTH'(L1_BIAS_INIT);
     cfg_bias_base_q[2] = BADDR_WIDTH'(HEAD_BIAS_INIT);
+    cfg_delta_q        = Delta;
+    cfg_th_x_q         = ActWidth'(ThresholdX);
+    cfg_th_h_q         = ActWidth'(ThresholdH);
   end
 
   // ---- load stream decode -----------------------------------------------------------------------
@@ -211,6 +227,9 @@ module sparse_lstm_engine #(
         4'd9:    cfg_bias_base_q[0] <= load_data[BADDR_WIDTH-1:0];
         4'd10:   cfg_bias_base_q[1] <= load_data[BADDR_WIDTH-1:0];
         4'd11:   cfg_bias_base_q[2] <= load_data[BADDR_WIDTH-1:0];
+        4'd12:   cfg_delta_q <= Delta && load_data[0];
+        4'd13:   cfg_th_x_q <= load_data[ActWidth-1:0];
+        4'd14:   cfg_th_h_q <= load_data[ActWidth-1:0];
         default: ;
       endcase
     end
@@ -251,6 +270,7 @@ module sparse_lstm_engine #(
   logic                   e_first_q, e_first_d;
   logic                   e_abank_q, e_abank_d;
   logic                   m_ready, e_free, e_take, e_complete;
+  logic                   m_last_layer, e_last_layer;
   logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise local unit / h output unit counter
   logic [1:0]             gate_q, gate_d;
   logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise local units completed (lists written)
@@ -283,7 +303,7 @@ module sparse_lstm_engine #(
   // element-wise unit, for the layer above and the head; state lists (hsl): the non-zero q_state(h_t), for
   // the layer's own next step. *_cnt_q count the entries. A list that holds h_{t-1} of the first step
   // counts as empty.
-  localparam int unsigned LIST_W = ActWidth + COL_WIDTH;
+  localparam int unsigned LIST_W = BC_WIDTH + COL_WIDTH;
   localparam int unsigned LB_W   = (LIST_BANKS > 1) ? $clog2(LIST_BANKS) : 1;
   localparam int unsigned LR_W   = (LIST_ROWS > 1) ? $clog2(LIST_ROWS) : 1;
   localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
@@ -329,7 +349,7 @@ module sparse_lstm_engine #(
   logic [COL_WIDTH-1:0]   idx0_q, idx1_q, hs_idx;
   logic [HL_SEL-1:0]      hs_sel;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
-  logic signed [ActWidth-1:0] bc_act_q;
+  logic signed [BC_WIDTH-1:0] bc_act_q;
   logic [PADDR_WIDTH-1:0] bc_addr_q, bc_addr_end_q;
   logic [LIST_W-1:0]      bc_entry;
   logic [PADDR_WIDTH-1:0] bc_col;
@@ -463,7 +483,7 @@ module sparse_lstm_engine #(
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
     csc_pe #(
-      .ActWidth   (ActWidth),
+      .ActWidth   (BC_WIDTH),
       .WeightWidth(WeightWidth),
       .IndexWidth (IndexWidth),
       .AccWidth   (AccWidth),
@@ -538,9 +558,9 @@ module sparse_lstm_engine #(
   logic [PE_WIDTH-1:0]        r1_pe_q, r2_pe_q, r3_pe_q, z_pe_q;
   logic [BADDR_WIDTH-1:0]     bias_rd_addr;
   logic [BiasWidth-1:0]       bias_rd_q [NumPe];
-  logic [BiasWidth-1:0]       r3_bias_q [NumPe];
   logic signed [AccWidth-1:0] r3_acc_q [NumPe];
   logic signed [ZWIDTH-1:0]   z_q [NumPe];
+  logic signed [ZWIDTH-1:0]   z_next [NumPe];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -575,18 +595,50 @@ module sparse_lstm_engine #(
     // R2
     for (int unsigned k = 0; k < NumPe; k++) begin
       r3_acc_q[k]  <= pe_acc[k];
-      r3_bias_q[k] <= bias_rd_q[k];
     end
     r3_pe_q   <= r2_pe_q;
     r3_gate_q <= r2_gate_q;
     r3_unit_q <= r2_unit_q;
     // R3
-    for (int unsigned k = 0; k < NumPe; k++) begin
-      z_q[k] <= ZWIDTH'(r3_acc_q[k]) + ZWIDTH'(AccWidth'($signed(r3_bias_q[k])) <<< BiasShift);
-    end
+    for (int unsigned k = 0; k < NumPe; k++) z_q[k] <= z_next[k];
     z_pe_q   <= r3_pe_q;
     z_gate_q <= r3_gate_q;
     z_unit_q <= r3_unit_q;
+  end
+
+  // R3's sum. Delta mode (docs/engine.md "Delta mode"): a layer's rows are z_t = M_{t-1} + W dv_t, M_0 = b:
+  // each PE keeps M_t = z_t of every layer's rows (mmem_q, written back from z_q) and the matrix phase
+  // accumulates only this step's W dv_t. z_t = W v_hat_t + b lies in acc, so the sum wraps exactly in
+  // AccWidth even where W dv_t alone does not fit (docs/engine.md "Accumulator").
+  if (Delta) begin : g_delta_mem
+    logic [MADDR_WIDTH-1:0]     maddr_q [4];  // the row's M address, beside r1_valid_q .. z_valid_q
+    logic                       use_m;        // this phase's rows add M_{t-1}, not the bias
+    logic signed [AccWidth-1:0] m_rd_q [NumPe];
+    logic signed [AccWidth-1:0] r3_add_q [NumPe];
+    assign use_m = cfg_delta_q && (e_mat_q != MAT_HEAD) && !e_first_q;
+    always_ff @(posedge clk_i) begin
+      maddr_q[0] <= MADDR_WIDTH'(32'(e_layer_q) * 4 * LU_MAX + 32'(elt_row));  // R0
+      for (int unsigned i = 1; i < 4; i++) maddr_q[i] <= maddr_q[i-1];
+    end
+    for (genvar k = 0; k < NumPe; k++) begin : g_pe_mem
+      logic signed [AccWidth-1:0] mmem_q [MROWS];
+      logic signed [AccWidth-1:0] m_sum;
+      always_ff @(posedge clk_i) begin
+        m_rd_q[k]   <= mmem_q[maddr_q[0]];                                        // R1
+        r3_add_q[k] <= use_m ? m_rd_q[k] : (AccWidth'($signed(bias_rd_q[k])) <<< BiasShift);   // R2
+        if (z_valid_q && cfg_delta_q && e_mat_q != MAT_HEAD) mmem_q[maddr_q[3]] <= AccWidth'(z_q[k]);
+      end
+      assign m_sum     = r3_acc_q[k] + r3_add_q[k];
+      assign z_next[k] = ZWIDTH'(m_sum);
+    end
+  end else begin : g_no_delta_mem
+    logic [BiasWidth-1:0] r3_bias_q [NumPe];
+    always_ff @(posedge clk_i) begin
+      for (int unsigned k = 0; k < NumPe; k++) r3_bias_q[k] <= bias_rd_q[k];  // R2
+    end
+    for (genvar k = 0; k < NumPe; k++) begin : g_z
+      assign z_next[k] = ZWIDTH'(r3_acc_q[k]) + ZWIDTH'(AccWidth'($signed(r3_bias_q[k])) <<< BiasShift);
+    end
   end
 
   // Bias banks: PE k's rows' biases at bias base + local row (pe<k>_bias.memh).
@@ -610,6 +662,14 @@ module sparse_lstm_engine #(
       end
     end
   end
+
+  // |d| > threshold (delta mode's broadcast rule, docs/engine.md "Delta mode")
+  function automatic logic moved(input logic signed [BC_WIDTH-1:0] d, input logic [ActWidth-1:0] th);
+    logic signed [BC_WIDTH+1:0] dd, tt;
+    dd    = (BC_WIDTH + 2)'(d);
+    tt    = (BC_WIDTH + 2)'($signed({1'b0, th}));
+    moved = (dd > tt) || (dd < -tt);
+  endfunction
 
   // List write positions (x list).
   logic signed [ActWidth-1:0] in_word;
@@ -792,15 +852,58 @@ module sparse_lstm_engine #(
   logic [NumPe-1:0]            w_fh_q, w_fs_q;
   logic [CNT_W-1:0]            w_hpos_q [NumPe];
   logic [CNT_W-1:0]            w_spos_q [NumPe];
-  logic signed [ActWidth-1:0]  w_h_q [NumPe];
-  logic signed [ActWidth-1:0]  w_hs_q [NumPe];
+  logic signed [BC_WIDTH-1:0]  w_h_q [NumPe];
+  logic signed [BC_WIDTH-1:0]  w_hs_q [NumPe];
   logic [COL_WIDTH-1:0]        w_col_q [NumPe];
+  // The list entries of the element-wise results: h_t (the layer above, the head) and q_state(h_t) (the
+  // layer's next step), or (delta mode) their changes since the values last broadcast, kept per PE and
+  // local unit (0 at a sequence's first step). The last layer's h_t goes to the head whole.
+  logic signed [BC_WIDTH-1:0] h_bc [NumPe];
+  logic signed [BC_WIDTH-1:0] hs_bc [NumPe];
+  logic [NumPe-1:0]           h_keep, hs_keep;
+  if (Delta) begin : g_h_held
+    localparam int unsigned LUI_W = (LU_MAX > 1) ? $clog2(LU_MAX) : 1;
+    logic                 h_delta;  // E's h list feeds layer 1
+    logic [LUI_W-1:0]     lu_idx;
+    assign h_delta = cfg_delta_q && !e_last_layer;
+    assign lu_idx  = LUI_W'(eo_unit[0]);
+    for (genvar k = 0; k < NumPe; k++) begin : g_pe_held
+      logic signed [ActWidth-1:0] hs_hat_q [MaxLayers * LU_MAX];  // q_state(h) of every layer
+      logic signed [ActWidth-1:0] h_hat_q [LU_MAX];               // layer 0's exact h, as layer 1 holds it
+      logic signed [ActWidth-1:0] hs_held, h_held;
+      logic signed [BC_WIDTH-1:0] hs_dv, h_dv;
+      assign hs_held   = e_first_q ? '0 : hs_hat_q[c_wr_idx];
+      assign h_held    = e_first_q ? '0 : h_hat_q[lu_idx];
+      assign hs_dv     = BC_WIDTH'(eo_hs[k]) - BC_WIDTH'(hs_held);
+      assign h_dv      = BC_WIDTH'(eo_h[k]) - BC_WIDTH'(h_held);
+      assign hs_bc[k]  = cfg_delta_q ? hs_dv : BC_WIDTH'(eo_hs[k]);
+      assign hs_keep[k] = cfg_delta_q ? moved(hs_dv, cfg_th_h_q) : (eo_hs[k] != '0);
+      assign h_bc[k]   = h_delta ? h_dv : BC_WIDTH'(eo_h[k]);
+      assign h_keep[k] = h_delta ? moved(h_dv, cfg_th_h_q) : (eo_h[k] != '0);
+      always_ff @(posedge clk_i) begin
+        if (eo_valid[0]) begin
+          hs_hat_q[c_wr_idx] <= hs_keep[k] ? eo_hs[k] : hs_held;
+          if (!e_last_layer) h_hat_q[lu_idx] <= h_keep[k] ? eo_h[k] : h_held;
+        end
+      end
+    end
+  end else begin : g_h_plain
+    logic unused_delta_cfg;  // (configuration words of delta mode: no effect without its hardware)
+    assign unused_delta_cfg = cfg_delta_q ^ (^cfg_th_x_q) ^ (^cfg_th_h_q);
+    for (genvar k = 0; k < NumPe; k++) begin : g_pe
+      assign h_bc[k]    = eo_h[k];
+      assign hs_bc[k]   = eo_hs[k];
+      assign h_keep[k]  = (eo_h[k] != '0);
+      assign hs_keep[k] = (eo_hs[k] != '0);
+    end
+  end
+
   // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
   logic [PE_WIDTH:0] w1_hpre, w1_spre;
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_fh[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_h[k] != '0);
-      w1_fs[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && (eo_hs[k] != '0);
+      w1_fh[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && h_keep[k];
+      w1_fs[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && hs_keep[k];
     end
     w1_hpre = '0;
     w1_spre = '0;
@@ -825,14 +928,33 @@ module sparse_lstm_engine #(
       for (int unsigned k = 0; k < NumPe; k++) begin
         w_hpos_q[k] <= w1_hpos[k];
         w_spos_q[k] <= w1_spos[k];
-        w_h_q[k]    <= eo_h[k];
-        w_hs_q[k]   <= eo_hs[k];
+        w_h_q[k]    <= h_bc[k];
+        w_hs_q[k]   <= hs_bc[k];
         w_col_q[k]  <= COL_WIDTH'(32'(eo_unit[0]) * NumPe + k);
       end
     end
   end
+  // The x list's entry for the arriving word: the word, or (delta mode) its change since the value last
+  // broadcast (x_hat, 0 at a sequence's first frame), kept when non-zero resp. past the threshold.
+  logic signed [BC_WIDTH-1:0] x_bc;
+  logic                       x_keep;
+  if (Delta) begin : g_x_held
+    logic signed [ActWidth-1:0] x_hat_q [MaxInputs];
+    logic signed [ActWidth-1:0] x_held;
+    logic signed [BC_WIDTH-1:0] x_dv;
+    assign x_held = m_first_q ? '0 : x_hat_q[in_cnt_q[XIDX_WIDTH-1:0]];
+    assign x_dv   = BC_WIDTH'(in_word) - BC_WIDTH'(x_held);
+    assign x_bc   = cfg_delta_q ? x_dv : BC_WIDTH'(in_word);
+    assign x_keep = cfg_delta_q ? moved(x_dv, cfg_th_x_q) : (in_word != '0);
+    always_ff @(posedge clk_i) begin
+      if (in_valid_i && in_ready_o) x_hat_q[in_cnt_q[XIDX_WIDTH-1:0]] <= x_keep ? in_word : x_held;
+    end
+  end else begin : g_x_plain
+    assign x_bc   = in_word;
+    assign x_keep = (in_word != '0);
+  end
   always_ff @(posedge clk_i) begin
-    if (in_valid_i && in_ready_o && in_word != '0) xl_q[xl_wr_idx] <= {in_word, in_cnt_q};
+    if (in_valid_i && in_ready_o && x_keep) xl_q[xl_wr_idx] <= {x_bc, in_cnt_q};
   end
   // One memory per bank and kind (h, state), each with one write port (LUT RAM): the (layer, bank)
   // lists at rows sel * LIST_ROWS + row.
@@ -879,7 +1001,7 @@ module sparse_lstm_engine #(
   always_comb begin
     xl_cnt_d = xl_cnt_q;
     if (m_state_d == M_RUN && m_state_q != M_RUN) xl_cnt_d = '0;
-    if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(in_word != '0);
+    if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(x_keep);
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_d[i] = hl_cnt_q[i];
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hsl_cnt_d[i] = hsl_cnt_q[i];
     if (e_take && m_mat_q != MAT_HEAD) begin
@@ -908,7 +1030,6 @@ module sparse_lstm_engine #(
   // M's phase is done (its tail's last cycle or M_DONE) and E is free (idle, or completing a phase
   // without h_t output this cycle); E takes the phase (and its bank) and M opens the next phase on the
   // other bank in the same cycle.
-  logic m_last_layer, e_last_layer;
   assign m_last_layer = (m_layer_q == cfg_layers_q - 1'b1);
   assign e_last_layer = (e_layer_q == cfg_layers_q - 1'b1);
   assign m_ready    = (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd3);

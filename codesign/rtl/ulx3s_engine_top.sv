@@ -54,6 +54,9 @@ module ulx3s_engine_top #(
   parameter int unsigned Units1       = 0,
   parameter int unsigned NumClasses   = 9,
   parameter int unsigned NumLayers    = 1,
+  parameter bit          Delta        = 1'b0,  // sparse_lstm_engine's delta mode and its thresholds
+  parameter int unsigned ThresholdX   = 0,
+  parameter int unsigned ThresholdH   = 0,
   parameter              MemDir       = "",
   // The board side
   parameter int unsigned ClkHz        = 25_000_000,
@@ -323,6 +326,9 @@ module ulx3s_engine_top #(
     .NumClasses  (NumClasses),
     .NumLayers   (NumLayers),
     .EmitH       (1'b0),
+    .Delta       (Delta),
+    .ThresholdX  (ThresholdX),
+    .ThresholdH  (ThresholdH),
     .MemDir      (MemDir)
   ) u_engine (
     .clk_i                   (clk),

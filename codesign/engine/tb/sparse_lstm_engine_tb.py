@@ -37,6 +37,8 @@ def check_build_fits(dut, image) -> None:
     for name in ("AccWidth", "WeightDepth"):
         got = int(getattr(dut, name).value)
         assert got >= want[name], f"build parameter {name} = {got} < {want[name]} (the image's)"
+    if image.delta is not None:  # (a plain image runs on a Delta build too: the load stream turns it off)
+        assert int(dut.Delta.value) == 1, "a delta image needs a build with Delta = 1"
 
 
 def stalls(rng: random.Random, probability: float):

@@ -9,6 +9,7 @@ runs longer than 15 need padding words) for the random shapes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -58,14 +59,23 @@ def write_case(
     num_pe: int,
     sequences: int = 2,
     steps: int = 4,
+    delta: tuple[int, int] | None = None,
 ) -> dict:
-    image = encode(random_model(seed, inputs, tuple(units), classes, density), EngineConfig(num_pe=num_pe))
+    """A random model's image and inputs; `delta` (thresholds in LSBs of the input and state types) makes
+    it a delta network fed slowly varying inputs (a random walk that also stands still)."""
+    model = random_model(seed, inputs, tuple(units), classes, density)
+    image = encode(dataclasses.replace(model, delta=delta), EngineConfig(num_pe=num_pe))
     img_dir = folder / f"model{seed}"
     img_dir.mkdir(parents=True)
     write_image(image, img_dir)
     rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1.5, (sequences, steps, inputs))
-    x[rng.random(x.shape) < 0.2] = 0.0  # zero activations are skipped by the broadcast
+    if delta is None:
+        x = rng.normal(0, 1.5, (sequences, steps, inputs))
+        x[rng.random(x.shape) < 0.2] = 0.0  # zero activations are skipped by the broadcast
+    else:
+        moves = rng.normal(0, 0.3, (sequences, steps, inputs))
+        moves[rng.random(moves.shape) < 0.3] = 0.0
+        x = np.cumsum(moves, axis=1)
     x_raw = quantize_input(image, x)
     np.save(img_dir / "x.npy", x_raw)
     padding = sum(int((w == 0).sum()) for w in image.pe_weight)
@@ -164,7 +174,10 @@ COUNTER_CASES_SLOW = [
 
 
 def check_counters(
-    tmp_path: Path, cases: list[tuple], extra: dict | None = None, emit_h: bool = True
+    tmp_path: Path,
+    cases: list[tuple],
+    extra: dict | None = None,
+    emit_h: bool = True,
 ) -> None:
     """Every case through the RTL (inputs back to back, output always ready, as the cycle model assumes):
     outputs bit-exact (every h_t when emit_h) and every counter (steps, the last step's cycles, step and
@@ -172,10 +185,11 @@ def check_counters(
     from codesign.engine import load_image, predict_cycles, run_golden
 
     by_pe: dict[int, list[dict]] = {}
-    for seed, inputs, units, classes, density, num_pe in cases:
+    for seed, inputs, units, classes, density, num_pe, *delta in cases:  # (a 7th entry: delta thresholds)
         folder = tmp_path / f"pe{num_pe}"
         folder.mkdir(exist_ok=True)
-        case = write_case(folder, seed, inputs, units, classes, density, num_pe=num_pe, sequences=2, steps=5)
+        thresholds = delta[0] if delta else None
+        case = write_case(folder, seed, inputs, units, classes, density, num_pe, 2, 5, thresholds)
         by_pe.setdefault(num_pe, []).append(case)
     diffs = []
     for num_pe, pe_cases in by_pe.items():
@@ -218,6 +232,45 @@ def test_cycle_model_equals_rtl_counters_more_shapes(tmp_path: Path) -> None:
 
 def test_reset_mid_sequence(tmp_path: Path) -> None:
     cases = [write_case(tmp_path, 21, 6, (9, 5), 3, 0.5, num_pe=5)]
+    run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="reset_mid_sequence")
+
+
+# Delta mode (docs/engine.md "Delta mode"): thresholds in LSBs of the input and state types that skip part
+# of dx and dh; threshold 0 broadcasts every change. 1 and 2 layers, X = 1, X and H not multiples of NumPe.
+DELTA_CASES = [  # (seed, inputs, units, classes, density, (threshold_x, threshold_h))
+    (31, 7, (13,), 3, 0.3, (50, 60)),
+    (32, 9, (11, 6), 4, 0.4, (80, 100)),
+    (33, 1, (6, 15), 3, 0.5, (0, 0)),
+    (34, 12, (32,), 9, 0.15, (30, 20)),
+]
+
+
+def _delta_cases(folder: Path, num_pe: int, steps: int = 6) -> list[dict]:
+    return [
+        write_case(folder, *c[:5], num_pe=num_pe, sequences=3, steps=steps, delta=c[5]) for c in DELTA_CASES
+    ]
+
+
+def test_delta_bit_exact_with_stalls(tmp_path: Path) -> None:
+    """Delta images on a Delta build, sequences back to back with random stalls, every h_t and logit exact;
+    then a plain image on the same build (the load stream turns delta mode off)."""
+    cases = _delta_cases(tmp_path, num_pe=5)
+    cases.append(write_case(tmp_path, *RANDOM_CASES[2], num_pe=5))
+    results = run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="engine_matches_golden")
+    assert [r["mismatches"] for r in results] == [0] * len(cases)
+    for case, result in zip(cases, results, strict=True):
+        perf = result["perf"]
+        assert (perf["steps"], perf["pe_busy"]) == model_counts(case), case["image"]
+
+
+def test_delta_cycle_model_equals_rtl_counters(tmp_path: Path) -> None:
+    """The cycle model broadcasts exactly the RTL's changes: every counter equal."""
+    check_counters(tmp_path, [(*c[:5], n, c[5]) for c, n in zip(DELTA_CASES, (3, 5, 4, 8), strict=True)])
+
+
+def test_delta_reset_mid_sequence(tmp_path: Path) -> None:
+    """A reset mid-sequence clears the held vectors and the M memories (the next sequence starts from 0)."""
+    cases = _delta_cases(tmp_path, num_pe=5)[1:2]
     run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="reset_mid_sequence")
 
 
@@ -264,3 +317,19 @@ def test_jvowels_whole_test_set(tmp_path: Path) -> None:
     assert report["samples"] == 370
     assert report["mismatches"] == 0
     assert report["accuracy_rtl"] == report["accuracy_golden"]
+
+
+def test_codesign_sim_delta_model(tmp_path: Path, monkeypatch) -> None:
+    """`codesign sim` on the committed delta LSTM (first 8 test sequences): exact with delta mode and,
+    on the same build, without it; the report carries the temporal sparsity and the measured speedup."""
+    from codesign import cli
+
+    spec = JVOWELS / "jvowels_lstm-delta128-256" / "spec.yml"
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sim", str(spec), "--pes", "8", "--samples", "8", "--out", str(tmp_path / "rtl")]) == 0
+    report = json.loads((tmp_path / "rtl" / spec.parent.name / "sim_report.json").read_text())
+    assert report["mismatches"] == 0 and report["no_delta_mismatches"] == 0
+    assert report["cycle_model"]["step_cycles_rtl_minus_model"] == 0
+    assert set(report["temporal_sparsity"]) == {"x", "h"} and 0 < report["temporal_sparsity"]["h"] < 1
+    speedup = report["cycles_per_step_no_delta"] / report["cycles_per_step"]
+    assert report["speedup_vs_no_delta"] == speedup and speedup > 1

@@ -58,8 +58,10 @@ def write_case(
     num_pe: int,
     sequences: int = 2,
     steps: int = 4,
+    cell: str = "lstm",
 ) -> dict:
-    image = encode(random_model(seed, inputs, tuple(units), classes, density), EngineConfig(num_pe=num_pe))
+    model = random_model(seed, inputs, tuple(units), classes, density, cell=cell)
+    image = encode(model, EngineConfig(num_pe=num_pe))
     img_dir = folder / f"model{seed}"
     img_dir.mkdir(parents=True)
     write_image(image, img_dir)
@@ -164,18 +166,20 @@ COUNTER_CASES_SLOW = [
 
 
 def check_counters(
-    tmp_path: Path, cases: list[tuple], extra: dict | None = None, emit_h: bool = True
+    tmp_path: Path, cases: list[tuple], extra: dict | None = None, emit_h: bool = True, cell: str = "lstm"
 ) -> None:
     """Every case through the RTL (inputs back to back, output always ready, as the cycle model assumes):
     outputs bit-exact (every h_t when emit_h) and every counter (steps, the last step's cycles, step and
-    matrix totals, each PE's busy cycles) equal to `codesign.engine.cycles`."""
+    matrix totals, each PE's busy cycles) equal to `codesign.engine.cycles`. `cell`: the cases' layers."""
     from codesign.engine import load_image, predict_cycles, run_golden
 
     by_pe: dict[int, list[dict]] = {}
     for seed, inputs, units, classes, density, num_pe in cases:
         folder = tmp_path / f"pe{num_pe}"
         folder.mkdir(exist_ok=True)
-        case = write_case(folder, seed, inputs, units, classes, density, num_pe=num_pe, sequences=2, steps=5)
+        case = write_case(
+            folder, seed, inputs, units, classes, density, num_pe=num_pe, sequences=2, steps=5, cell=cell
+        )
         by_pe.setdefault(num_pe, []).append(case)
     diffs = []
     for num_pe, pe_cases in by_pe.items():
@@ -214,6 +218,35 @@ def test_cycle_model_equals_rtl_counters_without_h_output(tmp_path: Path) -> Non
 def test_cycle_model_equals_rtl_counters_more_shapes(tmp_path: Path) -> None:
     """Also the shared activation tables (two PEs per dual-port table; odd NumPe: a last PE alone)."""
     check_counters(tmp_path, COUNTER_CASES_SLOW, {"ShareTables": 1})
+
+
+# GRU (reset_after) layers, gru_eltwise in every PE (the build's Gru = 1 and the GRU's types): X and H not
+# multiples of NumPe, 1 and 2 layers; slow: more shapes, an all-zero model, the shared tables.
+GRU_CASES = [
+    (61, 7, (13,), 3, 0.3, 5),
+    (62, 6, (11, 7), 4, 0.4, 5),
+]
+GRU_CASES_SLOW = [
+    (63, 1, (9,), 3, 0.5, 3),
+    (64, 3, (10, 5), 2, 0.0, 3),
+    (65, 5, (19, 10), 6, 0.3, 8),
+    (66, 16, (32, 32), 16, 0.15, 8),
+]
+
+
+def test_gru_bit_exact_and_cycle_model_equals_rtl_counters(tmp_path: Path) -> None:
+    check_counters(tmp_path, GRU_CASES, cell="gru")
+
+
+@pytest.mark.slow
+def test_gru_more_shapes_shared_tables_and_stalls(tmp_path: Path) -> None:
+    check_counters(tmp_path / "counters", GRU_CASES_SLOW, {"ShareTables": 1}, emit_h=False, cell="gru")
+    cases = [write_case(tmp_path, *c[:5], num_pe=5, cell="gru") for c in GRU_CASES]
+    results = run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="engine_matches_golden")
+    assert [r["mismatches"] for r in results] == [0] * len(cases)
+    for case, result in zip(cases, results, strict=True):
+        perf = result["perf"]
+        assert (perf["steps"], perf["pe_busy"]) == model_counts(case)
 
 
 def test_reset_mid_sequence(tmp_path: Path) -> None:

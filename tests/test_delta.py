@@ -262,23 +262,3 @@ def test_committed_delta_models_match_their_metrics(name):
     assert temporal_sparsity(trace) == metrics["delta"]["temporal_sparsity"]
     assert np.mean(trace.logits.argmax(1) == ds.y_test) == metrics["delta"]["accuracy_reference"]
     assert_close_to_reference(trained.model.predict(ds.x_test, verbose=0), trace.logits, FLIP_TOL, name)
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (
-            ["sim", "basicmotions_gru", "--pes", "4"],
-            "model.cell: 'gru': the RTL's element-wise unit is LSTM-only",
-        ),
-    ],
-)
-def test_rtl_stages_refuse_gru_and_delta_before_anything(argv, message, capsys, monkeypatch, tmp_path):
-    from codesign.cli import main
-
-    monkeypatch.chdir(tmp_path)
-    argv = [argv[0], str(MODELS / argv[1] / "spec.yml"), *argv[2:]]
-    assert main(argv) == 2
-    out = capsys.readouterr()
-    assert message in out.err and out.out == ""
-    assert list(tmp_path.iterdir()) == []

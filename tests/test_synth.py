@@ -570,18 +570,17 @@ def test_fixed_cast_under_yosys_matches_the_golden_cast(
 
 
 @pytest.mark.parametrize("family", ["xc7", "ecp5"])
-def test_element_wise_unit_keeps_its_tables_and_multipliers(yowasp_tools, tmp_path, family):
+@pytest.mark.parametrize("unit", ["lstm_eltwise", "gru_eltwise"])
+def test_element_wise_unit_keeps_its_tables_and_multipliers(yowasp_tools, tmp_path, family, unit):
     """ABC9 (and synth_ecp5's ABC) may only remove logic that is dead: the element-wise unit's activation
     tables and multipliers, mapped to block RAM and DSP before LUT mapping, must all be there after it."""
-    files = " ".join(
-        tool_path(RTL / f, tmp_path) for f in ("fixed_cast.sv", "act_table.sv", "lstm_eltwise.sv")
-    )
-    synth = YOSYS_SYNTH[family] + " -top lstm_eltwise"
+    files = " ".join(tool_path(RTL / f, tmp_path) for f in ("fixed_cast.sv", "act_table.sv", f"{unit}.sv"))
+    synth = YOSYS_SYNTH[family] + f" -top {unit}"
     script = (
         f"read_verilog -defer -sv {files}\n"
         "chparam -set ZWidth 24 -set ZFrac 13 -set TableInWidth 10 -set GateWidth 16 -set GateFrac 14 "
-        "-set CellWidth 12 -set CellFrac 7 lstm_eltwise\n"
-        "hierarchy -check -top lstm_eltwise\n"
+        f"-set CellWidth 12 -set CellFrac 7 {unit}\n"
+        f"hierarchy -check -top {unit}\n"
         f"{synth} -run :map_luts\ntee -q -o before.json stat -json\n"
         f"{synth} -run map_luts:\ntee -q -o after.json stat -json\n"
     )

@@ -129,15 +129,9 @@ def check_spec(spec: Spec) -> None:
 
 
 def check_rtl_spec(spec: Spec) -> None:
-    """What the engine's RTL runs (check_spec, and not a GRU yet): the stages
-    that build or simulate RTL call it before they announce anything."""
+    """What the engine's RTL runs (check_spec: LSTM or GRU layers, delta networks too): the stages that
+    build or simulate RTL call it before they announce anything."""
     check_spec(spec)
-    where = spec.path or spec.name
-    if spec.model.cell != "lstm":
-        raise CodesignError(
-            f"{where}: model.cell: {spec.model.cell!r}: the RTL's element-wise unit is LSTM-only so far; "
-            "codesign rtl runs this model's golden and cycle model"
-        )
 
 
 def engine_model_from_weights(

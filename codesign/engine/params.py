@@ -24,11 +24,11 @@ ENGINE_SOURCE = RTL_DIR / f"{ENGINE_TOP}.sv"
 ROUND_CODE = {"AP_TRN": 0, "AP_RND": 1, "AP_RND_CONV": 2}  # CellRound (engine_pkg.sv ROUND_*)
 FIFO_DEPTH = 16  # per-PE column queue depth of every build codesign makes
 
-# The types and table steps of an image (a build must match them exactly).
+# The types, table steps and cell kind of an image (a build must match them exactly).
 TYPE_PARAMETERS = (
     "ActWidth", "ActFrac", "WeightWidth", "WeightFrac", "IndexWidth", "BiasWidth", "BiasShift",
     "TableInWidth", "TableInFrac", "GateWidth", "GateFrac", "CellWidth", "CellFrac", "CellRound",
-    "SigmoidStep", "TanhStep",
+    "SigmoidStep", "TanhStep", "Gru",
 )  # fmt: skip
 # Sizes a build must be at least as large as (one build serves every model that fits).
 MAXIMA_PARAMETERS = ("MaxInputs", "MaxUnits", "MaxClasses", "MaxLayers", "WeightDepth", "AccWidth")
@@ -63,20 +63,16 @@ def rtl_parameters(
     """sparse_lstm_engine's parameters for an image described by `params` (params.json's content, or a
     dict with its keys: num_pe, weight_width, index_width, weight_depth, bias_shift, sigmoid_step,
     tanh_step, inputs, units, classes, types.{act,weight,acc,bias,table_in,gate,cell}.{width,frac},
-    types.cell.rounding and, for a delta image, delta.{threshold_x,threshold_h} in act raw).
+    types.cell.rounding, optionally cell: lstm (default) | gru and, for a delta image,
+    delta.{threshold_x,threshold_h} in act raw).
 
     `maxima` overrides the Max*/WeightDepth/AccWidth sizes (default: the image's own). `config` adds the
     power-up configuration (the model's shape, `emit_h`); `share_tables` lets PE pairs share one
     dual-port copy of each activation table; `mem_dir` adds MemDir (a Path stays a Path: the
     synthesis driver passes it as a path the tool can open)."""
     cell = params.get("cell", "lstm")
-    if cell != "lstm":
-        # the golden and cycle models run a GRU image (codesign rtl); the RTL cannot yet, so say it here,
-        # where every RTL run (sim, synth, the estimator fit, testbenches) takes its parameters
-        raise CodesignError(
-            f"image {params.get('name', '?')}: cell {cell}: the RTL's element-wise unit is LSTM-only so far; "
-            "codesign rtl runs this image's golden and cycle model"
-        )
+    if cell not in ("lstm", "gru"):
+        raise CodesignError(f"image {params.get('name', '?')}: cell {cell}: the RTL runs LSTM and GRU layers")
     t = params["types"]
     delta = params.get("delta")
     thresholds = (0, 0) if delta is None else (int(delta["threshold_x"]), int(delta["threshold_h"]))
@@ -105,6 +101,7 @@ def rtl_parameters(
         "CellRound": ROUND_CODE[t["cell"]["rounding"]],
         "SigmoidStep": int(params["sigmoid_step"]),
         "TanhStep": int(params["tanh_step"]),
+        "Gru": int(cell == "gru"),  # gru_eltwise as the element-wise unit (docs/engine.md "One GRU step")
     }
     p |= _maxima(params) | dict(maxima or {})
     p["FifoDepth"] = int(fifo_depth)

@@ -47,19 +47,25 @@ def random_model(
     weight_frac: int = 7,
     activation: Activation = QUANTIZED_TANH,
     recurrent_activation: Activation = QUANTIZED_SIGMOID,
+    cell: str = "lstm",
 ) -> EngineModel:
-    """A random 1- or 2-layer LSTM classifier on the engine's grids (density 0 gives all-zero matrices)."""
+    """A random 1- or 2-layer LSTM (or GRU with reset_after: `cell="gru"`) classifier on the engine's
+    grids (density 0 gives all-zero matrices)."""
     rng = np.random.default_rng(seed)
     layers = []
     fan_in = inputs
+    gates = GATES if cell == "lstm" else 3  # Keras' kernel columns per unit
     for h in units:
         scale = 1.5 / np.sqrt(max(1.0, density * (fan_in + h)))
-        kernel = _weights(rng, (fan_in, GATES * h), density, weight_frac, scale)
-        recurrent = _weights(rng, (h, GATES * h), density, weight_frac, scale)
+        kernel = _weights(rng, (fan_in, gates * h), density, weight_frac, scale)
+        recurrent = _weights(rng, (h, gates * h), density, weight_frac, scale)
         if patterns and 0 < density < 1:  # 0 and 1 are the all-zero and 100% cases
             _add_patterns(kernel, recurrent, rng, weight_frac)
-        bias = np.round(rng.normal(0, 0.5, GATES * h) * 32) / 32
-        layers.append(LayerWeights(kernel, recurrent, np.clip(bias, -4, 4 - 1 / 32)))
+        if cell == "lstm":
+            bias = np.clip(np.round(rng.normal(0, 0.5, GATES * h) * 32) / 32, -4, 4 - 1 / 32)
+        else:  # input and recurrent biases; the z and r rows store their sum, so each half the range
+            bias = np.clip(np.round(rng.normal(0, 0.5, (2, 3 * h)) * 32) / 32, -2, 2 - 1 / 32)
+        layers.append(LayerWeights(kernel, recurrent, bias))
         fan_in = h
     dense = _weights(rng, (fan_in, classes), max(density, 0.0), weight_frac, 1.0 / np.sqrt(fan_in))
     dense_bias = np.clip(np.round(rng.normal(0, 0.5, classes) * 32) / 32, -4, 4 - 1 / 32)
@@ -72,4 +78,5 @@ def random_model(
         recurrent_activation=recurrent_activation,
         weight_frac=weight_frac,
         bias_type=FixedType(8, 3, True, "AP_TRN", "AP_SAT"),
+        cell=cell,
     )

@@ -5,4 +5,5 @@ act_table_dp.sv
 csc_index_decoder.sv
 csc_pe.sv
 lstm_eltwise.sv
+gru_eltwise.sv
 sparse_lstm_engine.sv

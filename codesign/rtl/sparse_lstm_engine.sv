@@ -2,7 +2,9 @@
 // broadcast of the non-zero activations, and its own element-wise unit (an LSTM layer's four gate rows of
 // unit u sit on PE u mod NumPe; all PEs walk their units in lockstep), h double-buffered per layer,
 // 1..MaxLayers stacked LSTM layers and a dense head on the same PEs (docs/engine.md is the contract;
-// codesign.engine is the golden model).
+// codesign.engine is the golden model). Gru = 1: GRU layers (reset_after) instead: the same four rows per
+// unit (z, r, n_x, n_h), gru_eltwise as the element-wise unit (same ports and latency), and the per-unit
+// state the LSTM keeps as c is q_state(h_t).
 //
 // Streams (AXI4-Stream semantics: a beat moves when valid && ready):
 //   in   : one act word (x_t element) per beat, NumInputs beats per frame; in_last_i on the final word
@@ -58,8 +60,10 @@ module sparse_lstm_engine #(
   parameter int unsigned WeightDepth  = 1024,
   parameter int unsigned FifoDepth    = 16,
   // 1: two PEs' element-wise units share each activation table (one true dual-port block RAM, a read
-  // port each); 0: every unit has its own three tables
+  // port each); 0: every unit has its own tables (an LSTM unit three, a GRU unit two)
   parameter bit          ShareTables  = 1'b0,
+  // 1: the layers are GRUs (reset_after; docs/engine.md "One GRU step"), 0: LSTMs
+  parameter bit          Gru          = 1'b0,
   // configuration after power-up (the load stream may change it)
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
@@ -133,8 +137,10 @@ module sparse_lstm_engine #(
   localparam int unsigned BC_WIDTH     = ActWidth + (Delta ? 1 : 0);
   localparam int unsigned MROWS        = MaxLayers * 4 * LU_MAX;  // a PE's M memory: every layer's rows
   localparam int unsigned MADDR_WIDTH  = (MROWS > 1) ? $clog2(MROWS) : 1;
-  // table entry width (docs/engine.md "Types": TABLE_WIDTH), as lstm_eltwise derives it
-  localparam int          SUM_FRAC     = (CellFrac > GateFrac) ? GateFrac + CellFrac : 2 * GateFrac;
+  // table entry width (docs/engine.md "Types": TABLE_WIDTH), as lstm_eltwise / gru_eltwise derive it
+  // (the exact sum tanh sees: LSTM cell_sum, GRU cand_sum = acc + gate x acc)
+  localparam int          SUM_FRAC     = Gru ? int'(ACC_FRAC) + GateFrac
+                                       : (CellFrac > GateFrac) ? GateFrac + CellFrac : 2 * GateFrac;
   localparam int          BOUND_FRAC   = (int'(ACC_FRAC) > SUM_FRAC) ? int'(ACC_FRAC) : SUM_FRAC;
   localparam int unsigned TABLE_WIDTH  = GateWidth + unsigned'(BOUND_FRAC - TableInFrac + 1);
 
@@ -707,50 +713,98 @@ module sparse_lstm_engine #(
   for (genvar k = 0; k < NumPe; k++) begin : g_ew
     logic signed [CellWidth-1:0] c_prev;
     assign c_prev = e_first_q ? '0 : c_q[k][c_rd_idx];
-    lstm_eltwise #(
-      .ZWidth      (ZWIDTH),
-      .ZFrac       (ACC_FRAC),
-      .TableInWidth(TableInWidth),
-      .TableInFrac (TableInFrac),
-      .GateWidth   (GateWidth),
-      .GateFrac    (GateFrac),
-      .CellWidth   (CellWidth),
-      .CellFrac    (CellFrac),
-      .CellRound   (CellRound),
-      .ActWidth    (ActWidth),
-      .ActFrac     (ActFrac),
-      .SigmoidStep (SigmoidStep),
-      .TanhStep    (TanhStep),
-      .UnitWidth   (UNIT_WIDTH),
-      .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
-      .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : ""),
-      .ExternalTables(ShareTables)
-    ) u_eltwise (
-      .clk_i,
-      .rst_ni,
-      .in_valid_i (ew_valid),
-      .in_gate_i  (z_gate_q),
-      .in_z_i     (z_q[k]),
-      .in_c_prev_i(c_prev),
-      .in_unit_i  (z_unit_q),
-      .out_valid_o(eo_valid[k]),
-      .out_unit_o (eo_unit[k]),
-      .out_c_o    (eo_c[k]),
-      .out_h_o    (eo_h[k]),
-      .out_hs_o   (eo_hs[k]),
-      .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
-      .tbl_sel_i  (load_sel == SEL_TANH),
-      .tbl_addr_i (load_addr[TableInWidth-1:0]),
-      .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
-      .xt_sig_en_o        (xt_sig_en[k]),
-      .xt_tanh_gate_en_o  (xt_tg_en[k]),
-      .xt_tanh_cell_en_o  (xt_tc_en[k]),
-      .xt_gate_addr_o     (xt_gate_addr[k]),
-      .xt_cell_addr_o     (xt_cell_addr[k]),
-      .xt_sig_data_i      (xt_sig_data[k]),
-      .xt_tanh_gate_data_i(xt_tg_data[k]),
-      .xt_tanh_cell_data_i(xt_tc_data[k])
-    );
+    // the layers' element-wise unit: gru_eltwise's ports, tables and latency are lstm_eltwise's
+    if (Gru) begin : g_gru
+      gru_eltwise #(
+        .ZWidth      (ZWIDTH),
+        .ZFrac       (ACC_FRAC),
+        .TableInWidth(TableInWidth),
+        .TableInFrac (TableInFrac),
+        .GateWidth   (GateWidth),
+        .GateFrac    (GateFrac),
+        .CellWidth   (CellWidth),
+        .CellFrac    (CellFrac),
+        .CellRound   (CellRound),
+        .ActWidth    (ActWidth),
+        .ActFrac     (ActFrac),
+        .SigmoidStep (SigmoidStep),
+        .TanhStep    (TanhStep),
+        .UnitWidth   (UNIT_WIDTH),
+        .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
+        .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : ""),
+        .ExternalTables(ShareTables)
+      ) u_eltwise (
+        .clk_i,
+        .rst_ni,
+        .in_valid_i (ew_valid),
+        .in_gate_i  (z_gate_q),
+        .in_z_i     (z_q[k]),
+        .in_c_prev_i(c_prev),
+        .in_unit_i  (z_unit_q),
+        .out_valid_o(eo_valid[k]),
+        .out_unit_o (eo_unit[k]),
+        .out_c_o    (eo_c[k]),
+        .out_h_o    (eo_h[k]),
+        .out_hs_o   (eo_hs[k]),
+        .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
+        .tbl_sel_i  (load_sel == SEL_TANH),
+        .tbl_addr_i (load_addr[TableInWidth-1:0]),
+        .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
+        .xt_sig_en_o        (xt_sig_en[k]),
+        .xt_tanh_gate_en_o  (xt_tg_en[k]),
+        .xt_tanh_cell_en_o  (xt_tc_en[k]),
+        .xt_gate_addr_o     (xt_gate_addr[k]),
+        .xt_cell_addr_o     (xt_cell_addr[k]),
+        .xt_sig_data_i      (xt_sig_data[k]),
+        .xt_tanh_gate_data_i(xt_tg_data[k]),
+        .xt_tanh_cell_data_i(xt_tc_data[k])
+      );
+    end else begin : g_lstm
+      lstm_eltwise #(
+        .ZWidth      (ZWIDTH),
+        .ZFrac       (ACC_FRAC),
+        .TableInWidth(TableInWidth),
+        .TableInFrac (TableInFrac),
+        .GateWidth   (GateWidth),
+        .GateFrac    (GateFrac),
+        .CellWidth   (CellWidth),
+        .CellFrac    (CellFrac),
+        .CellRound   (CellRound),
+        .ActWidth    (ActWidth),
+        .ActFrac     (ActFrac),
+        .SigmoidStep (SigmoidStep),
+        .TanhStep    (TanhStep),
+        .UnitWidth   (UNIT_WIDTH),
+        .SigmoidFile ((MemDir != "") ? {MemDir, "/sigmoid.memh"} : ""),
+        .TanhFile    ((MemDir != "") ? {MemDir, "/tanh.memh"} : ""),
+        .ExternalTables(ShareTables)
+      ) u_eltwise (
+        .clk_i,
+        .rst_ni,
+        .in_valid_i (ew_valid),
+        .in_gate_i  (z_gate_q),
+        .in_z_i     (z_q[k]),
+        .in_c_prev_i(c_prev),
+        .in_unit_i  (z_unit_q),
+        .out_valid_o(eo_valid[k]),
+        .out_unit_o (eo_unit[k]),
+        .out_c_o    (eo_c[k]),
+        .out_h_o    (eo_h[k]),
+        .out_hs_o   (eo_hs[k]),
+        .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
+        .tbl_sel_i  (load_sel == SEL_TANH),
+        .tbl_addr_i (load_addr[TableInWidth-1:0]),
+        .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
+        .xt_sig_en_o        (xt_sig_en[k]),
+        .xt_tanh_gate_en_o  (xt_tg_en[k]),
+        .xt_tanh_cell_en_o  (xt_tc_en[k]),
+        .xt_gate_addr_o     (xt_gate_addr[k]),
+        .xt_cell_addr_o     (xt_cell_addr[k]),
+        .xt_sig_data_i      (xt_sig_data[k]),
+        .xt_tanh_gate_data_i(xt_tg_data[k]),
+        .xt_tanh_cell_data_i(xt_tc_data[k])
+      );
+    end
     always_ff @(posedge clk_i) begin
       if (eo_valid[0]) begin
         c_q[k][c_wr_idx] <= eo_c[k];

@@ -49,6 +49,7 @@ module ulx3s_engine_top #(
   parameter int unsigned WeightDepth  = 1024,
   parameter int unsigned FifoDepth    = 16,
   parameter bit          ShareTables  = 1'b0,  // sparse_lstm_engine's: two PEs per activation table
+  parameter bit          Gru          = 1'b0,  // sparse_lstm_engine's: GRU layers (reset_after)
   parameter int unsigned NumInputs    = 12,
   parameter int unsigned Units0       = 32,
   parameter int unsigned Units1       = 0,
@@ -320,6 +321,7 @@ module ulx3s_engine_top #(
     .WeightDepth (WeightDepth),
     .FifoDepth   (FifoDepth),
     .ShareTables (ShareTables),
+    .Gru         (Gru),
     .NumInputs   (NumInputs),
     .Units0      (Units0),
     .Units1      (Units1),

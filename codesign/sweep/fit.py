@@ -445,10 +445,12 @@ YOSYS_MEMORIES = {
     "xl_q": "x_list",
     "g_list_bank[0].hmem_q": "h_lists",
     "g_list_bank[0].smem_q": "h_lists",
-    # PE 0's element-wise unit's three tables (sigmoid; tanh of the gate; tanh of c_t)
-    "g_ew[0].u_eltwise.g_gate_tables.u_sigmoid.mem_q": "pe_tables",
-    "g_ew[0].u_eltwise.g_gate_tables.u_tanh_gate.mem_q": "pe_tables",
-    "g_ew[0].u_eltwise.g_cell_table.u_tanh_cell.mem_q": "pe_tables",
+    # PE 0's element-wise unit's three tables (sigmoid; tanh of the gate; tanh of c_t); a GRU's two
+    "g_ew[0].g_lstm.u_eltwise.g_gate_tables.u_sigmoid.mem_q": "pe_tables",
+    "g_ew[0].g_lstm.u_eltwise.g_gate_tables.u_tanh_gate.mem_q": "pe_tables",
+    "g_ew[0].g_lstm.u_eltwise.g_cell_table.u_tanh_cell.mem_q": "pe_tables",
+    "g_ew[0].g_gru.u_eltwise.g_gate_table.u_sigmoid.mem_q": "pe_tables",
+    "g_ew[0].g_gru.u_eltwise.g_cell_table.u_tanh.mem_q": "pe_tables",
 }
 
 

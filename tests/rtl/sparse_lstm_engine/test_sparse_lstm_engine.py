@@ -60,10 +60,11 @@ def write_case(
     sequences: int = 2,
     steps: int = 4,
     delta: tuple[int, int] | None = None,
+    cell: str = "lstm",
 ) -> dict:
     """A random model's image and inputs; `delta` (thresholds in LSBs of the input and state types) makes
     it a delta network fed slowly varying inputs (a random walk that also stands still)."""
-    model = random_model(seed, inputs, tuple(units), classes, density)
+    model = random_model(seed, inputs, tuple(units), classes, density, cell=cell)
     image = encode(dataclasses.replace(model, delta=delta), EngineConfig(num_pe=num_pe))
     img_dir = folder / f"model{seed}"
     img_dir.mkdir(parents=True)
@@ -178,10 +179,11 @@ def check_counters(
     cases: list[tuple],
     extra: dict | None = None,
     emit_h: bool = True,
+    cell: str = "lstm",
 ) -> None:
     """Every case through the RTL (inputs back to back, output always ready, as the cycle model assumes):
     outputs bit-exact (every h_t when emit_h) and every counter (steps, the last step's cycles, step and
-    matrix totals, each PE's busy cycles) equal to `codesign.engine.cycles`."""
+    matrix totals, each PE's busy cycles) equal to `codesign.engine.cycles`. `cell`: the cases' layers."""
     from codesign.engine import load_image, predict_cycles, run_golden
 
     by_pe: dict[int, list[dict]] = {}
@@ -189,7 +191,7 @@ def check_counters(
         folder = tmp_path / f"pe{num_pe}"
         folder.mkdir(exist_ok=True)
         thresholds = delta[0] if delta else None
-        case = write_case(folder, seed, inputs, units, classes, density, num_pe, 2, 5, thresholds)
+        case = write_case(folder, seed, inputs, units, classes, density, num_pe, 2, 5, thresholds, cell)
         by_pe.setdefault(num_pe, []).append(case)
     diffs = []
     for num_pe, pe_cases in by_pe.items():
@@ -230,6 +232,35 @@ def test_cycle_model_equals_rtl_counters_more_shapes(tmp_path: Path) -> None:
     check_counters(tmp_path, COUNTER_CASES_SLOW, {"ShareTables": 1})
 
 
+# GRU (reset_after) layers, gru_eltwise in every PE (the build's Gru = 1 and the GRU's types): X and H not
+# multiples of NumPe, 1 and 2 layers; slow: more shapes, an all-zero model, the shared tables.
+GRU_CASES = [
+    (61, 7, (13,), 3, 0.3, 5),
+    (62, 6, (11, 7), 4, 0.4, 5),
+]
+GRU_CASES_SLOW = [
+    (63, 1, (9,), 3, 0.5, 3),
+    (64, 3, (10, 5), 2, 0.0, 3),
+    (65, 5, (19, 10), 6, 0.3, 8),
+    (66, 16, (32, 32), 16, 0.15, 8),
+]
+
+
+def test_gru_bit_exact_and_cycle_model_equals_rtl_counters(tmp_path: Path) -> None:
+    check_counters(tmp_path, GRU_CASES, cell="gru")
+
+
+@pytest.mark.slow
+def test_gru_more_shapes_shared_tables_and_stalls(tmp_path: Path) -> None:
+    check_counters(tmp_path / "counters", GRU_CASES_SLOW, {"ShareTables": 1}, emit_h=False, cell="gru")
+    cases = [write_case(tmp_path, *c[:5], num_pe=5, cell="gru") for c in GRU_CASES]
+    results = run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="engine_matches_golden")
+    assert [r["mismatches"] for r in results] == [0] * len(cases)
+    for case, result in zip(cases, results, strict=True):
+        perf = result["perf"]
+        assert (perf["steps"], perf["pe_busy"]) == model_counts(case)
+
+
 def test_reset_mid_sequence(tmp_path: Path) -> None:
     cases = [write_case(tmp_path, 21, 6, (9, 5), 3, 0.5, num_pe=5)]
     run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="reset_mid_sequence")
@@ -245,9 +276,10 @@ DELTA_CASES = [  # (seed, inputs, units, classes, density, (threshold_x, thresho
 ]
 
 
-def _delta_cases(folder: Path, num_pe: int, steps: int = 6) -> list[dict]:
+def _delta_cases(folder: Path, num_pe: int, steps: int = 6, cell: str = "lstm") -> list[dict]:
     return [
-        write_case(folder, *c[:5], num_pe=num_pe, sequences=3, steps=steps, delta=c[5]) for c in DELTA_CASES
+        write_case(folder, *c[:5], num_pe=num_pe, sequences=3, steps=steps, delta=c[5], cell=cell)
+        for c in DELTA_CASES
     ]
 
 
@@ -266,6 +298,21 @@ def test_delta_bit_exact_with_stalls(tmp_path: Path) -> None:
 def test_delta_cycle_model_equals_rtl_counters(tmp_path: Path) -> None:
     """The cycle model broadcasts exactly the RTL's changes: every counter equal."""
     check_counters(tmp_path, [(*c[:5], n, c[5]) for c, n in zip(DELTA_CASES, (3, 5, 4, 8), strict=True)])
+
+
+def test_delta_gru_bit_exact_and_counters(tmp_path: Path) -> None:
+    """Delta GRUs (gru_eltwise takes the real q_state(h_{t-1}); the matrices the held one): exact with
+    stalls, and every counter equal to the cycle model without them."""
+    folder = tmp_path / "stalls"
+    cases = _delta_cases(folder, num_pe=5, cell="gru")
+    results = run_cases(runner_for(cases[0]), folder, cases, stall=True, testcase="engine_matches_golden")
+    assert [r["mismatches"] for r in results] == [0] * len(cases)
+    for case, result in zip(cases, results, strict=True):
+        perf = result["perf"]
+        assert (perf["steps"], perf["pe_busy"]) == model_counts(case), case["image"]
+    shapes = [(*c[:5], n, c[5]) for c, n in zip(DELTA_CASES, (4, 5, 3, 8), strict=True)]
+    (tmp_path / "counters").mkdir()
+    check_counters(tmp_path / "counters", shapes, cell="gru")
 
 
 def test_delta_reset_mid_sequence(tmp_path: Path) -> None:

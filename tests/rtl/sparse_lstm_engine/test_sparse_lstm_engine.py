@@ -252,9 +252,13 @@ def test_gru_bit_exact_and_cycle_model_equals_rtl_counters(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_gru_more_shapes_shared_tables_and_stalls(tmp_path: Path) -> None:
+    (tmp_path / "counters").mkdir()
     check_counters(tmp_path / "counters", GRU_CASES_SLOW, {"ShareTables": 1}, emit_h=False, cell="gru")
-    cases = [write_case(tmp_path, *c[:5], num_pe=5, cell="gru") for c in GRU_CASES]
-    results = run_cases(runner_for(cases[0]), tmp_path, cases, stall=True, testcase="engine_matches_golden")
+    (tmp_path / "stalls").mkdir()
+    cases = [write_case(tmp_path / "stalls", *c[:5], num_pe=5, cell="gru") for c in GRU_CASES]
+    results = run_cases(
+        runner_for(cases[0]), tmp_path / "stalls", cases, stall=True, testcase="engine_matches_golden"
+    )
     assert [r["mismatches"] for r in results] == [0] * len(cases)
     for case, result in zip(cases, results, strict=True):
         perf = result["perf"]

@@ -5,8 +5,9 @@ pruned for 8 PEs) and each threshold: `codesign delta` fine-tunes the delta netw
 the same real value `--thresholds` for x, in input LSBs, and for h, in state LSBs), then the engine's
 encoder, golden model and cycle model run every test sequence at NumPe 8, with and without delta (the same
 weights). Each row: accuracy (golden = the float64 reference, exactly), the base's accuracy, temporal
-sparsity of dx and dh, cycles per step and the speedup over no delta. The RTL has no delta mode yet, so
-cycles are the cycle model's (exact against the RTL for the plain network; docs/engine.md "Delta mode").
+sparsity of dx and dh, cycles per step and the speedup over no delta. Cycles are the cycle model's, which
+equals the RTL's counters (delta mode included: tests/rtl/sparse_lstm_engine, and `codesign sim` on the
+committed delta models).
 
 Fine-tuned models are cached under build/bench/delta/models/ (delete to retrain). Writes
 build/bench/delta.json and prints the markdown table (`--table` prints it again from the JSON).
@@ -125,7 +126,7 @@ def run(thresholds: list[float], pes: int, epochs: int | None) -> dict:
                 f"{m['speedup_vs_no_delta']:.2f}x"
             )
     return {
-        "note": f"NumPe {pes}; cycles from the cycle model (the RTL has no delta mode yet); accuracy of the "
+        "note": f"NumPe {pes}; cycles from the cycle model (equal to the RTL's counters); accuracy of the "
         "golden model (= float64 reference) on every test sequence; thresholds in real units, as LSBs of "
         "precision.input (x) and precision.state (h); speedup = cycles/step of the same weights without "
         "delta over cycles/step with it",

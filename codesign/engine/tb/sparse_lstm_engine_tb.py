@@ -19,13 +19,14 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.engine import load_image, run_golden
 from codesign.engine.load_stream import load_beats
 from codesign.engine.params import TYPE_PARAMETERS, image_rtl_parameters
 from codesign.sim import axis_bus, pack_words, unpack_words
+from codesign.tbkit import reset, stalls
 
 
 def check_build_fits(dut, image) -> None:
@@ -39,11 +40,6 @@ def check_build_fits(dut, image) -> None:
         assert got >= want[name], f"build parameter {name} = {got} < {want[name]} (the image's)"
     if image.delta is not None:  # (a plain image runs on a Delta build too: the load stream turns it off)
         assert int(dut.Delta.value) == 1, "a delta image needs a build with Delta = 1"
-
-
-def stalls(rng: random.Random, probability: float):
-    while True:
-        yield rng.random() < probability
 
 
 def periodic(period: int, gap: int):
@@ -80,10 +76,7 @@ class EngineDriver:
         self.out_width = len(dut.out_data_o)
 
     async def reset(self) -> None:
-        self.dut.rst_ni.value = 0
-        await ClockCycles(self.dut.clk_i, 3)
-        self.dut.rst_ni.value = 1
-        await ClockCycles(self.dut.clk_i, 2)
+        await reset(self.dut, cycles=3, settle=2)
 
     async def load(self, image, emit_h: bool) -> None:
         await self.load_src.send(AxiStreamFrame(pack_words(load_beats(image, emit_h), 128)))

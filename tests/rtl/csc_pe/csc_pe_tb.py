@@ -13,6 +13,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 
 from codesign.engine import csc_for_pe
+from codesign.tbkit import reset
 
 
 def csc_model(weights, rels, colptr, acts, rows: int) -> list[int]:
@@ -94,9 +95,7 @@ async def pe_accumulates_csc_columns(dut):
     cols = 24
     for sig in ("clear_i", "run_i", "bank_i", "acc_rd_bank_i", "wmem_we_i", "pmem_we_i", "bc_valid_i"):
         getattr(dut, sig).value = 0
-    dut.rst_ni.value = 0
-    await ClockCycles(dut.clk_i, 3)
-    dut.rst_ni.value = 1
+    await reset(dut, cycles=3, settle=0)
     rng = np.random.default_rng(3)
     pyrng = random.Random(3)
     previous = None  # the other bank's accumulators: a phase's clear and words must not touch them

@@ -11,12 +11,13 @@ import dataclasses
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import RisingEdge
 
 from codesign.engine import EngineConfig, encode, random_model
 from codesign.engine.activation import lookup
 from codesign.engine.golden import gru_elementwise
 from codesign.fixed import FixedType
+from codesign.tbkit import collect_eltwise, load_eltwise_tables
 
 STATE = FixedType(10, 0, True, "AP_RND_CONV", "AP_SAT")  # [-0.5, 0.5): h_t (|h| < 1) saturates in it
 
@@ -85,20 +86,9 @@ async def eltwise_matches_golden(dut):
     cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
     image = eltwise_image()
     t = image.types
-    sig, tanh = image.sigmoid_table, image.tanh_table
     assert (int(dut.TableInWidth.value), int(dut.GateWidth.value)) == (t.table_in.width, t.gate.width)
     assert len(dut.tbl_data_i) == t.table_width
-    dut.in_valid_i.value = 0
-    dut.tbl_we_i.value = 0
-    dut.rst_ni.value = 0
-    await ClockCycles(dut.clk_i, 2)
-    dut.rst_ni.value = 1
-    for sel, table in ((0, sig), (1, tanh)):
-        for addr, v in enumerate(table):
-            dut.tbl_we_i.value, dut.tbl_sel_i.value = 1, sel
-            dut.tbl_addr_i.value, dut.tbl_data_i.value = addr, int(v)
-            await RisingEdge(dut.clk_i)
-    dut.tbl_we_i.value = 0
+    await load_eltwise_tables(dut, image)
 
     rng = np.random.default_rng(5)
     units = 4096
@@ -107,19 +97,7 @@ async def eltwise_matches_golden(dut):
     want_c, want_h, want_hs = gru_elementwise(image, z.T.reshape(1, -1), hs_prev[None])
     assert (want_c == t.cell.raw_max).any() and (want_c == t.cell.raw_min).any(), "no saturating q_state"
 
-    got = {}
-
-    async def collect():
-        while len(got) < units:
-            await RisingEdge(dut.clk_i)
-            if int(dut.out_valid_o.value):
-                got[int(dut.out_unit_o.value)] = (
-                    dut.out_c_o.value.to_signed(),
-                    dut.out_h_o.value.to_signed(),
-                    dut.out_hs_o.value.to_signed(),
-                )
-
-    mon = cocotb.start_soon(collect())
+    mon = cocotb.start_soon(collect_eltwise(dut, units))
     zmask = (1 << len(dut.in_z_i)) - 1
     for u in range(units):
         for g in range(4):
@@ -138,7 +116,7 @@ async def eltwise_matches_golden(dut):
             dut.in_valid_i.value = 0
             await RisingEdge(dut.clk_i)
     dut.in_valid_i.value = 0
-    await mon
+    got = await mon
     bad = []
     for u in range(units):
         key = u % (1 << len(dut.in_unit_i))

@@ -6,9 +6,10 @@ entry must read back through the unit."""
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import RisingEdge
 
 from codesign.engine import EngineConfig, elementwise, encode, random_model
+from codesign.tbkit import collect_eltwise, load_eltwise_tables
 
 
 def eltwise_image():
@@ -24,17 +25,7 @@ async def eltwise_matches_golden(dut):
     sig, tanh = image.sigmoid_table, image.tanh_table
     assert (int(dut.TableInWidth.value), int(dut.GateWidth.value)) == (t.table_in.width, t.gate.width)
     assert len(dut.tbl_data_i) == t.table_width
-    dut.in_valid_i.value = 0
-    dut.tbl_we_i.value = 0
-    dut.rst_ni.value = 0
-    await ClockCycles(dut.clk_i, 2)
-    dut.rst_ni.value = 1
-    for sel, table in ((0, sig), (1, tanh)):
-        for addr, v in enumerate(table):
-            dut.tbl_we_i.value, dut.tbl_sel_i.value = 1, sel
-            dut.tbl_addr_i.value, dut.tbl_data_i.value = addr, int(v)
-            await RisingEdge(dut.clk_i)
-    dut.tbl_we_i.value = 0
+    await load_eltwise_tables(dut, image)
 
     rng = np.random.default_rng(5)
     units = 500
@@ -61,19 +52,7 @@ async def eltwise_matches_golden(dut):
     # Golden layout: one vector z = [z_i (H), z_f (H), z_g (H), z_o (H)].
     want_c, want_h, want_hs = elementwise(image, z.T.reshape(1, -1), c_prev[None])
 
-    got = {}
-
-    async def collect():
-        while len(got) < units:
-            await RisingEdge(dut.clk_i)
-            if int(dut.out_valid_o.value):
-                got[int(dut.out_unit_o.value)] = (
-                    dut.out_c_o.value.to_signed(),
-                    dut.out_h_o.value.to_signed(),
-                    dut.out_hs_o.value.to_signed(),
-                )
-
-    mon = cocotb.start_soon(collect())
+    mon = cocotb.start_soon(collect_eltwise(dut, units))
     for u in range(units):
         for g in range(4):
             dut.in_valid_i.value = 1
@@ -86,7 +65,7 @@ async def eltwise_matches_golden(dut):
             dut.in_valid_i.value = 0
             await RisingEdge(dut.clk_i)
     dut.in_valid_i.value = 0
-    await mon
+    got = await mon
     for u in range(units):
         key = u % (1 << len(dut.in_unit_i))
         want = (int(want_c[0, u]), int(want_h[0, u]), int(want_hs[0, u]))

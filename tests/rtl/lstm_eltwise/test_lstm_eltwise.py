@@ -5,28 +5,14 @@ from pathlib import Path
 from lstm_eltwise_tb import eltwise_image
 
 from codesign import sim
+from codesign.tbkit import eltwise_parameters
 
 HERE = Path(__file__).resolve().parent
 
 
 def test_lstm_eltwise() -> None:
     image = eltwise_image()
-    t = image.types
-    params = {
-        "ZWidth": t.acc.width,
-        "ZFrac": t.acc.frac,
-        "UnitWidth": 9,
-        "TableInWidth": t.table_in.width,
-        "TableInFrac": t.table_in.frac,
-        "GateWidth": t.gate.width,
-        "GateFrac": t.gate.frac,
-        "CellWidth": t.cell.width,
-        "CellFrac": t.cell.frac,
-        "ActWidth": t.act.width,
-        "ActFrac": t.act.frac,
-        "SigmoidStep": image.sigmoid_step,
-        "TanhStep": image.tanh_step,
-    }
+    params = eltwise_parameters(image, unit_width=9)
     sources = [sim.RTL_DIR / f for f in ("fixed_cast.sv", "act_table.sv", "lstm_eltwise.sv")]
     runner = sim.build("lstm_eltwise", params, sources)
     sim.run(runner, "lstm_eltwise", "lstm_eltwise_tb", HERE)

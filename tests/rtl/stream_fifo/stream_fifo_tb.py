@@ -8,18 +8,7 @@ from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.sim import axis_bus, pack_words, unpack_words
-
-
-def stalls(rng: random.Random, probability: float):
-    while True:
-        yield rng.random() < probability
-
-
-async def reset(dut) -> None:
-    dut.rst_ni.value = 0
-    await ClockCycles(dut.clk_i, 3)
-    dut.rst_ni.value = 1
-    await ClockCycles(dut.clk_i, 1)
+from codesign.tbkit import reset, stalls
 
 
 @cocotb.test()

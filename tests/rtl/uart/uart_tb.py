@@ -7,6 +7,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from uart_bfm import UartDriver, UartMonitor
 
+from codesign.tbkit import reset
+
 CLK_NS = 10
 
 
@@ -21,10 +23,7 @@ async def start(dut, loopback: bool) -> None:
     dut.rxd_i.value = 1
     dut.tx_valid_i.value = 0
     dut.tx_data_i.value = 0
-    dut.rst_ni.value = 0
-    await ClockCycles(dut.clk_i, 3)
-    dut.rst_ni.value = 1
-    await ClockCycles(dut.clk_i, 2)
+    await reset(dut, cycles=3, settle=2)
 
 
 async def collect_rx(dut, got: list[int], errors: list[int]) -> None:

@@ -715,3 +715,33 @@ def test_finetune_circulant_block_must_divide_the_units(tmp_path, base):
     config = load_sweep(write_sweep(tmp_path, data, "ftbad"))
     with pytest.raises(CodesignError, match=r"ftbad\.yml: axes\.circulant_block\[1\]: 6:"):
         check_against_model(config, base.spec, base.gate_shapes())
+
+
+def test_gru_engine_delta_point(tmp_path):
+    """A reset_after GRU on the engine: rows z, r, n_x, n_h (the engine's own matrices), the cycle model
+    with and without delta, and a note that the resource estimate is the LSTM fit's."""
+    from codesign.engine.encoder import LayerWeights, gate_matrix
+    from codesign.sweep.evaluate import SweepContext
+
+    gru = load_base(load_spec(ROOT / "models" / "basicmotions_gru" / "spec.yml"))
+    ctx = SweepContext(gru, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
+    point = {
+        "target": "engine",
+        "structure": "unstructured",
+        "bits": 8,
+        "sparsity": 0.0,
+        "num_pe": 8,
+        "reuse_factor": None,
+        "block": None,
+        "circulant_block": None,
+        "delta_threshold": 0.25,
+    }
+    row = evaluate_point(ctx, point)
+    assert row["feasible"] and "fitted on LSTM builds" in row["note"]
+    with_delta, without = row["measured_cycles_per_step"], row["measured_cycles_per_step_no_delta"]
+    assert with_delta < without <= row["cycles_per_step"]
+    assert 0 < row["temporal_sparsity_x"] < 1 and 0 < row["temporal_sparsity_h"] < 1
+    rows = [gate_matrix(LayerWeights(k, r, b), "gru") for k, r, b in gru.layers]
+    assert row["stored_words"] >= sum(int(np.count_nonzero(m)) for m in rows)
+    data = {"model": str(ROOT / "models" / "basicmotions_gru" / "spec.yml"), "axes": {"target": ["engine"]}}
+    check_against_model(load_sweep(write_sweep(tmp_path, data, "gru")), gru.spec, [])

@@ -243,12 +243,15 @@ def load_sweep(path: str | Path) -> SweepConfig:
 
 
 def check_against_model(config: SweepConfig, spec, gate_shapes: list[tuple[int, int]]) -> None:
-    """What only the model can tell: the engine runs LSTMs; block shapes must tile every gate matrix."""
+    """What only the model can tell: the engine runs LSTMs and reset_after GRUs; block shapes must tile
+    every gate matrix."""
     f = _Fields(config.source)
-    if "engine" in config.axes["target"] and spec.model.cell != "lstm":
+    engine_cell = spec.model.cell == "lstm" or (spec.model.cell == "gru" and spec.model.reset_after)
+    if "engine" in config.axes["target"] and not engine_cell:
         i = config.axes["target"].index("engine")
+        what = "a GRU with reset_after: false" if spec.model.cell == "gru" else f"a {spec.model.cell}"
         raise f.fail(
-            f"axes.target[{i}]", f"'engine' runs LSTM layers only; {config.model} is a {spec.model.cell}"
+            f"axes.target[{i}]", f"'engine' runs LSTM and reset_after GRU layers; {config.model} is {what}"
         )
     if any(config.axes["delta_threshold"]):
         i = next(i for i, v in enumerate(config.axes["delta_threshold"]) if v)

@@ -90,6 +90,7 @@ def _bias_type(spec):
 
     types = [spec.precision.bias.fixed_type(), spec.precision.dense_bias.fixed_type()]
     frac, integer = max(t.frac for t in types), max(t.integer for t in types)
+    integer += spec.model.cell == "gru"  # z and r rows store b_i + b_r (as the encoder does)
     return FixedType(integer + frac, integer, True, "AP_TRN", "AP_SAT")
 
 
@@ -279,9 +280,13 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
             finetune_epochs=trained.get("epochs", {}).get("qat"),
         )
     if point["target"] == "engine":
+        from codesign.engine.encoder import gate_matrix as engine_rows
+
         width, frac = engine_weight_width([kernel_p, recurrent_p, dense_p])
+        # the engine's rows: the LSTM's gate matrix; a GRU's z, r, n_x, n_h (docs/engine.md "One GRU step")
+        rows = [engine_rows(w, spec.model.cell) for w in model.layers]
         resources, storage_bits, params_after, macs, extra = _engine(
-            ctx, point, spec, mats, head, width, frac
+            ctx, point, spec, rows, head, width, frac
         )
         storage_bits += bias_bits
         row.update(extra)
@@ -418,7 +423,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     try:
         types = derive_types(
             spec.model.activation, spec.model.recurrent_activation, spec.precision.input.fixed_type(),
-            state_type(spec.precision.state), weight_type(width, frac), bias_t, max_terms,
+            state_type(spec.precision.state), weight_type(width, frac), bias_t, max_terms, spec.model.cell,
         )  # fmt: skip
     except CodesignError as e:
         extra["note"] = str(e)
@@ -450,6 +455,11 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     )
     extra["acc_width"] = acc.width
     extra["gate_width"] = gate.width
+    if spec.model.cell == "gru":
+        extra["note"] = (
+            "LUT/FF/BRAM/DSP: the estimator is fitted on LSTM builds (a GRU's element-wise unit differs; "
+            "synthesize: true measures it); cycles: the cycle model"
+        )
     resources = engine_estimate(geometry, ctx.step_overhead, ctx.head_overhead)
     return resources, csc.bits, csc.nonzeros, macs, extra
 

@@ -33,10 +33,11 @@ def on_grid(w, frac: int):
 def main() -> int:
     import dataclasses
 
-    from codesign.compress.circulant import circulant_projection
-    from codesign.hls.config import choose_types, of_precision
+    from codesign.circulant import circulant_projection
+    from codesign.hls.config import choose_types
     from codesign.hls.estimate import estimate
     from codesign.hls.fastconv import fast_circulant, winograd_minimum
+    from codesign.hls.types import of_precision
     from codesign.models.train import load_trained
     from codesign.reference import ReferenceModel
     from codesign.spec import load_spec

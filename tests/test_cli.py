@@ -34,6 +34,19 @@ def test_stage_modules_import_without_tensorflow():
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_hls_and_circulant_algebra_import_without_tensorflow():
+    """Every module of codesign.hls, and the circulant algebra it shares with models/ and compress/, import
+    without TensorFlow, QKeras or hls4ml (those load when a conversion runs)."""
+    code = (
+        "import importlib, pkgutil, sys, codesign.hls as h\n"
+        "for m in pkgutil.iter_modules(h.__path__): importlib.import_module('codesign.hls.' + m.name)\n"
+        "import codesign.circulant, codesign.sweep.transform\n"
+        "print(sorted(k for k in ('tensorflow', 'qkeras', 'hls4ml') if k in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def _edit_spec(folder: Path, edit) -> Path:
     path = folder / "spec.yml"
     data = yaml.safe_load(path.read_text())

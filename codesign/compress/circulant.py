@@ -1,10 +1,7 @@
 """Block-circulant compression: project a trained dense LSTM onto block-circulant W_x, W_h, then QAT
 fine-tune in circulant form (C-LSTM / E-RNN), and write models/<base>-circulant<b>/.
 
-The projection is the least-squares one: a b x b circulant block has b free values, each repeated along
-one wrapped diagonal (r - c) mod b, so the nearest block in Frobenius norm takes the mean of the dense
-entries on each diagonal. Padding (the input zero-padded to whole blocks) is not part of the model, so
-the mean runs over the real entries only: the projection of the cropped matrix, not of a zero-padded one.
+The projection (least squares over the real, unpadded entries) is `codesign.circulant.circulant_vectors`.
 """
 
 from __future__ import annotations
@@ -14,44 +11,11 @@ from collections.abc import Callable
 import numpy as np
 import yaml
 
+from codesign.circulant import check_block, circulant_weights
 from codesign.errors import CodesignError
 from codesign.spec import Spec, load_spec, parse_spec
 
 FLOAT_BITS = 32
-
-
-def circulant_vectors(w: np.ndarray, b: int) -> np.ndarray:
-    """Defining vectors (ceil(rows/b), ceil(cols/b), b) of the block-circulant matrix nearest to w (rows x
-    cols, gate-major: row = output) in the least-squares sense over w's own entries."""
-    from codesign.models.circulant import circulant_index
-
-    w = np.asarray(w, np.float64)
-    rows, cols = w.shape
-    pr, pc = -(-rows // b) * b, -(-cols // b) * b
-    padded = np.zeros((pr, pc))
-    real = np.zeros((pr, pc))
-    padded[:rows, :cols] = w
-    real[:rows, :cols] = 1.0
-    index = circulant_index(b)
-    tiles = padded.reshape(pr // b, b, pc // b, b).transpose(0, 2, 1, 3)  # (R, C, b, b) as [i, j, r, c]
-    counts = real.reshape(pr // b, b, pc // b, b).transpose(0, 2, 1, 3)
-    sums = np.stack([tiles[..., index == k].sum(-1) for k in range(b)], axis=-1)
-    n = np.stack([counts[..., index == k].sum(-1) for k in range(b)], axis=-1)
-    return np.where(n > 0, sums / np.maximum(n, 1), 0.0)
-
-
-def circulant_projection(w: np.ndarray, b: int) -> np.ndarray:
-    """The nearest block-circulant matrix to w, same shape (the projection itself, for tests and sweeps)."""
-    from codesign.models.circulant import expand_vectors
-
-    return expand_vectors(circulant_vectors(w, b), w.shape[1]).astype(np.asarray(w).dtype)
-
-
-def circulant_weights(
-    kernel: np.ndarray, recurrent_kernel: np.ndarray, b: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keras (X, 4H) / (H, 4H) kernels -> (kernel_vectors, recurrent_vectors) of QCirculantLSTM."""
-    return circulant_vectors(np.asarray(kernel).T, b), circulant_vectors(np.asarray(recurrent_kernel).T, b)
 
 
 def variant_name(b: int, weight_bits: int | None = None) -> str:
@@ -123,8 +87,6 @@ def compress_circulant(
     if block is None or len(tuple(block)) != 2 or block[0] != block[1]:
         shown = "x".join(map(str, block)) if isinstance(block, (tuple, list)) else repr(block)
         raise CodesignError(f"--block {shown}: circulant blocks are square (BxB, e.g. 8x8)")
-    from codesign.models.circulant import check_block
-
     b = int(block[0])
     for units in spec.model.units:
         check_block(b, units, "--block")

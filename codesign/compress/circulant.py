@@ -104,11 +104,11 @@ def compress_circulant(
     from codesign.models.builders import build_model, weight_precisions
     from codesign.models.folder import write_model_folder
     from codesign.models.train import (
-        _seed,
         accuracy,
         fit_early_stopped,
         load_trained,
         model_metrics,
+        set_seed,
     )
 
     base = load_trained(spec)
@@ -118,7 +118,7 @@ def compress_circulant(
     if float_first:
         # As training does for the dense model: the float circulant model first (projected from the float
         # baseline), then QAT from it; the float fit recovers most of what the projection loses.
-        _seed(spec.training.seed + 2)
+        set_seed(spec.training.seed + 2)
         float_model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=False)
         float_model.set_weights(_projected(base.float_model, spec, b))
         float_epochs = fit_early_stopped(
@@ -128,7 +128,7 @@ def compress_circulant(
         float_accuracy = accuracy(float_model, ds.x_test, ds.y_test)
     else:
         start = _projected(base.model, spec, b)
-    _seed(spec.training.seed + 3)
+    set_seed(spec.training.seed + 3)
     model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=True)
     model.set_weights(
         [

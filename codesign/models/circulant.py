@@ -25,6 +25,8 @@ import tensorflow as tf  # noqa: E402  isort: skip
 from qkeras import QLSTM  # noqa: E402
 from qkeras.qrecurrent import QLSTMCell  # noqa: E402
 
+from codesign.models.quantizers import constraint, quantizer  # noqa: E402
+
 # keyword arguments of the RNN wrapper; everything else configures the cell
 _RNN_KEYS = (
     "return_sequences",
@@ -192,8 +194,6 @@ class CirculantLSTM(_DenseView, tf.keras.layers.RNN):
 
 def circulant_layer(spec, quantized: bool, **common) -> tf.keras.layers.Layer:
     """The recurrent layer `builders.build_model` makes for a spec compressed with method 'circulant'."""
-    from codesign.models.builders import _constraint, _quantizer
-
     if spec.model.cell != "lstm":
         raise CodesignError(
             f"{spec.path}: model.cell: {spec.model.cell!r} has no block-circulant layer (lstm only)"
@@ -209,12 +209,12 @@ def circulant_layer(spec, quantized: bool, **common) -> tf.keras.layers.Layer:
     p = spec.precision
     return QCirculantLSTM(
         block=block[0],
-        kernel_quantizer=_quantizer(p.kernel),
-        recurrent_quantizer=_quantizer(p.recurrent_kernel),
-        bias_quantizer=_quantizer(p.bias),
-        state_quantizer=None if p.state is None else _quantizer(p.state),
-        kernel_constraint=_constraint(p.kernel),
-        recurrent_constraint=_constraint(p.recurrent_kernel),
-        bias_constraint=_constraint(p.bias),
+        kernel_quantizer=quantizer(p.kernel),
+        recurrent_quantizer=quantizer(p.recurrent_kernel),
+        bias_quantizer=quantizer(p.bias),
+        state_quantizer=None if p.state is None else quantizer(p.state),
+        kernel_constraint=constraint(p.kernel),
+        recurrent_constraint=constraint(p.recurrent_kernel),
+        bias_constraint=constraint(p.bias),
         **common,
     )

@@ -85,7 +85,7 @@ def engine_weight_width(precisions: list[Precision]) -> tuple[int, int]:
     return frac + max(t.integer for t in types), frac
 
 
-def _bias_type(spec):
+def bias_type(spec):
     from codesign.fixed import FixedType
 
     types = [spec.precision.bias.fixed_type(), spec.precision.dense_bias.fixed_type()]
@@ -410,7 +410,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     if not WEIGHT_WIDTHS[0] <= width <= WEIGHT_WIDTHS[1]:
         extra["note"] = f"WeightWidth {width} is outside the engine's {WEIGHT_WIDTHS[0]}..{WEIGHT_WIDTHS[1]}"
         return None, csc.bits, csc.nonzeros, macs, extra
-    bias_t = _bias_type(spec)
+    bias_t = bias_type(spec)
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in [*mats, head])
     # The types as the encoder derives them (exact QKeras arithmetic: act holds x_t, q_state(h) and the
     # exact h_t); a spec the engine cannot compute exactly (unquantized activations, no state quantizer)

@@ -153,12 +153,12 @@ def spec_types():
     from codesign.engine.encoder import derive_types
     from codesign.engine.types import state_type, weight_type
     from codesign.spec import load_spec
-    from codesign.sweep.evaluate import _bias_type
+    from codesign.sweep.evaluate import bias_type
 
     spec = load_spec(SPEC)
     return derive_types(
         spec.model.activation, spec.model.recurrent_activation, spec.precision.input.fixed_type(),
-        state_type(spec.precision.state), weight_type(8, 7), _bias_type(spec), 1,
+        state_type(spec.precision.state), weight_type(8, 7), bias_type(spec), 1,
     )  # fmt: skip
 
 

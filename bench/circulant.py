@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+
+from codesign.outputs import build_root
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 BASE = "models/jvowels_lstm/spec.yml"
 BLOCKS = (4, 8, 16)
-OUT = Path("build/bench/circulant.json")
+OUT = build_root() / "bench" / "circulant.json"
 
 
 def on_grid(w, frac: int):

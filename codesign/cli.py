@@ -10,8 +10,10 @@ import argparse
 import importlib
 import os
 import sys
+from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.outputs import BUILD_ENV
 
 # Stages built in their own packages, in flow order: (module, one-line help). Each module has
 # `configure(parser)` (cheap to import: no TensorFlow at module top) and `run(args) -> int`.
@@ -81,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codesign",
         description="Quantization-aware RNNs from training to FPGA hardware, verified bit for bit.",
     )
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        default=None,
+        help=f"where stages write their outputs (default ${BUILD_ENV}, else build/ in the working folder)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
 
     p = sub.add_parser(
@@ -122,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_tensorflow()
+    if args.build_dir is not None:  # the environment carries it to every stage and worker process
+        os.environ[BUILD_ENV] = str(args.build_dir)
     from codesign.models.folder import set_command
 
     set_command(["codesign", *(sys.argv[1:] if argv is None else argv)])  # provenance of model folders

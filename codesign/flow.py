@@ -14,10 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from codesign.outputs import read_json, staged_folder, write_json
+from codesign.outputs import build_root, read_json, staged_folder, write_json
 from codesign.spec import Spec
-
-BUILD = Path("build")
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
     )
     from codesign.sweep.report import best_within
 
-    result = run_sweep(config, BUILD / "sweep", progress=progress)
+    result = run_sweep(config, build_root() / "sweep", progress=progress)
     print_summary(result, config.tolerance, out)
     best = best_within(result.rows, config.tolerance)
     return {"folder": str(result.folder), "points": len(result.rows), "best": best}
@@ -138,19 +136,19 @@ def _hls_only(spec: Spec) -> str | None:
 STAGES = [
     Stage(
         "hls",
-        lambda s, o: BUILD / "hls" / s.name / "report.json",
+        lambda s, o: build_root() / "hls" / s.name / "report.json",
         lambda s, o: ["hls", str(s.path), "-q"],
         _hls_only,
     ),
     Stage(
         "rtl",
-        lambda s, o: BUILD / "rtl" / s.name / "report.json",
+        lambda s, o: build_root() / "rtl" / s.name / "report.json",
         lambda s, o: ["rtl", str(s.path), "--pes", str(o.pes), "-q"],
         _engine_model,
     ),
     Stage(
         "sim",
-        lambda s, o: BUILD / "rtl" / s.name / "sim_report.json",
+        lambda s, o: build_root() / "rtl" / s.name / "sim_report.json",
         lambda s, o: (
             ["sim", str(s.path), "--pes", str(o.pes)]
             + ([] if o.sim_samples is None else ["--samples", str(o.sim_samples)])
@@ -159,7 +157,7 @@ STAGES = [
     ),
     Stage(
         "synth",
-        lambda s, o: BUILD / "synth" / f"{s.name}-{o.board}" / "report.json",
+        lambda s, o: build_root() / "synth" / f"{s.name}-{o.board}" / "report.json",
         lambda s, o: ["synth", str(s.path), "--board", o.board, "--pes", str(o.pes), "-q"],
         _engine_only,
     ),
@@ -243,7 +241,7 @@ def run_flow(
             )
         )
 
-    with staged_folder(BUILD / "flow" / spec.name) as stage_dir:
+    with staged_folder(build_root() / "flow" / spec.name) as stage_dir:
         write_json(stage_dir / "report.json", {"name": spec.name, "spec": str(spec.path), "stages": summary})
     out("")
     out(f"{spec.name}: summary")

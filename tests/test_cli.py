@@ -84,6 +84,21 @@ def test_flow_rejects_unknown_skip(capsys):
     assert "--skip: 'lint' is not one of hls, rtl, sim, synth, sweep" in capsys.readouterr().err
 
 
+def test_one_build_root_overridable(monkeypatch, tmp_path, capsys):
+    """Every stage writes under codesign.outputs.build_root(): build/ by default, $CODESIGN_BUILD, or
+    `codesign --build-dir` (which sets the variable, so worker processes see it too)."""
+    from codesign.outputs import BUILD_ENV, build_root
+
+    monkeypatch.delenv(BUILD_ENV, raising=False)
+    assert build_root() == Path("build")
+    monkeypatch.setenv(BUILD_ENV, str(tmp_path / "env"))
+    assert build_root() == tmp_path / "env"
+    root = ROOT / "models" / "jvowels_lstm" / "spec.yml"
+    assert cli.main(["--build-dir", str(tmp_path / "cli"), "flow", str(root), "--skip", "lint"]) == 2
+    assert build_root() == tmp_path / "cli"
+    capsys.readouterr()
+
+
 def test_malformed_yaml(tmp_path, capsys):
     path = tmp_path / "m" / "spec.yml"
     path.parent.mkdir()

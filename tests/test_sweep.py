@@ -383,11 +383,11 @@ def test_synthesize_runs_yosys_flow_on_engine_points_and_caches_it(tmp_path, mon
     import codesign.synth.command as synth
     from codesign.compress.pruning import gate_matrix
     from codesign.engine import decode_matrix, load_image
+    from codesign.filelist import read_file_list
     from codesign.sweep.evaluate import relative_error
     from codesign.sweep.model import at_bits
     from codesign.sweep.transform import compress_layer
     from codesign.synth.boards import BOARDS
-    from codesign.synth.yosys import read_file_list
 
     fake = FakeSynthesis()
     monkeypatch.setattr(synth, "synthesize", fake)

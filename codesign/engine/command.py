@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-BUILD = Path("build")
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from codesign.options import pe_range
@@ -31,19 +29,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step-overhead", type=int, default=0, help="cycle model: fixed cycles per layer step"
     )
-    parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of the output")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no table")
 
 
-def build_rtl(spec, config, out_root: Path = BUILD / "rtl", step_overhead: int = 0) -> dict:
+def build_rtl(spec, config, out_root: Path | None = None, step_overhead: int = 0) -> dict:
     """Encode the spec's trained model for `config`, check it on the test set, write the folder."""
     import numpy as np
 
     from codesign.engine.cycles import CycleParams, predict_cycles
     from codesign.engine.encoder import check_spec, encode, model_from_trained, write_image
     from codesign.engine.golden import run_golden
-    from codesign.outputs import staged_folder, write_json
+    from codesign.outputs import build_root, staged_folder, write_json
 
+    out_root = build_root() / "rtl" if out_root is None else out_root
     check_spec(spec)  # before the slow TensorFlow import: a GRU spec fails at once
     from codesign.models.train import load_trained
     from codesign.reference import ReferenceModel
@@ -129,12 +128,15 @@ def run(args: argparse.Namespace) -> int:
         index_overflow=args.index_overflow,
     )
     config.validate()
-    report = build_rtl(spec, config, args.out, args.step_overhead)
+    from codesign.outputs import build_root
+
+    out_root = build_root() / "rtl" if args.out is None else Path(args.out)
+    report = build_rtl(spec, config, out_root, args.step_overhead)
     if not args.quiet:
         print(
             f"{spec.name}: {report['num_pe']} PEs, "
             f"{report['weight_width']}+{report['index_width']}-bit words, "
-            f"depth {report['memory_depth']} -> {Path(args.out) / spec.name}"
+            f"depth {report['memory_depth']} -> {out_root / spec.name}"
         )
         print(
             f"  golden accuracy {report['accuracy_golden']:.4f} (QKeras {report['accuracy_keras']:.4f}, "

@@ -15,7 +15,6 @@ import json
 import time
 from pathlib import Path
 
-BUILD = Path("build")
 # The cocotb testbench lives in the package: `codesign sim` runs it for users, the tests reuse it.
 TB_DIR = Path(__file__).resolve().parent / "tb"
 TOP = "sparse_lstm_engine"
@@ -142,7 +141,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pes", type=int, required=True, help=f"number of processing elements ({lo}..{hi})")
     parser.add_argument("--samples", type=int, default=None, help="first K test sequences (default: all)")
     parser.add_argument("--stall", action="store_true", help="random valid gaps and ready back-pressure")
-    parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of build/rtl/<name>")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of build/rtl/<name>")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     from codesign.engine.encoder import FORMAT_VERSION, EngineConfig, check_rtl_spec, load_image
     from codesign.engine.golden import quantize_input
     from codesign.errors import CodesignError
-    from codesign.outputs import write_json
+    from codesign.outputs import build_root, write_json
     from codesign.spec import load_spec
 
     # Every option is checked before anything is announced or built.
@@ -160,12 +159,13 @@ def run(args: argparse.Namespace) -> int:
         raise CodesignError(f"--samples {args.samples} < 1")
     spec = load_spec(args.spec)
     check_rtl_spec(spec)
-    folder = Path(args.out) / spec.name
+    out_root = build_root() / "rtl" if args.out is None else Path(args.out)
+    folder = out_root / spec.name
     params_file = folder / "params.json"
     old = json.loads(params_file.read_text()) if params_file.exists() else {}
     if old.get("num_pe") != args.pes or old.get("format") != FORMAT_VERSION:  # missing, other NumPe or stale
         print(f"{spec.name}: encoding for {args.pes} PEs (codesign rtl) ...")
-        build_rtl(spec, config, args.out)
+        build_rtl(spec, config, out_root)
     from codesign.models.train import load_trained
 
     ds = load_trained(spec).dataset
@@ -181,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
               "and without ...")  # fmt: skip
     else:
         print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs) ...")
-    out = simulate(folder, x_raw, BUILD / "sim" / "runs" / spec.name, stall=args.stall, more_images=more)
+    runs = build_root() / "sim" / "runs" / spec.name
+    out = simulate(folder, x_raw, runs, stall=args.stall, more_images=more)
     report = sim_report(image, x_raw, y, out["tb"])
     if image.delta is not None:
         report |= delta_sim_report(image, x_raw, y, report, out["tb_more"][0])

@@ -11,7 +11,6 @@ import argparse
 import shutil
 from pathlib import Path
 
-BUILD = Path("build/hls")
 VENDOR_TOOLS = ("vitis_hls", "vitis-run", "vivado_hls")
 DEFAULT_PART = "xcvu13p-flga2577-2-e"  # hls4ml's default part
 
@@ -87,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from codesign.hls.estimate import estimate
     from codesign.hls.report import find_csynth_report, parse_csynth_xml
     from codesign.models.train import load_trained
-    from codesign.outputs import staged_folder, write_json
+    from codesign.outputs import build_root, staged_folder, write_json
     from codesign.reference import ReferenceModel
     from codesign.spec import load_spec
 
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         )
     trained = load_trained(spec)
     log = (lambda *a, **k: None) if args.quiet else print
-    target = args.out or BUILD / spec.name
+    target = args.out or build_root() / "hls" / spec.name
     with staged_folder(target) as stage:
         project = stage / "project"
         shutil.rmtree(project, ignore_errors=True)

@@ -476,9 +476,9 @@ def synthesize_engine(
     `codesign synth` does (same file list, top, parameters), with Yosys (no Vivado, no bitstream).
     Returns the yosys_* columns and the estimate's relative error against each."""
     from codesign.engine import EngineConfig, encode, engine_model_from_weights, write_image
+    from codesign.filelist import read_file_list
     from codesign.synth import command as synth
     from codesign.synth.boards import get_board
-    from codesign.synth.yosys import read_file_list
 
     board = get_board(ctx.synth_board)
     text = json.dumps({"point": point, "weights": weights_hash, "model": point_spec.name}, sort_keys=True)

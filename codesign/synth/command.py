@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.outputs import build_root
 from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
 from codesign.synth.pll import PllConfig, ecp5_pll
 
-BUILD = Path("build")
 RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
 ENGINE_TOP = "sparse_lstm_engine"
 
@@ -78,8 +78,9 @@ def synthesize(
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
     points): then report.json says so in its notes. `extra` adds keys to report.json (the PLL, say).
     """
+    from codesign.filelist import read_file_list
     from codesign.outputs import staged_folder, write_json
-    from codesign.synth import vivado, yosys
+    from codesign.synth import vivado
     from codesign.synth.report import build_report, format_report
 
     board = get_board(board) if isinstance(board, str) else board
@@ -87,7 +88,7 @@ def synthesize(
     defines = dict(defines or {})
     include_dirs = list(include_dirs)
     if isinstance(files, (str, Path)):
-        file_list = yosys.read_file_list(Path(files))
+        file_list = read_file_list(Path(files))
         files = file_list.files
         include_dirs += file_list.include_dirs
         defines = {**file_list.defines, **defines}
@@ -386,15 +387,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="RTL file list (.f): a path, or the name of one codesign ships (engine.f, ulx3s_engine.f)",
     )
     parser.add_argument("--top", default=ENGINE_TOP, help="top module")
-    parser.add_argument("--out", type=Path, default=BUILD / "synth", help="parent folder of the output")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     from codesign.engine.encoder import check_rtl_spec
+    from codesign.filelist import read_file_list
     from codesign.options import check_board, check_pes, check_positive
     from codesign.spec import load_spec
-    from codesign.synth.yosys import read_file_list
 
     # Every option is checked before anything is announced or built.
     board = check_board(args.board)
@@ -410,13 +411,13 @@ def run(args: argparse.Namespace) -> int:
     file_list = read_file_list(list_path, base=Path.cwd())
     spec = load_spec(args.spec)
     check_rtl_spec(spec)
-    rtl_dir = BUILD / "rtl" / spec.name
+    rtl_dir = build_root() / "rtl" / spec.name
     image = _engine_image(spec, rtl_dir, args.pes, print)
     declared = set()
     for f in file_list.files:
         declared |= top_parameters(f, args.top) if f.stem == args.top else set()
     params = {k: v for k, v in engine_parameters(image, rtl_dir).items() if not declared or k in declared}
-    out_dir = args.out / f"{spec.name}-{board.name}"
+    out_dir = (build_root() / "synth" if args.out is None else args.out) / f"{spec.name}-{board.name}"
     pll = board_pll(board, declared, args.clock if args.clock is not None else board.clock_mhz)
     for attempt in range(1 + (max(args.fit_clock, 0) if pll is not None else 0)):
         extra = {}

@@ -13,9 +13,11 @@ import json
 import re
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.filelist import FileList, read_file_list
 from codesign.outputs import build_root
 from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
@@ -78,7 +80,6 @@ def synthesize(
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
     points): then report.json says so in its notes. `extra` adds keys to report.json (the PLL, say).
     """
-    from codesign.filelist import read_file_list
     from codesign.outputs import staged_folder, write_json
     from codesign.synth import vivado
     from codesign.synth.report import build_report, format_report
@@ -391,35 +392,80 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
+@dataclass(frozen=True)
+class SynthOptions:
+    """What `codesign synth` takes besides the spec (the options of the same names)."""
+
+    board: str
+    pes: int | None = None  # None: the NumPe of build/rtl/<name> (8 when there is none)
+    clock: float | None = None  # MHz; None: the board's
+    fit_clock: int = 0
+    no_vivado: bool = False
+    no_bitstream: bool = False
+    no_route: bool = False
+    file_list: Path = ENGINE_FILE_LIST
+    top: str = ENGINE_TOP
+    out: Path | None = None  # parent folder of the output; default build/synth
+    quiet: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SynthOptions:
+        return cls(
+            board=args.board,
+            pes=args.pes,
+            clock=args.clock,
+            fit_clock=args.fit_clock,
+            no_vivado=args.no_vivado,
+            no_bitstream=args.no_bitstream,
+            no_route=args.no_route,
+            file_list=args.file_list,
+            top=args.top,
+            out=args.out,
+            quiet=args.quiet,
+        )
+
+    def validate(self) -> tuple[Board, FileList]:
+        """The board and the file list; a CodesignError names the option that is wrong."""
+        from codesign.options import check_board, check_pes, check_positive
+
+        board = check_board(self.board)
+        if self.pes is not None:
+            check_pes(self.pes)
+        check_positive(self.clock, "--clock")
+        list_path = shipped_file_list(self.file_list)
+        if not list_path.is_file():
+            shipped = ", ".join(sorted(p.name for p in RTL_DIR.glob("*.f")))
+            raise CodesignError(
+                f"--file-list {self.file_list}: no such file, nor a list codesign ships ({shipped})"
+            )
+        return board, read_file_list(list_path, base=Path.cwd())
+
+
 def run(args: argparse.Namespace) -> int:
-    from codesign.engine.encoder import check_rtl_spec
-    from codesign.filelist import read_file_list
-    from codesign.options import check_board, check_pes, check_positive
     from codesign.spec import load_spec
 
-    # Every option is checked before anything is announced or built.
-    board = check_board(args.board)
-    if args.pes is not None:
-        check_pes(args.pes)
-    check_positive(args.clock, "--clock")
-    list_path = shipped_file_list(args.file_list)
-    if not list_path.is_file():
-        shipped = ", ".join(sorted(p.name for p in RTL_DIR.glob("*.f")))
-        raise CodesignError(
-            f"--file-list {args.file_list}: no such file, nor a list codesign ships ({shipped})"
-        )
-    file_list = read_file_list(list_path, base=Path.cwd())
-    spec = load_spec(args.spec)
+    options = SynthOptions.from_args(args)
+    options.validate()  # every option is checked before anything is announced or built
+    run_synth(load_spec(args.spec), options)
+    return 0
+
+
+def run_synth(spec, options: SynthOptions) -> dict:
+    """The synth stage on `spec`: its engine image (built first when missing or for other PEs) through
+    `synthesize` for the board; writes and returns report.json's content."""
+    from codesign.engine.encoder import check_rtl_spec
+
+    board, file_list = options.validate()
     check_rtl_spec(spec)
     rtl_dir = build_root() / "rtl" / spec.name
-    image = _engine_image(spec, rtl_dir, args.pes, print)
+    image = _engine_image(spec, rtl_dir, options.pes, print)
     declared = set()
     for f in file_list.files:
-        declared |= top_parameters(f, args.top) if f.stem == args.top else set()
+        declared |= top_parameters(f, options.top) if f.stem == options.top else set()
     params = {k: v for k, v in engine_parameters(image, rtl_dir).items() if not declared or k in declared}
-    out_dir = (build_root() / "synth" if args.out is None else args.out) / f"{spec.name}-{board.name}"
-    pll = board_pll(board, declared, args.clock if args.clock is not None else board.clock_mhz)
-    for attempt in range(1 + (max(args.fit_clock, 0) if pll is not None else 0)):
+    out_dir = (build_root() / "synth" if options.out is None else options.out) / f"{spec.name}-{board.name}"
+    pll = board_pll(board, declared, options.clock if options.clock is not None else board.clock_mhz)
+    for attempt in range(1 + (max(options.fit_clock, 0) if pll is not None else 0)):
         extra = {}
         if pll is not None:
             print(
@@ -429,22 +475,23 @@ def run(args: argparse.Namespace) -> int:
             extra["pll"] = pll.as_dict()
         report = synthesize(
             file_list.files,
-            args.top,
+            options.top,
             params | (pll.parameters() if pll is not None else {}),
             board,
             out_dir,
             defines=file_list.defines,
             include_dirs=[*file_list.include_dirs, rtl_dir],
-            clock_mhz=pll.out_mhz if pll is not None else args.clock,
-            use_vivado=False if args.no_vivado else None,
-            bitstream=not args.no_bitstream,
-            route=not args.no_route,
+            clock_mhz=pll.out_mhz if pll is not None else options.clock,
+            use_vivado=False if options.no_vivado else None,
+            bitstream=not options.no_bitstream,
+            route=not options.no_route,
             name=f"{spec.name} ({image['num_pe']} PEs)",
-            progress=not args.quiet,
+            progress=not options.quiet,
             extra=extra,
         )
         fmax = report.get("fmax_mhz")
-        if pll is None or fmax is None or fmax >= pll.out_mhz or attempt == args.fit_clock or args.no_route:
+        last = attempt == options.fit_clock or options.no_route
+        if pll is None or fmax is None or fmax >= pll.out_mhz or last:
             break
         lower = ecp5_pll(board.osc_mhz, fmax, at_most=True)
         print(
@@ -452,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
             f"at {lower.out_mhz:g} MHz"
         )
         pll = lower
-    return 0
+    return report
 
 
 PLL_PARAMETERS = ("PllClkiDiv", "PllClkfbDiv", "PllClkopDiv", "PllClkopCphase", "ClkHz")

@@ -286,9 +286,9 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
             "sparse_lstm_engine",
             board.family,
             stage,
-            params,
-            file_list.defines,
-            file_list.include_dirs,
+            params=params,
+            defines=file_list.defines,
+            include_dirs=file_list.include_dirs,
             netlist=False,
             progress=False,
         )

@@ -67,9 +67,9 @@ def synthesize_config(config, files, defines, include_dirs, family: str, folder:
         TOP,
         family,
         stage,
-        config.rtl_parameters(),
-        defines,
-        include_dirs,
+        params=config.rtl_parameters(),
+        defines=defines,
+        include_dirs=include_dirs,
         netlist=False,
         progress=False,
     )

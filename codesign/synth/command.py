@@ -12,7 +12,7 @@ import argparse
 import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,85 +81,34 @@ def synthesize(
     points): then report.json says so in its notes. `extra` adds keys to report.json (the PLL, say).
     """
     from codesign.outputs import staged_folder, write_json
-    from codesign.synth import vivado
-    from codesign.synth.report import build_report, format_report
+    from codesign.synth.report import format_report
 
     board = get_board(board) if isinstance(board, str) else board
-    params = dict(params or {})
-    defines = dict(defines or {})
-    include_dirs = list(include_dirs)
-    if isinstance(files, (str, Path)):
-        file_list = read_file_list(Path(files))
-        files = file_list.files
-        include_dirs += file_list.include_dirs
-        defines = {**file_list.defines, **defines}
-    files = [Path(f) for f in files]
-    if not files:
-        raise CodesignError("synthesize: no source files")
+    files, defines, include_dirs = _sources(files, defines, include_dirs)
     clock = board.clock_mhz if clock_mhz is None else float(clock_mhz)
     out_dir = Path(out_dir)
-    notes: list[str] = []
-
-    if use_vivado and board.vendor != "xilinx":
-        raise CodesignError(f"board {board.name}: Vivado does not target {board.part}")
-    vivado_exe = vivado.vivado_path() if board.vendor == "xilinx" and use_vivado is not False else None
-    if use_vivado and vivado_exe is None:
-        raise CodesignError(vivado.NOT_INSTALLED.split(";")[0])
+    vivado_exe = _vivado_to_use(board, use_vivado)
 
     with staged_folder(out_dir) as stage:
         _clear(stage)
+        job = SynthJob(
+            files=files,
+            top=top,
+            params=dict(params or {}),
+            board=board,
+            stage=stage,
+            defines=defines,
+            include_dirs=include_dirs,
+            clock_mhz=clock,
+            name=name,
+            log=log,
+            progress=progress,
+        )
         try:
             if vivado_exe is not None:
-                log(f"[synth] {board.name}: Vivado synth_design for {board.part}")
-                result = vivado.run_vivado(
-                    files,
-                    top,
-                    board,
-                    stage,
-                    _tool_params(params, None),
-                    defines,
-                    include_dirs,
-                    clock_port,
-                    clock,
-                    vivado_implement,
-                    progress,
-                )
-                numbers = {k: result.used.get(k) for k in ("lut", "ff", "bram", "dsp")}
-                numbers["fmax_mhz"] = result.fmax_mhz
-                where = "vivado route_design" if vivado_implement else "vivado synth_design"
-                if not vivado_implement:
-                    notes.append("Fmax from Vivado's post-synthesis timing (no place-and-route)")
-                report = build_report(
-                    board,
-                    top,
-                    params_for_report(params),
-                    numbers,
-                    dict.fromkeys(numbers, where),
-                    result.version,
-                    estimate=False,
-                    clock_mhz=clock,
-                    available=result.available,
-                    details={"vivado": {"used": result.used, "log": "vivado.log"}},
-                    notes=notes,
-                    name=name,
-                )
+                report = _vivado_flow(job, clock_port=clock_port, implement=vivado_implement)
             else:
-                report = _open_source_flow(
-                    files,
-                    top,
-                    params,
-                    board,
-                    stage,
-                    defines,
-                    include_dirs,
-                    clock,
-                    bitstream,
-                    progress,
-                    notes,
-                    name,
-                    log,
-                    route,
-                )
+                report = _open_source_flow(job, bitstream=bitstream, route=route)
             if require_fit:
                 check_fit(report, board, stage)
         except CodesignError as exc:
@@ -171,44 +120,121 @@ def synthesize(
     return report
 
 
+@dataclass(frozen=True)
+class SynthJob:
+    """One synthesis run as the tool flows see it."""
+
+    files: list[Path]
+    top: str
+    params: dict[str, object]  # the top's parameter overrides (a Path is passed as a path the tool opens)
+    board: Board
+    stage: Path  # the (staged) output folder the tools write into
+    defines: dict[str, str | None]
+    include_dirs: list[Path]
+    clock_mhz: float
+    name: str | None  # report.json's name
+    log: Callable[[str], None]
+    progress: bool
+
+
+def _sources(
+    files: Sequence[Path] | Path, defines: Mapping[str, str | None] | None, include_dirs: Sequence[Path]
+) -> tuple[list[Path], dict[str, str | None], list[Path]]:
+    """(sources, defines, include folders) from a list of sources or one .f file list (its defines give way
+    to `defines`)."""
+    defines = dict(defines or {})
+    include_dirs = list(include_dirs)
+    if isinstance(files, (str, Path)):
+        file_list = read_file_list(Path(files))
+        files = file_list.files
+        include_dirs += file_list.include_dirs
+        defines = {**file_list.defines, **defines}
+    files = [Path(f) for f in files]
+    if not files:
+        raise CodesignError("synthesize: no source files")
+    return files, defines, include_dirs
+
+
+def _vivado_to_use(board: Board, use_vivado: bool | None) -> str | None:
+    """Vivado's executable when this run uses it (see `synthesize`), else None; an error when it must and
+    cannot."""
+    from codesign.synth import vivado
+
+    if use_vivado and board.vendor != "xilinx":
+        raise CodesignError(f"board {board.name}: Vivado does not target {board.part}")
+    vivado_exe = vivado.vivado_path() if board.vendor == "xilinx" and use_vivado is not False else None
+    if use_vivado and vivado_exe is None:
+        raise CodesignError(vivado.NOT_INSTALLED.split(";")[0])
+    return vivado_exe
+
+
+def _vivado_flow(job: SynthJob, *, clock_port: str, implement: bool) -> dict:
+    """Vivado synth_design (and place-and-route with `implement`): report.json's content."""
+    from codesign.synth import vivado
+    from codesign.synth.report import build_report
+
+    board = job.board
+    job.log(f"[synth] {board.name}: Vivado synth_design for {board.part}")
+    result = vivado.run_vivado(
+        job.files,
+        job.top,
+        board,
+        job.stage,
+        params=_tool_params(job.params, None),
+        defines=job.defines,
+        include_dirs=job.include_dirs,
+        clock_port=clock_port,
+        clock_mhz=job.clock_mhz,
+        implement=implement,
+        progress=job.progress,
+    )
+    numbers = {k: result.used.get(k) for k in ("lut", "ff", "bram", "dsp")}
+    numbers["fmax_mhz"] = result.fmax_mhz
+    where = "vivado route_design" if implement else "vivado synth_design"
+    notes = [] if implement else ["Fmax from Vivado's post-synthesis timing (no place-and-route)"]
+    return build_report(
+        board,
+        job.top,
+        params_for_report(job.params),
+        numbers=numbers,
+        sources=dict.fromkeys(numbers, where),
+        tool=result.version,
+        estimate=False,
+        clock_mhz=job.clock_mhz,
+        available=result.available,
+        details={"vivado": {"used": result.used, "log": "vivado.log"}},
+        notes=notes,
+        name=job.name,
+    )
+
+
 def params_for_report(params: Mapping[str, object]) -> dict[str, object]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in params.items()}
 
 
-def _open_source_flow(
-    files,
-    top,
-    params,
-    board,
-    stage,
-    defines,
-    include_dirs,
-    clock,
-    bitstream,
-    progress,
-    notes,
-    name,
-    log,
-    route=True,
-) -> dict:
+def _open_source_flow(job: SynthJob, *, bitstream: bool, route: bool = True) -> dict:
+    """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, yosys
     from codesign.synth.report import build_report
     from codesign.synth.vivado import NOT_INSTALLED
+
+    board, stage, clock, log, progress = job.board, job.stage, job.clock_mhz, job.log, job.progress
+    notes: list[str] = []
 
     if board.vendor == "xilinx":
         log(f"[synth] {board.name}: {NOT_INSTALLED}")
     pnr_flow = board.flow.startswith("nextpnr")
     log(f"[synth] {board.name}: yosys {board.yosys_synth} ({board.part})")
     ys = yosys.run_yosys(
-        files,
-        top,
+        job.files,
+        job.top,
         board.family,
         stage,
-        _tool_params(params, stage),
-        defines,
-        include_dirs,
-        pnr_flow,
-        progress,
+        params=_tool_params(job.params, stage),
+        defines=job.defines,
+        include_dirs=job.include_dirs,
+        netlist=pnr_flow,
+        progress=progress,
     )
     counts = ys.counts.as_dict()
     numbers = {k: counts[k] for k in ("lut", "ff", "bram", "dsp")} | {"fmax_mhz": None}
@@ -262,17 +288,17 @@ def _open_source_flow(
                     details["bitstream"] = pnr.bitstream.name
     return build_report(
         board,
-        top,
-        params_for_report(params),
-        numbers,
-        sources,
-        tool,
-        estimate,
-        clock,
-        available,
-        details,
-        notes,
-        name,
+        job.top,
+        params_for_report(job.params),
+        numbers=numbers,
+        sources=sources,
+        tool=tool,
+        estimate=estimate,
+        clock_mhz=clock,
+        available=available,
+        details=details,
+        notes=notes,
+        name=job.name,
     )
 
 

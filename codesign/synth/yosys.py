@@ -293,6 +293,7 @@ def run_yosys(
     top: str,
     family: str,
     out_dir: Path,
+    *,
     params: Mapping[str, object] | None = None,
     defines: Mapping[str, str | None] | None = None,
     include_dirs: Sequence[Path] = (),

@@ -105,6 +105,7 @@ def estimate(
     weights: list[tuple[np.ndarray, np.ndarray]],
     head: np.ndarray,
     steps: int,
+    *,
     reuse_factor: int = 1,
     recurrent_reuse_factor: int | None = None,
     strategy: str = "Latency",

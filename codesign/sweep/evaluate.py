@@ -300,14 +300,14 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
     s = survey.survey_row(
         spec.name,
         technique,
-        base.params,
-        params_after,
-        storage_bits,
-        macs,
-        dense_macs,
-        acc,
-        base.baseline_accuracy,
-        ctx.tolerance,
+        params_before=base.params,
+        params_after=params_after,
+        size_bits=storage_bits,
+        macs=macs,
+        dense_macs=dense_macs,
+        accuracy=acc,
+        baseline_accuracy=base.baseline_accuracy,
+        tolerance=ctx.tolerance,
     )
     row.update(
         model=spec.name,
@@ -599,12 +599,12 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
             weights,
             model.dense_kernel,
             timesteps,
-            r,
-            r,
-            HLS_STRATEGY,
-            ctx.part,
-            block,
-            circulant,
+            reuse_factor=r,
+            recurrent_reuse_factor=r,
+            strategy=HLS_STRATEGY,
+            part=ctx.part,
+            block=block,
+            circulant=circulant,
         )
     except CodesignError as exc:  # e.g. a block shape that tiles [W_x W_h] but not W_x alone
         extra["note"] = f"hls: {exc}"

@@ -24,7 +24,7 @@ from codesign.spec import Spec
 class FlowOptions:
     pes: int = 8  # engine processing elements
     sim_samples: int | None = 40  # test sequences through the RTL (None: all); the golden model sees all
-    # Yosys counts in a minute or two; --board ulx3s-85f adds nextpnr place-and-route (5 to 20 minutes)
+    # Yosys counts only; --board ulx3s-85f adds nextpnr place-and-route and Fmax (far slower: README)
     board: str = "pynq-z2"
     skip: frozenset[str] = frozenset()  # stage names not to run
 

@@ -136,7 +136,8 @@ PROBES = (
         "act_width": 21,
     },
 )
-# Each Yosys run of the engine takes 0.1 to 2 minutes on a shared core: 40 runs (+ 2 spot checks).
+# Every point is one Yosys run of the engine (bench/fit_estimator.py records each run's time): 40 runs in
+# all (+ 2 spot checks), a budget one machine gets through in one sitting.
 TRAIN_POINTS = 20  # plus the two corners and the probes
 HELDOUT_POINTS = 10
 SEED = 5

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--build-dir",
         type=Path,
         default=None,
+        metavar="DIR",
         help=f"where stages write their outputs (default ${BUILD_ENV}, else build/ in the working folder)",
     )
     sub = parser.add_subparsers(dest="command", metavar="STAGE", required=True)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+
+from codesign.outputs import build_root
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 BASE = "models/jvowels_lstm/spec.yml"
 BLOCKS = (4, 8, 16)
-OUT = Path("build/bench/circulant.json")
+OUT = build_root() / "bench" / "circulant.json"
 
 
 def on_grid(w, frac: int):
@@ -33,10 +34,11 @@ def on_grid(w, frac: int):
 def main() -> int:
     import dataclasses
 
-    from codesign.compress.circulant import circulant_projection
-    from codesign.hls.config import choose_types, of_precision
+    from codesign.circulant import circulant_projection
+    from codesign.hls.config import choose_types
     from codesign.hls.estimate import estimate
     from codesign.hls.fastconv import fast_circulant, winograd_minimum
+    from codesign.hls.types import of_precision
     from codesign.models.train import load_trained
     from codesign.reference import ReferenceModel
     from codesign.spec import load_spec

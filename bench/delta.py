@@ -25,11 +25,13 @@ import sys
 import time
 from pathlib import Path
 
+from codesign.outputs import build_root
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = Path("build/bench/delta.json")
-WORK = Path("build/bench/delta/models")
+OUT = build_root() / "bench" / "delta.json"
+WORK = build_root() / "bench" / "delta" / "models"
 BASES = ("jvowels_lstm", "jvowels_lstm-balanced90", "basicmotions_gru", "basicmotions_gru-balanced90")
 PRUNE_PES = 8  # balanced pruning of the bases that are not committed pruned
 

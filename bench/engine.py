@@ -22,13 +22,15 @@ import os
 import time
 from pathlib import Path
 
+from codesign.outputs import build_root
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 MODELS = {
     "balanced90": "models/jvowels_lstm-balanced90/spec.yml",
     "magnitude90": "models/jvowels_lstm-magnitude90/spec.yml",
 }
-OUT = Path("build/bench/engine.json")
+OUT = build_root() / "bench" / "engine.json"
 SYNTH_BOARD = "ulx3s-85f"
 
 
@@ -36,7 +38,7 @@ def ecp5_fmax(name: str) -> tuple[float | None, str | None]:
     """Place-and-route Fmax of this model's engine, else of the balanced model's (same RTL build, other
     $readmemh contents), with the report it came from."""
     for candidate in (name, "jvowels_lstm-balanced90"):
-        report = Path("build/synth") / f"{candidate}-{SYNTH_BOARD}" / "report.json"
+        report = build_root() / "synth" / f"{candidate}-{SYNTH_BOARD}" / "report.json"
         if report.exists():
             return json.loads(report.read_text()).get("fmax_mhz"), str(report)
     return None, None
@@ -113,7 +115,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rtl-samples", type=int, default=40)
     parser.add_argument("--pes", type=int, nargs="+", default=[4, 8, 16])
-    parser.add_argument("--work", type=Path, default=Path("build/bench/engine"))
+    parser.add_argument("--work", type=Path, default=build_root() / "bench" / "engine")
     args = parser.parse_args()
     from tqdm import tqdm
 

@@ -45,11 +45,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
+from codesign.outputs import build_root
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = Path("build/bench/engine_scale.json")
-WORK = Path("build/bench/engine_scale")
+OUT = build_root() / "bench" / "engine_scale.json"
+WORK = build_root() / "bench" / "engine_scale"
 INPUTS = 39  # ESE's TIMIT front-end: 39 MFCC features per frame
 CLASSES = 16
 SPARSITY = 0.9
@@ -119,7 +121,7 @@ def inputs_for(image, sequences: int, steps: int, seed: int):
 
 def ecp5_fmax() -> tuple[float | None, str | None]:
     """Place-and-route Fmax of the engine from a `codesign synth ... --board ulx3s-85f` report, if any."""
-    reports = sorted(Path("build/synth").glob("*-ulx3s-85f/report.json"))
+    reports = sorted((build_root() / "synth").glob("*-ulx3s-85f/report.json"))
     for report in reports:
         fmax = json.loads(report.read_text()).get("fmax_mhz")
         if fmax:
@@ -238,6 +240,7 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
     import threading
 
     from codesign.engine.sim_command import engine_build_params
+    from codesign.filelist import read_file_list
     from codesign.resources import ENGINE_FILE_LIST
     from codesign.sweep.fit import rtl_fingerprint
     from codesign.synth import yosys
@@ -245,7 +248,7 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
     from codesign.synth.command import over_budget
 
     board = get_board(board_name)
-    file_list = yosys.read_file_list(ENGINE_FILE_LIST)
+    file_list = read_file_list(ENGINE_FILE_LIST)
     params = {k: v for k, v in engine_build_params(image).items()}
     rtl_hash = rtl_fingerprint(file_list.files)
     key = hashlib.sha256(
@@ -283,9 +286,9 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
             "sparse_lstm_engine",
             board.family,
             stage,
-            params,
-            file_list.defines,
-            file_list.include_dirs,
+            params=params,
+            defines=file_list.defines,
+            include_dirs=file_list.include_dirs,
             netlist=False,
             progress=False,
         )

@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from codesign.outputs import build_root
+
 ROOT = Path(__file__).resolve().parents[1]
 TOP = "sparse_lstm_engine"
 
@@ -65,9 +67,9 @@ def synthesize_config(config, files, defines, include_dirs, family: str, folder:
         TOP,
         family,
         stage,
-        config.rtl_parameters(),
-        defines,
-        include_dirs,
+        params=config.rtl_parameters(),
+        defines=defines,
+        include_dirs=include_dirs,
         netlist=False,
         progress=False,
     )
@@ -96,18 +98,18 @@ def synthesize_config(config, files, defines, include_dirs, family: str, folder:
 def main() -> int:
     from tqdm import tqdm
 
+    from codesign.filelist import read_file_list
     from codesign.outputs import write_json
     from codesign.resources import ENGINE_FILE_LIST
     from codesign.sweep import fit
-    from codesign.synth.yosys import read_file_list
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="Yosys runs at a time (default 2)")
     parser.add_argument("--family", default="xc7", choices=("xc7",), help="target family")
     parser.add_argument("--file-list", type=Path, default=ENGINE_FILE_LIST)
-    parser.add_argument("--cache", type=Path, default=ROOT / "build" / "fit")
+    parser.add_argument("--cache", type=Path, default=ROOT / build_root() / "fit")
     parser.add_argument("--coefficients", type=Path, default=ROOT / "codesign" / "sweep" / "engine_cost.json")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "fit_estimator.json")
+    parser.add_argument("--out", type=Path, default=ROOT / build_root() / "bench" / "fit_estimator.json")
     parser.add_argument("--bar", type=float, default=0.10, help="held-out relative error bar (issue 5)")
     parser.add_argument("--synth-only", action="store_true", help="synthesize (fill the cache), do not fit")
     args = parser.parse_args()

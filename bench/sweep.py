@@ -15,6 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
+from codesign.outputs import build_root
 from codesign.sweep import load_sweep, run_sweep
 from codesign.sweep.report import best_within
 
@@ -26,7 +27,7 @@ def main() -> int:
     parser.add_argument("--sweep", type=Path, default=ROOT / "sweeps" / "jvowels_100.yml")
     parser.add_argument("--workers", type=int, default=None, help="default: every core")
     parser.add_argument("--interrupt-after", type=int, default=40)
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "sweep.json")
+    parser.add_argument("--out", type=Path, default=ROOT / build_root() / "bench" / "sweep.json")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args()
 

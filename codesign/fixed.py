@@ -6,9 +6,9 @@ a :class:`FixedType` is held as its raw integer mantissa ``raw`` (value = raw * 
 every operation is vectorised and exact, and ``tests/test_fixed.py`` checks it bit for bit against the
 real ``ap_fixed.h`` shipped with hls4ml, for every quantization x overflow mode.
 
-apytypes 0.5.1 was measured and is not used: its 7 roundings x WRAP/SAT match ap_fixed bit for bit, but
-only via a ~2200-bit intermediate for doubles (0.8 s per 1e6 values vs 0.04 s here; 64 spare bits miss ~1%),
-and it has no AP_SAT_ZERO, no AP_SAT_SYM and no unsigned types. So this is plain int64 numpy.
+apytypes was measured and is not used: its roundings x WRAP/SAT match ap_fixed bit for bit, but for
+doubles only through a very wide intermediate (slow; narrower ones miss; docs/architecture.md has the
+figures), and it has no AP_SAT_ZERO, no AP_SAT_SYM and no unsigned types. So this is plain int64 numpy.
 
 Semantics, as read from ``ap_fixed_base.h`` and confirmed by the test:
 

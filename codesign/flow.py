@@ -3,42 +3,34 @@
 train (load the committed weights, or train when they are missing) -> hls (hls4ml project, C-simulation
 against QKeras) -> rtl (engine images, golden model, cycle model) -> sim (the RTL under Verilator
 against the golden model) -> synth (open-source synthesis for a board) -> sweep (a small design-space
-sweep around the model). Each stage runs through the same command-line entry a user would type and
-writes its own report.json; the flow reads those reports back for its table and
-build/flow/<name>/report.json.
+sweep around the model). Each stage runs through its entry function (`run_hls`, `run_rtl`, `run_sim`,
+`run_synth`, `run_sweep`: what its command calls with the defaults a user would get), writes its own
+report.json and returns it; the flow keeps the figures for its table and build/flow/<name>/report.json.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from codesign.outputs import read_json, staged_folder, write_json
+from codesign.errors import CodesignError
+from codesign.outputs import build_root, staged_folder, write_json
 from codesign.spec import Spec
-
-BUILD = Path("build")
 
 
 @dataclass(frozen=True)
 class FlowOptions:
     pes: int = 8  # engine processing elements
     sim_samples: int | None = 40  # test sequences through the RTL (None: all); the golden model sees all
-    # Yosys counts in a minute or two; --board ulx3s-85f adds nextpnr place-and-route (5 to 20 minutes)
+    # Yosys counts only; --board ulx3s-85f adds nextpnr place-and-route and Fmax (far slower: README)
     board: str = "pynq-z2"
     skip: frozenset[str] = frozenset()  # stage names not to run
 
 
-def print_accuracy_table(metrics: dict, out=print) -> None:
-    acc, size = metrics["accuracy"], metrics["size_bytes"]
-    n = metrics["samples"]["test"]
-    out(f"{metrics['name']}: {metrics['dataset']}, {metrics['cell']} {metrics['units']}, {n} test sequences")
-    out(f"  {'model':<10} {'accuracy':>9} {'params':>7} {'weights':>10}")
-    for kind in ("float", "quantized"):
-        out(f"  {kind:<10} {acc[kind]:>9.4f} {metrics['params']:>7} {size[kind] / 1024:>7.1f} KB")
-
-
 def _train_stage(spec: Spec, retrain: bool, progress: bool, out) -> dict:
+    from codesign.models.command import print_accuracy_table
     from codesign.models.train import accuracy, has_weights, load_trained, train
 
     if retrain or not has_weights(spec):
@@ -57,17 +49,6 @@ def _train_stage(spec: Spec, retrain: bool, progress: bool, out) -> dict:
     )
     print_accuracy_table(metrics, out)
     return metrics
-
-
-def _command(argv: list[str]) -> None:
-    """Run a stage exactly as `codesign <argv>` would (same parser, same defaults)."""
-    from codesign.cli import build_parser
-    from codesign.errors import CodesignError
-
-    args = build_parser().parse_args(argv)
-    status = args.run(args)
-    if status:  # e.g. sim's mismatches: the flow stops, and its exit status says so
-        raise CodesignError(f"codesign {' '.join(argv)} exited with status {status}")
 
 
 def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
@@ -93,7 +74,7 @@ def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
     )
     from codesign.sweep.report import best_within
 
-    result = run_sweep(config, BUILD / "sweep", progress=progress)
+    result = run_sweep(config, build_root() / "sweep", progress=progress)
     print_summary(result, config.tolerance, out)
     best = best_within(result.rows, config.tolerance)
     return {"folder": str(result.folder), "points": len(result.rows), "best": best}
@@ -103,8 +84,53 @@ def _sweep_stage(spec: Spec, opts: FlowOptions, progress: bool, out) -> dict:
 class Stage:
     name: str
     report: Callable[[Spec, FlowOptions], Path]  # where the stage's report.json lands
-    argv: Callable[[Spec, FlowOptions], list[str]]
+    argv: Callable[[Spec, FlowOptions], list[str]]  # the same run as a command line (announced)
+    run: Callable[[Spec, FlowOptions], dict]  # the stage's entry function; returns its report
     applies: Callable[[Spec], str | None]  # None when the stage applies, else why it is skipped
+
+
+def _hls_argv(spec: Spec, o: FlowOptions) -> list[str]:
+    return ["hls", str(spec.path), "-q"]
+
+
+def _run_hls(spec: Spec, o: FlowOptions) -> dict:
+    from codesign.hls.command import HlsOptions, run_hls
+
+    return run_hls(spec, HlsOptions(quiet=True))
+
+
+def _rtl_argv(spec: Spec, o: FlowOptions) -> list[str]:
+    return ["rtl", str(spec.path), "--pes", str(o.pes), "-q"]
+
+
+def _run_rtl(spec: Spec, o: FlowOptions) -> dict:
+    from codesign.engine.command import RtlOptions, run_rtl
+
+    return run_rtl(spec, RtlOptions(pes=o.pes, quiet=True))
+
+
+def _sim_argv(spec: Spec, o: FlowOptions) -> list[str]:
+    samples = [] if o.sim_samples is None else ["--samples", str(o.sim_samples)]
+    return ["sim", str(spec.path), "--pes", str(o.pes), *samples]
+
+
+def _run_sim(spec: Spec, o: FlowOptions) -> dict:
+    from codesign.engine.sim_command import SimOptions, mismatches, run_sim
+
+    report = run_sim(spec, SimOptions(pes=o.pes, samples=o.sim_samples))
+    if mismatches(report):  # the flow stops, and its exit status says so
+        raise CodesignError(f"codesign {' '.join(_sim_argv(spec, o))} exited with status 1")
+    return report
+
+
+def _synth_argv(spec: Spec, o: FlowOptions) -> list[str]:
+    return ["synth", str(spec.path), "--board", o.board, "--pes", str(o.pes), "-q"]
+
+
+def _run_synth(spec: Spec, o: FlowOptions) -> dict:
+    from codesign.synth.command import SynthOptions, run_synth
+
+    return run_synth(spec, SynthOptions(board=o.board, pes=o.pes, quiet=True))
 
 
 def _engine_model(spec: Spec) -> str | None:
@@ -129,31 +155,22 @@ def _hls_only(spec: Spec) -> str | None:
 
 
 STAGES = [
+    Stage("hls", lambda s, o: build_root() / "hls" / s.name / "report.json", _hls_argv, _run_hls, _hls_only),
     Stage(
-        "hls",
-        lambda s, o: BUILD / "hls" / s.name / "report.json",
-        lambda s, o: ["hls", str(s.path), "-q"],
-        _hls_only,
-    ),
-    Stage(
-        "rtl",
-        lambda s, o: BUILD / "rtl" / s.name / "report.json",
-        lambda s, o: ["rtl", str(s.path), "--pes", str(o.pes), "-q"],
-        _engine_model,
+        "rtl", lambda s, o: build_root() / "rtl" / s.name / "report.json", _rtl_argv, _run_rtl, _engine_model
     ),
     Stage(
         "sim",
-        lambda s, o: BUILD / "rtl" / s.name / "sim_report.json",
-        lambda s, o: (
-            ["sim", str(s.path), "--pes", str(o.pes)]
-            + ([] if o.sim_samples is None else ["--samples", str(o.sim_samples)])
-        ),
+        lambda s, o: build_root() / "rtl" / s.name / "sim_report.json",
+        _sim_argv,
+        _run_sim,
         _engine_model,
     ),
     Stage(
         "synth",
-        lambda s, o: BUILD / "synth" / f"{s.name}-{o.board}" / "report.json",
-        lambda s, o: ["synth", str(s.path), "--board", o.board, "--pes", str(o.pes), "-q"],
+        lambda s, o: build_root() / "synth" / f"{s.name}-{o.board}" / "report.json",
+        _synth_argv,
+        _run_synth,
         _engine_model,
     ),
 ]
@@ -217,9 +234,8 @@ def run_flow(
             lines.append((stage.name, f"skipped: {reason}"))
             continue
         out(f"[{stage.name}] codesign {' '.join(stage.argv(spec, opts))}")
-        _command(stage.argv(spec, opts))
+        report = stage.run(spec, opts)
         report_path = stage.report(spec, opts)
-        report = read_json(report_path)
         summary[stage.name] = {"report": str(report_path)}
         lines.extend((stage.name, line) for line in _summary_lines(stage.name, report))
     if "sweep" not in opts.skip:
@@ -236,10 +252,52 @@ def run_flow(
             )
         )
 
-    with staged_folder(BUILD / "flow" / spec.name) as stage_dir:
+    with staged_folder(build_root() / "flow" / spec.name) as stage_dir:
         write_json(stage_dir / "report.json", {"name": spec.name, "spec": str(spec.path), "stages": summary})
     out("")
     out(f"{spec.name}: summary")
     for name, line in lines:
         out(f"  {name:<6} {line}")
     return summary
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="models/<name>/spec.yml")
+    parser.add_argument("--retrain", action="store_true", help="train even when weights are committed")
+    parser.add_argument("--pes", type=int, default=8, help="engine processing elements (default 8)")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=40,
+        help="test sequences through the RTL simulation (0: all; default 40)",
+    )
+    parser.add_argument(
+        "--board",
+        default="pynq-z2",
+        help="synthesis board (default pynq-z2: Yosys counts; ulx3s-85f adds place-and-route and Fmax)",
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], metavar="STAGE", help="leave out a stage (repeatable)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.options import check_board, check_pes
+    from codesign.spec import load_spec
+
+    unknown = sorted(set(args.skip) - set(STAGE_NAMES))
+    if unknown:
+        raise CodesignError(f"--skip: {unknown[0]!r} is not one of {', '.join(STAGE_NAMES)}")
+    check_pes(args.pes)
+    if args.samples < 0:
+        raise CodesignError(f"--samples {args.samples} < 0 (0 simulates the whole test set)")
+    check_board(args.board)  # an unknown board fails before any stage runs
+    options = FlowOptions(
+        pes=args.pes,
+        sim_samples=None if args.samples == 0 else args.samples,
+        board=args.board,
+        skip=frozenset(args.skip),
+    )
+    run_flow(load_spec(args.spec), retrain=args.retrain, progress=not args.quiet, options=options)
+    return 0

@@ -1,7 +1,9 @@
-"""Writing stage outputs so that a failure leaves nothing half-written.
+"""Where stage outputs go, and writing them so that a failure leaves nothing half-written.
 
-A stage writes into a hidden sibling folder and the folder replaces the target only when the stage
-has finished; files already in the target (a spec.yml, say) are carried over first.
+Every stage writes under one build root (`build_root()`: build/ in the working folder, or the folder
+that $CODESIGN_BUILD or `codesign --build-dir` names). A stage writes into a hidden sibling folder and
+the folder replaces the target only when the stage has finished; files already in the target (a
+spec.yml, say) are carried over first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+BUILD_ENV = "CODESIGN_BUILD"
+
+
+def build_root() -> Path:
+    """The folder every stage's default output lives under: $CODESIGN_BUILD, else build/ (relative to the
+    working folder, so printed paths stay as short as the user's)."""
+    return Path(os.environ.get(BUILD_ENV) or "build")
 
 
 @contextmanager

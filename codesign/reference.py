@@ -22,9 +22,9 @@ so the fixed-point golden models derived from this one inherit no accumulation-o
 difference from Keras is Keras' own float32 rounding. `dtype=np.float32` mimics Keras, but cannot always
 equal it (TF's summation order and tanh / sigmoid approximations are not numpy's, and differ between
 CPUs). The two differ only where a quantized activation's exact input lies within a float32 rounding
-error of a rounding tie: Keras then lands one quantization step away (e.g. a forget gate whose sigmoid is
-201.499991 / 256, which float32 cannot tell from the tie 201.5 / 256). Tests therefore compare Keras to
-this reference by argmax and a tolerance, never bit for bit.
+error of a rounding tie: Keras then lands one quantization step away (the README names the one such gate
+on the shipped models). Tests therefore compare Keras to this reference by argmax and a tolerance, never
+bit for bit.
 """
 
 from __future__ import annotations

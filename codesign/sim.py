@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.outputs import build_root
 from codesign.resources import ENGINE_FILE_LIST, IMPORT_ROOT, RTL_DIR
 
-# Verilator builds go under build/sim of the working folder, as every stage's output does;
+# Verilator builds go under sim/ of the build root (codesign.outputs.build_root), as every stage's output;
 # CODESIGN_SIM_BUILD names another folder (the tests share the repository's cache through it).
 SIM_BUILD_ENV = "CODESIGN_SIM_BUILD"
 # Modest C++ optimisation: Verilator builds dominate the test time, simulation runs are short.
@@ -52,7 +53,7 @@ def rtl_sources(file_list: Path = ENGINE_FILE_LIST) -> list[Path]:
     """Sources named in a Verilator file list (paths relative to the list's folder, so that
     `cd codesign/rtl && verilator -f engine.f` works as well; nested -f lists included), read as synthesis
     reads it."""
-    from codesign.synth.yosys import read_file_list
+    from codesign.filelist import read_file_list
 
     return read_file_list(file_list, base=file_list.parent).files
 
@@ -66,7 +67,7 @@ def _build_key(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, 
 
 
 def sim_build_dir() -> Path:
-    return Path(os.environ.get(SIM_BUILD_ENV) or Path("build") / "sim").resolve()
+    return Path(os.environ.get(SIM_BUILD_ENV) or build_root() / "sim").resolve()
 
 
 def build_dir_for(toplevel: str, parameters: Mapping[str, object]) -> Path:

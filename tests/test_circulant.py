@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import assert_provenance
 
-from codesign.compress.circulant import circulant_projection, circulant_vectors
+from codesign.circulant import circulant_projection, circulant_vectors
 from codesign.errors import CodesignError
 
 from conftest import (  # isort: skip
@@ -37,7 +37,7 @@ def _circulant_by_definition(vectors: np.ndarray, cols: int) -> np.ndarray:
 
 
 def test_expansion_follows_the_definition():
-    from codesign.models.circulant import expand_vectors
+    from codesign.circulant import expand_vectors
 
     v = np.random.default_rng(1).normal(size=(4, 2, 4))
     np.testing.assert_array_equal(expand_vectors(v, 7), _circulant_by_definition(v, 7))
@@ -83,7 +83,7 @@ def _layers(block: int = 8, inputs: int = 12, units: int = 16):
 
 
 def test_layer_equals_a_qlstm_with_the_expanded_matrices():
-    from codesign.models.circulant import vector_shapes
+    from codesign.circulant import vector_shapes
 
     tf = pytest.importorskip("tensorflow")
     tf.keras.utils.set_random_seed(3)
@@ -111,7 +111,7 @@ def test_layer_trains_its_defining_vectors():
 
 
 def test_spec_errors_name_the_field(model_copy):
-    from codesign.models.circulant import check_block
+    from codesign.circulant import check_block
 
     with pytest.raises(CodesignError, match="block"):
         check_block(5, 32)
@@ -160,7 +160,7 @@ def _channels(model: Path) -> int:
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 def test_csim_agrees_with_qkeras_and_stores_only_the_vectors(csim_report):
-    from codesign.models.circulant import vector_shapes
+    from codesign.circulant import vector_shapes
 
     report, out, result = csim_report
     metrics = json.loads((MODEL / "metrics.json").read_text())
@@ -225,8 +225,8 @@ def test_direct_products_on_request_give_the_same_logits(csim_report, tmp_path):
 
 @pytest.mark.slow  # ~30 s: loads, fine-tunes one epoch, evaluates and saves a model
 def test_compress_writes_a_circulant_model_folder(model_copy):
+    from codesign.circulant import vector_shapes
     from codesign.compress import compress
-    from codesign.models.circulant import vector_shapes
     from codesign.models.train import load_trained
     from codesign.spec import load_spec
 

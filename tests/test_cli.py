@@ -34,6 +34,19 @@ def test_stage_modules_import_without_tensorflow():
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_hls_and_circulant_algebra_import_without_tensorflow():
+    """Every module of codesign.hls, and the circulant algebra it shares with models/ and compress/, import
+    without TensorFlow, QKeras or hls4ml (those load when a conversion runs)."""
+    code = (
+        "import importlib, pkgutil, sys, codesign.hls as h\n"
+        "for m in pkgutil.iter_modules(h.__path__): importlib.import_module('codesign.hls.' + m.name)\n"
+        "import codesign.circulant, codesign.sweep.transform\n"
+        "print(sorted(k for k in ('tensorflow', 'qkeras', 'hls4ml') if k in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def _edit_spec(folder: Path, edit) -> Path:
     path = folder / "spec.yml"
     data = yaml.safe_load(path.read_text())
@@ -69,6 +82,21 @@ def test_bad_spec_is_one_line_exit_2_nothing_written(
 def test_flow_rejects_unknown_skip(capsys):
     assert cli.main(["flow", "models/jvowels_lstm/spec.yml", "--skip", "lint"]) == 2
     assert "--skip: 'lint' is not one of hls, rtl, sim, synth, sweep" in capsys.readouterr().err
+
+
+def test_one_build_root_overridable(monkeypatch, tmp_path, capsys):
+    """Every stage writes under codesign.outputs.build_root(): build/ by default, $CODESIGN_BUILD, or
+    `codesign --build-dir` (which sets the variable, so worker processes see it too)."""
+    from codesign.outputs import BUILD_ENV, build_root
+
+    monkeypatch.delenv(BUILD_ENV, raising=False)
+    assert build_root() == Path("build")
+    monkeypatch.setenv(BUILD_ENV, str(tmp_path / "env"))
+    assert build_root() == tmp_path / "env"
+    root = ROOT / "models" / "jvowels_lstm" / "spec.yml"
+    assert cli.main(["--build-dir", str(tmp_path / "cli"), "flow", str(root), "--skip", "lint"]) == 2
+    assert build_root() == tmp_path / "cli"
+    capsys.readouterr()
 
 
 def test_malformed_yaml(tmp_path, capsys):

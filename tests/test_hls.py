@@ -110,7 +110,7 @@ def test_csim_project_uses_the_exact_activations(csim_reports):
 
 
 def _types(spec_name: str):
-    from codesign.hls.config import Fixed, LayerTypes, ModelTypes
+    from codesign.hls.types import Fixed, LayerTypes, ModelTypes
 
     w = Fixed(8, 1)
     layer = LayerTypes("rnn1", w, w, Fixed(8, 3), Fixed(25, 6), Fixed(17, 2), 4.0, state=Fixed(16, 5))

@@ -205,7 +205,14 @@ def test_estimate_storage_and_multipliers_fall_with_block_density(trained_weight
     def project(key, block):
         m = trained_weights[key]
         return estimate(
-            m["spec"], m["types"], m["weights"], m["head"], m["steps"], reuse, recurrent_reuse, block=block
+            m["spec"],
+            m["types"],
+            m["weights"],
+            m["head"],
+            m["steps"],
+            reuse_factor=reuse,
+            recurrent_reuse_factor=recurrent_reuse,
+            block=block,
         )
 
     dense, sparse = project("dense", None), project("block", (4, 4))

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from codesign.circulant import circulant_index, expand_vectors
 from codesign.hls.fastconv import fast_circulant, winograd_minimum
-from codesign.models.circulant import circulant_index, expand_vectors
 from codesign.resources import HLS_INCLUDE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +123,7 @@ def test_cpp_kernel_equals_the_block_circulant_products(b, reuse, direct_h, tmp_
     """W_x x + W_h h through the kernel's accumulate / finish (h W_h also by the direct products), at the
     types' extremes, equals numpy."""
     from codesign.hls.circulant_kernel import circulant_layer
-    from codesign.hls.config import Fixed
+    from codesign.hls.types import Fixed
 
     rng = np.random.default_rng(100 + b)
     nx, nh, n_rows = 2 * b - 3, 2 * b, 2  # x is zero-padded to whole blocks: the kernel must skip that

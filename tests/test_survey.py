@@ -149,7 +149,17 @@ def test_flags_and_relative_performance():
 def test_survey_row_and_table():
     params, bits = 1000, 8
     size_bits = survey.dense_storage_bits(params, bits)
-    row = survey.survey_row("m", "8-bit", params, params, size_bits, 500, 1000, 0.95, 0.96)
+    row = survey.survey_row(
+        "m",
+        "8-bit",
+        params_before=params,
+        params_after=params,
+        size_bits=size_bits,
+        macs=500,
+        dense_macs=1000,
+        accuracy=0.95,
+        baseline_accuracy=0.96,
+    )
     assert row.memory_savings == pytest.approx(32 / bits)
     assert row.compute_savings == pytest.approx(2.0)
     assert row.size_kb == pytest.approx(params * bits / 8 / 1024)

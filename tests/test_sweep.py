@@ -292,7 +292,9 @@ def test_hls_points_are_codesign_hls_estimates(model):
     ref = ReferenceModel.from_keras(spec, trained.model, quantized=True)
     types = choose_types(spec, ref, trained.dataset.x_train)
     weights = [(w.kernel, w.recurrent_kernel) for w in ref.layers]
-    est = estimate(spec, types, weights, ref.dense_kernel, trained.dataset.length, 4, part=part, circulant=b)
+    est = estimate(
+        spec, types, weights, ref.dense_kernel, trained.dataset.length, reuse_factor=4, part=part, circulant=b
+    )
     if circulant:
         assert row["size_kb"] * 8 * 1024 == trained.metrics["storage_bits"]["total"]
         assert row["memory_savings"] == pytest.approx(trained.metrics["memory_savings"]["vs_float_model"])
@@ -383,11 +385,11 @@ def test_synthesize_runs_yosys_flow_on_engine_points_and_caches_it(tmp_path, mon
     import codesign.synth.command as synth
     from codesign.compress.pruning import gate_matrix
     from codesign.engine import decode_matrix, load_image
+    from codesign.filelist import read_file_list
     from codesign.sweep.evaluate import relative_error
     from codesign.sweep.model import at_bits
     from codesign.sweep.transform import compress_layer
     from codesign.synth.boards import BOARDS
-    from codesign.synth.yosys import read_file_list
 
     fake = FakeSynthesis()
     monkeypatch.setattr(synth, "synthesize", fake)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from codesign.errors import CodesignError
+from codesign.filelist import read_file_list
 from codesign.fixed import FixedType
 from codesign.resources import RTL_DIR
 from codesign.synth import BOARDS, get_board, synthesize
@@ -39,7 +40,6 @@ from codesign.synth.vivado import parse_timing_summary, parse_utilization, parse
 from codesign.synth.yosys import (
     count_resources,
     parse_stat_json,
-    read_file_list,
     unary_cast_pitfalls,
     yosys_script,
 )

@@ -1,57 +1,23 @@
 """Block-circulant compression: project a trained dense LSTM onto block-circulant W_x, W_h, then QAT
 fine-tune in circulant form (C-LSTM / E-RNN), and write models/<base>-circulant<b>/.
 
-The projection is the least-squares one: a b x b circulant block has b free values, each repeated along
-one wrapped diagonal (r - c) mod b, so the nearest block in Frobenius norm takes the mean of the dense
-entries on each diagonal. Padding (the input zero-padded to whole blocks) is not part of the model, so
-the mean runs over the real entries only: the projection of the cropped matrix, not of a zero-padded one.
+The projection (least squares over the real, unpadded entries) is `codesign.circulant.circulant_vectors`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import yaml
 
+from codesign.circulant import check_block, circulant_weights
+from codesign.compress.spec_text import compressed_spec_text
 from codesign.errors import CodesignError
 from codesign.spec import Spec, load_spec, parse_spec
 
 FLOAT_BITS = 32
-
-
-def circulant_vectors(w: np.ndarray, b: int) -> np.ndarray:
-    """Defining vectors (ceil(rows/b), ceil(cols/b), b) of the block-circulant matrix nearest to w (rows x
-    cols, gate-major: row = output) in the least-squares sense over w's own entries."""
-    from codesign.models.circulant import circulant_index
-
-    w = np.asarray(w, np.float64)
-    rows, cols = w.shape
-    pr, pc = -(-rows // b) * b, -(-cols // b) * b
-    padded = np.zeros((pr, pc))
-    real = np.zeros((pr, pc))
-    padded[:rows, :cols] = w
-    real[:rows, :cols] = 1.0
-    index = circulant_index(b)
-    tiles = padded.reshape(pr // b, b, pc // b, b).transpose(0, 2, 1, 3)  # (R, C, b, b) as [i, j, r, c]
-    counts = real.reshape(pr // b, b, pc // b, b).transpose(0, 2, 1, 3)
-    sums = np.stack([tiles[..., index == k].sum(-1) for k in range(b)], axis=-1)
-    n = np.stack([counts[..., index == k].sum(-1) for k in range(b)], axis=-1)
-    return np.where(n > 0, sums / np.maximum(n, 1), 0.0)
-
-
-def circulant_projection(w: np.ndarray, b: int) -> np.ndarray:
-    """The nearest block-circulant matrix to w, same shape (the projection itself, for tests and sweeps)."""
-    from codesign.models.circulant import expand_vectors
-
-    return expand_vectors(circulant_vectors(w, b), w.shape[1]).astype(np.asarray(w).dtype)
-
-
-def circulant_weights(
-    kernel: np.ndarray, recurrent_kernel: np.ndarray, b: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keras (X, 4H) / (H, 4H) kernels -> (kernel_vectors, recurrent_vectors) of QCirculantLSTM."""
-    return circulant_vectors(np.asarray(kernel).T, b), circulant_vectors(np.asarray(recurrent_kernel).T, b)
 
 
 def variant_name(b: int, weight_bits: int | None = None) -> str:
@@ -59,8 +25,6 @@ def variant_name(b: int, weight_bits: int | None = None) -> str:
 
 
 def _spec_text(spec: Spec, b: int, weight_bits: int | None) -> str:
-    from codesign.compress.stage import compressed_spec_text
-
     compression = {"method": "circulant", "sparsity": 0.0, "block": [b, b], "base": spec.folder.name}
     text = compressed_spec_text(spec, compression)
     if weight_bits is None:
@@ -94,6 +58,17 @@ def _projected(dense_model, spec: Spec, b: int) -> list[np.ndarray]:
     return weights + dense_model.get_layer("head").get_weights()
 
 
+@dataclass(frozen=True)
+class CirculantFits:
+    """What the fits of a circulant compression measured (test accuracy unless named _val)."""
+
+    projected: float  # the quantized projection, before QAT
+    projected_val: float
+    float_accuracy: float | None  # the float circulant model before QAT (None: float_first off)
+    float_epochs: int
+    qat_epochs: int
+
+
 def compress_circulant(
     spec: Spec,
     block: tuple[int, int],
@@ -107,11 +82,46 @@ def compress_circulant(
     """Project the trained model `spec` describes onto b x b block-circulant W_x, W_h, QAT fine-tune it in
     that form (the spec's QAT settings, early-stopped; `epochs` caps each fit instead of the spec's epochs
     and qat_epochs), write the new folder. QAT starts from the projection of the base's QKeras weights, or,
-    with `float_first`, from a float circulant model fitted first from the projected float baseline
-    (measured on jvowels b=8: 0.9514 vs 0.9432 test accuracy, so off by default).
+    with `float_first`, from a float circulant model fitted first from the projected float baseline (off
+    by default: docs/architecture.md has the comparison).
 
     `weight_bits` re-quantizes W_x / W_h to that many bits (integer bits unchanged). Returns the new Spec.
     """
+    b, name = check_circulant_options(spec, block, name, weight_bits)
+    target = spec.folder.parent / name
+    text = _spec_text(spec, b, weight_bits)
+    new_spec = parse_spec(yaml.safe_load(text), str(target / "spec.yml"), target / "spec.yml")
+
+    from codesign.models.train import accuracy, load_trained
+
+    base = load_trained(spec)
+    ds = base.dataset
+    float_epochs, float_accuracy = 0, None
+    if float_first:
+        start, float_epochs, float_accuracy = _float_circulant(
+            spec, new_spec, base, b, name, epochs, progress
+        )
+    else:
+        start = _projected(base.model, spec, b)
+    model = _quantized_circulant(spec, new_spec, ds, start)
+    projected = accuracy(model, ds.x_test, ds.y_test)
+    projected_val = accuracy(model, ds.x_val, ds.y_val)
+    log(
+        f"[compress] circulant b={b} projection of {spec.name}"
+        + (" (float fine-tuned)" if float_first else "")
+        + f": test accuracy {projected:.4f} before QAT -> {target}"
+    )
+    qat_epochs = _qat(model, new_spec, ds, epochs, name, progress)
+    fits = CirculantFits(projected, projected_val, float_accuracy, float_epochs, qat_epochs)
+    return _write_circulant(
+        spec, new_spec, base, model, block=b, weight_bits=weight_bits, fits=fits, text=text
+    )
+
+
+def check_circulant_options(
+    spec: Spec, block: tuple[int, int], name: str | None, weight_bits: int | None
+) -> tuple[int, str]:
+    """(b, the new model's name) once the base, the block, the name and the weight bits are usable."""
     if spec.model.cell != "lstm":
         raise CodesignError(
             f"{spec.path}: model.cell: {spec.model.cell!r}: circulant compression is LSTM only"
@@ -123,8 +133,6 @@ def compress_circulant(
     if block is None or len(tuple(block)) != 2 or block[0] != block[1]:
         shown = "x".join(map(str, block)) if isinstance(block, (tuple, list)) else repr(block)
         raise CodesignError(f"--block {shown}: circulant blocks are square (BxB, e.g. 8x8)")
-    from codesign.models.circulant import check_block
-
     b = int(block[0])
     for units in spec.model.units:
         check_block(b, units, "--block")
@@ -133,40 +141,31 @@ def compress_circulant(
     name = name or f"{spec.name}-{variant_name(b, weight_bits)}"
     if not isinstance(name, str) or not name.replace("-", "_").isidentifier() or name == spec.folder.name:
         raise CodesignError(f"--name {name!r} is not a usable new model name")
-    target = spec.folder.parent / name
-    text = _spec_text(spec, b, weight_bits)
-    new_spec = parse_spec(yaml.safe_load(text), str(target / "spec.yml"), target / "spec.yml")
+    return b, name
 
-    import dataclasses
 
-    from codesign.models.builders import build_model, weight_precisions
-    from codesign.models.folder import write_model_folder
-    from codesign.models.train import (
-        _seed,
-        accuracy,
-        fit_early_stopped,
-        load_trained,
-        model_metrics,
+def _float_circulant(spec: Spec, new_spec: Spec, base, b: int, *, name: str, epochs, progress: bool):
+    """(weights, epochs, test accuracy) of the float circulant model fitted from the projected float
+    baseline: as training does for the dense model, float first, then QAT from it."""
+    from codesign.models.builders import build_model
+    from codesign.models.train import accuracy, fit_early_stopped, set_seed
+
+    ds, t = base.dataset, new_spec.training
+    set_seed(spec.training.seed + 2)
+    float_model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=False)
+    float_model.set_weights(_projected(base.float_model, spec, b))
+    float_epochs = fit_early_stopped(
+        float_model, ds, new_spec, t.learning_rate, epochs or t.epochs, f"{name} float", progress
     )
+    return float_model.get_weights(), float_epochs, accuracy(float_model, ds.x_test, ds.y_test)
 
-    base = load_trained(spec)
-    ds = base.dataset
-    t = new_spec.training
-    float_epochs, float_accuracy = 0, None
-    if float_first:
-        # As training does for the dense model: the float circulant model first (projected from the float
-        # baseline), then QAT from it; the float fit recovers most of what the projection loses.
-        _seed(spec.training.seed + 2)
-        float_model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=False)
-        float_model.set_weights(_projected(base.float_model, spec, b))
-        float_epochs = fit_early_stopped(
-            float_model, ds, new_spec, t.learning_rate, epochs or t.epochs, f"{name} float", progress
-        )
-        start = float_model.get_weights()
-        float_accuracy = accuracy(float_model, ds.x_test, ds.y_test)
-    else:
-        start = _projected(base.model, spec, b)
-    _seed(spec.training.seed + 3)
+
+def _quantized_circulant(spec: Spec, new_spec: Spec, ds, start: list[np.ndarray]):
+    """The QKeras circulant model from `start`, each latent weight clipped into its quantizer's range."""
+    from codesign.models.builders import build_model, weight_precisions
+    from codesign.models.train import set_seed
+
+    set_seed(spec.training.seed + 3)
     model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=True)
     model.set_weights(
         [
@@ -174,22 +173,42 @@ def compress_circulant(
             for (_, _, q), w in zip(weight_precisions(new_spec, model), start, strict=True)
         ]
     )
-    projected = {
-        "quantized": accuracy(model, ds.x_test, ds.y_test),
-        "quantized_val": accuracy(model, ds.x_val, ds.y_val),
-    }
-    log(
-        f"[compress] circulant b={b} projection of {spec.name}"
-        + (" (float fine-tuned)" if float_first else "")
-        + f": test accuracy {projected['quantized']:.4f} before QAT -> {target}"
-    )
+    return model
+
+
+def _qat(model, new_spec: Spec, ds, epochs: int | None, name: str, progress: bool) -> int:
+    """QAT fine-tuning in circulant form (early-stopped; `epochs` caps it); returns the epochs run."""
+    import dataclasses
+
+    from codesign.models.train import fit_early_stopped
+
+    t = new_spec.training
     fit_spec = dataclasses.replace(
         new_spec, training=dataclasses.replace(t, qat_epochs=epochs or t.qat_epochs)
     )
-    fine_tune_epochs = fit_early_stopped(
+    return fit_early_stopped(
         model, ds, fit_spec, t.qat_learning_rate, fit_spec.training.qat_epochs, f"{name} QAT", progress
     )
 
+
+def _write_circulant(
+    spec: Spec,
+    new_spec: Spec,
+    base,
+    model,
+    *,
+    block: int,
+    weight_bits: int | None,
+    fits: CirculantFits,
+    text: str,
+) -> Spec:
+    """The circulant model's folder beside its base's: weights, float twin, metrics.json, spec.yml."""
+    from codesign.models.builders import build_model
+    from codesign.models.folder import write_model_folder
+    from codesign.models.train import accuracy, model_metrics
+
+    ds = base.dataset
+    name = new_spec.folder.name
     # The float twin carries the fine-tuned latent weights (as codesign.compress.stage does for pruning).
     float_model = build_model(new_spec, ds.length, ds.channels, ds.num_classes, quantized=False)
     float_model.set_weights(model.get_weights())
@@ -201,9 +220,9 @@ def compress_circulant(
         **common,
         "accuracy": {
             **common["accuracy"],
-            "float_before_qat": float_accuracy,  # the float circulant model, before QAT (None: not run)
-            "projected": projected["quantized"],
-            "projected_val": projected["quantized_val"],
+            "float_before_qat": fits.float_accuracy,  # the float circulant model, before QAT (None: not run)
+            "projected": fits.projected,
+            "projected_val": fits.projected_val,
         },
         "params": int(model.count_params()),
         "size_bytes": {"float": int(model.count_params()) * 4, "quantized": storage["total"] / 8},
@@ -214,7 +233,7 @@ def compress_circulant(
             "recurrent_vs_float": _storage_bits(spec, base.float_model, FLOAT_BITS)["recurrent_weights"]
             / storage["recurrent_weights"],
         },
-        "compression": {"method": "circulant", "block": [b, b], "weight_bits": weight_bits},
+        "compression": {"method": "circulant", "block": [block, block], "weight_bits": weight_bits},
         "base": {
             "name": spec.name,
             "params": int(base.model.count_params()),
@@ -226,10 +245,11 @@ def compress_circulant(
             "float_bits": base_float_bits,
         },
         "samples": {"train": len(ds.y_train), "val": len(ds.y_val), "test": len(ds.y_test)},
-        "epochs": {"float": float_epochs, "qat": fine_tune_epochs},
+        "epochs": {"float": fits.float_epochs, "qat": fits.qat_epochs},
         "projection": "least squares: mean of each block's wrapped diagonal over the real (unpadded) entries",
         "seed": spec.training.seed,
     }
+    target = spec.folder.parent / name
     return load_spec(write_model_folder(target, metrics, model, float_model, spec_text=text))
 
 

@@ -84,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
         epochs_per_step=defaults.epochs_per_step if args.epochs_per_step is None else args.epochs_per_step,
     )
     new = compress(
-        spec, args.method, args.sparsity, args.num_pe, block, args.name, schedule, progress=not args.quiet
+        spec,
+        args.method,
+        args.sparsity,
+        num_pe=args.num_pe,
+        block=block,
+        name=args.name,
+        schedule=schedule,
+        progress=not args.quiet,
     )
     if args.method == "circulant":
         from codesign.compress.circulant import print_circulant_table

@@ -136,6 +136,7 @@ def prune_and_finetune(
     ds: Dataset,
     method: str,
     sparsity: float,
+    *,
     num_pe: int | None = None,
     block: tuple[int, int] | None = None,
     schedule: PruningSchedule = PruningSchedule(),

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import yaml
-
 from codesign.compress.pruning import PRUNING_METHODS, check_block, check_sparsity
+from codesign.compress.spec_text import compressed_spec_text
 from codesign.errors import CodesignError
 from codesign.options import check_pes
 from codesign.spec import Spec, load_spec
@@ -61,24 +60,11 @@ def check_options(
     return sparsity, name
 
 
-def compressed_spec_text(spec: Spec, compression: dict) -> str:
-    """The base spec plus a `compression:` section (and the base's comments, when they can be kept)."""
-    text = spec.path.read_text()
-    data = yaml.safe_load(text)
-    header = f"# Written by codesign compress from {spec.folder.name}: the base spec plus `compression`.\n"
-    section = yaml.safe_dump({"compression": compression}, sort_keys=False, default_flow_style=None)
-    if "compression" in data or "name" in data:
-        # A compressed base or a spec naming itself: rewrite the mapping (comments are lost).
-        data.pop("name", None)
-        data.pop("compression", None)
-        return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None) + section
-    return header + text.rstrip("\n") + "\n" + section
-
-
 def compress(
     spec: Spec,
     method: str,
     sparsity: float | None = None,
+    *,
     num_pe: int | None = None,
     block: tuple[int, int] | None = None,
     name: str | None = None,
@@ -103,57 +89,86 @@ def compress(
     target = spec.folder.parent / name
 
     from codesign.compress.finetune import PruningSchedule, prune_and_finetune
-    from codesign.compress.metrics import sparsity_report
-    from codesign.models.builders import build_model
-    from codesign.models.folder import write_model_folder
-    from codesign.models.train import (
-        accuracy,
-        load_trained,
-        model_metrics,
-    )
+    from codesign.models.train import accuracy, load_trained
 
     schedule = schedule or PruningSchedule()
     base = load_trained(spec)
     ds, model = base.dataset, base.model
     if block is not None:
-        for layer in model.layers:
-            if layer.name.startswith("rnn"):
-                kernel, recurrent = layer.cell.kernel.shape, layer.cell.recurrent_kernel.shape
-                rows, cols = int(kernel[1]), int(kernel[0] + recurrent[0])
-                if rows % block[0] or cols % block[1]:
-                    raise CodesignError(
-                        f"--block {block[0]}x{block[1]} does not divide the {rows}x{cols} gate matrix "
-                        f"W = [W_x W_h] of {layer.name} into whole blocks"
-                    )
-
-    def stored(m) -> dict:
-        layers = {
-            layer.name: (layer.cell.kernel.numpy(), layer.cell.recurrent_kernel.numpy())
-            for layer in m.layers
-            if layer.name.startswith("rnn")
-        }
-        return sparsity_report(layers, spec.precision.kernel, spec.precision.recurrent_kernel, num_pe)
-
+        check_block_divides(model, block)
     before = {
         "name": spec.name,
         "accuracy": {
             "float": accuracy(base.float_model, ds.x_test, ds.y_test),
             "quantized": accuracy(model, ds.x_test, ds.y_test),
         },
-        **{k: v for k, v in stored(model).items() if k in ("sparsity", "nnz", "weights", "nnz_per_pe")},
+        **{
+            k: v
+            for k, v in stored_sparsity(spec, model, num_pe).items()
+            if k in ("sparsity", "nnz", "weights", "nnz_per_pe")
+        },
     }
     what = f"{method} pruning of {spec.name} to sparsity {sparsity}"
     log(f"[compress] {what}" + (f" ({num_pe} PEs)" if num_pe else "") + f" -> {target}")
     result = prune_and_finetune(
-        spec, model, ds, method, sparsity, num_pe, block, schedule, final_epochs, progress, log
+        spec,
+        model,
+        ds,
+        method,
+        sparsity,
+        num_pe=num_pe,
+        block=block,
+        schedule=schedule,
+        final_epochs=final_epochs,
+        progress=progress,
+        log=log,
+    )
+    compression = {"method": method, "sparsity": sparsity, "num_pe": num_pe, "block": block}
+    return write_pruned(
+        spec, name, model, ds, compression=compression, schedule=schedule, result=result, before=before
     )
 
+
+def check_block_divides(model, block: tuple[int, int]) -> None:
+    """Every recurrent layer's gate matrix W = [W_x W_h] tiles into whole blocks, else a CodesignError."""
+    for layer in model.layers:
+        if layer.name.startswith("rnn"):
+            kernel, recurrent = layer.cell.kernel.shape, layer.cell.recurrent_kernel.shape
+            rows, cols = int(kernel[1]), int(kernel[0] + recurrent[0])
+            if rows % block[0] or cols % block[1]:
+                raise CodesignError(
+                    f"--block {block[0]}x{block[1]} does not divide the {rows}x{cols} gate matrix "
+                    f"W = [W_x W_h] of {layer.name} into whole blocks"
+                )
+
+
+def stored_sparsity(spec: Spec, model, num_pe: int | None) -> dict:
+    """Sparsity, non-zeros (per PE with `num_pe`) of the recurrent kernels as stored (quantized)."""
+    from codesign.compress.metrics import sparsity_report
+
+    layers = {
+        layer.name: (layer.cell.kernel.numpy(), layer.cell.recurrent_kernel.numpy())
+        for layer in model.layers
+        if layer.name.startswith("rnn")
+    }
+    return sparsity_report(layers, spec.precision.kernel, spec.precision.recurrent_kernel, num_pe)
+
+
+def write_pruned(
+    spec: Spec, name: str, model, ds, *, compression: dict, schedule, result, before: dict
+) -> Spec:
+    """The pruned model's folder (weights, float twin, metrics.json, spec.yml) beside its base's."""
+    from codesign.models.builders import build_model
+    from codesign.models.folder import write_model_folder
+    from codesign.models.train import model_metrics
+
+    num_pe, block = compression["num_pe"], compression["block"]
     # The float twin carries the pruned latent weights (unquantized): every file in the folder describes
     # this model. The unpruned float baseline stays in its own folder and in metrics.json's `base`.
     float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
     float_model.set_weights(model.get_weights())
 
-    report = stored(model)
+    report = stored_sparsity(spec, model, num_pe)
     metrics = {
         # size_bytes is the dense storage, as train counts it (no index words)
         **model_metrics(name, spec, float_model, model, ds),
@@ -162,7 +177,7 @@ def compress(
         "pruned_weights": report["weights"],
         **({"nnz_per_pe": report["nnz_per_pe"]} if num_pe is not None else {}),
         "layers": report["layers"],
-        "compression": {"method": method, "sparsity": sparsity, "num_pe": num_pe, "block": block},
+        "compression": compression,
         "schedule": {
             "rule": "Zhu & Gupta: s_t = s_f + (s_i - s_f)(1 - t/T)^3, mask recomputed each step",
             "initial_sparsity": schedule.initial_sparsity,
@@ -181,11 +196,12 @@ def compress(
         },
         "seed": spec.training.seed,
     }
-    compression = {"method": method, "sparsity": sparsity}
+    section = {"method": compression["method"], "sparsity": compression["sparsity"]}
     if num_pe is not None:
-        compression["num_pe"] = num_pe
+        section["num_pe"] = num_pe
     if block is not None:
-        compression["block"] = list(block)
-    compression["base"] = spec.folder.name
-    text = compressed_spec_text(spec, compression)
+        section["block"] = list(block)
+    section["base"] = spec.folder.name
+    text = compressed_spec_text(spec, section)
+    target = spec.folder.parent / name
     return load_spec(write_model_folder(target, metrics, model, float_model, spec_text=text))

@@ -273,6 +273,7 @@ class SurveyRow:
 def survey_row(
     model: str,
     technique: str,
+    *,
     params_before: int,
     params_after: int,
     size_bits: int,

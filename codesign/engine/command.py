@@ -8,9 +8,49 @@ agreement with the QKeras-equivalent reference, and the cycle model's prediction
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
-BUILD = Path("build")
+
+@dataclass(frozen=True)
+class RtlOptions:
+    """What `codesign rtl` takes besides the spec (the options of the same names)."""
+
+    pes: int
+    weight_width: int = 12
+    index_width: int = 4
+    max_depth: int | None = None
+    index_overflow: str = "pad"
+    step_overhead: int = 0
+    out: Path | None = None  # parent folder of the output; default build/rtl
+    quiet: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RtlOptions:
+        return cls(
+            pes=args.pes,
+            weight_width=args.weight_width,
+            index_width=args.index_width,
+            max_depth=args.max_depth,
+            index_overflow=args.index_overflow,
+            step_overhead=args.step_overhead,
+            out=args.out,
+            quiet=args.quiet,
+        )
+
+    def engine_config(self):
+        """The validated EngineConfig (a CodesignError names the option otherwise)."""
+        from codesign.engine.encoder import EngineConfig
+
+        config = EngineConfig(
+            num_pe=self.pes,
+            weight_width=self.weight_width,
+            index_width=self.index_width,
+            max_depth=self.max_depth,
+            index_overflow=self.index_overflow,
+        )
+        config.validate()
+        return config
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,19 +71,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step-overhead", type=int, default=0, help="cycle model: fixed cycles per layer step"
     )
-    parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of the output")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no table")
 
 
-def build_rtl(spec, config, out_root: Path = BUILD / "rtl", step_overhead: int = 0) -> dict:
+def build_rtl(spec, config, out_root: Path | None = None, step_overhead: int = 0) -> dict:
     """Encode the spec's trained model for `config`, check it on the test set, write the folder."""
     import numpy as np
 
     from codesign.engine.cycles import CycleParams, predict_cycles
     from codesign.engine.encoder import check_spec, encode, model_from_trained, write_image
     from codesign.engine.golden import run_golden
-    from codesign.outputs import staged_folder, write_json
+    from codesign.outputs import build_root, staged_folder, write_json
 
+    out_root = build_root() / "rtl" if out_root is None else out_root
     check_spec(spec)  # before the slow TensorFlow import: a GRU spec fails at once
     from codesign.models.train import load_trained
     from codesign.reference import ReferenceModel
@@ -117,24 +158,26 @@ def delta_report(image, trace, x, cycles, step_overhead: int = 0) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codesign.engine.encoder import EngineConfig
     from codesign.spec import load_spec
 
     spec = load_spec(args.spec)
-    config = EngineConfig(
-        num_pe=args.pes,
-        weight_width=args.weight_width,
-        index_width=args.index_width,
-        max_depth=args.max_depth,
-        index_overflow=args.index_overflow,
-    )
-    config.validate()
-    report = build_rtl(spec, config, args.out, args.step_overhead)
-    if not args.quiet:
+    run_rtl(spec, RtlOptions.from_args(args))
+    return 0
+
+
+def run_rtl(spec, options: RtlOptions) -> dict:
+    """The rtl stage on `spec`: the engine image for `options`, checked on the test set; writes the folder
+    and returns report.json's content."""
+    from codesign.outputs import build_root
+
+    config = options.engine_config()
+    out_root = build_root() / "rtl" if options.out is None else Path(options.out)
+    report = build_rtl(spec, config, out_root, options.step_overhead)
+    if not options.quiet:
         print(
             f"{spec.name}: {report['num_pe']} PEs, "
             f"{report['weight_width']}+{report['index_width']}-bit words, "
-            f"depth {report['memory_depth']} -> {Path(args.out) / spec.name}"
+            f"depth {report['memory_depth']} -> {out_root / spec.name}"
         )
         print(
             f"  golden accuracy {report['accuracy_golden']:.4f} (QKeras {report['accuracy_keras']:.4f}, "
@@ -152,4 +195,4 @@ def run(args: argparse.Namespace) -> int:
                 f"{d['speedup_vs_no_delta']:.2f}x fewer cycles/step than without delta "
                 f"({d['cycles_per_step_no_delta']:.1f})"
             )
-    return 0
+    return report

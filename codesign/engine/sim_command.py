@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-BUILD = Path("build")
 # The cocotb testbench lives in the package: `codesign sim` runs it for users, the tests reuse it.
 TB_DIR = Path(__file__).resolve().parent / "tb"
 TOP = "sparse_lstm_engine"
@@ -142,46 +142,79 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pes", type=int, required=True, help=f"number of processing elements ({lo}..{hi})")
     parser.add_argument("--samples", type=int, default=None, help="first K test sequences (default: all)")
     parser.add_argument("--stall", action="store_true", help="random valid gaps and ready back-pressure")
-    parser.add_argument("--out", type=Path, default=BUILD / "rtl", help="parent folder of build/rtl/<name>")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of build/rtl/<name>")
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """What `codesign sim` takes besides the spec (the options of the same names)."""
+
+    pes: int
+    samples: int | None = None  # the first K test sequences; None: all
+    stall: bool = False
+    out: Path | None = None  # parent folder of <name>/; default build/rtl
+
+    def validate(self):
+        """The EngineConfig of `pes`; a CodesignError names the option that is out of range."""
+        from codesign.engine.encoder import EngineConfig
+        from codesign.errors import CodesignError
+
+        config = EngineConfig(num_pe=self.pes)
+        config.validate()
+        if self.samples is not None and self.samples < 1:
+            raise CodesignError(f"--samples {self.samples} < 1")
+        return config
+
+
+def mismatches(report: dict) -> int:
+    """Logits that differ from the golden model's, in the run and (delta) in the run without delta."""
+    return report["mismatches"] + report.get("no_delta_mismatches", 0)
 
 
 def run(args: argparse.Namespace) -> int:
-    from codesign.engine.command import build_rtl
-    from codesign.engine.encoder import FORMAT_VERSION, EngineConfig, check_rtl_spec, load_image
-    from codesign.engine.golden import quantize_input
-    from codesign.errors import CodesignError
-    from codesign.outputs import write_json
     from codesign.spec import load_spec
 
-    # Every option is checked before anything is announced or built.
-    config = EngineConfig(num_pe=args.pes)
-    config.validate()
-    if args.samples is not None and args.samples < 1:
-        raise CodesignError(f"--samples {args.samples} < 1")
-    spec = load_spec(args.spec)
+    options = SimOptions(pes=args.pes, samples=args.samples, stall=args.stall, out=args.out)
+    options.validate()  # every option is checked before anything is announced or built
+    report = run_sim(load_spec(args.spec), options)
+    return 0 if mismatches(report) == 0 else 1
+
+
+def run_sim(spec, options: SimOptions) -> dict:
+    """The sim stage on `spec`: the test set through the RTL (the images built first when missing or
+    stale), compared with the golden model; writes and returns sim_report.json's content."""
+    from codesign.engine.command import build_rtl
+    from codesign.engine.encoder import FORMAT_VERSION, check_rtl_spec, load_image
+    from codesign.engine.golden import quantize_input
+    from codesign.outputs import build_root, write_json
+
+    config = options.validate()
+    pes = options.pes
     check_rtl_spec(spec)
-    folder = Path(args.out) / spec.name
+    out_root = build_root() / "rtl" if options.out is None else Path(options.out)
+    folder = out_root / spec.name
     params_file = folder / "params.json"
     old = json.loads(params_file.read_text()) if params_file.exists() else {}
-    if old.get("num_pe") != args.pes or old.get("format") != FORMAT_VERSION:  # missing, other NumPe or stale
-        print(f"{spec.name}: encoding for {args.pes} PEs (codesign rtl) ...")
-        build_rtl(spec, config, args.out)
+    if old.get("num_pe") != pes or old.get("format") != FORMAT_VERSION:  # missing, other NumPe or stale
+        print(f"{spec.name}: encoding for {pes} PEs (codesign rtl) ...")
+        build_rtl(spec, config, out_root)
     from codesign.models.train import load_trained
 
     ds = load_trained(spec).dataset
     image = load_image(folder)
     x, y = ds.x_test, ds.y_test
-    if args.samples is not None:
-        x, y = x[: args.samples], y[: args.samples]
+    if options.samples is not None:
+        x, y = x[: options.samples], y[: options.samples]
     x_raw = quantize_input(image, x)
     more = ()
     if image.delta is not None:  # the same weights without delta, on the same build: the speedup's base
         more = (write_plain_image(image, folder / "no_delta"),)
-        print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs), with delta mode "
+        print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({pes} PEs), with delta mode "
               "and without ...")  # fmt: skip
     else:
-        print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({args.pes} PEs) ...")
-    out = simulate(folder, x_raw, BUILD / "sim" / "runs" / spec.name, stall=args.stall, more_images=more)
+        print(f"{spec.name}: simulating {len(y)} sequences through the RTL ({pes} PEs) ...")
+    runs = build_root() / "sim" / "runs" / spec.name
+    out = simulate(folder, x_raw, runs, stall=options.stall, more_images=more)
     report = sim_report(image, x_raw, y, out["tb"])
     if image.delta is not None:
         report |= delta_sim_report(image, x_raw, y, report, out["tb_more"][0])
@@ -202,8 +235,7 @@ def run(args: argparse.Namespace) -> int:
             f"fewer cycles/step than without delta ({report['cycles_per_step_no_delta']:.1f}, "
             f"{report['no_delta_mismatches']} mismatches)"
         )
-    bad = report["mismatches"] + report.get("no_delta_mismatches", 0)
-    return 0 if bad == 0 else 1
+    return report
 
 
 def write_plain_image(image, folder: Path) -> Path:

@@ -261,7 +261,7 @@ def _mult_config(node, name: str, suffix: str) -> str:
 def _templates():
     from codesign.hls import extensions
 
-    recurrent_config, recurrent_function = extensions._templates()
+    recurrent_config, recurrent_function = extensions.recurrent_templates()
 
     class BlockSparseConfig(recurrent_config):
         """The project's LSTM/GRU config with both mult configs replaced by block-sparse ones."""
@@ -302,7 +302,7 @@ def _templates():
 def register() -> None:
     """Install the pass, templates and header into hls4ml (idempotent).
 
-    Called from `codesign.hls.extensions.register()` after the project's recurrent templates, so these
+    Called from `codesign.hls.registry.register()` after the project's recurrent templates, so these
     (which match block-sparse nodes only) format last; the pass joins `vivado:optimize`, which runs
     before `vivado:apply_resource_strategy` (whose transpose leaves a 1-D packed array as it is).
     """

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.hls.circulant_kernel import circulant_layer
-from codesign.hls.config import Fixed
+from codesign.hls.types import Fixed
 from codesign.resources import HLS_INCLUDE_DIR
 
 HEADER = HLS_INCLUDE_DIR / "codesign_circulant.h"
@@ -109,13 +109,13 @@ def _layer_class():
 def _parse(keras_layer, input_names, input_shapes, data_reader):
     from qkeras.quantizers import get_quantizer
 
-    from codesign.hls.extensions import _parse_qrnn
+    from codesign.hls.extensions import parse_qrnn
 
     config = keras_layer["config"]
     if config.get("return_state") or config.get("go_backwards"):
         raise ValueError(f"{config['name']}: return_state / go_backwards are not supported for {LAYER}")
     # The QLSTM path gives activations, quantizers and the quantized bias; the kernels are not there.
-    layer, output_shape = _parse_qrnn(
+    layer, output_shape = parse_qrnn(
         {**keras_layer, "class_name": "QLSTM"}, input_names, input_shapes, data_reader
     )
     b = int(config["block"])
@@ -136,7 +136,7 @@ def _parse(keras_layer, input_names, input_shapes, data_reader):
 
 
 def _optimizer_pass():
-    from codesign.hls.extensions import _optimizer_pass as recurrent_pass
+    from codesign.hls.extensions import recurrent_pass
 
     class CodesignCirculant(recurrent_pass()):
         """The exact activations and recurrent reuse factor of `codesign_recurrent`, for CirculantLSTM."""

@@ -20,9 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.circulant import circulant_vectors, expand_vectors
 from codesign.errors import CodesignError
-from codesign.hls.config import Fixed
 from codesign.hls.fastconv import FastCirculant, fast_circulant
+from codesign.hls.types import Fixed
+
+# A product with an operand of at most this many bits is a small LUT multiplier, not a DSP (as Vivado maps
+# it); the analytic estimate (codesign.hls.estimate) counts multipliers the same way.
+LUT_MULT_BITS = 4
 
 _fast_template = """struct {name} {{
     typedef {in_x_t} in_x_t;  // A x: an input block in the transform domain
@@ -105,8 +110,6 @@ def circulant_product(
 ) -> CirculantProduct:
     """`vectors` (row blocks, column blocks, b): the quantized defining vectors; inputs may take any value
     of `x_type`. Every value of the forward program gets a type that holds it."""
-    from codesign.models.circulant import expand_vectors
-
     vectors = np.asarray(vectors, np.float64)
     forms = np.array(fast.forward.forms, np.float64)  # (values, b)
     top = 2.0 ** (x_type.integer - 1)
@@ -142,8 +145,6 @@ def _fixed_for(lo: float, hi: float, frac: int) -> Fixed:
 def use_fast_product(weight_type: Fixed) -> bool:
     """Fast unless the weights are so narrow that a direct product is a small LUT multiplier: b^2 of those
     cost less than R multipliers on the transform domain's wider operands (which take DSPs)."""
-    from codesign.hls.estimate import LUT_MULT_BITS
-
     return weight_type.width > LUT_MULT_BITS
 
 
@@ -221,8 +222,6 @@ def layer_from_matrices(
     """From Keras-layout (inputs, 4H) / (H, 4H) kernels that are block-circulant (e.g. a quantized
     QCirculantLSTM's expanded ones): the defining vectors are read back exactly (constant diagonals).
     `types`: the layer's `codesign.hls.config.LayerTypes`."""
-    from codesign.compress.circulant import circulant_vectors
-
     return circulant_layer(
         b,
         circulant_vectors(np.asarray(kernel).T, b),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
-BUILD = Path("build/hls")
 VENDOR_TOOLS = ("vitis_hls", "vitis-run", "vivado_hls")
 DEFAULT_PART = "xcvu13p-flga2577-2-e"  # hls4ml's default part
 
@@ -41,11 +41,48 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
+@dataclass(frozen=True)
+class HlsOptions:
+    """What `codesign hls` takes besides the spec (the options of the same names)."""
+
+    backend: str = "vitis"
+    io: str = "parallel"
+    reuse_factor: int = 1
+    recurrent_reuse_factor: int | None = None  # None: reuse_factor
+    circulant_product: str = "auto"
+    part: str = DEFAULT_PART
+    out: Path | None = None  # default build/hls/<name>
+    quiet: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> HlsOptions:
+        return cls(
+            backend=args.backend,
+            io=args.io,
+            reuse_factor=args.reuse_factor,
+            recurrent_reuse_factor=args.recurrent_reuse_factor,
+            circulant_product=args.circulant_product,
+            part=args.part,
+            out=args.out,
+            quiet=args.quiet,
+        )
+
+    def validate(self) -> None:
+        from codesign.errors import CodesignError
+
+        if self.reuse_factor < 1:
+            raise CodesignError(f"--reuse-factor: {self.reuse_factor} must be a positive integer")
+        if self.recurrent_reuse_factor is not None and self.recurrent_reuse_factor < 1:
+            raise CodesignError(
+                f"--recurrent-reuse-factor: {self.recurrent_reuse_factor} must be a positive integer"
+            )
+
+
 def vendor_tool() -> str | None:
     return next((t for t in VENDOR_TOOLS if shutil.which(t)), None)
 
 
-def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) -> dict:
+def build_report(result, est, synthesis: dict | None, options: HlsOptions) -> dict:
     return {
         "samples": result.samples,
         "accuracy_keras": result.accuracy_keras,
@@ -58,11 +95,11 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
         "mean_logit_error": result.mean_logit_error,
         "estimate": est.as_dict(),
         "synthesis": synthesis,
-        "backend": args.backend,
-        "io": f"io_{args.io}",
-        "reuse_factor": args.reuse_factor,
-        "recurrent_reuse_factor": args.recurrent_reuse_factor or args.reuse_factor,
-        "circulant_product": args.circulant_product,
+        "backend": options.backend,
+        "io": f"io_{options.io}",
+        "reuse_factor": options.reuse_factor,
+        "recurrent_reuse_factor": options.recurrent_reuse_factor or options.reuse_factor,
+        "circulant_product": options.circulant_product,
         "types": {
             "input": result.types.input.cpp(),
             **{
@@ -81,43 +118,48 @@ def build_report(result, est, synthesis: dict | None, args: argparse.Namespace) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from codesign.spec import load_spec
+
+    options = HlsOptions.from_args(args)
+    options.validate()  # before the spec: every option is checked first
+    run_hls(load_spec(args.spec), options)
+    return 0
+
+
+def run_hls(spec, options: HlsOptions | None = None) -> dict:
+    """The hls stage on `spec`: project, C-simulation, estimate (C synthesis with a vendor tool); writes
+    and returns report.json's content."""
     from codesign.errors import CodesignError
     from codesign.hls.circulant import circulant_block
     from codesign.hls.csim import project_name, run_csim
     from codesign.hls.estimate import estimate
     from codesign.hls.report import find_csynth_report, parse_csynth_xml
     from codesign.models.train import load_trained
-    from codesign.outputs import staged_folder, write_json
+    from codesign.outputs import build_root, staged_folder, write_json
     from codesign.reference import ReferenceModel
-    from codesign.spec import load_spec
 
-    if args.reuse_factor < 1:
-        raise CodesignError(f"--reuse-factor: {args.reuse_factor} must be a positive integer")
-    if args.recurrent_reuse_factor is not None and args.recurrent_reuse_factor < 1:
-        raise CodesignError(
-            f"--recurrent-reuse-factor: {args.recurrent_reuse_factor} must be a positive integer"
-        )
-    spec = load_spec(args.spec)
+    options = options or HlsOptions()
+    options.validate()
     if spec.delta is not None:
         raise CodesignError(
             f"{spec.path}: delta: hls4ml has no delta cell; a delta network runs on the engine "
             f"(codesign rtl / sim), or put its base {spec.delta.base} through hls"
         )
     trained = load_trained(spec)
-    log = (lambda *a, **k: None) if args.quiet else print
-    target = args.out or BUILD / spec.name
+    log = (lambda *a, **k: None) if options.quiet else print
+    target = options.out or build_root() / "hls" / spec.name
     with staged_folder(target) as stage:
         project = stage / "project"
         shutil.rmtree(project, ignore_errors=True)
         result = run_csim(
             trained,
             project,
-            backend=args.backend,
-            io=args.io,
-            reuse_factor=args.reuse_factor,
-            recurrent_reuse_factor=args.recurrent_reuse_factor,
+            backend=options.backend,
+            io=options.io,
+            reuse_factor=options.reuse_factor,
+            recurrent_reuse_factor=options.recurrent_reuse_factor,
             log=log,
-            circulant_product=args.circulant_product,
+            circulant_product=options.circulant_product,
         )
         reference = ReferenceModel.from_keras(spec, trained.model, quantized=True)
         est = estimate(
@@ -126,12 +168,12 @@ def run(args: argparse.Namespace) -> int:
             [(w.kernel, w.recurrent_kernel) for w in reference.layers],
             reference.dense_kernel,
             steps=trained.dataset.length,
-            reuse_factor=args.reuse_factor,
-            recurrent_reuse_factor=args.recurrent_reuse_factor,
-            part=args.part,
+            reuse_factor=options.reuse_factor,
+            recurrent_reuse_factor=options.recurrent_reuse_factor,
+            part=options.part,
             block=result.types.block_sparse,
             circulant=circulant_block(spec),  # stored as defining vectors, fast exact products
-            circulant_product=args.circulant_product,
+            circulant_product=options.circulant_product,
         )
         tool = vendor_tool()
         synthesis = None
@@ -142,12 +184,13 @@ def run(args: argparse.Namespace) -> int:
             result.hls_model.build(csim=False, synth=True, export=False)
             found = find_csynth_report(project, project_name(spec.name))
             synthesis = parse_csynth_xml(found) if found else None
-        write_json(stage / "report.json", build_report(result, est, synthesis, args))
+        report = build_report(result, est, synthesis, options)
+        write_json(stage / "report.json", report)
     types = result.types
     exactness = "(exact types)" if types.exact else f"(types not exact: {types.inexact_reason})"
     print(
         f"{spec.name}: {result.samples} test sequences, "
-        f"C-simulation ({args.backend}, io_{args.io}) vs QKeras\n"
+        f"C-simulation ({options.backend}, io_{options.io}) vs QKeras\n"
         f"  accuracy keras {result.accuracy_keras:.4f}  csim {result.accuracy_csim:.4f}  "
         f"agreement {result.agreement:.4f}\n"
         f"  logits vs the float64 reference: max error {result.max_logit_error:.3g} {exactness}\n"
@@ -161,4 +204,4 @@ def run(args: argparse.Namespace) -> int:
         )
         + f"\n  -> {target}/report.json"
     )
-    return 0
+    return report

@@ -22,88 +22,17 @@ to bounded ones (docs/hls.md gives the error bound).
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
-
 import numpy as np
 
-from codesign.spec import Precision, Spec
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """A signed fixed-point type: `width` bits, `integer` of them (sign included) before the point."""
-
-    width: int
-    integer: int
-    rounding: str = "TRN"
-    overflow: str = "WRAP"
-
-    @property
-    def frac(self) -> int:
-        return self.width - self.integer
-
-    def hls4ml(self) -> str:
-        if (self.rounding, self.overflow) == ("TRN", "WRAP"):
-            return f"fixed<{self.width},{self.integer}>"
-        return f"fixed<{self.width},{self.integer},{self.rounding},{self.overflow}>"
-
-    def cpp(self) -> str:
-        return f"ap_fixed<{self.width},{self.integer},AP_{self.rounding},AP_{self.overflow}>"
-
-    @classmethod
-    def from_cpp(cls, text: str) -> Fixed:
-        """The inverse of `cpp`."""
-        m = re.fullmatch(r"ap_fixed<(\d+),(-?\d+),AP_(\w+),AP_(\w+)>", text)
-        if m is None:
-            raise ValueError(f"not an ap_fixed<W,I,AP_Q,AP_O> type: {text!r}")
-        return cls(int(m[1]), int(m[2]), m[3], m[4])
-
-
-def of_precision(p: Precision, rounding: str = "RND_CONV", overflow: str = "SAT") -> Fixed:
-    return Fixed(p.bits, p.integer + 1, rounding, overflow)
-
-
-def integer_bits_for(bound: float) -> int:
-    """Integer bits (sign included) of a signed type holding [-bound, bound]."""
-    return max(1, math.floor(math.log2(bound)) + 2) if bound > 0 else 1
-
-
-def exact_accumulator(bound: float, frac: int, min_integer: int = 1) -> Fixed:
-    integer = max(integer_bits_for(bound), min_integer)
-    return Fixed(integer + frac, integer)
-
-
-@dataclass(frozen=True)
-class LayerTypes:
-    name: str
-    weight: Fixed
-    recurrent_weight: Fixed | None
-    bias: Fixed
-    accum: Fixed
-    result: Fixed  # the layer's output values (exact h_t; the head's logits)
-    input_bound: float
-    state: Fixed | None = None  # where a recurrent layer keeps h_{t-1} and c_{t-1}
-
-
-@dataclass(frozen=True)
-class ModelTypes:
-    input: Fixed
-    layers: list[LayerTypes]
-    head: LayerTypes
-    # block-pruned recurrent kernels (spec compression.block): stored as non-zero blocks, see block_sparse.py
-    block_sparse: tuple[int, int] | None = None
-    exact: bool = True
-    inexact_reason: str | None = None  # why C-simulation can differ from QKeras, when it can
+from codesign.hls.block_sparse import block_of
+from codesign.hls.exact import derive_types
+from codesign.hls.types import Fixed, ModelTypes
+from codesign.spec import Spec
 
 
 def choose_types(spec: Spec, reference, x_train: np.ndarray) -> ModelTypes:
     """Types for every layer from a quantized `codesign.reference.ReferenceModel` (its weights bound the
     accumulators) and the sequence length of the data (`x_train` (N, T, X): only T is read)."""
-    from codesign.hls.block_sparse import block_of
-    from codesign.hls.exact import derive_types
-
     return derive_types(spec, reference, timesteps=int(np.shape(x_train)[1]), block_sparse=block_of(spec))
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from codesign.errors import CodesignError
-from codesign.hls import config as hls_types
+from codesign.hls.config import choose_types, hls_config
+from codesign.hls.types import ModelTypes
 from codesign.spec import Spec
 
 BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
@@ -39,7 +40,7 @@ class CsimResult:
     logits_keras: np.ndarray
     max_logit_error: float  # vs the float64 reference of the quantized model
     mean_logit_error: float
-    types: hls_types.ModelTypes
+    types: ModelTypes
     seconds: dict = field(default_factory=dict)
     hls_model: object = None
 
@@ -47,7 +48,7 @@ class CsimResult:
 def convert(
     spec: Spec,
     keras_model,
-    types: hls_types.ModelTypes,
+    types: ModelTypes,
     output_dir: Path,
     backend: str = "vitis",
     io: str = "parallel",
@@ -68,15 +69,15 @@ def convert(
         )
     import hls4ml
 
-    from codesign.hls import extensions
+    from codesign.hls import registry
 
-    extensions.register()
+    registry.register()
     # hls4ml serialises QKeras quantizers through keras.constraints.serialize (model.to_json, the project
     # writer), which warns once per layer although the quantizer config it reads back is complete.
     warnings.filterwarnings(
         "ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning
     )
-    cfg = hls_types.hls_config(types, reuse_factor, recurrent_reuse_factor, strategy, circulant_product)
+    cfg = hls_config(types, reuse_factor, recurrent_reuse_factor, strategy, circulant_product)
     kwargs = {"part": part} if part else {}
     return hls4ml.converters.convert_from_keras_model(
         keras_model,
@@ -108,7 +109,7 @@ def run_csim(
     seconds = {}
     start = time.perf_counter()
     reference = ReferenceModel.from_keras(spec, model, quantized=True)
-    types = hls_types.choose_types(spec, reference, ds.x_train)
+    types = choose_types(spec, reference, ds.x_train)
     hls_model = convert(
         spec,
         model,

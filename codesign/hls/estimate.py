@@ -33,11 +33,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from codesign.hls.config import ModelTypes
+from codesign.hls.circulant_kernel import LUT_MULT_BITS, layer_from_matrices
+from codesign.hls.types import ModelTypes
 from codesign.spec import Spec
 
 GATES = {"lstm": 4, "gru": 3}
-LUT_MULT_BITS = 4
 ACT_LATENCY = 2
 ELEMENTWISE_LATENCY = 2
 FAST_TRANSFORM_LATENCY = 2  # circulant: the fast product's input and output transforms (adder trees)
@@ -105,6 +105,7 @@ def estimate(
     weights: list[tuple[np.ndarray, np.ndarray]],
     head: np.ndarray,
     steps: int,
+    *,
     reuse_factor: int = 1,
     recurrent_reuse_factor: int | None = None,
     strategy: str = "Latency",
@@ -145,8 +146,6 @@ def estimate(
         products_k, products_r = nz_k, nz_r
         m_k, m_r = math.ceil(nz_k / rf), math.ceil(nz_r / rrf)
         if circulant is not None:
-            from codesign.hls.circulant_kernel import layer_from_matrices
-
             cl = layer_from_matrices(kernel, recurrent, circulant, in_type, t, circulant_product)
             nz_k, nz_r = cl.input.blocks * circulant, cl.recurrent.blocks * circulant
             products_k, products_r = cl.input.products, cl.recurrent.products

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.hls.config import Fixed, LayerTypes, ModelTypes, integer_bits_for, of_precision
+from codesign.hls.types import Fixed, LayerTypes, ModelTypes, integer_bits_for, of_precision
 from codesign.spec import Activation, Precision, Spec
 
 MAX_EXACT_WIDTH = 53  # float64's significand: the reference rounds values wider than this

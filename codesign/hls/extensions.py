@@ -65,7 +65,7 @@ def quant_type(function: str, bits: int | None) -> str | None:
     return f"ap_ufixed<{bits},0,AP_RND_CONV,AP_SAT>"  # round(p 2^b) / 2^b, clipped to [0, 1 - 2^-b]
 
 
-def _parse_qrnn(keras_layer, input_names, input_shapes, data_reader):
+def parse_qrnn(keras_layer, input_names, input_shapes, data_reader):
     from hls4ml.converters.keras.qkeras import parse_qrnn_layer
 
     config = dict(keras_layer["config"])
@@ -99,7 +99,7 @@ def _parse_qrnn(keras_layer, input_names, input_shapes, data_reader):
     return layer, output_shape
 
 
-def _optimizer_pass():
+def recurrent_pass():
     from hls4ml.model.optimizer import OptimizerPass
 
     class CodesignRecurrent(OptimizerPass):
@@ -134,7 +134,7 @@ def _optimizer_pass():
     return CodesignRecurrent
 
 
-def _templates():
+def recurrent_templates():
     from hls4ml.backends.vivado.passes.recurrent_templates import (
         RecurrentConfigTemplate,
         RecurrentFunctionTemplate,
@@ -200,7 +200,8 @@ def add_kernel_config(text: str, node) -> str:
 
 
 def register() -> None:
-    """Install the parser, pass, templates and header into hls4ml (idempotent, process-wide).
+    """Install the parser, pass, templates and header into hls4ml (idempotent, process-wide). The layers
+    built on these (block-sparse, circulant) install theirs after it: `codesign.hls.registry.register`.
 
     Templates go to the Vivado backend: Vitis runs `vivado:apply_templates` after its own, and ours,
     registered last, format last. The pass joins `vivado:optimize` (after init_layers, which overwrites
@@ -216,19 +217,13 @@ def register() -> None:
     handlers = get_layer_handlers()
     for name in RNN_CLASSES:
         # hls4ml's registry refuses a second handler for a class name; replacing the entry is the only way
-        handlers[name] = _parse_qrnn
+        handlers[name] = parse_qrnn
     vivado = get_backend("Vivado")
-    vivado.register_pass("codesign_recurrent", _optimizer_pass(), flow="vivado:optimize")
-    for template in _templates():
+    vivado.register_pass("codesign_recurrent", recurrent_pass(), flow="vivado:optimize")
+    for template in recurrent_templates():
         vivado.register_template(template)
     for backend in ("Vivado", "Vitis"):
         get_backend(backend).register_source(HEADER)
-    from codesign.hls import block_sparse  # block-sparse LSTM/GRU kernels
-
-    block_sparse.register()
-    from codesign.hls import circulant  # block-circulant LSTM (defining vectors only)
-
-    circulant.register()
     _registered = True
 
 

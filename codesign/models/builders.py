@@ -16,37 +16,10 @@ from codesign.spec import Activation, Precision, Spec
 # Importing TensorFlow is slow; this module is only imported by stages that need Keras.
 import tensorflow as tf  # noqa: E402  isort: skip
 from qkeras import QGRU, QLSTM, QActivation, QDense, QSimpleRNN  # noqa: E402
-from qkeras.quantizers import hard_sigmoid, hard_tanh, quantized_bits, quantized_sigmoid, quantized_tanh  # noqa: E402
+from qkeras.quantizers import hard_sigmoid, hard_tanh, quantized_sigmoid, quantized_tanh  # noqa: E402
 
 from codesign.models import compat  # noqa: E402, F401  (must precede any QGRU/QSimpleRNN call)
-
-
-@tf.keras.utils.register_keras_serializable(package="codesign")
-class ClipToPrecision(tf.keras.constraints.Constraint):
-    """Keeps latent weights inside the quantizer's range during QAT.
-
-    QKeras' straight-through estimator lets a latent weight drift past the range it clips to; keeping
-    it inside means a trained model always fits its declared precision, so a later mismatch between
-    weights and spec is a real error, not a training artefact.
-    """
-
-    def __init__(self, min_value: float, max_value: float):
-        self.min_value = float(min_value)
-        self.max_value = float(max_value)
-
-    def __call__(self, w):
-        return tf.clip_by_value(w, self.min_value, self.max_value)
-
-    def get_config(self) -> dict:
-        return {"min_value": self.min_value, "max_value": self.max_value}
-
-
-def _quantizer(p: Precision) -> quantized_bits:
-    return quantized_bits(p.bits, p.integer, alpha=1)
-
-
-def _constraint(p: Precision) -> ClipToPrecision:
-    return ClipToPrecision(p.min_value, p.max_value)
+from codesign.models.quantizers import constraint, quantizer  # noqa: E402
 
 
 def state_activation(a: Activation, quantized: bool):
@@ -89,7 +62,7 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
     h = inputs
     if quantized:
         # x_t on the input grid during QAT, as HLS and the engine receive it (spec precision.input)
-        h = QActivation(_quantizer(p.input), name=INPUT_QUANTIZER)(h)
+        h = QActivation(quantizer(p.input), name=INPUT_QUANTIZER)(h)
     for i, units in enumerate(m.units):
         common = dict(
             units=units,
@@ -112,13 +85,13 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
             continue
         if quantized:
             quantization = dict(
-                kernel_quantizer=_quantizer(p.kernel),
-                recurrent_quantizer=_quantizer(p.recurrent_kernel),
-                bias_quantizer=_quantizer(p.bias),
-                state_quantizer=None if p.state is None else _quantizer(p.state),
-                kernel_constraint=_constraint(p.kernel),
-                recurrent_constraint=_constraint(p.recurrent_kernel),
-                bias_constraint=_constraint(p.bias),
+                kernel_quantizer=quantizer(p.kernel),
+                recurrent_quantizer=quantizer(p.recurrent_kernel),
+                bias_quantizer=quantizer(p.bias),
+                state_quantizer=None if p.state is None else quantizer(p.state),
+                kernel_constraint=constraint(p.kernel),
+                recurrent_constraint=constraint(p.recurrent_kernel),
+                bias_constraint=constraint(p.bias),
             )
             if spec.delta is not None:
                 h = _delta_layer(spec, i, quantization, common)(h)
@@ -135,10 +108,10 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
     if quantized:
         logits = QDense(
             num_classes,
-            kernel_quantizer=_quantizer(p.dense_kernel),
-            bias_quantizer=_quantizer(p.dense_bias),
-            kernel_constraint=_constraint(p.dense_kernel),
-            bias_constraint=_constraint(p.dense_bias),
+            kernel_quantizer=quantizer(p.dense_kernel),
+            bias_quantizer=quantizer(p.dense_bias),
+            kernel_constraint=constraint(p.dense_kernel),
+            bias_constraint=constraint(p.dense_bias),
             name="head",
         )(h)
     else:

@@ -1,12 +1,9 @@
 """Block-circulant LSTM layers (C-LSTM, Wang et al. FPGA 2018; E-RNN, Li et al. HPCA 2019), QKeras-compatible.
 
-W_x (4H x X) and W_h (4H x H), in the gate-major orientation the hardware uses (row = gate output), are
-tiled into b x b blocks; block (i, j) is the circulant matrix of one defining vector v_ij:
-
-    W[i b + r, j b + c] = v_ij[(r - c) mod b]
-
-The layer's trainable weights are only those vectors: `kernel_vectors` (4H/b, ceil(X/b), b), the input
-zero-padded to whole blocks as C-LSTM does, and `recurrent_vectors` (4H/b, H/b, b), plus the usual bias.
+W_x and W_h are tiled into b x b circulant blocks, each the circulant matrix of one defining vector (the
+layout and its numpy algebra: `codesign.circulant`). The layer's trainable weights are only those vectors:
+`kernel_vectors` (4H/b, ceil(X/b), b), the input zero-padded to whole blocks as C-LSTM does, and
+`recurrent_vectors` (4H/b, H/b, b), plus the usual bias.
 On every call the vectors are expanded into Keras' (X, 4H) / (H, 4H) kernels and QKeras' QLSTMCell does
 the rest, so quantization (quantize(expand(v)) = expand(quantize(v)): expansion only copies values),
 activations and the state quantizer are exactly QLSTM's, and gradients flow back to the vectors through
@@ -21,14 +18,15 @@ import math
 
 import numpy as np
 
+from codesign.circulant import GATES, check_block, circulant_index, vector_shapes
 from codesign.errors import CodesignError
 
 import tensorflow as tf  # noqa: E402  isort: skip
 from qkeras import QLSTM  # noqa: E402
 from qkeras.qrecurrent import QLSTMCell  # noqa: E402
 
-BLOCK_SIZES = (4, 8, 16)
-GATES = 4
+from codesign.models.quantizers import constraint, quantizer  # noqa: E402
+
 # keyword arguments of the RNN wrapper; everything else configures the cell
 _RNN_KEYS = (
     "return_sequences",
@@ -42,42 +40,6 @@ _RNN_KEYS = (
     "trainable",
     "dtype",
 )
-
-
-def circulant_index(b: int) -> np.ndarray:
-    """(b, b) index of the defining-vector entry at row r, column c of a circulant block: (r - c) mod b."""
-    return (np.arange(b)[:, None] - np.arange(b)[None, :]) % b
-
-
-def expand_vectors(vectors: np.ndarray, cols: int) -> np.ndarray:
-    """Defining vectors (R, C, b) -> the (R b, cols) block-circulant matrix W, cropped to `cols` columns."""
-    vectors = np.asarray(vectors)
-    rb, cb, b = vectors.shape
-    blocks = vectors[..., circulant_index(b)]  # (R, C, b, b) as [i, j, r, c]
-    return blocks.transpose(0, 2, 1, 3).reshape(rb * b, cb * b)[:, :cols]
-
-
-def keras_kernel(vectors: np.ndarray, inputs: int) -> np.ndarray:
-    """Defining vectors -> the Keras kernel (inputs, 4H) = W^T."""
-    return expand_vectors(vectors, inputs).T
-
-
-def check_block(b: int, units: int, where: str = "compression.block") -> int:
-    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or int(b) not in BLOCK_SIZES:
-        raise CodesignError(
-            f"{where}: {b!r} is not a circulant block size ({', '.join(map(str, BLOCK_SIZES))})"
-        )
-    if units % int(b):
-        raise CodesignError(
-            f"{where}: block {b} does not divide the {units} units (each b x b block must lie in one gate)"
-        )
-    return int(b)
-
-
-def vector_shapes(inputs: int, units: int, b: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """Shapes of (kernel_vectors, recurrent_vectors) for a layer of `units` on `inputs` features."""
-    rows = GATES * units // b
-    return (rows, math.ceil(inputs / b), b), (rows, units // b, b)
 
 
 class _CirculantWeights:
@@ -232,8 +194,6 @@ class CirculantLSTM(_DenseView, tf.keras.layers.RNN):
 
 def circulant_layer(spec, quantized: bool, **common) -> tf.keras.layers.Layer:
     """The recurrent layer `builders.build_model` makes for a spec compressed with method 'circulant'."""
-    from codesign.models.builders import _constraint, _quantizer
-
     if spec.model.cell != "lstm":
         raise CodesignError(
             f"{spec.path}: model.cell: {spec.model.cell!r} has no block-circulant layer (lstm only)"
@@ -249,12 +209,12 @@ def circulant_layer(spec, quantized: bool, **common) -> tf.keras.layers.Layer:
     p = spec.precision
     return QCirculantLSTM(
         block=block[0],
-        kernel_quantizer=_quantizer(p.kernel),
-        recurrent_quantizer=_quantizer(p.recurrent_kernel),
-        bias_quantizer=_quantizer(p.bias),
-        state_quantizer=None if p.state is None else _quantizer(p.state),
-        kernel_constraint=_constraint(p.kernel),
-        recurrent_constraint=_constraint(p.recurrent_kernel),
-        bias_constraint=_constraint(p.bias),
+        kernel_quantizer=quantizer(p.kernel),
+        recurrent_quantizer=quantizer(p.recurrent_kernel),
+        bias_quantizer=quantizer(p.bias),
+        state_quantizer=None if p.state is None else quantizer(p.state),
+        kernel_constraint=constraint(p.kernel),
+        recurrent_constraint=constraint(p.recurrent_kernel),
+        bias_constraint=constraint(p.bias),
         **common,
     )

@@ -92,7 +92,7 @@ def fit_early_stopped(
     return len(history.history["loss"])
 
 
-def _seed(seed: int) -> None:
+def set_seed(seed: int) -> None:
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -128,13 +128,13 @@ def train(spec: Spec, progress: bool = True, log=print) -> TrainedModel:
     t = spec.training
     ds = load_dataset(spec.dataset, t.validation_fraction, t.seed)
     start = time.perf_counter()
-    _seed(t.seed)
+    set_seed(t.seed)
     float_model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=False)
     float_epochs = fit_early_stopped(
         float_model, ds, spec, t.learning_rate, t.epochs, f"{spec.name} float", progress
     )
 
-    _seed(t.seed + 1)
+    set_seed(t.seed + 1)
     model = build_model(spec, ds.length, ds.channels, ds.num_classes, quantized=True)
     # Start QAT inside each tensor's representable range (the constraints keep it there from then on).
     clipped = []

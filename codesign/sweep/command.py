@@ -14,15 +14,13 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-BUILD = Path("build")
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sweep", help="sweeps/<name>.yml")
     parser.add_argument("--workers", type=int, default=None, help="local processes (default: every core)")
     parser.add_argument("--scheduler", default=None, help="a Dask scheduler address, tcp://host:port")
     parser.add_argument("--limit", type=int, default=None, help="evaluate at most N new points, then stop")
-    parser.add_argument("--out", type=Path, default=BUILD / "sweep", help="parent folder of the output")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
 
 
@@ -40,7 +38,7 @@ class SweepResult:
 
 def run_sweep(
     config,
-    out_root: Path = BUILD / "sweep",
+    out_root: Path | None = None,
     workers: int | None = None,
     scheduler=None,
     progress: bool = True,
@@ -50,7 +48,7 @@ def run_sweep(
 ) -> SweepResult:
     """Load the base model, run (or resume) every point, write the outputs; see `run_points`."""
     from codesign.errors import CodesignError
-    from codesign.outputs import staged_folder, write_json
+    from codesign.outputs import build_root, staged_folder, write_json
     from codesign.spec import load_spec
     from codesign.sweep.config import check_against_model
     from codesign.sweep.evaluate import SweepContext, evaluate_point
@@ -63,7 +61,7 @@ def run_sweep(
         raise CodesignError(f"--workers {workers}: need at least 1")
     if limit is not None and limit < 0:
         raise CodesignError(f"--limit {limit}: need 0 or more")
-    folder = Path(out_root) / config.name
+    folder = (build_root() / "sweep" if out_root is None else Path(out_root)) / config.name
     spec = load_spec(config.model)
     if config.mode == "finetune":
         spec = load_spec(_private_copy(spec.folder, folder / "models"))

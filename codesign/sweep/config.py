@@ -263,7 +263,7 @@ def check_against_model(config: SweepConfig, spec, gate_shapes: list[tuple[int, 
                 f"with precision.state ({config.model})",
             )
     if config.mode == "finetune" and "circulant" in config.axes["structure"]:
-        from codesign.models.circulant import BLOCK_SIZES  # TensorFlow: finetune mode trains anyway
+        from codesign.circulant import BLOCK_SIZES
 
         for i, b in enumerate(config.axes["circulant_block"]):
             bad = [u for u in spec.model.units if u % b]

@@ -85,7 +85,7 @@ def engine_weight_width(precisions: list[Precision]) -> tuple[int, int]:
     return frac + max(t.integer for t in types), frac
 
 
-def _bias_type(spec):
+def bias_type(spec):
     from codesign.fixed import FixedType
 
     types = [spec.precision.bias.fixed_type(), spec.precision.dense_bias.fixed_type()]
@@ -305,14 +305,14 @@ def evaluate_point(ctx: SweepContext, point: dict) -> dict:
     s = survey.survey_row(
         spec.name,
         technique,
-        base.params,
-        params_after,
-        storage_bits,
-        macs,
-        dense_macs,
-        acc,
-        base.baseline_accuracy,
-        ctx.tolerance,
+        params_before=base.params,
+        params_after=params_after,
+        size_bits=storage_bits,
+        macs=macs,
+        dense_macs=dense_macs,
+        accuracy=acc,
+        baseline_accuracy=base.baseline_accuracy,
+        tolerance=ctx.tolerance,
     )
     row.update(
         model=spec.name,
@@ -415,7 +415,7 @@ def _engine(ctx: SweepContext, point: dict, spec, mats, head, width: int, frac: 
     if not WEIGHT_WIDTHS[0] <= width <= WEIGHT_WIDTHS[1]:
         extra["note"] = f"WeightWidth {width} is outside the engine's {WEIGHT_WIDTHS[0]}..{WEIGHT_WIDTHS[1]}"
         return None, csc.bits, csc.nonzeros, macs, extra
-    bias_t = _bias_type(spec)
+    bias_t = bias_type(spec)
     max_terms = max(int(np.count_nonzero(m, axis=1).max(initial=0)) for m in [*mats, head])
     # The types as the encoder derives them (exact QKeras arithmetic: act holds x_t, q_state(h) and the
     # exact h_t); a spec the engine cannot compute exactly (unquantized activations, no state quantizer)
@@ -486,9 +486,9 @@ def synthesize_engine(
     `codesign synth` does (same file list, top, parameters), with Yosys (no Vivado, no bitstream).
     Returns the yosys_* columns and the estimate's relative error against each."""
     from codesign.engine import EngineConfig, encode, engine_model_from_weights, write_image
+    from codesign.filelist import read_file_list
     from codesign.synth import command as synth
     from codesign.synth.boards import get_board
-    from codesign.synth.yosys import read_file_list
 
     board = get_board(ctx.synth_board)
     text = json.dumps({"point": point, "weights": weights_hash, "model": point_spec.name}, sort_keys=True)
@@ -609,12 +609,12 @@ def _hls(ctx: SweepContext, point: dict, spec, model, x_train: np.ndarray):
             weights,
             model.dense_kernel,
             timesteps,
-            r,
-            r,
-            HLS_STRATEGY,
-            ctx.part,
-            block,
-            circulant,
+            reuse_factor=r,
+            recurrent_reuse_factor=r,
+            strategy=HLS_STRATEGY,
+            part=ctx.part,
+            block=block,
+            circulant=circulant,
         )
     except CodesignError as exc:  # e.g. a block shape that tiles [W_x W_h] but not W_x alone
         extra["note"] = f"hls: {exc}"

@@ -136,7 +136,8 @@ PROBES = (
         "act_width": 21,
     },
 )
-# Each Yosys run of the engine takes 0.1 to 2 minutes on a shared core: 40 runs (+ 2 spot checks).
+# Every point is one Yosys run of the engine (bench/fit_estimator.py records each run's time): 40 runs in
+# all (+ 2 spot checks), a budget one machine gets through in one sitting.
 TRAIN_POINTS = 20  # plus the two corners and the probes
 HELDOUT_POINTS = 10
 SEED = 5
@@ -153,12 +154,12 @@ def spec_types():
     from codesign.engine.encoder import derive_types
     from codesign.engine.types import state_type, weight_type
     from codesign.spec import load_spec
-    from codesign.sweep.evaluate import _bias_type
+    from codesign.sweep.evaluate import bias_type
 
     spec = load_spec(SPEC)
     return derive_types(
         spec.model.activation, spec.model.recurrent_activation, spec.precision.input.fixed_type(),
-        state_type(spec.precision.state), weight_type(8, 7), _bias_type(spec), 1,
+        state_type(spec.precision.state), weight_type(8, 7), bias_type(spec), 1,
     )  # fmt: skip
 
 

@@ -79,7 +79,7 @@ def _expanded_circulant(layers: tuple, channels: int) -> tuple[Layer, ...]:
     """A QCirculantLSTM model stores defining vectors (R, C, b) per layer: expand them into the Keras
     (X, 4H) / (H, 4H) kernels the reference model and the storage counts read (expansion only copies
     values, so quantizing afterwards equals the layer's quantize-then-expand)."""
-    from codesign.models.circulant import keras_kernel
+    from codesign.circulant import keras_kernel
 
     out = []
     for vk, vr, bias in layers:

@@ -2,8 +2,8 @@
 weights in the structure asked for.
 
 Pruning masks are `codesign.compress`'s (magnitude, ESE's balanced, Narang's block) on the matrix
-W = [W_x W_h] the engine stores. Circulant projection is `codesign.compress.circulant`'s least-squares
-one, applied to W_x and W_h separately (what QCirculantLSTM and the hls4ml kernel store: a block never
+W = [W_x W_h] the engine stores. Circulant projection is `codesign.circulant`'s least-squares one,
+applied to W_x and W_h separately (what QCirculantLSTM and the hls4ml kernel store: a block never
 straddles the input / recurrent boundary, and the input's padding to whole blocks is not averaged in).
 Quantization happens afterwards, in the reference model, so a weight that rounds to 0 is a zero too.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.compress.circulant import circulant_projection
+from codesign.circulant import circulant_projection
 from codesign.compress.pruning import layer_masks
 
 STRUCTURE_METHOD = {"unstructured": "magnitude", "balanced": "balanced", "block": "block"}

@@ -12,15 +12,17 @@ import argparse
 import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.filelist import FileList, read_file_list
+from codesign.outputs import build_root
 from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
 from codesign.synth.pll import PllConfig, ecp5_pll
 
-BUILD = Path("build")
 RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
 ENGINE_TOP = "sparse_lstm_engine"
 
@@ -79,85 +81,34 @@ def synthesize(
     points): then report.json says so in its notes. `extra` adds keys to report.json (the PLL, say).
     """
     from codesign.outputs import staged_folder, write_json
-    from codesign.synth import vivado, yosys
-    from codesign.synth.report import build_report, format_report
+    from codesign.synth.report import format_report
 
     board = get_board(board) if isinstance(board, str) else board
-    params = dict(params or {})
-    defines = dict(defines or {})
-    include_dirs = list(include_dirs)
-    if isinstance(files, (str, Path)):
-        file_list = yosys.read_file_list(Path(files))
-        files = file_list.files
-        include_dirs += file_list.include_dirs
-        defines = {**file_list.defines, **defines}
-    files = [Path(f) for f in files]
-    if not files:
-        raise CodesignError("synthesize: no source files")
+    files, defines, include_dirs = _sources(files, defines, include_dirs)
     clock = board.clock_mhz if clock_mhz is None else float(clock_mhz)
     out_dir = Path(out_dir)
-    notes: list[str] = []
-
-    if use_vivado and board.vendor != "xilinx":
-        raise CodesignError(f"board {board.name}: Vivado does not target {board.part}")
-    vivado_exe = vivado.vivado_path() if board.vendor == "xilinx" and use_vivado is not False else None
-    if use_vivado and vivado_exe is None:
-        raise CodesignError(vivado.NOT_INSTALLED.split(";")[0])
+    vivado_exe = _vivado_to_use(board, use_vivado)
 
     with staged_folder(out_dir) as stage:
         _clear(stage)
+        job = SynthJob(
+            files=files,
+            top=top,
+            params=dict(params or {}),
+            board=board,
+            stage=stage,
+            defines=defines,
+            include_dirs=include_dirs,
+            clock_mhz=clock,
+            name=name,
+            log=log,
+            progress=progress,
+        )
         try:
             if vivado_exe is not None:
-                log(f"[synth] {board.name}: Vivado synth_design for {board.part}")
-                result = vivado.run_vivado(
-                    files,
-                    top,
-                    board,
-                    stage,
-                    _tool_params(params, None),
-                    defines,
-                    include_dirs,
-                    clock_port,
-                    clock,
-                    vivado_implement,
-                    progress,
-                )
-                numbers = {k: result.used.get(k) for k in ("lut", "ff", "bram", "dsp")}
-                numbers["fmax_mhz"] = result.fmax_mhz
-                where = "vivado route_design" if vivado_implement else "vivado synth_design"
-                if not vivado_implement:
-                    notes.append("Fmax from Vivado's post-synthesis timing (no place-and-route)")
-                report = build_report(
-                    board,
-                    top,
-                    params_for_report(params),
-                    numbers,
-                    dict.fromkeys(numbers, where),
-                    result.version,
-                    estimate=False,
-                    clock_mhz=clock,
-                    available=result.available,
-                    details={"vivado": {"used": result.used, "log": "vivado.log"}},
-                    notes=notes,
-                    name=name,
-                )
+                report = _vivado_flow(job, clock_port=clock_port, implement=vivado_implement)
             else:
-                report = _open_source_flow(
-                    files,
-                    top,
-                    params,
-                    board,
-                    stage,
-                    defines,
-                    include_dirs,
-                    clock,
-                    bitstream,
-                    progress,
-                    notes,
-                    name,
-                    log,
-                    route,
-                )
+                report = _open_source_flow(job, bitstream=bitstream, route=route)
             if require_fit:
                 check_fit(report, board, stage)
         except CodesignError as exc:
@@ -169,44 +120,121 @@ def synthesize(
     return report
 
 
+@dataclass(frozen=True)
+class SynthJob:
+    """One synthesis run as the tool flows see it."""
+
+    files: list[Path]
+    top: str
+    params: dict[str, object]  # the top's parameter overrides (a Path is passed as a path the tool opens)
+    board: Board
+    stage: Path  # the (staged) output folder the tools write into
+    defines: dict[str, str | None]
+    include_dirs: list[Path]
+    clock_mhz: float
+    name: str | None  # report.json's name
+    log: Callable[[str], None]
+    progress: bool
+
+
+def _sources(
+    files: Sequence[Path] | Path, defines: Mapping[str, str | None] | None, include_dirs: Sequence[Path]
+) -> tuple[list[Path], dict[str, str | None], list[Path]]:
+    """(sources, defines, include folders) from a list of sources or one .f file list (its defines give way
+    to `defines`)."""
+    defines = dict(defines or {})
+    include_dirs = list(include_dirs)
+    if isinstance(files, (str, Path)):
+        file_list = read_file_list(Path(files))
+        files = file_list.files
+        include_dirs += file_list.include_dirs
+        defines = {**file_list.defines, **defines}
+    files = [Path(f) for f in files]
+    if not files:
+        raise CodesignError("synthesize: no source files")
+    return files, defines, include_dirs
+
+
+def _vivado_to_use(board: Board, use_vivado: bool | None) -> str | None:
+    """Vivado's executable when this run uses it (see `synthesize`), else None; an error when it must and
+    cannot."""
+    from codesign.synth import vivado
+
+    if use_vivado and board.vendor != "xilinx":
+        raise CodesignError(f"board {board.name}: Vivado does not target {board.part}")
+    vivado_exe = vivado.vivado_path() if board.vendor == "xilinx" and use_vivado is not False else None
+    if use_vivado and vivado_exe is None:
+        raise CodesignError(vivado.NOT_INSTALLED.split(";")[0])
+    return vivado_exe
+
+
+def _vivado_flow(job: SynthJob, *, clock_port: str, implement: bool) -> dict:
+    """Vivado synth_design (and place-and-route with `implement`): report.json's content."""
+    from codesign.synth import vivado
+    from codesign.synth.report import build_report
+
+    board = job.board
+    job.log(f"[synth] {board.name}: Vivado synth_design for {board.part}")
+    result = vivado.run_vivado(
+        job.files,
+        job.top,
+        board,
+        job.stage,
+        params=_tool_params(job.params, None),
+        defines=job.defines,
+        include_dirs=job.include_dirs,
+        clock_port=clock_port,
+        clock_mhz=job.clock_mhz,
+        implement=implement,
+        progress=job.progress,
+    )
+    numbers = {k: result.used.get(k) for k in ("lut", "ff", "bram", "dsp")}
+    numbers["fmax_mhz"] = result.fmax_mhz
+    where = "vivado route_design" if implement else "vivado synth_design"
+    notes = [] if implement else ["Fmax from Vivado's post-synthesis timing (no place-and-route)"]
+    return build_report(
+        board,
+        job.top,
+        params_for_report(job.params),
+        numbers=numbers,
+        sources=dict.fromkeys(numbers, where),
+        tool=result.version,
+        estimate=False,
+        clock_mhz=job.clock_mhz,
+        available=result.available,
+        details={"vivado": {"used": result.used, "log": "vivado.log"}},
+        notes=notes,
+        name=job.name,
+    )
+
+
 def params_for_report(params: Mapping[str, object]) -> dict[str, object]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in params.items()}
 
 
-def _open_source_flow(
-    files,
-    top,
-    params,
-    board,
-    stage,
-    defines,
-    include_dirs,
-    clock,
-    bitstream,
-    progress,
-    notes,
-    name,
-    log,
-    route=True,
-) -> dict:
+def _open_source_flow(job: SynthJob, *, bitstream: bool, route: bool = True) -> dict:
+    """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, yosys
     from codesign.synth.report import build_report
     from codesign.synth.vivado import NOT_INSTALLED
+
+    board, stage, clock, log, progress = job.board, job.stage, job.clock_mhz, job.log, job.progress
+    notes: list[str] = []
 
     if board.vendor == "xilinx":
         log(f"[synth] {board.name}: {NOT_INSTALLED}")
     pnr_flow = board.flow.startswith("nextpnr")
     log(f"[synth] {board.name}: yosys {board.yosys_synth} ({board.part})")
     ys = yosys.run_yosys(
-        files,
-        top,
+        job.files,
+        job.top,
         board.family,
         stage,
-        _tool_params(params, stage),
-        defines,
-        include_dirs,
-        pnr_flow,
-        progress,
+        params=_tool_params(job.params, stage),
+        defines=job.defines,
+        include_dirs=job.include_dirs,
+        netlist=pnr_flow,
+        progress=progress,
     )
     counts = ys.counts.as_dict()
     numbers = {k: counts[k] for k in ("lut", "ff", "bram", "dsp")} | {"fmax_mhz": None}
@@ -260,17 +288,17 @@ def _open_source_flow(
                     details["bitstream"] = pnr.bitstream.name
     return build_report(
         board,
-        top,
-        params_for_report(params),
-        numbers,
-        sources,
-        tool,
-        estimate,
-        clock,
-        available,
-        details,
-        notes,
-        name,
+        job.top,
+        params_for_report(job.params),
+        numbers=numbers,
+        sources=sources,
+        tool=tool,
+        estimate=estimate,
+        clock_mhz=clock,
+        available=available,
+        details=details,
+        notes=notes,
+        name=job.name,
     )
 
 
@@ -386,39 +414,84 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="RTL file list (.f): a path, or the name of one codesign ships (engine.f, ulx3s_engine.f)",
     )
     parser.add_argument("--top", default=ENGINE_TOP, help="top module")
-    parser.add_argument("--out", type=Path, default=BUILD / "synth", help="parent folder of the output")
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of the output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
-def run(args: argparse.Namespace) -> int:
-    from codesign.engine.encoder import check_rtl_spec
-    from codesign.options import check_board, check_pes, check_positive
-    from codesign.spec import load_spec
-    from codesign.synth.yosys import read_file_list
+@dataclass(frozen=True)
+class SynthOptions:
+    """What `codesign synth` takes besides the spec (the options of the same names)."""
 
-    # Every option is checked before anything is announced or built.
-    board = check_board(args.board)
-    if args.pes is not None:
-        check_pes(args.pes)
-    check_positive(args.clock, "--clock")
-    list_path = shipped_file_list(args.file_list)
-    if not list_path.is_file():
-        shipped = ", ".join(sorted(p.name for p in RTL_DIR.glob("*.f")))
-        raise CodesignError(
-            f"--file-list {args.file_list}: no such file, nor a list codesign ships ({shipped})"
+    board: str
+    pes: int | None = None  # None: the NumPe of build/rtl/<name> (8 when there is none)
+    clock: float | None = None  # MHz; None: the board's
+    fit_clock: int = 0
+    no_vivado: bool = False
+    no_bitstream: bool = False
+    no_route: bool = False
+    file_list: Path = ENGINE_FILE_LIST
+    top: str = ENGINE_TOP
+    out: Path | None = None  # parent folder of the output; default build/synth
+    quiet: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SynthOptions:
+        return cls(
+            board=args.board,
+            pes=args.pes,
+            clock=args.clock,
+            fit_clock=args.fit_clock,
+            no_vivado=args.no_vivado,
+            no_bitstream=args.no_bitstream,
+            no_route=args.no_route,
+            file_list=args.file_list,
+            top=args.top,
+            out=args.out,
+            quiet=args.quiet,
         )
-    file_list = read_file_list(list_path, base=Path.cwd())
-    spec = load_spec(args.spec)
+
+    def validate(self) -> tuple[Board, FileList]:
+        """The board and the file list; a CodesignError names the option that is wrong."""
+        from codesign.options import check_board, check_pes, check_positive
+
+        board = check_board(self.board)
+        if self.pes is not None:
+            check_pes(self.pes)
+        check_positive(self.clock, "--clock")
+        list_path = shipped_file_list(self.file_list)
+        if not list_path.is_file():
+            shipped = ", ".join(sorted(p.name for p in RTL_DIR.glob("*.f")))
+            raise CodesignError(
+                f"--file-list {self.file_list}: no such file, nor a list codesign ships ({shipped})"
+            )
+        return board, read_file_list(list_path, base=Path.cwd())
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesign.spec import load_spec
+
+    options = SynthOptions.from_args(args)
+    options.validate()  # every option is checked before anything is announced or built
+    run_synth(load_spec(args.spec), options)
+    return 0
+
+
+def run_synth(spec, options: SynthOptions) -> dict:
+    """The synth stage on `spec`: its engine image (built first when missing or for other PEs) through
+    `synthesize` for the board; writes and returns report.json's content."""
+    from codesign.engine.encoder import check_rtl_spec
+
+    board, file_list = options.validate()
     check_rtl_spec(spec)
-    rtl_dir = BUILD / "rtl" / spec.name
-    image = _engine_image(spec, rtl_dir, args.pes, print)
+    rtl_dir = build_root() / "rtl" / spec.name
+    image = _engine_image(spec, rtl_dir, options.pes, print)
     declared = set()
     for f in file_list.files:
-        declared |= top_parameters(f, args.top) if f.stem == args.top else set()
+        declared |= top_parameters(f, options.top) if f.stem == options.top else set()
     params = {k: v for k, v in engine_parameters(image, rtl_dir).items() if not declared or k in declared}
-    out_dir = args.out / f"{spec.name}-{board.name}"
-    pll = board_pll(board, declared, args.clock if args.clock is not None else board.clock_mhz)
-    for attempt in range(1 + (max(args.fit_clock, 0) if pll is not None else 0)):
+    out_dir = (build_root() / "synth" if options.out is None else options.out) / f"{spec.name}-{board.name}"
+    pll = board_pll(board, declared, options.clock if options.clock is not None else board.clock_mhz)
+    for attempt in range(1 + (max(options.fit_clock, 0) if pll is not None else 0)):
         extra = {}
         if pll is not None:
             print(
@@ -428,22 +501,23 @@ def run(args: argparse.Namespace) -> int:
             extra["pll"] = pll.as_dict()
         report = synthesize(
             file_list.files,
-            args.top,
+            options.top,
             params | (pll.parameters() if pll is not None else {}),
             board,
             out_dir,
             defines=file_list.defines,
             include_dirs=[*file_list.include_dirs, rtl_dir],
-            clock_mhz=pll.out_mhz if pll is not None else args.clock,
-            use_vivado=False if args.no_vivado else None,
-            bitstream=not args.no_bitstream,
-            route=not args.no_route,
+            clock_mhz=pll.out_mhz if pll is not None else options.clock,
+            use_vivado=False if options.no_vivado else None,
+            bitstream=not options.no_bitstream,
+            route=not options.no_route,
             name=f"{spec.name} ({image['num_pe']} PEs)",
-            progress=not args.quiet,
+            progress=not options.quiet,
             extra=extra,
         )
         fmax = report.get("fmax_mhz")
-        if pll is None or fmax is None or fmax >= pll.out_mhz or attempt == args.fit_clock or args.no_route:
+        last = attempt == options.fit_clock or options.no_route
+        if pll is None or fmax is None or fmax >= pll.out_mhz or last:
             break
         lower = ecp5_pll(board.osc_mhz, fmax, at_most=True)
         print(
@@ -451,7 +525,7 @@ def run(args: argparse.Namespace) -> int:
             f"at {lower.out_mhz:g} MHz"
         )
         pll = lower
-    return 0
+    return report
 
 
 PLL_PARAMETERS = ("PllClkiDiv", "PllClkfbDiv", "PllClkopDiv", "PllClkopCphase", "ClkHz")

@@ -28,6 +28,7 @@ def build_report(
     board: Board,
     top: str,
     params: Mapping[str, object],
+    *,
     numbers: Mapping[str, float | None],
     sources: Mapping[str, str | None],
     tool: str,

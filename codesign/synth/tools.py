@@ -1,7 +1,7 @@
 """Running the YoWASP tools (Yosys, nextpnr, ecppack, icepack) with a log file, progress and clear errors.
 
-YoWASP tools are WebAssembly: their first call in a fresh cache compiles the tool to machine code (30 to
-60 s); later calls start in about a second. Inside the sandbox /tmp is the tool's own private folder, so
+YoWASP tools are WebAssembly: their first call in a fresh cache compiles the tool to machine code (slow:
+docs/testing.md); later calls start at once. Inside the sandbox /tmp is the tool's own private folder, so
 every path handed to a tool is made relative to its working directory (YoWASP maps the working directory
 and all its parents).
 

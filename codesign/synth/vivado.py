@@ -199,6 +199,7 @@ def run_vivado(
     top: str,
     board: Board,
     out_dir: Path,
+    *,
     params: Mapping[str, object],
     defines: Mapping[str, str | None],
     include_dirs: Sequence[Path],

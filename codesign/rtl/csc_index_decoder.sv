@@ -1,6 +1,8 @@
 // Decodes the relative index of one CSC word {weight, rel}: the local row it addresses is rel for the
 // first word of a column, else previous row + 1 + rel (rel counts the rows skipped since the previous
 // stored entry; a padding entry, weight 0 and rel all ones, occupies a row slot like any other entry).
+`default_nettype none
+
 module csc_index_decoder #(
   parameter int unsigned IndexWidth = 4,
   parameter int unsigned RowWidth   = 8
@@ -12,3 +14,5 @@ module csc_index_decoder #(
 );
   assign row_o = first_i ? RowWidth'(rel_i) : prev_row_i + RowWidth'(rel_i) + RowWidth'(1);
 endmodule
+
+`default_nettype wire

@@ -4,6 +4,8 @@
 // Built for speed: floor(x + half) = floor(x) + (the first dropped bit), so the rounding is an
 // OutWidth-bit increment, and the range check looks at the floored value's high bits (all equal to its
 // sign, or not) in parallel with it: no carry chain as wide as the input.
+`default_nettype none
+
 module fixed_cast #(
   parameter int unsigned InWidth  = 32,
   parameter int          InFrac   = 20,
@@ -63,3 +65,5 @@ module fixed_cast #(
     else out_o = $signed(low + OutWidth'(round_bit));
   end
 endmodule
+
+`default_nettype wire

@@ -2,6 +2,8 @@
 // Reset: asynchronous, active low (rst_ni), as every module of the engine.
 // Depth may be any value >= 2; the output is registered storage read combinationally (distributed RAM),
 // so a beat written in cycle t is visible at the output in cycle t+1.
+`default_nettype none
+
 module stream_fifo #(
   parameter int unsigned Width = 8,
   parameter int unsigned Depth = 4
@@ -64,8 +66,10 @@ module stream_fifo #(
 `ifndef SYNTHESIS
   // The assertions sample rst_ni synchronously (disable iff); the design itself resets asynchronously.
   // verilator lint_off SYNCASYNCNET
-  initial assert (Depth >= 2) else $fatal(1, "stream_fifo: Depth %0d < 2", Depth);
+  initial assert (Depth >= 2) else $fatal(1, "%m: Depth %0d < 2", Depth);
   assert property (@(posedge clk_i) disable iff (!rst_ni) count_q <= FULL_CNT);
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule
+
+`default_nettype wire

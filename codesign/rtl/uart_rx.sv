@@ -4,6 +4,8 @@
 // consumer buffers (ulx3s_engine_top puts a FIFO here). A stop bit read as 0 drops the byte, pulses
 // rx_frame_err_o and waits for the line to go high again (a break does not become a stream of 0x00).
 // Reset: asynchronous, active low.
+`default_nettype none
+
 module uart_rx #(
   parameter int unsigned ClkHz = 25_000_000,
   parameter int unsigned Baud  = 115_200
@@ -107,6 +109,8 @@ module uart_rx #(
   assign rx_data_o = data_q;
 
 `ifndef SYNTHESIS
-  initial assert (DIVISOR >= 4) else $fatal(1, "uart_rx: ClkHz/Baud = %0d < 4 clocks per bit", DIVISOR);
+  initial assert (DIVISOR >= 4) else $fatal(1, "%m: ClkHz/Baud = %0d < 4 clocks per bit", DIVISOR);
 `endif
 endmodule
+
+`default_nettype wire

@@ -2,6 +2,8 @@
 // and tx_ready_o is high only while the line is idle (no byte is buffered while one is sent).
 // txd_o comes straight from a flop (no glitches on the pin); it idles high.
 // Reset: asynchronous, active low.
+`default_nettype none
+
 module uart_tx #(
   parameter int unsigned ClkHz = 25_000_000,
   parameter int unsigned Baud  = 115_200
@@ -56,6 +58,8 @@ module uart_tx #(
   assign txd_o = shift_q[0];
 
 `ifndef SYNTHESIS
-  initial assert (DIVISOR >= 2) else $fatal(1, "uart_tx: ClkHz/Baud = %0d < 2 clocks per bit", DIVISOR);
+  initial assert (DIVISOR >= 2) else $fatal(1, "%m: ClkHz/Baud = %0d < 2 clocks per bit", DIVISOR);
 `endif
 endmodule
+
+`default_nettype wire

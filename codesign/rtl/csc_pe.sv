@@ -31,6 +31,9 @@
 // quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
 // matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
+// keep_hierarchy: Yosys would otherwise merge the PEs' identical P-stage flops (the broadcast entry, its
+// valid) into one set fanning out to every PE across the chip.
+(* keep_hierarchy *)
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
   parameter int unsigned WeightWidth   = 12,
@@ -62,6 +65,8 @@ module csc_pe #(
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_addr_i, // absolute pointer address of the column (begin)
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_end_i,  // bc_ptr_addr_i + 1 (its end pointer; no adder here)
   output logic                          space_o,      // room for a broadcast entry this cycle
+  output logic                          space_idle_o, // space_o's next value when no entry fires now
+  output logic                          space_fire_o, // ... and when one fires now
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
   output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
@@ -87,7 +92,9 @@ module csc_pe #(
   localparam logic [QPTR_WIDTH-1:0] QLAST = QPTR_WIDTH'(FifoDepth - 1);
 
   // ---- memories ---------------------------------------------------------------------------------
-  logic [WORD_WIDTH-1:0]  wmem_q [WeightDepth];
+  // (no_rw_check: the load stream writes between sequences, never while words issue: no bypass logic
+  // after the block RAM)
+  (* no_rw_check *) logic [WORD_WIDTH-1:0] wmem_q [WeightDepth];
   logic [WADDR_WIDTH-1:0] pmem_q [ColptrDepth];
 
   // File names pe<k>_*.memh (docs/engine.md), spelled with constant concatenations Yosys accepts.
@@ -110,12 +117,15 @@ module csc_pe #(
   end
 
   // ---- P: column-pointer read ----------------------------------------------------------------------
-  logic                       p_valid_q, p_live;
+  // (the column's two flags are registered with its pointers: G's take and the queue count start from flops)
+  logic                       p_valid_q, p_live, p_nonempty_q, p_single_q;
   logic signed [ActWidth-1:0] p_act_q;
-  logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q;
+  logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q, ptr_begin, ptr_end;
   logic                       p_single;  // the column holds one word: G is done after its first issue
-  assign p_live     = p_valid_q && (p_begin_q != p_end_q);
-  assign p_single   = (p_begin_q + 1'b1 == p_end_q);
+  assign ptr_begin  = pmem_q[bc_ptr_addr_i];
+  assign ptr_end    = pmem_q[bc_ptr_end_i];
+  assign p_live     = p_valid_q && p_nonempty_q;
+  assign p_single   = p_single_q;
 
   // ---- Q: column queue ---------------------------------------------------------------------------
   logic [QW-1:0]         q_mem_q [FifoDepth];
@@ -129,10 +139,19 @@ module csc_pe #(
   // cycle: so there must be room for both, space_o = q_cnt_q + p_valid_q < FifoDepth. It comes from a flop
   // (every PE's space_o meets in the engine's broadcast handshake, whose fire comes back to every PE):
   // the same value computed a cycle early from the next count and the fire (p_valid_q's next value).
-  logic space_q, space_idle, space_fire;
-  assign space_idle = (QCNT_WIDTH + 1)'(q_cnt_d) < (QCNT_WIDTH + 1)'(FifoDepth);
-  assign space_fire = (QCNT_WIDTH + 1)'(q_cnt_d) + 1'b1 < (QCNT_WIDTH + 1)'(FifoDepth);
-  assign space_o    = space_q;
+  // space_idle = q_cnt_d < FifoDepth, space_fire = q_cnt_d + 1 < FifoDepth, without an adder on the path:
+  // q_cnt_d is q_cnt_q + 1 (push only), - 1 (pop only) or q_cnt_q, so each is a constant compare of
+  // q_cnt_q selected by push and pop. The engine ANDs them over the PEs into its own flop (space_*_o).
+  logic space_q, space_idle, space_fire, cnt_up, cnt_down;
+  assign cnt_up     = q_push && !q_pop;
+  assign cnt_down   = q_pop && !q_push;
+  assign space_idle = cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 1)
+                    : (cnt_down || int'(q_cnt_q) < int'(FifoDepth));
+  assign space_fire = cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 2)
+                    : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth)) : (int'(q_cnt_q) < int'(FifoDepth) - 1));
+  assign space_o      = space_q;
+  assign space_idle_o = space_idle;
+  assign space_fire_o = space_fire;
 
   // ---- G: word address generator -------------------------------------------------------------------
   logic                       g_active_q, g_active_d;
@@ -304,9 +323,11 @@ module csc_pe #(
   // Datapath registers without reset (qualified by the valid bits above).
   always_ff @(posedge clk_i) begin
     if (bc_valid_i) begin
-      p_act_q   <= bc_act_i;
-      p_begin_q <= pmem_q[bc_ptr_addr_i];
-      p_end_q   <= pmem_q[bc_ptr_end_i];
+      p_act_q      <= bc_act_i;
+      p_begin_q    <= ptr_begin;
+      p_end_q      <= ptr_end;
+      p_nonempty_q <= (ptr_begin != ptr_end);
+      p_single_q   <= (ptr_begin + 1'b1 == ptr_end);
     end
     if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q, p_single};
     if (pmem_we_i) pmem_q[pmem_addr_i] <= pmem_data_i;

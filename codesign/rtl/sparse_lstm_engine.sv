@@ -474,11 +474,18 @@ module sparse_lstm_engine #(
 
   // ---- PEs ------------------------------------------------------------------------------------------
   logic                       pe_clear, pe_run;
-  logic [NumPe-1:0]           pe_space, pe_quiet, pe_busy;
+  logic [NumPe-1:0]           pe_space, pe_space_idle, pe_space_fire, pe_quiet, pe_busy;
   logic signed [AccWidth-1:0] pe_acc [NumPe];
-  logic                       all_space, all_quiet;
+  logic                       all_space, all_space_q, all_quiet;
 
-  assign all_space = &pe_space;
+  // all_space = &pe_space, from a flop of its own: every PE's space_o next values (no fire / a fire now)
+  // ANDed here and selected by this cycle's fire. The handshake crosses the chip once per cycle (was
+  // twice: every space_o to the AND, then the fire back to every PE); the same value, cycle for cycle.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) all_space_q <= 1'b1;
+    else all_space_q <= bc_fire ? &pe_space_fire : &pe_space_idle;
+  end
+  assign all_space = all_space_q;
   assign all_quiet = bc_done && (&pe_quiet);
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
@@ -504,6 +511,8 @@ module sparse_lstm_engine #(
       .bc_ptr_addr_i(bc_addr_q),
       .bc_ptr_end_i (bc_addr_end_q),
       .space_o      (pe_space[k]),
+      .space_idle_o (pe_space_idle[k]),
+      .space_fire_o (pe_space_fire[k]),
       .quiet_o      (pe_quiet[k]),
       .busy_o       (pe_busy[k]),
       .acc_rd_bank_i(e_abank_q),
@@ -643,7 +652,8 @@ module sparse_lstm_engine #(
 
   // Bias banks: PE k's rows' biases at bias base + local row (pe<k>_bias.memh).
   for (genvar k = 0; k < NumPe; k++) begin : g_bias
-    logic [BiasWidth-1:0] bmem_q [BIAS_DEPTH];
+    // (no_rw_check: loads come between sequences; a read then is unused: no bypass logic)
+    (* no_rw_check *) logic [BiasWidth-1:0] bmem_q [BIAS_DEPTH];
     localparam logic [7:0] DIGIT_HI = 8'(8'd48 + k / 10);
     localparam logic [7:0] DIGIT_LO = 8'(8'd48 + k % 10);
     if (k < 10) begin : g_init_1digit
@@ -1365,6 +1375,7 @@ module sparse_lstm_engine #(
     else $error("sparse_lstm_engine: matrix and element-wise phases on one accumulator bank");
   assert property (@(posedge clk_i) disable iff (!rst_ni) open_q != 2'd3);
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) all_space_q == &pe_space);
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

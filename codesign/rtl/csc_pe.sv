@@ -68,6 +68,7 @@ module csc_pe #(
   output logic                          space_idle_o, // space_o's next value when no entry fires now
   output logic                          space_fire_o, // ... and when one fires now
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
+  output logic                          quiet_idle_o, // quiet_o's next value when no entry fires now
   output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
   input  logic                          acc_rd_bank_i,
@@ -140,15 +141,15 @@ module csc_pe #(
   // (every PE's space_o meets in the engine's broadcast handshake, whose fire comes back to every PE):
   // the same value computed a cycle early from the next count and the fire (p_valid_q's next value).
   // space_idle = q_cnt_d < FifoDepth, space_fire = q_cnt_d + 1 < FifoDepth, without an adder on the path:
-  // q_cnt_d is q_cnt_q + 1 (push only), - 1 (pop only) or q_cnt_q, so each is a constant compare of
-  // q_cnt_q selected by push and pop. The engine ANDs them over the PEs into its own flop (space_*_o).
+  // q_cnt_d is q_cnt_q + 1 (push only), - 1 (pop only) or q_cnt_q, so each is a compare of q_cnt_q with a
+  // constant (registered: cnt_lt*_q) selected by push and pop. The engine ANDs them over the PEs into its
+  // own flop (space_*_o).
   logic space_q, space_idle, space_fire, cnt_up, cnt_down;
+  logic cnt_lt2_q, cnt_lt1_q, cnt_lt0_q;  // q_cnt_q < FifoDepth - 2, FifoDepth - 1, FifoDepth
   assign cnt_up     = q_push && !q_pop;
   assign cnt_down   = q_pop && !q_push;
-  assign space_idle = cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 1)
-                    : (cnt_down || int'(q_cnt_q) < int'(FifoDepth));
-  assign space_fire = cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 2)
-                    : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth)) : (int'(q_cnt_q) < int'(FifoDepth) - 1));
+  assign space_idle = cnt_up ? cnt_lt1_q : (cnt_down || cnt_lt0_q);
+  assign space_fire = cnt_up ? cnt_lt2_q : (cnt_down ? cnt_lt0_q : cnt_lt1_q);
   assign space_o      = space_q;
   assign space_idle_o = space_idle;
   assign space_fire_o = space_fire;
@@ -288,6 +289,9 @@ module csc_pe #(
       q_rd_q     <= '0;
       q_cnt_q    <= '0;
       space_q    <= 1'b1;
+      cnt_lt2_q  <= (FifoDepth > 2);
+      cnt_lt1_q  <= (FifoDepth > 1);
+      cnt_lt0_q  <= 1'b1;
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       w_valid_q  <= 1'b0;
@@ -305,6 +309,13 @@ module csc_pe #(
       if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
       q_cnt_q <= q_cnt_d;
       space_q <= bc_valid_i ? space_fire : space_idle;
+      // (q_cnt_d < c as q_cnt_q < c - 1, c + 1 or c by push and pop: compares of flops, then a select)
+      cnt_lt2_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 3)
+                 : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth) - 1) : (int'(q_cnt_q) < int'(FifoDepth) - 2));
+      cnt_lt1_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 2)
+                 : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth)) : (int'(q_cnt_q) < int'(FifoDepth) - 1));
+      cnt_lt0_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 1)
+                 : (cnt_down || int'(q_cnt_q) < int'(FifoDepth));
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       w_valid_q  <= m_valid_q;
@@ -373,6 +384,8 @@ module csc_pe #(
 
   assign acc_rd_data_o = acc_rd_q;
   assign quiet_o = !p_valid_q && q_empty && !g_active_q;
+  // (an entry fired now is in P next cycle: then quiet_o is 0 whatever this says)
+  assign quiet_idle_o = (q_cnt_d == '0) && !g_active_d;
   assign busy_o  = issue;
 
   // The top address bit only exists so that an end pointer can equal WeightDepth.
@@ -389,6 +402,8 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) cnt_lt2_q == (int'(q_cnt_q) < int'(FifoDepth) - 2) &&
+    cnt_lt1_q == (int'(q_cnt_q) < int'(FifoDepth) - 1) && cnt_lt0_q == (int'(q_cnt_q) < int'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

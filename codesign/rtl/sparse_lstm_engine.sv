@@ -474,9 +474,9 @@ module sparse_lstm_engine #(
 
   // ---- PEs ------------------------------------------------------------------------------------------
   logic                       pe_clear, pe_run;
-  logic [NumPe-1:0]           pe_space, pe_space_idle, pe_space_fire, pe_quiet, pe_busy;
+  logic [NumPe-1:0]           pe_space, pe_space_idle, pe_space_fire, pe_quiet, pe_quiet_idle, pe_busy;
   logic signed [AccWidth-1:0] pe_acc [NumPe];
-  logic                       all_space, all_space_q, all_quiet;
+  logic                       all_space, all_space_q, all_quiet, pe_quiet_q;
 
   // all_space = &pe_space, from a flop of its own: every PE's space_o next values (no fire / a fire now)
   // ANDed here and selected by this cycle's fire. The handshake crosses the chip once per cycle (was
@@ -486,7 +486,13 @@ module sparse_lstm_engine #(
     else all_space_q <= bc_fire ? &pe_space_fire : &pe_space_idle;
   end
   assign all_space = all_space_q;
-  assign all_quiet = bc_done && (&pe_quiet);
+  // &pe_quiet from a flop of its own, as all_space: every PE's quiet_o next value when nothing fires now
+  // (a fire puts an entry in every PE's P: not quiet), so the phase's end crosses the chip once per cycle.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) pe_quiet_q <= 1'b1;
+    else pe_quiet_q <= !bc_fire && (&pe_quiet_idle);
+  end
+  assign all_quiet = bc_done && pe_quiet_q;
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
     csc_pe #(
@@ -514,6 +520,7 @@ module sparse_lstm_engine #(
       .space_idle_o (pe_space_idle[k]),
       .space_fire_o (pe_space_fire[k]),
       .quiet_o      (pe_quiet[k]),
+      .quiet_idle_o (pe_quiet_idle[k]),
       .busy_o       (pe_busy[k]),
       .acc_rd_bank_i(e_abank_q),
       .acc_rd_row_i (acc_rd_row),
@@ -910,16 +917,31 @@ module sparse_lstm_engine #(
 
   // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
   logic [PE_WIDTH:0] w1_hpre, w1_spre;
+  // Unit lu * NumPe + k exists (< units) unless lu is the last local unit: that unit's flags are registered
+  // from E's layer (stable through the phase), so W1 compares the unit with one register.
+  // The counts of the lists being written, hl_cnt_q[hl_wr_sel] and hsl_cnt_q[hl_wr_sel], also in flops of
+  // their own (w_hcnt_q, w_scnt_q: cleared with those lists when E takes a layer phase, grown with them):
+  // no multiplexer before W1's adds.
+  logic [LU_WIDTH-1:0]   w_last_lu_q;
+  logic [NumPe-1:0]      w_last_live_q, w1_live;
+  logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
+  always_ff @(posedge clk_i) begin
+    w_last_lu_q <= lunits - 1'b1;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      w_last_live_q[k] <= (32'(lunits) - 1) * NumPe + k < 32'(units);
+    end
+  end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_fh[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && h_keep[k];
-      w1_fs[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && hs_keep[k];
+      w1_live[k] = (LU_WIDTH'(eo_unit[0]) != w_last_lu_q) || w_last_live_q[k];
+      w1_fh[k]   = w1_live[k] && h_keep[k];
+      w1_fs[k]   = w1_live[k] && hs_keep[k];
     end
     w1_hpre = '0;
     w1_spre = '0;
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + CNT_W'(w1_hpre);
-      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + CNT_W'(w1_spre);
+      w1_hpos[k] = w_hcnt_q + CNT_W'(w1_hpre);
+      w1_spos[k] = w_scnt_q + CNT_W'(w1_spre);
       w1_hpre    = w1_hpre + (PE_WIDTH + 1)'(w1_fh[k]);
       w1_spre    = w1_spre + (PE_WIDTH + 1)'(w1_fs[k]);
     end
@@ -1018,8 +1040,20 @@ module sparse_lstm_engine #(
       hl_cnt_d[e_new_sel]  = '0;
       hsl_cnt_d[e_new_sel] = '0;
     end else if (eo_valid[0]) begin
-      hl_cnt_d[hl_wr_sel]  = hl_cnt_q[hl_wr_sel] + w1_hnum;
-      hsl_cnt_d[hl_wr_sel] = hsl_cnt_q[hl_wr_sel] + w1_snum;
+      hl_cnt_d[hl_wr_sel]  = w_hcnt_q + w1_hnum;
+      hsl_cnt_d[hl_wr_sel] = w_scnt_q + w1_snum;
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      w_hcnt_q <= '0;
+      w_scnt_q <= '0;
+    end else if (e_take && m_mat_q != MAT_HEAD) begin
+      w_hcnt_q <= '0;
+      w_scnt_q <= '0;
+    end else if (eo_valid[0]) begin
+      w_hcnt_q <= w_hcnt_q + w1_hnum;
+      w_scnt_q <= w_scnt_q + w1_snum;
     end
   end
 
@@ -1376,6 +1410,15 @@ module sparse_lstm_engine #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) open_q != 2'd3);
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
   assert property (@(posedge clk_i) disable iff (!rst_ni) all_space_q == &pe_space);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) pe_quiet_q == &pe_quiet);
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    eo_valid[0] |-> w_hcnt_q == hl_cnt_q[hl_wr_sel] && w_scnt_q == hsl_cnt_q[hl_wr_sel]);
+  always_comb begin
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
+        $error("sparse_lstm_engine: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
+    end
+  end
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

@@ -302,8 +302,10 @@ module sparse_lstm_engine #(
   // h lists, one per (layer, bank): the exact h_t's non-zero values (column = unit), appended by the
   // element-wise unit, for the layer above and the head; state lists (hsl): the non-zero q_state(h_t), for
   // the layer's own next step. *_cnt_q count the entries. A list that holds h_{t-1} of the first step
-  // counts as empty.
-  localparam int unsigned LIST_W = BC_WIDTH + COL_WIDTH;
+  // counts as empty. An entry holds its column as the pointer-table addresses the PEs read, {end, begin}
+  // (the base of the matrix and segment that reads the list, + column, + 1 for the end pointer): each list
+  // has one reader, so the adds happen where the entry is written and the broadcaster only reads and selects.
+  localparam int unsigned LIST_W = BC_WIDTH + 2 * PADDR_WIDTH;
   localparam int unsigned LB_W   = (LIST_BANKS > 1) ? $clog2(LIST_BANKS) : 1;
   localparam int unsigned LR_W   = (LIST_ROWS > 1) ? $clog2(LIST_ROWS) : 1;
   localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
@@ -330,9 +332,8 @@ module sparse_lstm_engine #(
   //   layer 0: x_t (columns i; growing while the frame arrives), then q_state(h_{t-1}^0) (columns X + u)
   //   layer 1: q_state(h_{t-1}^1) (columns H0 + u), then the exact h_t^0 (columns u)
   //   head:    segment 0 empty, then the exact h_T of the last layer (columns u)
-  // The segments' lists and counts are registered from M's next phase (m_mat_d, m_bank_d, ...), and the
-  // pointer-table base of each (matrix, segment) from the configuration, so that a broadcast cycle is
-  // only: list read, select, one add. An h or state list's count reaches the broadcaster one cycle after
+  // The segments' lists and counts are registered from M's next phase (m_mat_d, m_bank_d, ...); the
+  // entries hold their pointer-table addresses, so that a broadcast cycle is only: list read, select. An h or state list's count reaches the broadcaster one cycle after
   // W1 counts it (registered from hl_cnt_q), i.e. with W2's write of the entry; a list E starts writing
   // counts as empty from that cycle on (hl_vis).
   logic [HL_SEL-1:0]      seg0_sel_q, seg1_sel_q, seg0_sel_d, seg1_sel_d;
@@ -344,16 +345,12 @@ module sparse_lstm_engine #(
   logic [UNIT_WIDTH-1:0]  hsl_vis [MaxLayers * 2];
   logic [COL_WIDTH-1:0]   xl_cnt_d;
   logic [HL_SEL-1:0]      e_new_sel;  // the lists E(p) writes, when M hands it phase p
-  // pointer address of column 0 of segment s of matrix m, and of its end pointer (+ 1)
-  logic [PADDR_WIDTH-1:0] seg_base_q [3][2], seg_base_end_q [3][2];
   logic [COL_WIDTH-1:0]   idx0_q, idx1_q, hs_idx;
   logic [HL_SEL-1:0]      hs_sel;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
   logic signed [BC_WIDTH-1:0] bc_act_q;
   logic [PADDR_WIDTH-1:0] bc_addr_q, bc_addr_end_q;
   logic [LIST_W-1:0]      bc_entry;
-  logic [PADDR_WIDTH-1:0] bc_col;
-  logic                   bc_seg;
   logic                   bc_done;
 
   assign e_new_sel = hl_sel(m_layer_q, !m_bank_q);
@@ -409,23 +406,6 @@ module sparse_lstm_engine #(
     end
   end
 
-  // From the configuration only (one cycle behind a config write; the broadcaster has an entry at the
-  // earliest two cycles after one: load beats stop before a frame's first word).
-  always_ff @(posedge clk_i) begin
-    seg_base_q[MAT_L0][1]       <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q);
-    seg_base_q[MAT_L1][0]       <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]);
-    seg_base_q[MAT_HEAD][0]     <= cfg_ptr_base_q[MAT_HEAD];
-    seg_base_end_q[MAT_L0][1]   <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q) + 1'b1;
-    seg_base_end_q[MAT_L1][0]   <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]) + 1'b1;
-    seg_base_end_q[MAT_HEAD][0] <= cfg_ptr_base_q[MAT_HEAD] + 1'b1;
-    seg_base_q[MAT_L0][0]       <= cfg_ptr_base_q[MAT_L0];
-    seg_base_end_q[MAT_L0][0]   <= cfg_ptr_base_q[MAT_L0] + 1'b1;
-    for (int unsigned m = 1; m < 3; m++) begin
-      seg_base_q[m][1]     <= cfg_ptr_base_q[m];
-      seg_base_end_q[m][1] <= cfg_ptr_base_q[m] + 1'b1;
-    end
-  end
-
   // Armed in the matrix phase. Segment 1 waits for the whole frame (segment 0 growing); the phase's
   // broadcast is done when both segments are, the frame is complete and no list is pending (pend_q).
   assign seg0_growing = (m_mat_q == MAT_L0) && !frame_done_q;
@@ -443,8 +423,6 @@ module sparse_lstm_engine #(
   assign hs_sel   = seg0_is_x_q ? seg1_sel_q : seg0_sel_q;
   assign bc_entry = bc_from0 ? (seg0_is_x_q ? xl_q[idx0_q[XIDX_WIDTH-1:0]] : hsl_rd[lbank(idx0_q)])
                   : (seg1_is_h_q ? hl_rd[lbank(idx1_q)] : hsl_rd[lbank(idx1_q)]);
-  assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
-  assign bc_seg   = !bc_from0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -466,9 +444,9 @@ module sparse_lstm_engine #(
 
   always_ff @(posedge clk_i) begin
     if (bc_load) begin
-      bc_act_q      <= $signed(bc_entry[LIST_W-1:COL_WIDTH]);
-      bc_addr_q     <= seg_base_q[m_mat_q][bc_seg] + bc_col;
-      bc_addr_end_q <= seg_base_end_q[m_mat_q][bc_seg] + bc_col;
+      bc_act_q      <= $signed(bc_entry[LIST_W-1:2*PADDR_WIDTH]);
+      bc_addr_q     <= bc_entry[PADDR_WIDTH-1:0];
+      bc_addr_end_q <= bc_entry[2*PADDR_WIDTH-1:PADDR_WIDTH];
     end
   end
 
@@ -871,7 +849,10 @@ module sparse_lstm_engine #(
   logic [CNT_W-1:0]            w_spos_q [NumPe];
   logic signed [BC_WIDTH-1:0]  w_h_q [NumPe];
   logic signed [BC_WIDTH-1:0]  w_hs_q [NumPe];
-  logic [COL_WIDTH-1:0]        w_col_q [NumPe];
+  logic [PADDR_WIDTH-1:0]      w_haddr_q [NumPe];  // the entries' pointer-table addresses (begin)
+  logic [PADDR_WIDTH-1:0]      w_hend_q [NumPe];   // ... and end pointers
+  logic [PADDR_WIDTH-1:0]      w_saddr_q [NumPe];
+  logic [PADDR_WIDTH-1:0]      w_send_q [NumPe];
   // The list entries of the element-wise results: h_t (the layer above, the head) and q_state(h_t) (the
   // layer's next step), or (delta mode) their changes since the values last broadcast, kept per PE and
   // local unit (0 at a sequence's first step). The last layer's h_t goes to the head whole.
@@ -952,6 +933,18 @@ module sparse_lstm_engine #(
     if (!rst_ni) w_valid_q <= 1'b0;
     else w_valid_q <= eo_valid[0];
   end
+  // The pointer-table base of the lists E writes (from E's layer, stable through the phase): an h list is
+  // read by layer 1 (its columns first) or, from the last layer, by the head; a state list by its own layer
+  // (its columns after layer 0's inputs resp. after layer 0's units).
+  logic [PADDR_WIDTH-1:0] w_hbase_q, w_hbase1_q, w_sbase_q, w_sbase1_q;
+  always_ff @(posedge clk_i) begin
+    w_hbase_q  <= e_last_layer ? cfg_ptr_base_q[MAT_HEAD] : cfg_ptr_base_q[MAT_L1];
+    w_hbase1_q <= (e_last_layer ? cfg_ptr_base_q[MAT_HEAD] : cfg_ptr_base_q[MAT_L1]) + 1'b1;
+    w_sbase_q  <= (e_layer_q == '0) ? cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q)
+                                    : cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]);
+    w_sbase1_q <= ((e_layer_q == '0) ? cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q)
+                                     : cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0])) + 1'b1;
+  end
   always_ff @(posedge clk_i) begin
     if (eo_valid[0]) begin
       w_sel_q <= hl_wr_sel;
@@ -962,7 +955,10 @@ module sparse_lstm_engine #(
         w_spos_q[k] <= w1_spos[k];
         w_h_q[k]    <= h_bc[k];
         w_hs_q[k]   <= hs_bc[k];
-        w_col_q[k]  <= COL_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_haddr_q[k] <= w_hbase_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_hend_q[k]  <= w_hbase1_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_saddr_q[k] <= w_sbase_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_send_q[k]  <= w_sbase1_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
       end
     end
   end
@@ -970,6 +966,8 @@ module sparse_lstm_engine #(
   // broadcast (x_hat, 0 at a sequence's first frame), kept when non-zero resp. past the threshold.
   logic signed [BC_WIDTH-1:0] x_bc;
   logic                       x_keep;
+  logic [PADDR_WIDTH-1:0]     x_addr;  // the word's pointer-table address in layer 0's matrix
+  assign x_addr = cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(in_cnt_q);
   if (Delta) begin : g_x_held
     logic signed [ActWidth-1:0] x_hat_q [MaxInputs];
     logic signed [ActWidth-1:0] x_held;
@@ -986,7 +984,7 @@ module sparse_lstm_engine #(
     assign x_keep = (in_word != '0);
   end
   always_ff @(posedge clk_i) begin
-    if (in_valid_i && in_ready_o && x_keep) xl_q[xl_wr_idx] <= {x_bc, in_cnt_q};
+    if (in_valid_i && in_ready_o && x_keep) xl_q[xl_wr_idx] <= {x_bc, x_addr + 1'b1, x_addr};
   end
   // One memory per bank and kind (h, state), each with one write port (LUT RAM): the (layer, bank)
   // lists at rows sel * LIST_ROWS + row.
@@ -1011,12 +1009,12 @@ module sparse_lstm_engine #(
         if (w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b) begin
           h_we   = 1'b1;
           h_row  = lrow(COL_WIDTH'(w_hpos_q[k]));
-          h_data = {w_h_q[k], w_col_q[k]};
+          h_data = {w_h_q[k], w_hend_q[k], w_haddr_q[k]};
         end
         if (w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b) begin
           s_we   = 1'b1;
           s_row  = lrow(COL_WIDTH'(w_spos_q[k]));
-          s_data = {w_hs_q[k], w_col_q[k]};
+          s_data = {w_hs_q[k], w_send_q[k], w_saddr_q[k]};
         end
       end
     end

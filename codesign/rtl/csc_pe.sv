@@ -65,10 +65,12 @@ module csc_pe #(
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_addr_i, // absolute pointer address of the column (begin)
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_end_i,  // bc_ptr_addr_i + 1 (its end pointer; no adder here)
   output logic                          space_o,      // room for a broadcast entry this cycle
-  output logic                          space_idle_o, // space_o's next value when no entry fires now
-  output logic                          space_fire_o, // ... and when one fires now
+  // (the next values below come for either value of run_i, [1] for run_i high: the engine selects them
+  // with its own run flop, so the run signal's way into the PEs stays off the handshake's path)
+  output logic [1:0]                    space_idle_o, // space_o's next value when no entry fires now
+  output logic [1:0]                    space_fire_o, // ... and when one fires now
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
-  output logic                          quiet_idle_o, // quiet_o's next value when no entry fires now
+  output logic [1:0]                    quiet_idle_o, // quiet_o's next value when no entry fires now
   output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
   input  logic                          acc_rd_bank_i,
@@ -132,9 +134,9 @@ module csc_pe #(
   logic [QW-1:0]         q_mem_q [FifoDepth];
   logic [QPTR_WIDTH-1:0] q_wr_q, q_rd_q;
   logic [QCNT_WIDTH-1:0] q_cnt_q, q_cnt_d;
-  logic                  q_empty, q_push, q_pop;
+  logic                  q_empty, q_push, q_pop, q_empty_q;
   logic [QW-1:0]         q_head;
-  assign q_empty = (q_cnt_q == '0);
+  assign q_empty = q_empty_q;  // (q_cnt_q == 0, a flop of its own)
   assign q_head  = q_mem_q[q_rd_q];
   // An entry fired now lands in P next cycle and in Q the cycle after; P's current entry lands in Q next
   // cycle: so there must be room for both, space_o = q_cnt_q + p_valid_q < FifoDepth. It comes from a flop
@@ -151,8 +153,6 @@ module csc_pe #(
   assign space_idle = cnt_up ? cnt_lt1_q : (cnt_down || cnt_lt0_q);
   assign space_fire = cnt_up ? cnt_lt2_q : (cnt_down ? cnt_lt0_q : cnt_lt1_q);
   assign space_o      = space_q;
-  assign space_idle_o = space_idle;
-  assign space_fire_o = space_fire;
 
   // ---- G: word address generator -------------------------------------------------------------------
   logic                       g_active_q, g_active_d;
@@ -199,6 +199,24 @@ module csc_pe #(
       g_act_d     = src_act;
       g_active_d  = !src_single;
     end
+  end
+
+  // The next values the engine ANDs over the PEs (space_*_o, quiet_idle_o), for run_i low ([0]) and high
+  // ([1]): the same equations as take, q_push, q_pop, g_active_d with run_i a constant.
+  for (genvar r = 0; r < 2; r++) begin : g_run
+    logic take_r, pop_r, push_r, up_r, down_r, g_active_r;
+    assign take_r  = (r == 1) && !g_active_q && src_valid;
+    assign pop_r   = take_r && !q_empty;
+    assign push_r  = p_live && !(take_r && q_empty);
+    assign up_r    = push_r && !pop_r;
+    assign down_r  = pop_r && !push_r;
+    assign g_active_r = ((r == 1) && g_active_q) ? (g_addr_q + 1'b1 != g_end_q)
+                      : (take_r ? !src_single : g_active_q);
+    assign space_idle_o[r] = up_r ? cnt_lt1_q : (down_r || cnt_lt0_q);
+    assign space_fire_o[r] = up_r ? cnt_lt2_q : (down_r ? cnt_lt0_q : cnt_lt1_q);
+    // q_cnt_d == 0, and G idle next cycle (an entry fired now is in P next cycle: then quiet_o is 0
+    // whatever this says)
+    assign quiet_idle_o[r] = ((q_empty && !up_r) || (q_cnt_q == QCNT_WIDTH'(1) && down_r)) && !g_active_r;
   end
 
   // ---- M1: weight word into flops; M2: index decode, operands; M3: partial products; M4: product -------
@@ -288,6 +306,7 @@ module csc_pe #(
       q_wr_q     <= '0;
       q_rd_q     <= '0;
       q_cnt_q    <= '0;
+      q_empty_q  <= 1'b1;
       space_q    <= 1'b1;
       cnt_lt2_q  <= (FifoDepth > 2);
       cnt_lt1_q  <= (FifoDepth > 1);
@@ -308,6 +327,7 @@ module csc_pe #(
       if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
       if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
       q_cnt_q <= q_cnt_d;
+      q_empty_q <= (q_cnt_d == '0);
       space_q <= bc_valid_i ? space_fire : space_idle;
       // (q_cnt_d < c as q_cnt_q < c - 1, c + 1 or c by push and pop: compares of flops, then a select)
       cnt_lt2_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 3)
@@ -384,8 +404,6 @@ module csc_pe #(
 
   assign acc_rd_data_o = acc_rd_q;
   assign quiet_o = !p_valid_q && q_empty && !g_active_q;
-  // (an entry fired now is in P next cycle: then quiet_o is 0 whatever this says)
-  assign quiet_idle_o = (q_cnt_d == '0) && !g_active_d;
   assign busy_o  = issue;
 
   // The top address bit only exists so that an end pointer can equal WeightDepth.
@@ -402,6 +420,10 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) q_empty_q == (q_cnt_q == '0));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    space_idle == space_idle_o[run_i] && space_fire == space_fire_o[run_i] &&
+    quiet_idle_o[run_i] == ((q_cnt_d == '0) && !g_active_d));
   assert property (@(posedge clk_i) disable iff (!rst_ni) cnt_lt2_q == (int'(q_cnt_q) < int'(FifoDepth) - 2) &&
     cnt_lt1_q == (int'(q_cnt_q) < int'(FifoDepth) - 1) && cnt_lt0_q == (int'(q_cnt_q) < int'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET

@@ -452,23 +452,37 @@ module sparse_lstm_engine #(
 
   // ---- PEs ------------------------------------------------------------------------------------------
   logic                       pe_clear, pe_run;
-  logic [NumPe-1:0]           pe_space, pe_space_idle, pe_space_fire, pe_quiet, pe_quiet_idle, pe_busy;
+  logic                       mat_first_q, run_q;
+  logic [NumPe-1:0]           pe_space, pe_quiet, pe_busy;
+  logic [1:0]                 pe_space_idle [NumPe], pe_space_fire [NumPe], pe_quiet_idle [NumPe];
+  logic [1:0]                 and_space_idle, and_space_fire, and_quiet_idle;  // by run_q
+  always_comb begin
+    and_space_idle = '1;
+    and_space_fire = '1;
+    and_quiet_idle = '1;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      and_space_idle &= pe_space_idle[k];
+      and_space_fire &= pe_space_fire[k];
+      and_quiet_idle &= pe_quiet_idle[k];
+    end
+  end
   logic signed [AccWidth-1:0] pe_acc [NumPe];
   logic                       all_space, all_space_q, all_quiet, pe_quiet_q;
 
   // all_space = &pe_space, from a flop of its own: every PE's space_o next values (no fire / a fire now)
   // ANDed here and selected by this cycle's fire. The handshake crosses the chip once per cycle (was
   // twice: every space_o to the AND, then the fire back to every PE); the same value, cycle for cycle.
+  // (Each PE sends them for either value of its run input; run_q, this engine's flop, selects here.)
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) all_space_q <= 1'b1;
-    else all_space_q <= bc_fire ? &pe_space_fire : &pe_space_idle;
+    else all_space_q <= bc_fire ? and_space_fire[run_q] : and_space_idle[run_q];
   end
   assign all_space = all_space_q;
   // &pe_quiet from a flop of its own, as all_space: every PE's quiet_o next value when nothing fires now
   // (a fire puts an entry in every PE's P: not quiet), so the phase's end crosses the chip once per cycle.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) pe_quiet_q <= 1'b1;
-    else pe_quiet_q <= !bc_fire && (&pe_quiet_idle);
+    else pe_quiet_q <= !bc_fire && and_quiet_idle[run_q];
   end
   assign all_quiet = bc_done && pe_quiet_q;
 
@@ -1086,7 +1100,6 @@ module sparse_lstm_engine #(
   // The PEs clear their bank's accumulators at the end of a matrix phase's second cycle (their own clear
   // register): the phase's first accumulator read comes two cycles after its first word issues.
   // pe_run is its own flop (= m_state_q == M_RUN): it drives every PE's issue logic across the chip.
-  logic mat_first_q, run_q;
   assign pe_clear = mat_first_q;
   assign pe_run   = run_q;
 

@@ -345,7 +345,7 @@ module sparse_lstm_engine #(
   logic [UNIT_WIDTH-1:0]  hsl_vis [MaxLayers * 2];
   logic [COL_WIDTH-1:0]   xl_cnt_d;
   logic [HL_SEL-1:0]      e_new_sel;  // the lists E(p) writes, when M hands it phase p
-  logic [COL_WIDTH-1:0]   idx0_q, idx1_q, hs_idx;
+  logic [COL_WIDTH-1:0]   idx0_q, idx1_q, idx0_d, idx1_d, hs_idx;
   logic [HL_SEL-1:0]      hs_sel;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
   logic signed [BC_WIDTH-1:0] bc_act_q;
@@ -424,21 +424,29 @@ module sparse_lstm_engine #(
   assign bc_entry = bc_from0 ? (seg0_is_x_q ? xl_q[idx0_q[XIDX_WIDTH-1:0]] : hsl_rd[lbank(idx0_q)])
                   : (seg1_is_h_q ? hl_rd[lbank(idx1_q)] : hsl_rd[lbank(idx1_q)]);
 
+  always_comb begin
+    idx0_d = idx0_q;
+    idx1_d = idx1_q;
+    if (m_state_q != M_RUN) begin
+      idx0_d = '0;  // the next matrix starts from its lists' first entries
+      idx1_d = '0;
+    end else if (bc_load) begin
+      if (bc_from0) idx0_d = idx0_q + 1'b1;
+      else idx1_d = idx1_q + 1'b1;
+    end
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       bc_valid_q <= 1'b0;
       idx0_q     <= '0;
       idx1_q     <= '0;
-    end else if (m_state_q != M_RUN) begin
-      idx0_q <= '0;  // the next matrix starts from its lists' first entries
-      idx1_q <= '0;
     end else begin
-      if (bc_load) begin
-        if (bc_from0) idx0_q <= idx0_q + 1'b1;
-        else idx1_q <= idx1_q + 1'b1;
+      idx0_q <= idx0_d;
+      idx1_q <= idx1_d;
+      if (m_state_q == M_RUN) begin
+        if (bc_load) bc_valid_q <= 1'b1;
+        else if (bc_fire) bc_valid_q <= 1'b0;
       end
-      if (bc_load) bc_valid_q <= 1'b1;
-      else if (bc_fire) bc_valid_q <= 1'b0;
     end
   end
 
@@ -1006,6 +1014,19 @@ module sparse_lstm_engine #(
   function automatic logic [LI_W-1:0] lidx(input logic [HL_SEL-1:0] sel, input logic [LR_W-1:0] row);
     lidx = LI_W'(32'(sel) * LIST_ROWS + 32'(row));
   endfunction
+  // The list memories' read addresses in flops of their own, registered from the next indices and segment
+  // selects (the same values lidx(seg1_sel_q, lrow(idx1_q)) and lidx(hs_sel, lrow(hs_idx)) a cycle later):
+  // the read starts from a flop, with no select before the memories' address inputs.
+  logic [LI_W-1:0] h_raddr_q, s_raddr_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      h_raddr_q <= lidx(hl_sel('0, 1'b0), lrow('0));
+      s_raddr_q <= lidx(hl_sel('0, 1'b0), lrow('0));
+    end else begin
+      h_raddr_q <= lidx(seg1_sel_d, lrow(idx1_d));
+      s_raddr_q <= seg0_is_x_d ? lidx(seg1_sel_d, lrow(idx1_d)) : lidx(seg0_sel_d, lrow(idx0_d));
+    end
+  end
   for (genvar b = 0; b < LIST_BANKS; b++) begin : g_list_bank
     logic [LIST_W-1:0] hmem_q [MaxLayers * 2 * LIST_ROWS];
     logic [LIST_W-1:0] smem_q [MaxLayers * 2 * LIST_ROWS];
@@ -1036,8 +1057,8 @@ module sparse_lstm_engine #(
       if (w_valid_q && h_we) hmem_q[lidx(w_sel_q, h_row)] <= h_data;
       if (w_valid_q && s_we) smem_q[lidx(w_sel_q, s_row)] <= s_data;
     end
-    assign hl_rd[b]  = hmem_q[lidx(seg1_sel_q, lrow(idx1_q))];
-    assign hsl_rd[b] = smem_q[lidx(hs_sel, lrow(hs_idx))];
+    assign hl_rd[b]  = hmem_q[h_raddr_q];
+    assign hsl_rd[b] = smem_q[s_raddr_q];
   end
 
   // List counts: the x list restarts with a frame's first word (and counts as empty from the start of
@@ -1422,6 +1443,8 @@ module sparse_lstm_engine #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
   assert property (@(posedge clk_i) disable iff (!rst_ni) all_space_q == &pe_space);
   assert property (@(posedge clk_i) disable iff (!rst_ni) pe_quiet_q == &pe_quiet);
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    h_raddr_q == lidx(seg1_sel_q, lrow(idx1_q)) && s_raddr_q == lidx(hs_sel, lrow(hs_idx)));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     eo_valid[0] |-> w_hcnt_q == hl_cnt_q[hl_wr_sel] && w_scnt_q == hsl_cnt_q[hl_wr_sel]);
   always_comb begin

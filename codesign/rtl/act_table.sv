@@ -17,7 +17,9 @@ module act_table #(
 );
   localparam int unsigned DEPTH = 1 << AddrWidth;
 
-  logic [Width-1:0] mem_q [DEPTH];
+  // no_rw_check: written by the load stream between sequences only, never in a cycle that reads, so
+  // Yosys need not emulate read-during-write (its bypass flops and a multiplexer after the block RAM).
+  (* no_rw_check *) logic [Width-1:0] mem_q [DEPTH];
   logic [Width-1:0] rd_data_q;
 
   initial begin

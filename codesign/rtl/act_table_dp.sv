@@ -19,7 +19,8 @@ module act_table_dp #(
 );
   localparam int unsigned DEPTH = 1 << AddrWidth;
 
-  logic [Width-1:0]     mem_q [DEPTH];
+  // no_rw_check: written between sequences only, never in a cycle that reads (no bypass logic)
+  (* no_rw_check *) logic [Width-1:0] mem_q [DEPTH];
   logic [Width-1:0]     rd_a_q, rd_b_q;
   logic [AddrWidth-1:0] addr_a;
   assign addr_a = wr_en_i ? wr_addr_i : rd_addr_a_i;

@@ -31,6 +31,9 @@
 // quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
 // matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
+// keep_hierarchy: Yosys would otherwise merge the PEs' identical P-stage flops (the broadcast entry, its
+// valid) into one set fanning out to every PE across the chip.
+(* keep_hierarchy *)
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
   parameter int unsigned WeightWidth   = 12,
@@ -62,7 +65,12 @@ module csc_pe #(
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_addr_i, // absolute pointer address of the column (begin)
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_end_i,  // bc_ptr_addr_i + 1 (its end pointer; no adder here)
   output logic                          space_o,      // room for a broadcast entry this cycle
+  // (the next values below come for either value of run_i, [1] for run_i high: the engine selects them
+  // with its own run flop, so the run signal's way into the PEs stays off the handshake's path)
+  output logic [1:0]                    space_idle_o, // space_o's next value when no entry fires now
+  output logic [1:0]                    space_fire_o, // ... and when one fires now
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
+  output logic [1:0]                    quiet_idle_o, // quiet_o's next value when no entry fires now
   output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
   input  logic                          acc_rd_bank_i,
@@ -87,7 +95,9 @@ module csc_pe #(
   localparam logic [QPTR_WIDTH-1:0] QLAST = QPTR_WIDTH'(FifoDepth - 1);
 
   // ---- memories ---------------------------------------------------------------------------------
-  logic [WORD_WIDTH-1:0]  wmem_q [WeightDepth];
+  // (no_rw_check: the load stream writes between sequences, never while words issue: no bypass logic
+  // after the block RAM)
+  (* no_rw_check *) logic [WORD_WIDTH-1:0] wmem_q [WeightDepth];
   logic [WADDR_WIDTH-1:0] pmem_q [ColptrDepth];
 
   // File names pe<k>_*.memh (docs/engine.md), spelled with constant concatenations Yosys accepts.
@@ -110,29 +120,39 @@ module csc_pe #(
   end
 
   // ---- P: column-pointer read ----------------------------------------------------------------------
-  logic                       p_valid_q, p_live;
+  // (the column's two flags are registered with its pointers: G's take and the queue count start from flops)
+  logic                       p_valid_q, p_live, p_nonempty_q, p_single_q;
   logic signed [ActWidth-1:0] p_act_q;
-  logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q;
+  logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q, ptr_begin, ptr_end;
   logic                       p_single;  // the column holds one word: G is done after its first issue
-  assign p_live     = p_valid_q && (p_begin_q != p_end_q);
-  assign p_single   = (p_begin_q + 1'b1 == p_end_q);
+  assign ptr_begin  = pmem_q[bc_ptr_addr_i];
+  assign ptr_end    = pmem_q[bc_ptr_end_i];
+  assign p_live     = p_valid_q && p_nonempty_q;
+  assign p_single   = p_single_q;
 
   // ---- Q: column queue ---------------------------------------------------------------------------
   logic [QW-1:0]         q_mem_q [FifoDepth];
   logic [QPTR_WIDTH-1:0] q_wr_q, q_rd_q;
   logic [QCNT_WIDTH-1:0] q_cnt_q, q_cnt_d;
-  logic                  q_empty, q_push, q_pop;
+  logic                  q_empty, q_push, q_pop, q_empty_q;
   logic [QW-1:0]         q_head;
-  assign q_empty = (q_cnt_q == '0);
+  assign q_empty = q_empty_q;  // (q_cnt_q == 0, a flop of its own)
   assign q_head  = q_mem_q[q_rd_q];
   // An entry fired now lands in P next cycle and in Q the cycle after; P's current entry lands in Q next
   // cycle: so there must be room for both, space_o = q_cnt_q + p_valid_q < FifoDepth. It comes from a flop
   // (every PE's space_o meets in the engine's broadcast handshake, whose fire comes back to every PE):
   // the same value computed a cycle early from the next count and the fire (p_valid_q's next value).
-  logic space_q, space_idle, space_fire;
-  assign space_idle = (QCNT_WIDTH + 1)'(q_cnt_d) < (QCNT_WIDTH + 1)'(FifoDepth);
-  assign space_fire = (QCNT_WIDTH + 1)'(q_cnt_d) + 1'b1 < (QCNT_WIDTH + 1)'(FifoDepth);
-  assign space_o    = space_q;
+  // space_idle = q_cnt_d < FifoDepth, space_fire = q_cnt_d + 1 < FifoDepth, without an adder on the path:
+  // q_cnt_d is q_cnt_q + 1 (push only), - 1 (pop only) or q_cnt_q, so each is a compare of q_cnt_q with a
+  // constant (registered: cnt_lt*_q) selected by push and pop. The engine ANDs them over the PEs into its
+  // own flop (space_*_o).
+  logic space_q, space_idle, space_fire, cnt_up, cnt_down;
+  logic cnt_lt2_q, cnt_lt1_q, cnt_lt0_q;  // q_cnt_q < FifoDepth - 2, FifoDepth - 1, FifoDepth
+  assign cnt_up     = q_push && !q_pop;
+  assign cnt_down   = q_pop && !q_push;
+  assign space_idle = cnt_up ? cnt_lt1_q : (cnt_down || cnt_lt0_q);
+  assign space_fire = cnt_up ? cnt_lt2_q : (cnt_down ? cnt_lt0_q : cnt_lt1_q);
+  assign space_o      = space_q;
 
   // ---- G: word address generator -------------------------------------------------------------------
   logic                       g_active_q, g_active_d;
@@ -179,6 +199,24 @@ module csc_pe #(
       g_act_d     = src_act;
       g_active_d  = !src_single;
     end
+  end
+
+  // The next values the engine ANDs over the PEs (space_*_o, quiet_idle_o), for run_i low ([0]) and high
+  // ([1]): the same equations as take, q_push, q_pop, g_active_d with run_i a constant.
+  for (genvar r = 0; r < 2; r++) begin : g_run
+    logic take_r, pop_r, push_r, up_r, down_r, g_active_r;
+    assign take_r  = (r == 1) && !g_active_q && src_valid;
+    assign pop_r   = take_r && !q_empty;
+    assign push_r  = p_live && !(take_r && q_empty);
+    assign up_r    = push_r && !pop_r;
+    assign down_r  = pop_r && !push_r;
+    assign g_active_r = ((r == 1) && g_active_q) ? (g_addr_q + 1'b1 != g_end_q)
+                      : (take_r ? !src_single : g_active_q);
+    assign space_idle_o[r] = up_r ? cnt_lt1_q : (down_r || cnt_lt0_q);
+    assign space_fire_o[r] = up_r ? cnt_lt2_q : (down_r ? cnt_lt0_q : cnt_lt1_q);
+    // q_cnt_d == 0, and G idle next cycle (an entry fired now is in P next cycle: then quiet_o is 0
+    // whatever this says)
+    assign quiet_idle_o[r] = ((q_empty && !up_r) || (q_cnt_q == QCNT_WIDTH'(1) && down_r)) && !g_active_r;
   end
 
   // ---- M1: weight word into flops; M2: index decode, operands; M3: partial products; M4: product -------
@@ -268,7 +306,11 @@ module csc_pe #(
       q_wr_q     <= '0;
       q_rd_q     <= '0;
       q_cnt_q    <= '0;
+      q_empty_q  <= 1'b1;
       space_q    <= 1'b1;
+      cnt_lt2_q  <= (FifoDepth > 2);
+      cnt_lt1_q  <= (FifoDepth > 1);
+      cnt_lt0_q  <= 1'b1;
       g_active_q <= 1'b0;
       m_valid_q  <= 1'b0;
       w_valid_q  <= 1'b0;
@@ -285,7 +327,15 @@ module csc_pe #(
       if (q_push) q_wr_q <= (q_wr_q == QLAST) ? '0 : q_wr_q + 1'b1;
       if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
       q_cnt_q <= q_cnt_d;
+      q_empty_q <= (q_cnt_d == '0);
       space_q <= bc_valid_i ? space_fire : space_idle;
+      // (q_cnt_d < c as q_cnt_q < c - 1, c + 1 or c by push and pop: compares of flops, then a select)
+      cnt_lt2_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 3)
+                 : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth) - 1) : (int'(q_cnt_q) < int'(FifoDepth) - 2));
+      cnt_lt1_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 2)
+                 : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth)) : (int'(q_cnt_q) < int'(FifoDepth) - 1));
+      cnt_lt0_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 1)
+                 : (cnt_down || int'(q_cnt_q) < int'(FifoDepth));
       g_active_q <= g_active_d;
       m_valid_q  <= issue;
       w_valid_q  <= m_valid_q;
@@ -304,9 +354,11 @@ module csc_pe #(
   // Datapath registers without reset (qualified by the valid bits above).
   always_ff @(posedge clk_i) begin
     if (bc_valid_i) begin
-      p_act_q   <= bc_act_i;
-      p_begin_q <= pmem_q[bc_ptr_addr_i];
-      p_end_q   <= pmem_q[bc_ptr_end_i];
+      p_act_q      <= bc_act_i;
+      p_begin_q    <= ptr_begin;
+      p_end_q      <= ptr_end;
+      p_nonempty_q <= (ptr_begin != ptr_end);
+      p_single_q   <= (ptr_begin + 1'b1 == ptr_end);
     end
     if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q, p_single};
     if (pmem_we_i) pmem_q[pmem_addr_i] <= pmem_data_i;
@@ -368,6 +420,12 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) q_empty_q == (q_cnt_q == '0));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    space_idle == space_idle_o[run_i] && space_fire == space_fire_o[run_i] &&
+    quiet_idle_o[run_i] == ((q_cnt_d == '0) && !g_active_d));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) cnt_lt2_q == (int'(q_cnt_q) < int'(FifoDepth) - 2) &&
+    cnt_lt1_q == (int'(q_cnt_q) < int'(FifoDepth) - 1) && cnt_lt0_q == (int'(q_cnt_q) < int'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

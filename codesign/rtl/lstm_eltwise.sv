@@ -23,6 +23,9 @@
 // this unit drives their read enables and addresses (xt_*_o) and takes their registered data (xt_*_i) with
 // the same timing; tbl_* are then unused.
 // Reset: asynchronous, active low.
+// keep_hierarchy: Yosys would otherwise merge the NumPe units' identical control pipelines (valid, gate,
+// unit) into one set of flops fanning out to every unit across the chip.
+(* keep_hierarchy *)
 module lstm_eltwise #(
   parameter int unsigned ZWidth       = 40,
   parameter int          ZFrac        = 22,

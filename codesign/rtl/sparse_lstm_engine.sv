@@ -308,8 +308,10 @@ module sparse_lstm_engine #(
   // h lists, one per (layer, bank): the exact h_t's non-zero values (column = unit), appended by the
   // element-wise unit, for the layer above and the head; state lists (hsl): the non-zero q_state(h_t), for
   // the layer's own next step. *_cnt_q count the entries. A list that holds h_{t-1} of the first step
-  // counts as empty.
-  localparam int unsigned LIST_W = BC_WIDTH + COL_WIDTH;
+  // counts as empty. An entry holds its column as the pointer-table addresses the PEs read, {end, begin}
+  // (the base of the matrix and segment that reads the list, + column, + 1 for the end pointer): each list
+  // has one reader, so the adds happen where the entry is written and the broadcaster only reads and selects.
+  localparam int unsigned LIST_W = BC_WIDTH + 2 * PADDR_WIDTH;
   localparam int unsigned LB_W   = (LIST_BANKS > 1) ? $clog2(LIST_BANKS) : 1;
   localparam int unsigned LR_W   = (LIST_ROWS > 1) ? $clog2(LIST_ROWS) : 1;
   localparam int unsigned HL_SEL = $clog2(MaxLayers * 2);
@@ -336,9 +338,8 @@ module sparse_lstm_engine #(
   //   layer 0: x_t (columns i; growing while the frame arrives), then q_state(h_{t-1}^0) (columns X + u)
   //   layer 1: q_state(h_{t-1}^1) (columns H0 + u), then the exact h_t^0 (columns u)
   //   head:    segment 0 empty, then the exact h_T of the last layer (columns u)
-  // The segments' lists and counts are registered from M's next phase (m_mat_d, m_bank_d, ...), and the
-  // pointer-table base of each (matrix, segment) from the configuration, so that a broadcast cycle is
-  // only: list read, select, one add. An h or state list's count reaches the broadcaster one cycle after
+  // The segments' lists and counts are registered from M's next phase (m_mat_d, m_bank_d, ...); the
+  // entries hold their pointer-table addresses, so that a broadcast cycle is only: list read, select. An h or state list's count reaches the broadcaster one cycle after
   // W1 counts it (registered from hl_cnt_q), i.e. with W2's write of the entry; a list E starts writing
   // counts as empty from that cycle on (hl_vis).
   logic [HL_SEL-1:0]      seg0_sel_q, seg1_sel_q, seg0_sel_d, seg1_sel_d;
@@ -350,16 +351,12 @@ module sparse_lstm_engine #(
   logic [UNIT_WIDTH-1:0]  hsl_vis [MaxLayers * 2];
   logic [COL_WIDTH-1:0]   xl_cnt_d;
   logic [HL_SEL-1:0]      e_new_sel;  // the lists E(p) writes, when M hands it phase p
-  // pointer address of column 0 of segment s of matrix m, and of its end pointer (+ 1)
-  logic [PADDR_WIDTH-1:0] seg_base_q [3][2], seg_base_end_q [3][2];
-  logic [COL_WIDTH-1:0]   idx0_q, idx1_q, hs_idx;
+  logic [COL_WIDTH-1:0]   idx0_q, idx1_q, idx0_d, idx1_d, hs_idx;
   logic [HL_SEL-1:0]      hs_sel;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
   logic signed [BC_WIDTH-1:0] bc_act_q;
   logic [PADDR_WIDTH-1:0] bc_addr_q, bc_addr_end_q;
   logic [LIST_W-1:0]      bc_entry;
-  logic [PADDR_WIDTH-1:0] bc_col;
-  logic                   bc_seg;
   logic                   bc_done;
 
   assign e_new_sel = hl_sel(m_layer_q, !m_bank_q);
@@ -415,23 +412,6 @@ module sparse_lstm_engine #(
     end
   end
 
-  // From the configuration only (one cycle behind a config write; the broadcaster has an entry at the
-  // earliest two cycles after one: load beats stop before a frame's first word).
-  always_ff @(posedge clk_i) begin
-    seg_base_q[MAT_L0][1]       <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q);
-    seg_base_q[MAT_L1][0]       <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]);
-    seg_base_q[MAT_HEAD][0]     <= cfg_ptr_base_q[MAT_HEAD];
-    seg_base_end_q[MAT_L0][1]   <= cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q) + 1'b1;
-    seg_base_end_q[MAT_L1][0]   <= cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]) + 1'b1;
-    seg_base_end_q[MAT_HEAD][0] <= cfg_ptr_base_q[MAT_HEAD] + 1'b1;
-    seg_base_q[MAT_L0][0]       <= cfg_ptr_base_q[MAT_L0];
-    seg_base_end_q[MAT_L0][0]   <= cfg_ptr_base_q[MAT_L0] + 1'b1;
-    for (int unsigned m = 1; m < 3; m++) begin
-      seg_base_q[m][1]     <= cfg_ptr_base_q[m];
-      seg_base_end_q[m][1] <= cfg_ptr_base_q[m] + 1'b1;
-    end
-  end
-
   // Armed in the matrix phase. Segment 1 waits for the whole frame (segment 0 growing); the phase's
   // broadcast is done when both segments are, the frame is complete and no list is pending (pend_q).
   assign seg0_growing = (m_mat_q == MAT_L0) && !frame_done_q;
@@ -449,43 +429,76 @@ module sparse_lstm_engine #(
   assign hs_sel   = seg0_is_x_q ? seg1_sel_q : seg0_sel_q;
   assign bc_entry = bc_from0 ? (seg0_is_x_q ? xl_q[idx0_q[XIDX_WIDTH-1:0]] : hsl_rd[lbank(idx0_q)])
                   : (seg1_is_h_q ? hl_rd[lbank(idx1_q)] : hsl_rd[lbank(idx1_q)]);
-  assign bc_col   = PADDR_WIDTH'(bc_entry[COL_WIDTH-1:0]);
-  assign bc_seg   = !bc_from0;
 
+  always_comb begin
+    idx0_d = idx0_q;
+    idx1_d = idx1_q;
+    if (m_state_q != M_RUN) begin
+      idx0_d = '0;  // the next matrix starts from its lists' first entries
+      idx1_d = '0;
+    end else if (bc_load) begin
+      if (bc_from0) idx0_d = idx0_q + 1'b1;
+      else idx1_d = idx1_q + 1'b1;
+    end
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       bc_valid_q <= 1'b0;
       idx0_q     <= '0;
       idx1_q     <= '0;
-    end else if (m_state_q != M_RUN) begin
-      idx0_q <= '0;  // the next matrix starts from its lists' first entries
-      idx1_q <= '0;
     end else begin
-      if (bc_load) begin
-        if (bc_from0) idx0_q <= idx0_q + 1'b1;
-        else idx1_q <= idx1_q + 1'b1;
+      idx0_q <= idx0_d;
+      idx1_q <= idx1_d;
+      if (m_state_q == M_RUN) begin
+        if (bc_load) bc_valid_q <= 1'b1;
+        else if (bc_fire) bc_valid_q <= 1'b0;
       end
-      if (bc_load) bc_valid_q <= 1'b1;
-      else if (bc_fire) bc_valid_q <= 1'b0;
     end
   end
 
   always_ff @(posedge clk_i) begin
     if (bc_load) begin
-      bc_act_q      <= $signed(bc_entry[LIST_W-1:COL_WIDTH]);
-      bc_addr_q     <= seg_base_q[m_mat_q][bc_seg] + bc_col;
-      bc_addr_end_q <= seg_base_end_q[m_mat_q][bc_seg] + bc_col;
+      bc_act_q      <= $signed(bc_entry[LIST_W-1:2*PADDR_WIDTH]);
+      bc_addr_q     <= bc_entry[PADDR_WIDTH-1:0];
+      bc_addr_end_q <= bc_entry[2*PADDR_WIDTH-1:PADDR_WIDTH];
     end
   end
 
   // ---- PEs ------------------------------------------------------------------------------------------
   logic                       pe_clear, pe_run;
+  logic                       mat_first_q, run_q;
   logic [NumPe-1:0]           pe_space, pe_quiet, pe_busy;
+  logic [1:0]                 pe_space_idle [NumPe], pe_space_fire [NumPe], pe_quiet_idle [NumPe];
+  logic [1:0]                 and_space_idle, and_space_fire, and_quiet_idle;  // by run_q
+  always_comb begin
+    and_space_idle = '1;
+    and_space_fire = '1;
+    and_quiet_idle = '1;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      and_space_idle &= pe_space_idle[k];
+      and_space_fire &= pe_space_fire[k];
+      and_quiet_idle &= pe_quiet_idle[k];
+    end
+  end
   logic signed [AccWidth-1:0] pe_acc [NumPe];
-  logic                       all_space, all_quiet;
+  logic                       all_space, all_space_q, all_quiet, pe_quiet_q;
 
-  assign all_space = &pe_space;
-  assign all_quiet = bc_done && (&pe_quiet);
+  // all_space = &pe_space, from a flop of its own: every PE's space_o next values (no fire / a fire now)
+  // ANDed here and selected by this cycle's fire. The handshake crosses the chip once per cycle (was
+  // twice: every space_o to the AND, then the fire back to every PE); the same value, cycle for cycle.
+  // (Each PE sends them for either value of its run input; run_q, this engine's flop, selects here.)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) all_space_q <= 1'b1;
+    else all_space_q <= bc_fire ? and_space_fire[run_q] : and_space_idle[run_q];
+  end
+  assign all_space = all_space_q;
+  // &pe_quiet from a flop of its own, as all_space: every PE's quiet_o next value when nothing fires now
+  // (a fire puts an entry in every PE's P: not quiet), so the phase's end crosses the chip once per cycle.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) pe_quiet_q <= 1'b1;
+    else pe_quiet_q <= !bc_fire && and_quiet_idle[run_q];
+  end
+  assign all_quiet = bc_done && pe_quiet_q;
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
     csc_pe #(
@@ -510,7 +523,10 @@ module sparse_lstm_engine #(
       .bc_ptr_addr_i(bc_addr_q),
       .bc_ptr_end_i (bc_addr_end_q),
       .space_o      (pe_space[k]),
+      .space_idle_o (pe_space_idle[k]),
+      .space_fire_o (pe_space_fire[k]),
       .quiet_o      (pe_quiet[k]),
+      .quiet_idle_o (pe_quiet_idle[k]),
       .busy_o       (pe_busy[k]),
       .acc_rd_bank_i(e_abank_q),
       .acc_rd_row_i (acc_rd_row),
@@ -649,7 +665,8 @@ module sparse_lstm_engine #(
 
   // Bias banks: PE k's rows' biases at bias base + local row (pe<k>_bias.memh).
   for (genvar k = 0; k < NumPe; k++) begin : g_bias
-    logic [BiasWidth-1:0] bmem_q [BIAS_DEPTH];
+    // (no_rw_check: loads come between sequences; a read then is unused: no bypass logic)
+    (* no_rw_check *) logic [BiasWidth-1:0] bmem_q [BIAS_DEPTH];
     localparam logic [7:0] DIGIT_HI = 8'(8'd48 + k / 10);
     localparam logic [7:0] DIGIT_LO = 8'(8'd48 + k % 10);
     if (k < 10) begin : g_init_1digit
@@ -908,7 +925,10 @@ module sparse_lstm_engine #(
   logic [CNT_W-1:0]            w_spos_q [NumPe];
   logic signed [BC_WIDTH-1:0]  w_h_q [NumPe];
   logic signed [BC_WIDTH-1:0]  w_hs_q [NumPe];
-  logic [COL_WIDTH-1:0]        w_col_q [NumPe];
+  logic [PADDR_WIDTH-1:0]      w_haddr_q [NumPe];  // the entries' pointer-table addresses (begin)
+  logic [PADDR_WIDTH-1:0]      w_hend_q [NumPe];   // ... and end pointers
+  logic [PADDR_WIDTH-1:0]      w_saddr_q [NumPe];
+  logic [PADDR_WIDTH-1:0]      w_send_q [NumPe];
   // The list entries of the element-wise results: h_t (the layer above, the head) and q_state(h_t) (the
   // layer's next step), or (delta mode) their changes since the values last broadcast, kept per PE and
   // local unit (0 at a sequence's first step). The last layer's h_t goes to the head whole.
@@ -954,16 +974,31 @@ module sparse_lstm_engine #(
 
   // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
   logic [PE_WIDTH:0] w1_hpre, w1_spre;
+  // Unit lu * NumPe + k exists (< units) unless lu is the last local unit: that unit's flags are registered
+  // from E's layer (stable through the phase), so W1 compares the unit with one register.
+  // The counts of the lists being written, hl_cnt_q[hl_wr_sel] and hsl_cnt_q[hl_wr_sel], also in flops of
+  // their own (w_hcnt_q, w_scnt_q: cleared with those lists when E takes a layer phase, grown with them):
+  // no multiplexer before W1's adds.
+  logic [LU_WIDTH-1:0]   w_last_lu_q;
+  logic [NumPe-1:0]      w_last_live_q, w1_live;
+  logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
+  always_ff @(posedge clk_i) begin
+    w_last_lu_q <= lunits - 1'b1;
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      w_last_live_q[k] <= (32'(lunits) - 1) * NumPe + k < 32'(units);
+    end
+  end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_fh[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && h_keep[k];
-      w1_fs[k] = (32'(eo_unit[0]) * NumPe + k < 32'(units)) && hs_keep[k];
+      w1_live[k] = (LU_WIDTH'(eo_unit[0]) != w_last_lu_q) || w_last_live_q[k];
+      w1_fh[k]   = w1_live[k] && h_keep[k];
+      w1_fs[k]   = w1_live[k] && hs_keep[k];
     end
     w1_hpre = '0;
     w1_spre = '0;
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_hpos[k] = hl_cnt_q[hl_wr_sel] + CNT_W'(w1_hpre);
-      w1_spos[k] = hsl_cnt_q[hl_wr_sel] + CNT_W'(w1_spre);
+      w1_hpos[k] = w_hcnt_q + CNT_W'(w1_hpre);
+      w1_spos[k] = w_scnt_q + CNT_W'(w1_spre);
       w1_hpre    = w1_hpre + (PE_WIDTH + 1)'(w1_fh[k]);
       w1_spre    = w1_spre + (PE_WIDTH + 1)'(w1_fs[k]);
     end
@@ -973,6 +1008,18 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) w_valid_q <= 1'b0;
     else w_valid_q <= eo_valid[0];
+  end
+  // The pointer-table base of the lists E writes (from E's layer, stable through the phase): an h list is
+  // read by layer 1 (its columns first) or, from the last layer, by the head; a state list by its own layer
+  // (its columns after layer 0's inputs resp. after layer 0's units).
+  logic [PADDR_WIDTH-1:0] w_hbase_q, w_hbase1_q, w_sbase_q, w_sbase1_q;
+  always_ff @(posedge clk_i) begin
+    w_hbase_q  <= e_last_layer ? cfg_ptr_base_q[MAT_HEAD] : cfg_ptr_base_q[MAT_L1];
+    w_hbase1_q <= (e_last_layer ? cfg_ptr_base_q[MAT_HEAD] : cfg_ptr_base_q[MAT_L1]) + 1'b1;
+    w_sbase_q  <= (e_layer_q == '0) ? cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q)
+                                    : cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0]);
+    w_sbase1_q <= ((e_layer_q == '0) ? cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(cfg_inputs_q)
+                                     : cfg_ptr_base_q[MAT_L1] + PADDR_WIDTH'(cfg_units_q[0])) + 1'b1;
   end
   always_ff @(posedge clk_i) begin
     if (eo_valid[0]) begin
@@ -984,7 +1031,10 @@ module sparse_lstm_engine #(
         w_spos_q[k] <= w1_spos[k];
         w_h_q[k]    <= h_bc[k];
         w_hs_q[k]   <= hs_bc[k];
-        w_col_q[k]  <= COL_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_haddr_q[k] <= w_hbase_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_hend_q[k]  <= w_hbase1_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_saddr_q[k] <= w_sbase_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
+        w_send_q[k]  <= w_sbase1_q + PADDR_WIDTH'(32'(eo_unit[0]) * NumPe + k);
       end
     end
   end
@@ -992,6 +1042,8 @@ module sparse_lstm_engine #(
   // broadcast (x_hat, 0 at a sequence's first frame), kept when non-zero resp. past the threshold.
   logic signed [BC_WIDTH-1:0] x_bc;
   logic                       x_keep;
+  logic [PADDR_WIDTH-1:0]     x_addr;  // the word's pointer-table address in layer 0's matrix
+  assign x_addr = cfg_ptr_base_q[MAT_L0] + PADDR_WIDTH'(in_cnt_q);
   if (Delta) begin : g_x_held
     logic signed [ActWidth-1:0] x_hat_q [MaxInputs];
     logic signed [ActWidth-1:0] x_held;
@@ -1008,7 +1060,7 @@ module sparse_lstm_engine #(
     assign x_keep = (in_word != '0);
   end
   always_ff @(posedge clk_i) begin
-    if (in_valid_i && in_ready_o && x_keep) xl_q[xl_wr_idx] <= {x_bc, in_cnt_q};
+    if (in_valid_i && in_ready_o && x_keep) xl_q[xl_wr_idx] <= {x_bc, x_addr + 1'b1, x_addr};
   end
   // One memory per bank and kind (h, state), each with one write port (LUT RAM): the (layer, bank)
   // lists at rows sel * LIST_ROWS + row.
@@ -1016,6 +1068,19 @@ module sparse_lstm_engine #(
   function automatic logic [LI_W-1:0] lidx(input logic [HL_SEL-1:0] sel, input logic [LR_W-1:0] row);
     lidx = LI_W'(32'(sel) * LIST_ROWS + 32'(row));
   endfunction
+  // The list memories' read addresses in flops of their own, registered from the next indices and segment
+  // selects (the same values lidx(seg1_sel_q, lrow(idx1_q)) and lidx(hs_sel, lrow(hs_idx)) a cycle later):
+  // the read starts from a flop, with no select before the memories' address inputs.
+  logic [LI_W-1:0] h_raddr_q, s_raddr_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      h_raddr_q <= lidx(hl_sel('0, 1'b0), lrow('0));
+      s_raddr_q <= lidx(hl_sel('0, 1'b0), lrow('0));
+    end else begin
+      h_raddr_q <= lidx(seg1_sel_d, lrow(idx1_d));
+      s_raddr_q <= seg0_is_x_d ? lidx(seg1_sel_d, lrow(idx1_d)) : lidx(seg0_sel_d, lrow(idx0_d));
+    end
+  end
   for (genvar b = 0; b < LIST_BANKS; b++) begin : g_list_bank
     logic [LIST_W-1:0] hmem_q [MaxLayers * 2 * LIST_ROWS];
     logic [LIST_W-1:0] smem_q [MaxLayers * 2 * LIST_ROWS];
@@ -1033,12 +1098,12 @@ module sparse_lstm_engine #(
         if (w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b) begin
           h_we   = 1'b1;
           h_row  = lrow(COL_WIDTH'(w_hpos_q[k]));
-          h_data = {w_h_q[k], w_col_q[k]};
+          h_data = {w_h_q[k], w_hend_q[k], w_haddr_q[k]};
         end
         if (w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b) begin
           s_we   = 1'b1;
           s_row  = lrow(COL_WIDTH'(w_spos_q[k]));
-          s_data = {w_hs_q[k], w_col_q[k]};
+          s_data = {w_hs_q[k], w_send_q[k], w_saddr_q[k]};
         end
       end
     end
@@ -1046,8 +1111,8 @@ module sparse_lstm_engine #(
       if (w_valid_q && h_we) hmem_q[lidx(w_sel_q, h_row)] <= h_data;
       if (w_valid_q && s_we) smem_q[lidx(w_sel_q, s_row)] <= s_data;
     end
-    assign hl_rd[b]  = hmem_q[lidx(seg1_sel_q, lrow(idx1_q))];
-    assign hsl_rd[b] = smem_q[lidx(hs_sel, lrow(hs_idx))];
+    assign hl_rd[b]  = hmem_q[h_raddr_q];
+    assign hsl_rd[b] = smem_q[s_raddr_q];
   end
 
   // List counts: the x list restarts with a frame's first word (and counts as empty from the start of
@@ -1062,8 +1127,20 @@ module sparse_lstm_engine #(
       hl_cnt_d[e_new_sel]  = '0;
       hsl_cnt_d[e_new_sel] = '0;
     end else if (eo_valid[0]) begin
-      hl_cnt_d[hl_wr_sel]  = hl_cnt_q[hl_wr_sel] + w1_hnum;
-      hsl_cnt_d[hl_wr_sel] = hsl_cnt_q[hl_wr_sel] + w1_snum;
+      hl_cnt_d[hl_wr_sel]  = w_hcnt_q + w1_hnum;
+      hsl_cnt_d[hl_wr_sel] = w_scnt_q + w1_snum;
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      w_hcnt_q <= '0;
+      w_scnt_q <= '0;
+    end else if (e_take && m_mat_q != MAT_HEAD) begin
+      w_hcnt_q <= '0;
+      w_scnt_q <= '0;
+    end else if (eo_valid[0]) begin
+      w_hcnt_q <= w_hcnt_q + w1_hnum;
+      w_scnt_q <= w_scnt_q + w1_snum;
     end
   end
 
@@ -1098,7 +1175,6 @@ module sparse_lstm_engine #(
   // The PEs clear their bank's accumulators at the end of a matrix phase's second cycle (their own clear
   // register): the phase's first accumulator read comes two cycles after its first word issues.
   // pe_run is its own flop (= m_state_q == M_RUN): it drives every PE's issue logic across the chip.
-  logic mat_first_q, run_q;
   assign pe_clear = mat_first_q;
   assign pe_run   = run_q;
 
@@ -1419,6 +1495,18 @@ module sparse_lstm_engine #(
     else $error("sparse_lstm_engine: matrix and element-wise phases on one accumulator bank");
   assert property (@(posedge clk_i) disable iff (!rst_ni) open_q != 2'd3);
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) all_space_q == &pe_space);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) pe_quiet_q == &pe_quiet);
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    h_raddr_q == lidx(seg1_sel_q, lrow(idx1_q)) && s_raddr_q == lidx(hs_sel, lrow(hs_idx)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    eo_valid[0] |-> w_hcnt_q == hl_cnt_q[hl_wr_sel] && w_scnt_q == hsl_cnt_q[hl_wr_sel]);
+  always_comb begin
+    for (int unsigned k = 0; k < NumPe; k++) begin
+      if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
+        $error("sparse_lstm_engine: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
+    end
+  end
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule

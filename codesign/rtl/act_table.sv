@@ -2,6 +2,8 @@
 // entry k holding F(u) for the table input u whose two's-complement raw bits read as unsigned are k
 // (docs/engine.md: entry 0 is u = 0, entry 2^(AddrWidth-1) the most negative u). Synchronous read (one block RAM); a write port for the
 // weight-load stream; optional $readmemh initialisation for synthesis.
+`default_nettype none
+
 module act_table #(
   parameter int unsigned AddrWidth = 12,
   parameter int unsigned Width     = 10,
@@ -33,3 +35,5 @@ module act_table #(
 
   assign rd_data_o = rd_data_q;
 endmodule
+
+`default_nettype wire

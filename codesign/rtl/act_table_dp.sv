@@ -1,6 +1,8 @@
 // Activation look-up table shared by two element-wise units: act_table (same contents, addressing and
 // $readmemh initialisation) with two synchronous read ports, A and B, on one true dual-port block RAM.
 // The weight-load stream writes through port A (only between sequences, when nothing reads it).
+`default_nettype none
+
 module act_table_dp #(
   parameter int unsigned AddrWidth = 12,
   parameter int unsigned Width     = 10,
@@ -43,3 +45,5 @@ module act_table_dp #(
   assign rd_data_a_o = rd_a_q;
   assign rd_data_b_o = rd_b_q;
 endmodule
+
+`default_nettype wire

@@ -34,6 +34,8 @@
 // keep_hierarchy: Yosys would otherwise merge the PEs' identical P-stage flops (the broadcast entry, its
 // valid) into one set fanning out to every PE across the chip.
 (* keep_hierarchy *)
+`default_nettype none
+
 module csc_pe #(
   parameter int unsigned ActWidth      = 16,
   parameter int unsigned WeightWidth   = 12,
@@ -429,3 +431,5 @@ module csc_pe #(
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule
+
+`default_nettype wire

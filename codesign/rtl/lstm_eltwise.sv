@@ -26,6 +26,8 @@
 // keep_hierarchy: Yosys would otherwise merge the NumPe units' identical control pipelines (valid, gate,
 // unit) into one set of flops fanning out to every unit across the chip.
 (* keep_hierarchy *)
+`default_nettype none
+
 module lstm_eltwise #(
   parameter int unsigned ZWidth       = 40,
   parameter int          ZFrac        = 22,
@@ -425,3 +427,5 @@ module lstm_eltwise #(
   assign out_h_o     = out_h_q;
   assign out_hs_o    = out_hs_q;
 endmodule
+
+`default_nettype wire

@@ -34,6 +34,8 @@
 // (element-wise walk, h_t output, logits). Every PE has two accumulator banks; M(p + 1) runs on one while
 // E(p) reads the other, and broadcasts the entries E(p) writes as they are written. The frame of layer 0's
 // next step is accepted during its matrix phase M(t, 0) (in_ready), i.e. while E(t - 1, last) runs.
+`default_nettype none
+
 module sparse_lstm_engine #(
   parameter int unsigned NumPe        = 8,
   parameter int unsigned ActWidth     = 21,
@@ -529,7 +531,7 @@ module sparse_lstm_engine #(
       .quiet_idle_o (pe_quiet_idle[k]),
       .busy_o       (pe_busy[k]),
       .acc_rd_bank_i(e_abank_q),
-      .acc_rd_row_i (acc_rd_row),
+      .acc_rd_row_i (acc_rd_row_q),
       .acc_rd_data_o(pe_acc[k]),
       .wmem_we_i    (load_fire && load_sel == SEL_WEIGHT && load_pe == 16'(k)),
       .wmem_addr_i  (load_addr[WIDX_WIDTH-1:0]),
@@ -543,9 +545,9 @@ module sparse_lstm_engine #(
   // ---- accumulator read pipeline (element-wise rows and logits) -------------------------------------
   // Every PE holds the four gate rows of its units (unit u on PE u mod NumPe, local unit lu = u div NumPe,
   // gate row at local row gate * lunits + lu): the element-wise walk reads one local row in every PE at
-  // once (acc_rd_row is common), each PE's bias bank at the same address, and every PE's own element-wise
+  // once (acc_rd_row_q is common), each PE's bias bank at the same address, and every PE's own element-wise
   // unit takes the result. Logits: class c at PE c mod NumPe, local row c div NumPe, one class at a time.
-  //   R0  local row from the walk counters, bias address, (logits) the class's PE   (acc_rd_row, ...)
+  //   R0  local row from the walk counters, bias address, (logits) the class's PE   (acc_rd_row_q, ...)
   //   R1  every PE registers its accumulator at that local row; every bias bank reads
   //   R2  both registered again per PE (nothing after a memory's output but a flop)
   //   R3  z = acc + bias per PE, exact                                             (z_q[k])
@@ -576,9 +578,9 @@ module sparse_lstm_engine #(
   logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
   logic [1:0]                 r1_gate_q, r2_gate_q, r3_gate_q, z_gate_q;
   logic [UNIT_WIDTH-1:0]      r1_unit_q, r2_unit_q, r3_unit_q, z_unit_q;
-  logic [RIDX_WIDTH-1:0]      acc_rd_row;
+  logic [RIDX_WIDTH-1:0]      acc_rd_row_q;
   logic [PE_WIDTH-1:0]        r1_pe_q, r2_pe_q, r3_pe_q, z_pe_q;
-  logic [BADDR_WIDTH-1:0]     bias_rd_addr;
+  logic [BADDR_WIDTH-1:0]     bias_rd_addr_q;
   logic [BiasWidth-1:0]       bias_rd_q [NumPe];
   logic signed [AccWidth-1:0] r3_acc_q [NumPe];
   logic signed [ZWIDTH-1:0]   z_q [NumPe];
@@ -601,16 +603,16 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i) begin
     // R0
     if (e_state_q == E_ELT) begin
-      acc_rd_row   <= elt_row;
-      bias_rd_addr <= bias_off_q[gate_q] + BADDR_WIDTH'(unit_q);
+      acc_rd_row_q   <= elt_row;
+      bias_rd_addr_q <= bias_off_q[gate_q] + BADDR_WIDTH'(unit_q);
     end else begin
-      acc_rd_row   <= RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
-      bias_rd_addr <= bias_off_q[0] + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
+      acc_rd_row_q   <= RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
+      bias_rd_addr_q <= bias_off_q[0] + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
     end
     r1_pe_q   <= PE_WIDTH'(cls_q % ROW_WIDTH'(NumPe));
     r1_gate_q <= gate_q;
     r1_unit_q <= unit_q;
-    // R1 (the PEs register their accumulators at acc_rd_row; the bias banks below)
+    // R1 (the PEs register their accumulators at acc_rd_row_q; the bias banks below)
     r2_pe_q   <= r1_pe_q;
     r2_gate_q <= r1_gate_q;
     r2_unit_q <= r1_unit_q;
@@ -679,7 +681,7 @@ module sparse_lstm_engine #(
       end
     end
     always_ff @(posedge clk_i) begin
-      bias_rd_q[k] <= bmem_q[bias_rd_addr];
+      bias_rd_q[k] <= bmem_q[bias_rd_addr_q];
       if (load_fire && load_sel == SEL_BIAS && load_pe == 16'(k)) begin
         bmem_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
       end
@@ -1350,8 +1352,6 @@ module sparse_lstm_engine #(
       e_bank_q     <= 1'b0;
       e_first_q    <= 1'b1;
       e_abank_q    <= 1'b1;
-      mat_first_q  <= 1'b0;
-      run_q        <= 1'b0;
       unit_q       <= '0;
       gate_q       <= '0;
       done_q       <= '0;
@@ -1376,8 +1376,6 @@ module sparse_lstm_engine #(
       e_bank_q     <= e_bank_d;
       e_first_q    <= e_first_d;
       e_abank_q    <= e_abank_d;
-      mat_first_q  <= (m_state_d == M_RUN) && (m_state_q != M_RUN);
-      run_q        <= (m_state_d == M_RUN);
       unit_q       <= unit_d;
       gate_q       <= gate_d;
       done_q       <= done_d;
@@ -1385,6 +1383,18 @@ module sparse_lstm_engine #(
       olu_q        <= olu_d;
       cls_q        <= cls_d;
       tail_q       <= tail_d;
+    end
+  end
+
+  // The matrix phase's first cycle and its run flag, from M's next state (each a flop of its own: they
+  // drive every PE).
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      mat_first_q <= 1'b0;
+      run_q       <= 1'b0;
+    end else begin
+      mat_first_q <= (m_state_d == M_RUN) && (m_state_q != M_RUN);
+      run_q       <= (m_state_d == M_RUN);
     end
   end
 
@@ -1484,15 +1494,20 @@ module sparse_lstm_engine #(
 
 `ifndef SYNTHESIS
   // verilator lint_off SYNCASYNCNET
-  initial assert (AccWidth <= 64 && BiasWidth + BiasShift <= AccWidth && NumPe >= 1 && MaxLayers >= 1 && MaxLayers <= 2)
-    else $fatal(1, "sparse_lstm_engine: unsupported parameters");
+  initial begin
+    if (AccWidth > 64) $error("%m: AccWidth %0d > 64", AccWidth);
+    if (BiasWidth + BiasShift > AccWidth)
+      $error("%m: BiasWidth %0d + BiasShift %0d > AccWidth %0d", BiasWidth, BiasShift, AccWidth);
+    if (NumPe < 1) $error("%m: NumPe %0d < 1", NumPe);
+    if (MaxLayers < 1 || MaxLayers > 2) $error("%m: MaxLayers %0d is not 1 or 2", MaxLayers);
+  end
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     out_valid_o && !out_ready_i |=> out_valid_o && $stable(out_data_o));
   assert property (@(posedge clk_i) disable iff (!rst_ni) run_q == (m_state_q == M_RUN));
   // M never clears or writes the bank E reads, and never reads a list E has not finished unless pending
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     (m_state_q == M_RUN && e_state_q inside {E_ELT, E_DRAIN, E_LOGIT_RD, E_LOGIT_WAIT}) |-> m_abank_q != e_abank_q)
-    else $error("sparse_lstm_engine: matrix and element-wise phases on one accumulator bank");
+    else $error("%m: matrix and element-wise phases on one accumulator bank");
   assert property (@(posedge clk_i) disable iff (!rst_ni) open_q != 2'd3);
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
   assert property (@(posedge clk_i) disable iff (!rst_ni) all_space_q == &pe_space);
@@ -1504,9 +1519,11 @@ module sparse_lstm_engine #(
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
       if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
-        $error("sparse_lstm_engine: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
+        $error("%m: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
     end
   end
   // verilator lint_on SYNCASYNCNET
 `endif
 endmodule
+
+`default_nettype wire

@@ -22,6 +22,8 @@
 //                    (sticky until reset).
 // LEDs: [3:0] class of the last logits (argmax, first maximum), [4] sequence in progress, [5] heartbeat,
 // [6] rx error (framing or overflow), [7] unknown command.
+`default_nettype none
+
 module ulx3s_engine_top #(
   // The engine's parameters under its own names, so `codesign synth` forwards them from params.json.
   parameter int unsigned NumPe        = 8,
@@ -508,7 +510,11 @@ module ulx3s_engine_top #(
   assign unused_pll = ^{PllClkiDiv[0], PllClkfbDiv[0], PllClkopDiv[0], PllClkopCphase[0]};
 
 `ifndef SYNTHESIS
-  initial assert (OUT_BYTES <= 16 && IN_BYTES <= 16)
-    else $fatal(1, "ulx3s_engine_top: words wider than 16 bytes");
+  initial begin
+    if (OUT_BYTES > 16) $error("%m: output words of %0d bytes > 16", OUT_BYTES);
+    if (IN_BYTES > 16) $error("%m: input words of %0d bytes > 16", IN_BYTES);
+  end
 `endif
 endmodule
+
+`default_nettype wire

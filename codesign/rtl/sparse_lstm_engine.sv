@@ -502,6 +502,30 @@ module sparse_lstm_engine #(
   end
   assign all_quiet = bc_done && pe_quiet_q;
 
+  // The PEs' memory writes (weights, column pointers) one cycle after their load beat, each PE's enables
+  // from flops of their own: load beats come only before a sequence's first word, and the first pointer
+  // read follows the next word by two cycles, so the delay is never seen.
+  localparam int unsigned LA_W = (WIDX_WIDTH > PADDR_WIDTH) ? WIDX_WIDTH : PADDR_WIDTH;
+  localparam int unsigned LD_W = (WORD_WIDTH > WADDR_WIDTH) ? WORD_WIDTH : WADDR_WIDTH;
+  logic [NumPe-1:0] pe_wmem_we_q, pe_pmem_we_q;
+  logic [LA_W-1:0]  pe_load_addr_q;
+  logic [LD_W-1:0]  pe_load_data_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      pe_wmem_we_q <= '0;
+      pe_pmem_we_q <= '0;
+    end else begin
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        pe_wmem_we_q[k] <= load_fire && load_sel == SEL_WEIGHT && load_pe == 16'(k);
+        pe_pmem_we_q[k] <= load_fire && load_sel == SEL_COLPTR && load_pe == 16'(k);
+      end
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    pe_load_addr_q <= load_addr[LA_W-1:0];
+    pe_load_data_q <= load_data[LD_W-1:0];
+  end
+
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
     csc_pe #(
       .ActWidth   (BC_WIDTH),
@@ -533,12 +557,12 @@ module sparse_lstm_engine #(
       .acc_rd_bank_i(e_abank_q),
       .acc_rd_row_i (acc_rd_row_q),
       .acc_rd_data_o(pe_acc[k]),
-      .wmem_we_i    (load_fire && load_sel == SEL_WEIGHT && load_pe == 16'(k)),
-      .wmem_addr_i  (load_addr[WIDX_WIDTH-1:0]),
-      .wmem_data_i  (load_data[WORD_WIDTH-1:0]),
-      .pmem_we_i    (load_fire && load_sel == SEL_COLPTR && load_pe == 16'(k)),
-      .pmem_addr_i  (load_addr[PADDR_WIDTH-1:0]),
-      .pmem_data_i  (load_data[WADDR_WIDTH-1:0])
+      .wmem_we_i    (pe_wmem_we_q[k]),
+      .wmem_addr_i  (pe_load_addr_q[WIDX_WIDTH-1:0]),
+      .wmem_data_i  (pe_load_data_q[WORD_WIDTH-1:0]),
+      .pmem_we_i    (pe_pmem_we_q[k]),
+      .pmem_addr_i  (pe_load_addr_q[PADDR_WIDTH-1:0]),
+      .pmem_data_i  (pe_load_data_q[WADDR_WIDTH-1:0])
     );
   end
 

@@ -36,3 +36,10 @@ def check_board(name: str, option: str = "--board"):
     if name not in BOARDS:
         raise CodesignError(f"{option} {name!r} is not one of {', '.join(sorted(BOARDS))}")
     return BOARDS[name]
+
+
+def options_from_args(cls, args):
+    """A stage's options dataclass from its parsed command line: every field is the option of that name."""
+    import dataclasses
+
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})

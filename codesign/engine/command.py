@@ -11,6 +11,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from codesign.options import options_from_args
+
 
 @dataclass(frozen=True)
 class RtlOptions:
@@ -27,16 +29,7 @@ class RtlOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RtlOptions:
-        return cls(
-            pes=args.pes,
-            weight_width=args.weight_width,
-            index_width=args.index_width,
-            max_depth=args.max_depth,
-            index_overflow=args.index_overflow,
-            step_overhead=args.step_overhead,
-            out=args.out,
-            quiet=args.quiet,
-        )
+        return options_from_args(cls, args)
 
     def engine_config(self):
         """The validated EngineConfig (a CodesignError names the option otherwise)."""

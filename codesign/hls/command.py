@@ -12,6 +12,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from codesign.options import options_from_args
+
 VENDOR_TOOLS = ("vitis_hls", "vitis-run", "vivado_hls")
 DEFAULT_PART = "xcvu13p-flga2577-2-e"  # hls4ml's default part
 
@@ -56,16 +58,7 @@ class HlsOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> HlsOptions:
-        return cls(
-            backend=args.backend,
-            io=args.io,
-            reuse_factor=args.reuse_factor,
-            recurrent_reuse_factor=args.recurrent_reuse_factor,
-            circulant_product=args.circulant_product,
-            part=args.part,
-            out=args.out,
-            quiet=args.quiet,
-        )
+        return options_from_args(cls, args)
 
     def validate(self) -> None:
         from codesign.errors import CodesignError

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.filelist import FileList, read_file_list
+from codesign.options import options_from_args
 from codesign.outputs import build_root
 from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
@@ -436,19 +437,7 @@ class SynthOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SynthOptions:
-        return cls(
-            board=args.board,
-            pes=args.pes,
-            clock=args.clock,
-            fit_clock=args.fit_clock,
-            no_vivado=args.no_vivado,
-            no_bitstream=args.no_bitstream,
-            no_route=args.no_route,
-            file_list=args.file_list,
-            top=args.top,
-            out=args.out,
-            quiet=args.quiet,
-        )
+        return options_from_args(cls, args)
 
     def validate(self) -> tuple[Board, FileList]:
         """The board and the file list; a CodesignError names the option that is wrong."""

@@ -190,7 +190,7 @@ module csc_pe #(
     if (run_i && g_active_q) begin
       issue      = 1'b1;
       g_addr_d   = g_addr_q + 1'b1;
-      g_active_d = (g_addr_d != g_end_q);
+      g_active_d = !g_last_q;
     end else if (take) begin
       issue       = 1'b1;
       issue_first = 1'b1;
@@ -203,6 +203,18 @@ module csc_pe #(
     end
   end
 
+  // g_last_q: the word G issues next is its column's last (g_addr_q + 1 == g_end_q), a flop of its own
+  // (registered from the next address and end), so neither G nor the quiet AND waits for that compare.
+  logic g_last_q, g_last_d;
+  always_comb begin
+    g_last_d = g_last_q;
+    if (run_i && g_active_q) g_last_d = (g_addr_q + WADDR_WIDTH'(2) == g_end_q);
+    else if (take) g_last_d = (src_begin + WADDR_WIDTH'(2) == src_end);
+  end
+  always_ff @(posedge clk_i) begin
+    g_last_q <= g_last_d;
+  end
+
   // The next values the engine ANDs over the PEs (space_*_o, quiet_idle_o), for run_i low ([0]) and high
   // ([1]): the same equations as take, q_push, q_pop, g_active_d with run_i a constant.
   for (genvar r = 0; r < 2; r++) begin : g_run
@@ -212,7 +224,7 @@ module csc_pe #(
     assign push_r  = p_live && !(take_r && q_empty);
     assign up_r    = push_r && !pop_r;
     assign down_r  = pop_r && !push_r;
-    assign g_active_r = ((r == 1) && g_active_q) ? (g_addr_q + 1'b1 != g_end_q)
+    assign g_active_r = ((r == 1) && g_active_q) ? !g_last_q
                       : (take_r ? !src_single : g_active_q);
     assign space_idle_o[r] = up_r ? cnt_lt1_q : (down_r || cnt_lt0_q);
     assign space_fire_o[r] = up_r ? cnt_lt2_q : (down_r ? cnt_lt0_q : cnt_lt1_q);
@@ -423,6 +435,7 @@ module csc_pe #(
     space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) q_empty_q == (q_cnt_q == '0));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) g_active_q |-> g_last_q == (g_addr_q + 1'b1 == g_end_q));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     space_idle == space_idle_o[run_i] && space_fire == space_fire_o[run_i] &&
     quiet_idle_o[run_i] == ((q_cnt_d == '0) && !g_active_d));

@@ -49,7 +49,7 @@ class RtlOptions:
 def configure(parser: argparse.ArgumentParser) -> None:
     from codesign.options import pe_range
 
-    parser.add_argument("spec", help="models/<name>/spec.yml (an LSTM model with trained weights)")
+    parser.add_argument("spec", help="models/<name>/spec.yml (a trained LSTM or reset_after GRU)")
     lo, hi = pe_range()
     parser.add_argument("--pes", type=int, required=True, help=f"number of processing elements ({lo}..{hi})")
     parser.add_argument("--weight-width", type=int, default=12, help="bits per stored weight (4..16)")

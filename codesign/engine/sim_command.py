@@ -4,8 +4,8 @@ Uses the images of `codesign rtl` in build/rtl/<name>/ (made first when missing 
 NumPe), simulates K test sequences back to back through rtl/sparse_lstm_engine.sv, compares every logit
 with the golden model and writes build/rtl/<name>/sim_report.json (samples, mismatches, accuracy_rtl,
 accuracy_golden, cycles_per_step, ideal_cycles_per_step, pe_utilization, step_efficiency = ideal / real
-cycles per step, and the cycle model beside the
-RTL counters).
+cycles per step, and the cycle model beside the RTL counters). A delta model runs twice on the same build,
+with delta mode and without: the report adds temporal_sparsity and speedup_vs_no_delta.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def sim_report(image, x_raw, y, tb: dict, emit_h: bool = False) -> dict:
 def configure(parser: argparse.ArgumentParser) -> None:
     from codesign.options import pe_range
 
-    parser.add_argument("spec", help="models/<name>/spec.yml (an LSTM model with trained weights)")
+    parser.add_argument("spec", help="models/<name>/spec.yml (a trained LSTM or reset_after GRU)")
     lo, hi = pe_range()
     parser.add_argument("--pes", type=int, required=True, help=f"number of processing elements ({lo}..{hi})")
     parser.add_argument("--samples", type=int, default=None, help="first K test sequences (default: all)")

@@ -567,14 +567,8 @@ def test_delta_threshold_axis_is_engine_only_and_absent_at_zero(tmp_path):
         load_sweep(write_sweep(tmp_path, bad, "bad"))
 
 
-def test_analytic_delta_point_measures_temporal_sparsity_and_cycles(base):
-    """A delta point: accuracy of the reference with the thresholds (whole LSBs), temporal sparsity as
-    codesign.delta counts it, and the engine's cycle model on the test split, with and without delta."""
-    from codesign.delta import temporal_sparsity
-    from codesign.delta import threshold_lsbs as delta_lsbs
-    from codesign.sweep.evaluate import SweepContext
-
-    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
+def _dense_engine_point(**axes) -> dict:
+    """An unpruned 8-bit engine point at 8 PEs, with `axes` set."""
     point = {
         "target": "engine",
         "structure": "unstructured",
@@ -584,8 +578,19 @@ def test_analytic_delta_point_measures_temporal_sparsity_and_cycles(base):
         "reuse_factor": None,
         "block": None,
         "circulant_block": None,
-        "delta_threshold": 0.125,
     }
+    return point | axes
+
+
+def test_analytic_delta_point_measures_temporal_sparsity_and_cycles(base):
+    """A delta point: accuracy of the reference with the thresholds (whole LSBs), temporal sparsity as
+    codesign.delta counts it, and the engine's cycle model on the test split, with and without delta."""
+    from codesign.delta import temporal_sparsity
+    from codesign.delta import threshold_lsbs as delta_lsbs
+    from codesign.sweep.evaluate import SweepContext
+
+    ctx = SweepContext(base, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
+    point = _dense_engine_point(delta_threshold=0.125)
     row = evaluate_point(ctx, point)
     p = base.spec.precision
     lsbs = delta_lsbs(base.spec, 0.125)
@@ -727,17 +732,7 @@ def test_gru_engine_delta_point(tmp_path):
 
     gru = load_base(load_spec(ROOT / "models" / "basicmotions_gru" / "spec.yml"))
     ctx = SweepContext(gru, "analytic", 100.0, 0.01, 4, 0, 0, "xc7z020clg400-1")
-    point = {
-        "target": "engine",
-        "structure": "unstructured",
-        "bits": 8,
-        "sparsity": 0.0,
-        "num_pe": 8,
-        "reuse_factor": None,
-        "block": None,
-        "circulant_block": None,
-        "delta_threshold": 0.25,
-    }
+    point = _dense_engine_point(delta_threshold=0.25)
     row = evaluate_point(ctx, point)
     assert row["feasible"] and "fitted on LSTM builds" in row["note"]
     with_delta, without = row["measured_cycles_per_step"], row["measured_cycles_per_step_no_delta"]

@@ -19,7 +19,7 @@ from qkeras import QGRU, QLSTM, QActivation, QDense, QSimpleRNN  # noqa: E402
 from qkeras.quantizers import hard_sigmoid, hard_tanh, quantized_sigmoid, quantized_tanh  # noqa: E402
 
 from codesign.models import compat  # noqa: E402, F401  (must precede any QGRU/QSimpleRNN call)
-from codesign.models.quantizers import constraint, quantizer  # noqa: E402
+from codesign.models.quantizers import constraint, quantizer, recurrent_quantization  # noqa: E402
 
 
 def state_activation(a: Activation, quantized: bool):
@@ -84,15 +84,7 @@ def build_model(spec: Spec, length: int, channels: int, num_classes: int, quanti
             h = circulant_layer(spec, quantized, **common)(h)
             continue
         if quantized:
-            quantization = dict(
-                kernel_quantizer=quantizer(p.kernel),
-                recurrent_quantizer=quantizer(p.recurrent_kernel),
-                bias_quantizer=quantizer(p.bias),
-                state_quantizer=None if p.state is None else quantizer(p.state),
-                kernel_constraint=constraint(p.kernel),
-                recurrent_constraint=constraint(p.recurrent_kernel),
-                bias_constraint=constraint(p.bias),
-            )
+            quantization = recurrent_quantization(p)
             if spec.delta is not None:
                 h = _delta_layer(spec, i, quantization, common)(h)
                 continue

@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402  isort: skip
 from qkeras import QLSTM  # noqa: E402
 from qkeras.qrecurrent import QLSTMCell  # noqa: E402
 
-from codesign.models.quantizers import constraint, quantizer  # noqa: E402
+from codesign.models.quantizers import recurrent_quantization  # noqa: E402
 
 # keyword arguments of the RNN wrapper; everything else configures the cell
 _RNN_KEYS = (
@@ -207,14 +207,4 @@ def circulant_layer(spec, quantized: bool, **common) -> tf.keras.layers.Layer:
     if not quantized:
         return CirculantLSTM(block=block[0], **common)
     p = spec.precision
-    return QCirculantLSTM(
-        block=block[0],
-        kernel_quantizer=quantizer(p.kernel),
-        recurrent_quantizer=quantizer(p.recurrent_kernel),
-        bias_quantizer=quantizer(p.bias),
-        state_quantizer=None if p.state is None else quantizer(p.state),
-        kernel_constraint=constraint(p.kernel),
-        recurrent_constraint=constraint(p.recurrent_kernel),
-        bias_constraint=constraint(p.bias),
-        **common,
-    )
+    return QCirculantLSTM(block=block[0], **recurrent_quantization(p), **common)

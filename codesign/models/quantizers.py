@@ -37,3 +37,17 @@ def quantizer(p: Precision) -> quantized_bits:
 def constraint(p: Precision) -> ClipToPrecision:
     """The latent weights' range constraint for a spec precision."""
     return ClipToPrecision(p.min_value, p.max_value)
+
+
+def recurrent_quantization(p) -> dict:
+    """A quantized recurrent layer's quantizer and constraint arguments (QLSTM, QGRU, the circulant and
+    delta layers) from the spec's `precision`."""
+    return dict(
+        kernel_quantizer=quantizer(p.kernel),
+        recurrent_quantizer=quantizer(p.recurrent_kernel),
+        bias_quantizer=quantizer(p.bias),
+        state_quantizer=None if p.state is None else quantizer(p.state),
+        kernel_constraint=constraint(p.kernel),
+        recurrent_constraint=constraint(p.recurrent_kernel),
+        bias_constraint=constraint(p.bias),
+    )

@@ -253,8 +253,13 @@ module sparse_lstm_engine #(
       if (32'(u) > j * NumPe) local_units = LU_WIDTH'(j + 1);
     end
   endfunction
+  // ... and one and two less (the last local unit and the one before), for compares against counters
+  // without an adder
+  logic [LU_WIDTH-1:0] cfg_lu_m1_q [2], cfg_lu_m2_q [2];
   always_ff @(posedge clk_i) begin
     for (int unsigned i = 0; i < 2; i++) cfg_lu_q[i] <= local_units(cfg_units_q[i]);
+    for (int unsigned i = 0; i < 2; i++) cfg_lu_m1_q[i] <= local_units(cfg_units_q[i]) - 1'b1;
+    for (int unsigned i = 0; i < 2; i++) cfg_lu_m2_q[i] <= local_units(cfg_units_q[i]) - 2'd2;
   end
 
   // ---- state --------------------------------------------------------------------------------------
@@ -502,28 +507,41 @@ module sparse_lstm_engine #(
   end
   assign all_quiet = bc_done && pe_quiet_q;
 
-  // The PEs' memory writes (weights, column pointers) one cycle after their load beat, each PE's enables
-  // from flops of their own: load beats come only before a sequence's first word, and the first pointer
-  // read follows the next word by two cycles, so the delay is never seen.
-  localparam int unsigned LA_W = (WIDX_WIDTH > PADDR_WIDTH) ? WIDX_WIDTH : PADDR_WIDTH;
-  localparam int unsigned LD_W = (WORD_WIDTH > WADDR_WIDTH) ? WORD_WIDTH : WADDR_WIDTH;
-  logic [NumPe-1:0] pe_wmem_we_q, pe_pmem_we_q;
-  logic [LA_W-1:0]  pe_load_addr_q;
-  logic [LD_W-1:0]  pe_load_data_q;
+  // The memory writes of a load beat (weights, column pointers, biases, activation tables) one cycle after
+  // it, with each memory's enable from a flop of its own: load beats come only before a sequence's first
+  // word, and the first read of any of these follows the next word by two cycles or more, so the delay is
+  // never seen. (Configuration words are written at once: the next word's count compare reads them.)
+  logic [NumPe-1:0] pe_wmem_we_q, pe_pmem_we_q, bias_we_q;
+  logic             tbl_we_sig_q, tbl_we_tanh_q;
+  // (as wide as the widest address and data field the delayed writes use)
+  localparam int unsigned LA_W01 = (WIDX_WIDTH > PADDR_WIDTH) ? WIDX_WIDTH : PADDR_WIDTH;
+  localparam int unsigned LA_W23 = (BADDR_WIDTH > TableInWidth) ? BADDR_WIDTH : TableInWidth;
+  localparam int unsigned LA_W   = (LA_W01 > LA_W23) ? LA_W01 : LA_W23;
+  localparam int unsigned LD_W01 = (WORD_WIDTH > WADDR_WIDTH) ? WORD_WIDTH : WADDR_WIDTH;
+  localparam int unsigned LD_W23 = (BiasWidth > TABLE_WIDTH) ? BiasWidth : TABLE_WIDTH;
+  localparam int unsigned LD_W   = (LD_W01 > LD_W23) ? LD_W01 : LD_W23;
+  logic [LA_W-1:0]  ld_addr_q;
+  logic [LD_W-1:0]  ld_data_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      pe_wmem_we_q <= '0;
-      pe_pmem_we_q <= '0;
+      pe_wmem_we_q  <= '0;
+      pe_pmem_we_q  <= '0;
+      bias_we_q     <= '0;
+      tbl_we_sig_q  <= 1'b0;
+      tbl_we_tanh_q <= 1'b0;
     end else begin
       for (int unsigned k = 0; k < NumPe; k++) begin
         pe_wmem_we_q[k] <= load_fire && load_sel == SEL_WEIGHT && load_pe == 16'(k);
         pe_pmem_we_q[k] <= load_fire && load_sel == SEL_COLPTR && load_pe == 16'(k);
+        bias_we_q[k]    <= load_fire && load_sel == SEL_BIAS && load_pe == 16'(k);
       end
+      tbl_we_sig_q  <= load_fire && load_sel == SEL_SIGMOID;
+      tbl_we_tanh_q <= load_fire && load_sel == SEL_TANH;
     end
   end
   always_ff @(posedge clk_i) begin
-    pe_load_addr_q <= load_addr[LA_W-1:0];
-    pe_load_data_q <= load_data[LD_W-1:0];
+    ld_addr_q <= load_addr[LA_W-1:0];
+    ld_data_q <= load_data[LD_W-1:0];
   end
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
@@ -558,11 +576,11 @@ module sparse_lstm_engine #(
       .acc_rd_row_i (acc_rd_row_q),
       .acc_rd_data_o(pe_acc[k]),
       .wmem_we_i    (pe_wmem_we_q[k]),
-      .wmem_addr_i  (pe_load_addr_q[WIDX_WIDTH-1:0]),
-      .wmem_data_i  (pe_load_data_q[WORD_WIDTH-1:0]),
+      .wmem_addr_i  (ld_addr_q[WIDX_WIDTH-1:0]),
+      .wmem_data_i  (ld_data_q[WORD_WIDTH-1:0]),
       .pmem_we_i    (pe_pmem_we_q[k]),
-      .pmem_addr_i  (pe_load_addr_q[PADDR_WIDTH-1:0]),
-      .pmem_data_i  (pe_load_data_q[WADDR_WIDTH-1:0])
+      .pmem_addr_i  (ld_addr_q[PADDR_WIDTH-1:0]),
+      .pmem_data_i  (ld_data_q[WADDR_WIDTH-1:0])
     );
   end
 
@@ -576,24 +594,28 @@ module sparse_lstm_engine #(
   //   R2  both registered again per PE (nothing after a memory's output but a flop)
   //   R3  z = acc + bias per PE, exact                                             (z_q[k])
   // Logits: in E_LOGIT_WAIT the class's PE's z is selected into logit_q (a multiplexer into a flop).
-  // The per-gate row offsets (gate * lunits) and bias addresses (bias base + gate * lunits) are
-  // registered from E's next layer and matrix (set at the handoff, stable through the phase): R0 is then
-  // one add.
+  // The per-gate row offsets (gate * lunits) and bias addresses (bias base + gate * lunits) of M's phase
+  // are registered from M's layer and matrix (which hold for the phase's >= 5 cycles before the handoff),
+  // and E takes them with the phase: R0 is one add, and the handoff only enables flops.
   logic [RIDX_WIDTH-1:0]      elt_row;  // < 4 * lunits <= LOCAL_ROWS
   logic                       rd_issue;
-  logic [RIDX_WIDTH-1:0]      gate_off_q [4];
-  logic [BADDR_WIDTH-1:0]     bias_off_q [4];
-  logic [31:0] lu_times [4];  // gate * lunits of E's next layer (shifts and an add: no multiplier)
-  logic [LU_WIDTH-1:0]    lunits_d;
-  assign lunits_d    = cfg_lu_q[e_layer_d[0]];
+  logic [RIDX_WIDTH-1:0]      m_gate_off_q [4], gate_off_q [4];
+  logic [BADDR_WIDTH-1:0]     m_bias_off_q [4], bias_off_q [4];
+  logic [31:0] lu_times [4];  // gate * lunits of M's layer (shifts and an add: no multiplier)
+  logic [LU_WIDTH-1:0]    m_lunits;
+  assign m_lunits    = cfg_lu_q[m_layer_q[0]];
   assign lu_times[0] = '0;
-  assign lu_times[1] = 32'(lunits_d);
-  assign lu_times[2] = 32'(lunits_d) << 1;
-  assign lu_times[3] = (32'(lunits_d) << 1) + 32'(lunits_d);
+  assign lu_times[1] = 32'(m_lunits);
+  assign lu_times[2] = 32'(m_lunits) << 1;
+  assign lu_times[3] = (32'(m_lunits) << 1) + 32'(m_lunits);
   always_ff @(posedge clk_i) begin
     for (int unsigned g = 0; g < 4; g++) begin
-      gate_off_q[g] <= RIDX_WIDTH'(lu_times[g]);
-      bias_off_q[g] <= cfg_bias_base_q[e_mat_d] + BADDR_WIDTH'(lu_times[g]);
+      m_gate_off_q[g] <= RIDX_WIDTH'(lu_times[g]);
+      m_bias_off_q[g] <= cfg_bias_base_q[m_mat_q] + BADDR_WIDTH'(lu_times[g]);
+    end
+    if (e_take) begin
+      gate_off_q <= m_gate_off_q;
+      bias_off_q <= m_bias_off_q;
     end
   end
   assign elt_row = RIDX_WIDTH'(unit_q) + gate_off_q[gate_q];
@@ -706,8 +728,8 @@ module sparse_lstm_engine #(
     end
     always_ff @(posedge clk_i) begin
       bias_rd_q[k] <= bmem_q[bias_rd_addr_q];
-      if (load_fire && load_sel == SEL_BIAS && load_pe == 16'(k)) begin
-        bmem_q[load_addr[BADDR_WIDTH-1:0]] <= load_data[BiasWidth-1:0];
+      if (bias_we_q[k]) begin
+        bmem_q[ld_addr_q[BADDR_WIDTH-1:0]] <= ld_data_q[BiasWidth-1:0];
       end
     end
   end
@@ -750,8 +772,8 @@ module sparse_lstm_engine #(
   logic [TABLE_WIDTH-1:0]  xt_tg_data [NumPe];
   logic [TABLE_WIDTH-1:0]  xt_tc_data [NumPe];
   logic                    tbl_we_sig, tbl_we_tanh;
-  assign tbl_we_sig  = load_fire && load_sel == SEL_SIGMOID;
-  assign tbl_we_tanh = load_fire && load_sel == SEL_TANH;
+  assign tbl_we_sig  = tbl_we_sig_q;
+  assign tbl_we_tanh = tbl_we_tanh_q;
 
   for (genvar k = 0; k < NumPe; k++) begin : g_ew
     logic signed [CellWidth-1:0] c_prev;
@@ -789,10 +811,10 @@ module sparse_lstm_engine #(
         .out_c_o    (eo_c[k]),
         .out_h_o    (eo_h[k]),
         .out_hs_o   (eo_hs[k]),
-        .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
-        .tbl_sel_i  (load_sel == SEL_TANH),
-        .tbl_addr_i (load_addr[TableInWidth-1:0]),
-        .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
+        .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
+        .tbl_sel_i  (tbl_we_tanh_q),
+        .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
+        .tbl_data_i (ld_data_q[TABLE_WIDTH-1:0]),
         .xt_sig_en_o        (xt_sig_en[k]),
         .xt_tanh_gate_en_o  (xt_tg_en[k]),
         .xt_tanh_cell_en_o  (xt_tc_en[k]),
@@ -834,10 +856,10 @@ module sparse_lstm_engine #(
         .out_c_o    (eo_c[k]),
         .out_h_o    (eo_h[k]),
         .out_hs_o   (eo_hs[k]),
-        .tbl_we_i   (load_fire && (load_sel == SEL_SIGMOID || load_sel == SEL_TANH)),
-        .tbl_sel_i  (load_sel == SEL_TANH),
-        .tbl_addr_i (load_addr[TableInWidth-1:0]),
-        .tbl_data_i (load_data[TABLE_WIDTH-1:0]),
+        .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
+        .tbl_sel_i  (tbl_we_tanh_q),
+        .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
+        .tbl_data_i (ld_data_q[TABLE_WIDTH-1:0]),
         .xt_sig_en_o        (xt_sig_en[k]),
         .xt_tanh_gate_en_o  (xt_tg_en[k]),
         .xt_tanh_cell_en_o  (xt_tc_en[k]),
@@ -877,8 +899,8 @@ module sparse_lstm_engine #(
         .rd_addr_b_i(xt_gate_addr[B]),
         .rd_data_b_o(sig_b),
         .wr_en_i    (tbl_we_sig),
-        .wr_addr_i  (load_addr[TableInWidth-1:0]),
-        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+        .wr_addr_i  (ld_addr_q[TableInWidth-1:0]),
+        .wr_data_i  (ld_data_q[TABLE_WIDTH-1:0])
       );
       act_table_dp #(
         .AddrWidth(TableInWidth),
@@ -893,8 +915,8 @@ module sparse_lstm_engine #(
         .rd_addr_b_i(xt_gate_addr[B]),
         .rd_data_b_o(tg_b),
         .wr_en_i    (tbl_we_tanh),
-        .wr_addr_i  (load_addr[TableInWidth-1:0]),
-        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+        .wr_addr_i  (ld_addr_q[TableInWidth-1:0]),
+        .wr_data_i  (ld_data_q[TABLE_WIDTH-1:0])
       );
       act_table_dp #(
         .AddrWidth(TableInWidth),
@@ -909,8 +931,8 @@ module sparse_lstm_engine #(
         .rd_addr_b_i(xt_cell_addr[B]),
         .rd_data_b_o(tc_b),
         .wr_en_i    (tbl_we_tanh),
-        .wr_addr_i  (load_addr[TableInWidth-1:0]),
-        .wr_data_i  (load_data[TABLE_WIDTH-1:0])
+        .wr_addr_i  (ld_addr_q[TableInWidth-1:0]),
+        .wr_data_i  (ld_data_q[TABLE_WIDTH-1:0])
       );
       if (HAS_B) begin : g_b
         assign xt_sig_data[B] = sig_b;
@@ -1000,23 +1022,21 @@ module sparse_lstm_engine #(
 
   // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
   logic [PE_WIDTH:0] w1_hpre, w1_spre;
-  // Unit lu * NumPe + k exists (< units) unless lu is the last local unit: that unit's flags are registered
-  // from E's layer (stable through the phase), so W1 compares the unit with one register.
+  // Unit lu * NumPe + k exists (< units) unless lu is the last local unit (done_last_q): that unit's flags
+  // are registered from E's layer (stable through the phase).
   // The counts of the lists being written, hl_cnt_q[hl_wr_sel] and hsl_cnt_q[hl_wr_sel], also in flops of
   // their own (w_hcnt_q, w_scnt_q: cleared with those lists when E takes a layer phase, grown with them):
   // no multiplexer before W1's adds.
-  logic [LU_WIDTH-1:0]   w_last_lu_q;
   logic [NumPe-1:0]      w_last_live_q, w1_live;
   logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
   always_ff @(posedge clk_i) begin
-    w_last_lu_q <= lunits - 1'b1;
     for (int unsigned k = 0; k < NumPe; k++) begin
       w_last_live_q[k] <= (32'(lunits) - 1) * NumPe + k < 32'(units);
     end
   end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_live[k] = (LU_WIDTH'(eo_unit[0]) != w_last_lu_q) || w_last_live_q[k];
+      w1_live[k] = !done_last_q || w_last_live_q[k];
       w1_fh[k]   = w1_live[k] && h_keep[k];
       w1_fs[k]   = w1_live[k] && hs_keep[k];
     end
@@ -1107,31 +1127,30 @@ module sparse_lstm_engine #(
       s_raddr_q <= seg0_is_x_d ? lidx(seg1_sel_d, lrow(idx1_d)) : lidx(seg0_sel_d, lrow(idx0_d));
     end
   end
+  // A bank takes at most one PE's entry per cycle (the positions are distinct), so its write port is an
+  // AND-OR of the PEs' entries under one-hot selects: two LUT levels, not a chain of NumPe multiplexers.
   for (genvar b = 0; b < LIST_BANKS; b++) begin : g_list_bank
     logic [LIST_W-1:0] hmem_q [MaxLayers * 2 * LIST_ROWS];
     logic [LIST_W-1:0] smem_q [MaxLayers * 2 * LIST_ROWS];
     logic              h_we, s_we;
     logic [LR_W-1:0]   h_row, s_row;
     logic [LIST_W-1:0] h_data, s_data;
+    logic [NumPe-1:0]  h_hit, s_hit;
     always_comb begin
-      h_we   = 1'b0;
-      s_we   = 1'b0;
       h_row  = '0;
       s_row  = '0;
       h_data = '0;
       s_data = '0;
       for (int unsigned k = 0; k < NumPe; k++) begin
-        if (w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b) begin
-          h_we   = 1'b1;
-          h_row  = lrow(COL_WIDTH'(w_hpos_q[k]));
-          h_data = {w_h_q[k], w_hend_q[k], w_haddr_q[k]};
-        end
-        if (w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b) begin
-          s_we   = 1'b1;
-          s_row  = lrow(COL_WIDTH'(w_spos_q[k]));
-          s_data = {w_hs_q[k], w_send_q[k], w_saddr_q[k]};
-        end
+        h_hit[k] = w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b;
+        s_hit[k] = w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b;
+        h_row  |= {LR_W{h_hit[k]}} & lrow(COL_WIDTH'(w_hpos_q[k]));
+        s_row  |= {LR_W{s_hit[k]}} & lrow(COL_WIDTH'(w_spos_q[k]));
+        h_data |= {LIST_W{h_hit[k]}} & {w_h_q[k], w_hend_q[k], w_haddr_q[k]};
+        s_data |= {LIST_W{s_hit[k]}} & {w_hs_q[k], w_send_q[k], w_saddr_q[k]};
       end
+      h_we = |h_hit;
+      s_we = |s_hit;
     end
     always_ff @(posedge clk_i) begin
       if (w_valid_q && h_we) hmem_q[lidx(w_sel_q, h_row)] <= h_data;
@@ -1187,11 +1206,30 @@ module sparse_lstm_engine #(
   // M's phase is done (its tail's last cycle or M_DONE) and E is free (idle, or completing a phase
   // without h_t output this cycle); E takes the phase (and its bank) and M opens the next phase on the
   // other bank in the same cycle.
-  assign m_last_layer = (m_layer_q == cfg_layers_q - 1'b1);
+  // The handoff's terms come from flops, so e_take (which enables most of E's and M's flops) is shallow:
+  // - m_last_q: M's layer is the last (from m_layer_q, which holds >= 5 cycles before a handoff);
+  // - e_emit_q: E's phase is the last layer's and emit_h is on (taken with the phase);
+  // - done_last_q: done_q == lunits - 1 (the element-wise outputs are the last local unit's) and
+  //   done_eq_q: done_q == lunits, both tracked as done_q counts from the handoff of a layer phase (they
+  //   are read only in that phase: a layer has at least one unit).
+  logic m_last_q, m_lu_one_q, e_emit_q, done_last_q, done_eq_q;
+  always_ff @(posedge clk_i) begin
+    m_last_q   <= (m_layer_q == cfg_layers_q - 1'b1);
+    m_lu_one_q <= (cfg_lu_m1_q[m_layer_q[0]] == '0);
+    if (e_take) e_emit_q <= m_last_q && cfg_emit_h_q;
+    if (e_take) begin
+      done_last_q <= m_lu_one_q;
+      done_eq_q   <= 1'b0;
+    end else if (eo_valid[0]) begin
+      done_last_q <= (done_q == UNIT_WIDTH'(cfg_lu_m2_q[e_layer_q[0]]));
+      done_eq_q   <= done_last_q;
+    end
+  end
+  assign m_last_layer = m_last_q;
   assign e_last_layer = (e_layer_q == cfg_layers_q - 1'b1);
   assign m_ready    = (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd3);
-  assign e_complete = (e_state_q == E_DRAIN) && (done_q == UNIT_WIDTH'(lunits));
-  assign e_free     = (e_state_q == E_IDLE) || (e_complete && !(e_last_layer && cfg_emit_h_q));
+  assign e_complete = (e_state_q == E_DRAIN) && done_eq_q;
+  assign e_free     = (e_state_q == E_IDLE) || (e_complete && !e_emit_q);
   assign e_take     = m_ready && e_free;
 
   // Frames are received in layer 0's matrix phase; load beats only before a sequence's first word.
@@ -1290,7 +1328,7 @@ module sparse_lstm_engine #(
         gate_d = gate_q + 1'b1;
         if (gate_q == 2'd3) begin
           unit_d = unit_q + 1'b1;
-          if (unit_d == UNIT_WIDTH'(lunits)) e_state_d = E_DRAIN;
+          if (unit_q == UNIT_WIDTH'(cfg_lu_m1_q[e_layer_q[0]])) e_state_d = E_DRAIN;
         end
       end
       E_DRAIN: begin

@@ -49,6 +49,7 @@ class Endpoint:
     levels: int  # LUT-like cells on the path
     source: str  # the register group the path starts from
     path: list[str]  # the nets from the source to the endpoint, with their arrival times
+    where: str  # the RTL source of the endpoint's register (file:line of its process)
 
 
 def _comb_arc(cell: dict, src: str, dst: str) -> float | None:
@@ -94,6 +95,14 @@ def _dedicated(driver: tuple[dict, str], sink: tuple[dict, str]) -> bool:
     if scell["type"] == "L6MUX21" and sport in ("D0", "D1"):
         return True
     return dcell["type"] == "CCU2C" and dport == "COUT" and sport == "CIN"
+
+
+def _rtl_source(cell: dict) -> str:
+    """file:line of the RTL process a mapped cell came from ('' for cells of the techmap library)."""
+    for src in cell.get("attributes", {}).get("src", "").split("|"):
+        if ".sv:" in src or ".v:" in src and "/share/" not in src:
+            return Path(src.split(":")[0]).name + ":" + src.split(":")[1].split(".")[0]
+    return ""
 
 
 def _group(name: str) -> str:
@@ -200,7 +209,7 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
                 t, lv, src = in_arrival(bit, (cell, port))
                 t += setup
                 if end not in worst or t > worst[end].arrival:
-                    worst[end] = Endpoint(end, round(t, 2), lv, src, trace(bit))
+                    worst[end] = Endpoint(end, round(t, 2), lv, src, trace(bit), _rtl_source(cell))
     return sorted(worst.values(), key=lambda e: -e.arrival)
 
 
@@ -228,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     over = [e for e in ends if e.arrival > args.budget]
     print(f"{len(over)} of {len(ends)} register groups estimated over {args.budget} ns")
     for e in ends[: args.count]:
-        print(f"{e.arrival:6.2f} ns  {e.levels:2d} levels  {e.name}  <-  {e.source}")
+        print(f"{e.arrival:6.2f} ns  {e.levels:2d} levels  {e.name} ({e.where})  <-  {e.source}")
         if args.paths:
             print("\n".join(f"          {step}" for step in e.path))
     return 0

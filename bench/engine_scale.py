@@ -250,7 +250,7 @@ def yosys_counts(image, board_name: str, cache: Path) -> dict:
     board = get_board(board_name)
     file_list = read_file_list(ENGINE_FILE_LIST)
     params = {k: v for k, v in engine_build_params(image).items()}
-    rtl_hash = rtl_fingerprint(file_list.files)
+    rtl_hash = rtl_fingerprint([*file_list.files, *file_list.headers()])
     key = hashlib.sha256(
         json.dumps({"params": params, "rtl": rtl_hash, "family": board.family}, sort_keys=True).encode()
     ).hexdigest()[:16]

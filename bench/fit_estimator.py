@@ -115,13 +115,15 @@ def main() -> int:
     args = parser.parse_args()
 
     file_list = read_file_list(args.file_list, base=ROOT)
-    rtl_hash = fit.rtl_fingerprint(file_list.files)
+    headers = file_list.headers()
+    rtl_hash = fit.rtl_fingerprint([*file_list.files, *headers])
     # Synthesize a snapshot: codesign/rtl/ may change while the runs go on, and a result must match its key.
     snapshot = args.cache / f"rtl-{rtl_hash}"
     snapshot.mkdir(parents=True, exist_ok=True)
-    for f in file_list.files:
+    for f in [*file_list.files, *headers]:
         shutil.copy2(f, snapshot / Path(f).name)
     sources = [snapshot / Path(f).name for f in file_list.files]
+    include_dirs = [snapshot] if headers else []  # the headers' copies, not codesign/rtl/
     configs = fit.design_of_experiments()
     cache = args.cache / args.family
     todo, records = [], {}
@@ -145,7 +147,7 @@ def main() -> int:
                 c,
                 sources,
                 file_list.defines,
-                file_list.include_dirs,
+                include_dirs,
                 args.family,
                 f,
             ): c

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 
+HEADER_SUFFIXES = (".svh", ".vh")
+
 
 @dataclass
 class FileList:
@@ -15,8 +17,9 @@ class FileList:
     include_dirs: list[Path] = field(default_factory=list)
     defines: dict[str, str | None] = field(default_factory=dict)
 
-
-HEADER_SUFFIXES = (".svh", ".vh")
+    def headers(self) -> list[Path]:
+        """The headers in the include folders: part of the RTL as much as the sources (hashes, copies)."""
+        return sorted(f for d in self.include_dirs for f in Path(d).iterdir() if f.suffix in HEADER_SUFFIXES)
 
 
 def read_file_list(path: Path, base: Path | None = None) -> FileList:

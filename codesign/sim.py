@@ -58,10 +58,21 @@ def rtl_sources(file_list: Path = ENGINE_FILE_LIST) -> list[Path]:
     return read_file_list(file_list, base=file_list.parent).files
 
 
-def _build_key(toplevel: str, sources: Sequence[Path], parameters: Mapping[str, object]) -> str:
+def rtl_include_dirs(file_list: Path = ENGINE_FILE_LIST) -> list[Path]:
+    """The include folders of a file list (engine.f names engine_parameters.svh: the rtl/ folder)."""
+    from codesign.filelist import read_file_list
+
+    return read_file_list(file_list, base=file_list.parent).include_dirs
+
+
+def _build_key(
+    toplevel: str, sources: Sequence[Path], includes: Sequence[Path], parameters: Mapping[str, object]
+) -> str:
+    from codesign.filelist import FileList
+
     h = hashlib.sha256()
     h.update(json.dumps([toplevel, sorted((k, str(v)) for k, v in parameters.items()), BUILD_ARGS]).encode())
-    for src in sources:
+    for src in [*sources, *FileList(include_dirs=list(includes)).headers()]:  # a changed header rebuilds too
         h.update(src.read_bytes())
     return h.hexdigest()
 
@@ -90,16 +101,21 @@ def _locked(path: Path):
 
 
 def build(
-    toplevel: str, parameters: Mapping[str, object] | None = None, sources: Sequence[Path] | None = None
+    toplevel: str,
+    parameters: Mapping[str, object] | None = None,
+    sources: Sequence[Path] | None = None,
+    includes: Sequence[Path] | None = None,
 ):
-    """Build (or reuse) the Verilator model of ``toplevel``; returns the cocotb runner."""
+    """Build (or reuse) the Verilator model of ``toplevel``; returns the cocotb runner. ``sources``
+    default to engine.f's, ``includes`` (`include folders) to engine.f's include folders."""
     from cocotb_tools.runner import get_runner
 
     put_verilator_on_path()
     parameters = dict(parameters or {})
     sources = list(sources) if sources is not None else rtl_sources()
+    includes = list(includes) if includes is not None else rtl_include_dirs()
     build_dir = build_dir_for(toplevel, parameters)
-    key = _build_key(toplevel, sources, parameters)
+    key = _build_key(toplevel, sources, includes, parameters)
     stamp = build_dir / "codesign.stamp"
     runner = get_runner("verilator")
     with _locked(build_dir.with_suffix(".lock")):
@@ -107,6 +123,7 @@ def build(
         if not fresh:
             runner.build(
                 sources=sources,
+                includes=includes,
                 hdl_toplevel=toplevel,
                 parameters=parameters,
                 build_args=list(BUILD_ARGS),

@@ -12,25 +12,40 @@ from codesign.engine import EngineConfig, encode, image_params, load_stream, ran
 from codesign.engine.params import (
     CONFIG_PARAMETERS,
     MAXIMA_PARAMETERS,
+    PARAMETERS_HEADER,
     TYPE_PARAMETERS,
+    declared_parameters,
+    header_macros,
     image_rtl_parameters,
     module_parameters,
     rtl_defaults,
     rtl_parameters,
 )
-from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
+from codesign.filelist import read_file_list
+from codesign.resources import ENGINE_FILE_LIST, RTL_DIR, ULX3S_FILE_LIST
+from codesign.synth.command import top_parameters
 
 
 def _image(num_pe: int = 5, units=(13,)):
     return encode(random_model(11, 7, units, 3, 0.3), EngineConfig(num_pe=num_pe))
 
 
+def _svh_parameters() -> list[str]:
+    """The names ENGINE_PARAMETERS declares, read straight from engine_parameters.svh."""
+    text = PARAMETERS_HEADER.read_text()
+    body = re.search(r"^`define ENGINE_PARAMETERS\b(.*?)^\s*$", text, flags=re.S | re.M)
+    assert body is not None
+    return re.findall(r"^\s*parameter\b[^=\n]*?\b([A-Za-z_]\w*)\s*=", body.group(1), flags=re.M)
+
+
 def test_names_are_exactly_the_modules_parameters() -> None:
-    """Every parameter of `module sparse_lstm_engine #(...)` (localparams excluded), no other name."""
+    """Every parameter of `module sparse_lstm_engine #(...)` (localparams excluded), no other name: the
+    module declares them by expanding ENGINE_PARAMETERS, and nothing else."""
     header = (RTL_DIR / "sparse_lstm_engine.sv").read_text()
     m = re.search(r"\bmodule\s+sparse_lstm_engine\s*#\s*\((.*?)\)\s*\(", header, flags=re.S)
-    assert m is not None
-    declared = set(re.findall(r"^\s*parameter\b[^=\n]*?\b([A-Za-z_]\w*)\s*=", m.group(1), flags=re.M))
+    assert m is not None and "`ENGINE_PARAMETERS," in m.group(1)
+    assert not re.search(r"^\s*parameter\b", m.group(1), flags=re.M)
+    declared = set(_svh_parameters())
     assert declared == set(module_parameters())
     assert set(image_rtl_parameters(_image(), mem_dir=Path("m"))) == declared
     groups = {
@@ -78,6 +93,42 @@ def test_every_caller_uses_it() -> None:
     defaults = rtl_defaults()
     for k in TYPE_PARAMETERS:  # left out exactly when the RTL default is the image's value
         assert build.get(k, defaults[k]) == full[k]
+
+
+def test_the_parameter_list_exists_once() -> None:
+    """engine_parameters.svh is the only place an engine parameter is declared: the board top expands
+    ENGINE_PARAMETERS and passes them on with ENGINE_PARAMETER_MAP, which names each once, in order."""
+    names = _svh_parameters()
+    assert len(names) == len(set(names))
+    mapped = re.findall(r"\.(\w+)\s*\((\w+)\)", header_macros()["ENGINE_PARAMETER_MAP"])
+    assert mapped == [(n, n) for n in names]
+    for source in RTL_DIR.glob("*.sv"):  # the engine and every module instantiating it: no copy
+        text = source.read_text()
+        if not re.search(r"^\s*(module\s+)?sparse_lstm_engine\s*#", text, flags=re.M):
+            continue  # a submodule (lstm_eltwise, say) has its own parameters, some of the same names
+        copies = set(re.findall(r"\bparameter\b[^=;,]*?\b([A-Za-z_]\w*)\s*=", text)) & set(names)
+        assert not copies, f"{source.name} declares {sorted(copies)}: expand ENGINE_PARAMETERS instead"
+        assert "`ENGINE_PARAMETERS" in text, source.name
+        if source.stem != "sparse_lstm_engine":
+            assert "`ENGINE_PARAMETER_MAP" in text, source.name
+    top = RTL_DIR / "ulx3s_engine_top.sv"
+    board = {"ClkHz", "Baud", "RxFifoDepth", "HeartbeatBit", "PllClkiDiv", "PllClkfbDiv", "PllClkopDiv"}
+    assert top_parameters(top, "ulx3s_engine_top") == set(names) | board | {"PllClkopCphase"}
+    assert declared_parameters(top, "ulx3s_engine_top")["HeartbeatBit"] == "$clog2(ClkHz) - 2"
+    # the file lists name the header (an include folder for synthesis and simulation)
+    assert PARAMETERS_HEADER in read_file_list(ULX3S_FILE_LIST).headers()
+
+
+def test_package_data_ships_every_rtl_file() -> None:
+    """pyproject.toml's package data covers every file of rtl/ (the header too): an install finds them."""
+    from fnmatch import fnmatch
+
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    line = re.search(r'^"codesign" = \[(.*)\]$', pyproject, flags=re.M)  # no tomllib before Python 3.11
+    assert line is not None
+    globs = re.findall(r'"([^"]+)"', line.group(1))
+    for f in RTL_DIR.iterdir():
+        assert any(fnmatch(f"rtl/{f.name}", g) for g in globs), f"rtl/{f.name} is not package data"
 
 
 def test_defaults_parse() -> None:

@@ -5,6 +5,7 @@ parameter names (simulation, synthesis, the sweep's estimator fit and the testbe
     rtl_parameters(params, config=False)    # the build only (the load stream sets the configuration)
     image_rtl_parameters(image, ...)        # the same from an EngineImage
     rtl_defaults()                          # the module's own defaults, read from its header
+    declared_parameters(source, module)     # a module's parameters, `ENGINE_PARAMETERS expanded
 
 `tests/test_engine_params.py` checks that the names are exactly the module's parameters.
 """
@@ -21,6 +22,8 @@ from codesign.resources import RTL_DIR
 
 ENGINE_TOP = "sparse_lstm_engine"
 ENGINE_SOURCE = RTL_DIR / f"{ENGINE_TOP}.sv"
+# The parameter list itself, once: `ENGINE_PARAMETERS, which the engine and ulx3s_engine_top expand.
+PARAMETERS_HEADER = RTL_DIR / "engine_parameters.svh"
 ROUND_CODE = {"AP_TRN": 0, "AP_RND": 1, "AP_RND_CONV": 2}  # CellRound (engine_pkg.sv ROUND_*)
 FIFO_DEPTH = 16  # per-PE column queue depth of every build codesign makes
 
@@ -130,23 +133,58 @@ def image_rtl_parameters(image, **kwargs) -> dict[str, int | str | Path]:
     return rtl_parameters(image_params(image), **kwargs)
 
 
+def _without_comments(text: str) -> str:
+    return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", text, flags=re.S))
+
+
 @cache
-def _header(source: Path) -> str:
-    text = Path(source).read_text()
-    m = re.search(rf"\bmodule\s+{ENGINE_TOP}\s*#\s*\((.*?)\)\s*\(", text, flags=re.S)
+def header_macros(header: Path = PARAMETERS_HEADER) -> dict[str, str]:
+    """The `define NAME text of a header (engine_parameters.svh: ENGINE_PARAMETERS, ENGINE_PARAMETER_MAP),
+    continuation lines joined, comments dropped."""
+    text = _without_comments(Path(header).read_text()).replace("\\\n", " ")
+    return {m[1]: m[2].strip() for m in re.finditer(r"^\s*`define\s+([A-Za-z_]\w*)(.*)$", text, flags=re.M)}
+
+
+def _split_list(text: str) -> list[str]:
+    """The comma-separated items of a list; commas inside brackets or strings stay in their item."""
+    items, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch in "([{":
+            depth += 1
+        elif not quoted and ch in ")]}":
+            depth -= 1
+        elif not quoted and ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return [*items, text[start:]]
+
+
+def declared_parameters(source: Path, module: str) -> dict[str, str]:
+    """The overridable parameters (not the localparams) `module` declares in `source`, with the macros of
+    engine_parameters.svh expanded: name -> default expression text ({} without a parameter list)."""
+    text = _without_comments(Path(source).read_text())
+    m = re.search(rf"\bmodule\s+{re.escape(module)}\s*#\s*\(", text)
     if m is None:
-        raise ValueError(f"{source}: no `module {ENGINE_TOP} #(...)` header")
-    return re.sub(r"//[^\n]*", "", m.group(1))
+        return {}
+    depth, end = 1, m.end()
+    while depth and end < len(text):  # to the list's closing parenthesis
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        end += 1
+    macros = header_macros()
+    header = re.sub(r"`([A-Za-z_]\w*)", lambda u: macros.get(u[1], u[0]), text[m.end() : end - 1])
+    out = {}
+    for decl in _split_list(header):
+        d = re.match(r"\s*parameter\b[^=]*?\b([A-Za-z_]\w*)\s*=\s*(.+?)\s*$", decl, flags=re.S)
+        if d:
+            out[d[1]] = d[2]
+    return out
 
 
 def module_parameters(source: Path = ENGINE_SOURCE) -> dict[str, str]:
     """The module's overridable parameters (not its localparams): name -> default expression text."""
-    out = {}
-    for decl in _header(Path(source)).split(","):
-        m = re.match(r"\s*parameter\b[^=]*?\b([A-Za-z_]\w*)\s*=\s*(.+?)\s*$", decl, flags=re.S)
-        if m:
-            out[m.group(1)] = m.group(2)
-    return out
+    return declared_parameters(source, ENGINE_TOP)
 
 
 def _value(text: str) -> int | str:

@@ -19,7 +19,8 @@
 //          Addresses and data as in docs/engine.md "Image files, exactly" (params.json).
 // Memory initialisation for synthesis: $readmemh of MemDir/{pe<k>_weights,pe<k>_colptr,pe<k>_bias,sigmoid,
 // tanh}.memh; the configuration's power-up value comes from the NumInputs.. parameters
-// (engine_params.svh: INPUTS, UNITS_0, UNITS_1, CLASSES, NUM_LAYERS; bases as the encoder lays them out).
+// (the encoder's build/rtl/<name>/engine_params.svh: INPUTS, UNITS_0, UNITS_1, CLASSES, NUM_LAYERS; bases as
+// the encoder lays them out). The parameters themselves are declared in engine_parameters.svh.
 // Shapes are runtime configuration bounded by the Max* parameters, so one build serves many models.
 // Reset: asynchronous, active low; it aborts a sequence. Memories and configuration keep their contents.
 // Performance counters (reset to 0; docs/engine.md "RTL counters"): steps, cycles of the last step and
@@ -36,50 +37,10 @@
 // next step is accepted during its matrix phase M(t, 0) (in_ready), i.e. while E(t - 1, last) runs.
 `default_nettype none
 
+`include "engine_parameters.svh"
+
 module sparse_lstm_engine #(
-  parameter int unsigned NumPe        = 8,
-  parameter int unsigned ActWidth     = 21,
-  parameter int          ActFrac      = 15,
-  parameter int unsigned WeightWidth  = 12,
-  parameter int          WeightFrac   = 7,
-  parameter int unsigned IndexWidth   = 4,
-  parameter int unsigned AccWidth     = 39,
-  parameter int unsigned BiasWidth    = 8,
-  parameter int unsigned BiasShift    = 17,   // acc frac - bias frac
-  parameter int unsigned TableInWidth = 11,
-  parameter int          TableInFrac  = 7,
-  parameter int unsigned GateWidth    = 9,
-  parameter int          GateFrac     = 8,
-  parameter int unsigned CellWidth    = 16,
-  parameter int          CellFrac     = 11,
-  parameter int unsigned CellRound    = 2,    // 0 AP_TRN, 1 AP_RND, 2 AP_RND_CONV; every cast saturates
-  parameter int unsigned SigmoidStep  = 1,    // gate LSBs between two activation levels
-  parameter int unsigned TanhStep     = 2,
-  parameter int unsigned MaxInputs    = 16,
-  parameter int unsigned MaxUnits     = 32,
-  parameter int unsigned MaxClasses   = 16,
-  parameter int unsigned MaxLayers    = 2,
-  parameter int unsigned WeightDepth  = 1024,
-  parameter int unsigned FifoDepth    = 16,
-  // 1: two PEs' element-wise units share each activation table (one true dual-port block RAM, a read
-  // port each); 0: every unit has its own tables (an LSTM unit three, a GRU unit two)
-  parameter bit          ShareTables  = 1'b0,
-  // 1: the layers are GRUs (reset_after; docs/engine.md "One GRU step"), 0: LSTMs
-  parameter bit          Gru          = 1'b0,
-  // configuration after power-up (the load stream may change it)
-  parameter int unsigned NumInputs    = 12,
-  parameter int unsigned Units0       = 32,
-  parameter int unsigned Units1       = 0,
-  parameter int unsigned NumClasses   = 9,
-  parameter int unsigned NumLayers    = 1,
-  parameter bit          EmitH        = 1'b0,
-  // Delta mode (docs/engine.md "Delta mode"): 1 builds the per-layer pre-activation memories M, the held
-  // vectors and the threshold compares, and widens the broadcast by one bit (a change needs it); it is then
-  // on after power-up (config CFG_DELTA) with these thresholds (act raw; config CFG_THRESHOLD_X / _H)
-  parameter bit          Delta        = 1'b0,
-  parameter int unsigned ThresholdX   = 0,
-  parameter int unsigned ThresholdH   = 0,
-  parameter              MemDir       = "",   // $readmemh images (docs/engine.md names) from here
+  `ENGINE_PARAMETERS,  // engine_parameters.svh
   localparam int unsigned IN_WIDTH    = 8 * ((ActWidth + 7) / 8),
   localparam int unsigned OUT_WIDTH   = 8 * ((AccWidth + 7) / 8),
   localparam int unsigned LOAD_WIDTH  = 128,

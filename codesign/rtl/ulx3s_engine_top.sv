@@ -24,43 +24,12 @@
 // [6] rx error (framing or overflow), [7] unknown command.
 `default_nettype none
 
+`include "engine_parameters.svh"
+
 module ulx3s_engine_top #(
-  // The engine's parameters under its own names, so `codesign synth` forwards them from params.json.
-  parameter int unsigned NumPe        = 8,
-  parameter int unsigned ActWidth     = 21,
-  parameter int          ActFrac      = 15,
-  parameter int unsigned WeightWidth  = 12,
-  parameter int          WeightFrac   = 7,
-  parameter int unsigned IndexWidth   = 4,
-  parameter int unsigned AccWidth     = 39,
-  parameter int unsigned BiasWidth    = 8,
-  parameter int unsigned BiasShift    = 17,
-  parameter int unsigned TableInWidth = 11,
-  parameter int          TableInFrac  = 7,
-  parameter int unsigned GateWidth    = 9,
-  parameter int          GateFrac     = 8,
-  parameter int unsigned CellWidth    = 16,
-  parameter int          CellFrac     = 11,
-  parameter int unsigned CellRound    = 2,
-  parameter int unsigned SigmoidStep  = 1,
-  parameter int unsigned TanhStep     = 2,
-  parameter int unsigned MaxInputs    = 16,
-  parameter int unsigned MaxUnits     = 32,
-  parameter int unsigned MaxClasses   = 16,
-  parameter int unsigned MaxLayers    = 2,
-  parameter int unsigned WeightDepth  = 1024,
-  parameter int unsigned FifoDepth    = 16,
-  parameter bit          ShareTables  = 1'b0,  // sparse_lstm_engine's: two PEs per activation table
-  parameter bit          Gru          = 1'b0,  // sparse_lstm_engine's: GRU layers (reset_after)
-  parameter int unsigned NumInputs    = 12,
-  parameter int unsigned Units0       = 32,
-  parameter int unsigned Units1       = 0,
-  parameter int unsigned NumClasses   = 9,
-  parameter int unsigned NumLayers    = 1,
-  parameter bit          Delta        = 1'b0,  // sparse_lstm_engine's delta mode and its thresholds
-  parameter int unsigned ThresholdX   = 0,
-  parameter int unsigned ThresholdH   = 0,
-  parameter              MemDir       = "",
+  // The engine's parameters under its own names, so `codesign synth` forwards them from params.json
+  // (EmitH = 1: h_t words, user l + 1, from power-up on, as when the load stream sets emit_h).
+  `ENGINE_PARAMETERS,
   // The board side
   parameter int unsigned ClkHz        = 25_000_000,
   parameter int unsigned Baud         = 115_200,
@@ -331,42 +300,7 @@ module ulx3s_engine_top #(
   logic [NumPe*PERF_WIDTH-1:0] perf_pe_busy;
 
   sparse_lstm_engine #(
-    .NumPe       (NumPe),
-    .ActWidth    (ActWidth),
-    .ActFrac     (ActFrac),
-    .WeightWidth (WeightWidth),
-    .WeightFrac  (WeightFrac),
-    .IndexWidth  (IndexWidth),
-    .AccWidth    (AccWidth),
-    .BiasWidth   (BiasWidth),
-    .BiasShift   (BiasShift),
-    .TableInWidth(TableInWidth),
-    .TableInFrac (TableInFrac),
-    .GateWidth   (GateWidth),
-    .GateFrac    (GateFrac),
-    .CellWidth   (CellWidth),
-    .CellFrac    (CellFrac),
-    .CellRound   (CellRound),
-    .SigmoidStep (SigmoidStep),
-    .TanhStep    (TanhStep),
-    .MaxInputs   (MaxInputs),
-    .MaxUnits    (MaxUnits),
-    .MaxClasses  (MaxClasses),
-    .MaxLayers   (MaxLayers),
-    .WeightDepth (WeightDepth),
-    .FifoDepth   (FifoDepth),
-    .ShareTables (ShareTables),
-    .Gru         (Gru),
-    .NumInputs   (NumInputs),
-    .Units0      (Units0),
-    .Units1      (Units1),
-    .NumClasses  (NumClasses),
-    .NumLayers   (NumLayers),
-    .EmitH       (1'b0),
-    .Delta       (Delta),
-    .ThresholdX  (ThresholdX),
-    .ThresholdH  (ThresholdH),
-    .MemDir      (MemDir)
+    `ENGINE_PARAMETER_MAP
   ) u_engine (
     .clk_i                   (clk),
     .rst_ni                  (rst_n),

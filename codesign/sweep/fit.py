@@ -419,7 +419,7 @@ def errors(points: Sequence[Mapping], coefficients: Mapping[str, Mapping[str, fl
 
 
 def rtl_fingerprint(files: Sequence[Path]) -> str:
-    """Hash of the RTL sources: a cached synthesis is reused only for the very same RTL."""
+    """Hash of the RTL sources and headers: a cached synthesis is reused only for the very same RTL."""
     h = hashlib.sha256()
     for f in files:
         h.update(Path(f).name.encode())

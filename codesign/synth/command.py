@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -341,11 +340,11 @@ def _keep_logs(exc: CodesignError, stage: Path, out_dir: Path) -> CodesignError:
 
 
 def top_parameters(source: Path, top: str) -> set[str]:
-    """Parameter names the top module declares (so only existing ones are overridden)."""
-    text = source.read_text()
-    m = re.search(rf"\bmodule\s+{top}\b(.*?)\)\s*\(", text, flags=re.S)
-    header = m.group(1) if m else text
-    return set(re.findall(r"\bparameter\b[^=;,]*?\b([A-Za-z_]\w*)\s*=", header))
+    """Parameter names the top module declares (so only existing ones are overridden), the engine's
+    among them when it expands `ENGINE_PARAMETERS (ulx3s_engine_top)."""
+    from codesign.engine.params import declared_parameters
+
+    return set(declared_parameters(source, top))
 
 
 def engine_parameters(image: Mapping, mem_dir: Path) -> dict[str, object]:

@@ -18,6 +18,7 @@ from codesign.engine.params import MAXIMA_PARAMETERS, image_rtl_parameters
 from codesign.engine.sim_command import engine_build_params
 
 TOP = "ulx3s_engine_top"
+FILE_LIST = sim.RTL_DIR / "ulx3s_engine.f"
 HERE = Path(__file__).resolve().parent
 UART_DIR = HERE.parent / "uart"  # uart_bfm.py
 NUM_PE = 4
@@ -65,7 +66,7 @@ def test_ulx3s_engine_top(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     # Loading skips the tables (2 x 4096 beats): they must be the ones in the build.
     assert np.array_equal(loaded.sigmoid_table, baked.sigmoid_table)
     assert np.array_equal(loaded.tanh_table, baked.tanh_table)
-    runner = sim.build(TOP, params, sim.rtl_sources(sim.RTL_DIR / "ulx3s_engine.f"))
+    runner = sim.build(TOP, params, sim.rtl_sources(FILE_LIST), sim.rtl_include_dirs(FILE_LIST))
     case = {
         "baked": {"image": str(build_dir / "image"), "x": str(build_dir / "image" / "x.npy")},
         "loaded": {"image": str(tmp_path / "loaded"), "x": str(tmp_path / "loaded" / "x.npy")},
@@ -100,7 +101,7 @@ def test_ulx3s_engine_top_jvowels(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     x_raw = quantize_input(image, load_trained(spec).dataset.x_test[:8])
     np.save(tmp_path / "x_baked.npy", x_raw[:6])
     np.save(tmp_path / "x_loaded.npy", x_raw[6:])
-    runner = sim.build(TOP, params, sim.rtl_sources(sim.RTL_DIR / "ulx3s_engine.f"))
+    runner = sim.build(TOP, params, sim.rtl_sources(FILE_LIST), sim.rtl_include_dirs(FILE_LIST))
     case = {
         "baked": {"image": str(build_dir / "image"), "x": str(tmp_path / "x_baked.npy")},
         "loaded": {"image": str(image_dir), "x": str(tmp_path / "x_loaded.npy")},

@@ -91,7 +91,7 @@ module csc_pe #(
   // (unsigned, zero-extended) and the signed rest.
   localparam int unsigned LO_WIDTH   = (ActWidth > 18) ? 17 : ActWidth;
   localparam int unsigned HI_WIDTH   = (ActWidth > 18) ? ActWidth - 17 : 1;
-  localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH + 1;  // queue entry {act, begin, end, single}
+  localparam int unsigned QW         = ActWidth + 2 * WADDR_WIDTH + 2;  // queue entry {act, begin, end, single, two}
   localparam int unsigned QPTR_WIDTH = (FifoDepth > 1) ? $clog2(FifoDepth) : 1;
   localparam int unsigned QCNT_WIDTH = $clog2(FifoDepth + 1);
   localparam logic [QPTR_WIDTH-1:0] QLAST = QPTR_WIDTH'(FifoDepth - 1);
@@ -101,6 +101,10 @@ module csc_pe #(
   // after the block RAM)
   (* no_rw_check *) logic [WORD_WIDTH-1:0] wmem_q [WeightDepth];
   logic [WADDR_WIDTH-1:0] pmem_q [ColptrDepth];
+  // A second copy, {ptr + 2, ptr + 1} (wrapping), read at the column's begin address: the column's one-
+  // and two-word flags are equality compares with its end pointer, with no adder after the LUT RAM read
+  // (pe<k>_colptr_next.memh; the load port writes both).
+  logic [2*WADDR_WIDTH-1:0] pnext_q [ColptrDepth];
 
   // File names pe<k>_*.memh (docs/engine.md), spelled with constant concatenations Yosys accepts.
   localparam logic [7:0] DIGIT_HI = 8'(8'd48 + PeIndex / 10);
@@ -110,6 +114,7 @@ module csc_pe #(
       if (MemDir != "") begin
         $readmemh({MemDir, "/pe", DIGIT_LO, "_weights.memh"}, wmem_q);
         $readmemh({MemDir, "/pe", DIGIT_LO, "_colptr.memh"}, pmem_q);
+        $readmemh({MemDir, "/pe", DIGIT_LO, "_colptr_next.memh"}, pnext_q);
       end
     end
   end else begin : g_init_2digit
@@ -117,6 +122,7 @@ module csc_pe #(
       if (MemDir != "") begin
         $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_weights.memh"}, wmem_q);
         $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_colptr.memh"}, pmem_q);
+        $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_colptr_next.memh"}, pnext_q);
       end
     end
   end
@@ -124,10 +130,13 @@ module csc_pe #(
   // ---- P: column-pointer read ----------------------------------------------------------------------
   // (the column's two flags are registered with its pointers: G's take and the queue count start from flops)
   logic                       p_valid_q, p_live, p_nonempty_q, p_single_q;
+  logic                       p_two_q;   // the column holds two words: G's first issue is not its last
   logic signed [ActWidth-1:0] p_act_q;
   logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q, ptr_begin, ptr_end;
   logic                       p_single;  // the column holds one word: G is done after its first issue
+  logic [WADDR_WIDTH-1:0]     ptr_begin1, ptr_begin2;  // ptr_begin + 1, + 2
   assign ptr_begin  = pmem_q[bc_ptr_addr_i];
+  assign {ptr_begin2, ptr_begin1} = pnext_q[bc_ptr_addr_i];
   assign ptr_end    = pmem_q[bc_ptr_end_i];
   assign p_live     = p_valid_q && p_nonempty_q;
   assign p_single   = p_single_q;
@@ -160,13 +169,14 @@ module csc_pe #(
   logic                       g_active_q, g_active_d;
   logic [WADDR_WIDTH-1:0]     g_addr_q, g_addr_d, g_end_q, g_end_d;
   logic signed [ActWidth-1:0] g_act_q, g_act_d;
-  logic                       src_valid, src_single, take, issue, issue_first;
+  logic                       src_valid, src_single, src_two, take, issue, issue_first;
   logic signed [ActWidth-1:0] src_act, issue_act;
   logic [WADDR_WIDTH-1:0]     src_begin, src_end, src_next, issue_addr;
 
   // The column to start next: the queue head, or P's entry when the queue is empty.
   assign src_valid = !q_empty || p_live;
-  assign {src_act, src_begin, src_end, src_single} = q_empty ? {p_act_q, p_begin_q, p_end_q, p_single} : q_head;
+  assign {src_act, src_begin, src_end, src_single, src_two} = q_empty ? {p_act_q, p_begin_q, p_end_q, p_single, p_two_q}
+                                                                      : q_head;
   assign src_next  = src_begin + 1'b1;
   assign take      = run_i && !g_active_q && src_valid;
   assign q_pop     = take && !q_empty;
@@ -209,7 +219,7 @@ module csc_pe #(
   always_comb begin
     g_last_d = g_last_q;
     if (run_i && g_active_q) g_last_d = (g_addr_q + WADDR_WIDTH'(2) == g_end_q);
-    else if (take) g_last_d = (src_begin + WADDR_WIDTH'(2) == src_end);
+    else if (take) g_last_d = src_two;  // (src_begin + 2 == src_end, registered with the column)
   end
   always_ff @(posedge clk_i) begin
     g_last_q <= g_last_d;
@@ -372,10 +382,12 @@ module csc_pe #(
       p_begin_q    <= ptr_begin;
       p_end_q      <= ptr_end;
       p_nonempty_q <= (ptr_begin != ptr_end);
-      p_single_q   <= (ptr_begin + 1'b1 == ptr_end);
+      p_single_q   <= (ptr_begin1 == ptr_end);
+      p_two_q      <= (ptr_begin2 == ptr_end);
     end
-    if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q, p_single};
+    if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q, p_single, p_two_q};
     if (pmem_we_i) pmem_q[pmem_addr_i] <= pmem_data_i;
+    if (pmem_we_i) pnext_q[pmem_addr_i] <= {pmem_data_i + WADDR_WIDTH'(2), pmem_data_i + WADDR_WIDTH'(1)};
     if (wmem_we_i) wmem_q[wmem_addr_i] <= wmem_data_i;
     g_addr_q <= g_addr_d;
     g_end_q  <= g_end_d;
@@ -436,6 +448,8 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) q_empty_q == (q_cnt_q == '0));
   assert property (@(posedge clk_i) disable iff (!rst_ni) g_active_q |-> g_last_q == (g_addr_q + 1'b1 == g_end_q));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    bc_valid_i |-> ptr_begin1 == ptr_begin + 1'b1 && ptr_begin2 == ptr_begin + WADDR_WIDTH'(2));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     space_idle == space_idle_o[run_i] && space_fire == space_fire_o[run_i] &&
     quiet_idle_o[run_i] == ((q_cnt_d == '0) && !g_active_d));

@@ -243,7 +243,7 @@ module sparse_lstm_engine #(
   logic                   e_bank_q, e_bank_d;
   logic                   e_first_q, e_first_d;
   logic                   e_abank_q, e_abank_d;
-  logic                   m_ready, e_free, e_take, e_complete;
+  logic                   m_ready, e_free, e_take, e_complete, m_open;
   logic                   m_last_layer, e_last_layer;
   logic [UNIT_WIDTH-1:0]  unit_q, unit_d;            // element-wise local unit / h output unit counter
   logic [1:0]             gate_q, gate_d;
@@ -335,31 +335,67 @@ module sparse_lstm_engine #(
     end
   end
 
-  always_comb begin
-    seg0_sel_d  = hl_sel('0, m_bank_d);  // (not read: segment 0 is the x list)
-    seg1_sel_d  = hl_sel('0, m_bank_d);
-    seg0_cnt_d  = xl_cnt_d;
-    seg1_cnt_d  = m_first_d ? '0 : COL_WIDTH'(hsl_vis[hl_sel('0, m_bank_d)]);
-    seg0_is_x_d = 1'b1;
-    seg1_is_h_d = 1'b0;
-    unique case (m_mat_d)
+  // The segments of a phase (mat, bank, first): their lists, and which of them count as empty.
+  typedef struct packed {
+    logic [HL_SEL-1:0] sel0, sel1;
+    logic              is_x0, is_h1, zero0, zero1;
+  } segs_t;
+  function automatic segs_t segs_of(input logic [1:0] mat, input logic bank, input logic first);
+    segs_t segs;
+    segs.sel0  = hl_sel('0, bank);
+    segs.sel1  = hl_sel('0, bank);
+    segs.is_x0 = 1'b1;
+    segs.is_h1 = 1'b0;
+    segs.zero0 = 1'b0;
+    segs.zero1 = first;
+    unique case (mat)
       MAT_L0: ;
       MAT_L1: begin
-        seg0_sel_d  = hl_sel(LAYER_WIDTH'(1), m_bank_d);
-        seg0_cnt_d  = m_first_d ? '0 : COL_WIDTH'(hsl_vis[hl_sel(LAYER_WIDTH'(1), m_bank_d)]);
-        seg0_is_x_d = 1'b0;
-        seg1_sel_d  = hl_sel('0, !m_bank_d);
-        seg1_cnt_d  = COL_WIDTH'(hl_vis[hl_sel('0, !m_bank_d)]);
-        seg1_is_h_d = 1'b1;
+        segs.sel0  = hl_sel(LAYER_WIDTH'(1), bank);
+        segs.sel1  = hl_sel('0, !bank);
+        segs.is_x0 = 1'b0;
+        segs.is_h1 = 1'b1;
+        segs.zero0 = first;
+        segs.zero1 = 1'b0;
       end
       default: begin
-        seg0_cnt_d  = '0;
-        seg0_is_x_d = 1'b0;
-        seg1_sel_d  = hl_sel(cfg_layers_q - 1'b1, m_bank_d);
-        seg1_cnt_d  = COL_WIDTH'(hl_vis[hl_sel(cfg_layers_q - 1'b1, m_bank_d)]);
-        seg1_is_h_d = 1'b1;
+        segs.sel1  = hl_sel(cfg_layers_q - 1'b1, bank);
+        segs.is_x0 = 1'b0;
+        segs.is_h1 = 1'b1;
+        segs.zero0 = 1'b1;
+        segs.zero1 = 1'b0;
       end
     endcase
+    segs_of = segs;
+  endfunction
+  // The phase M opens next, as flops: at a handoff (from M's phase, which holds >= 5 cycles before it, and
+  // seq_last_q, set with the frame's last word >= 5 cycles before it), and from M_IDLE (a new sequence).
+  // The segment selects then come from a two-way choice by e_take and m_idle_start, not through M's next
+  // state (m_*_d); segs_q always equals segs_of(m_mat_q, m_bank_q, m_first_q).
+  segs_t segs_q, segs_d, segs_take_q, segs_idle_q;
+  logic  m_idle_start;  // M leaves M_IDLE: layer 0 of a new sequence
+  assign m_idle_start = (m_state_q == M_IDLE) && (e_state_q == E_IDLE);
+  always_ff @(posedge clk_i) begin
+    if (m_mat_q == MAT_HEAD) segs_take_q <= segs_of(m_mat_q, m_bank_q, m_first_q);  // M goes idle
+    else if (!m_last_q) segs_take_q <= segs_of(MAT_L1, m_bank_q, m_first_q);
+    else if (seq_last_q) segs_take_q <= segs_of(MAT_HEAD, !m_bank_q, m_first_q);
+    else segs_take_q <= segs_of(MAT_L0, !m_bank_q, 1'b0);
+    segs_idle_q <= segs_of(MAT_L0, m_bank_q, 1'b1);
+  end
+  assign segs_d = e_take ? segs_take_q : (m_idle_start ? segs_idle_q : segs_q);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) segs_q <= segs_of(MAT_L0, 1'b0, 1'b1);
+    else segs_q <= segs_d;
+  end
+
+  always_comb begin
+    seg0_sel_d  = segs_d.sel0;  // (not read when segment 0 is the x list)
+    seg1_sel_d  = segs_d.sel1;
+    seg0_is_x_d = segs_d.is_x0;
+    seg1_is_h_d = segs_d.is_h1;
+    seg0_cnt_d  = segs_d.is_x0 ? xl_cnt_d : (segs_d.zero0 ? '0 : COL_WIDTH'(hsl_vis[segs_d.sel0]));
+    seg1_cnt_d  = segs_d.zero1 ? '0
+                : COL_WIDTH'(segs_d.is_h1 ? hl_vis[segs_d.sel1] : hsl_vis[segs_d.sel1]);
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -1125,7 +1161,7 @@ module sparse_lstm_engine #(
   // M's phase), the lists of (layer, !bank) when E takes that layer's phase (M hands it over).
   always_comb begin
     xl_cnt_d = xl_cnt_q;
-    if (m_state_d == M_RUN && m_state_q != M_RUN) xl_cnt_d = '0;
+    if (m_open) xl_cnt_d = '0;
     if (in_valid_i && in_ready_o) xl_cnt_d = xl_wr_base + COL_WIDTH'(x_keep);
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hl_cnt_d[i] = hl_cnt_q[i];
     for (int unsigned i = 0; i < MaxLayers * 2; i++) hsl_cnt_d[i] = hsl_cnt_q[i];
@@ -1192,10 +1228,21 @@ module sparse_lstm_engine #(
   assign e_complete = (e_state_q == E_DRAIN) && done_eq_q;
   assign e_free     = (e_state_q == E_IDLE) || (e_complete && !e_emit_q);
   assign e_take     = m_ready && e_free;
+  // M opens a matrix phase (m_state_d == M_RUN, m_state_q != M_RUN), without M's next state
+  assign m_open     = m_idle_start || (e_take && m_mat_q != MAT_HEAD);
 
-  // Frames are received in layer 0's matrix phase; load beats only before a sequence's first word.
-  assign load_ready_o = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && m_first_q && !frame_done_q &&
-                        (in_cnt_q == '0);
+  // Frames are received in layer 0's matrix phase; load beats only before a sequence's first word, i.e.
+  // in the phase M_IDLE opens (layer 0, first step) while no word has come: M_RUN, L0, m_first_q,
+  // !frame_done_q, in_cnt_q == 0. load_ready_o is a flop of its own (the configuration's write enables
+  // start from it), set from this cycle's values: the phase opens or stays open with no word taken.
+  logic load_ready_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) load_ready_q <= 1'b0;
+    else load_ready_q <= (m_idle_start || ((m_state_q == M_RUN) && (m_mat_q == MAT_L0) && m_first_q &&
+                                           !frame_done_q && !all_quiet))
+                         && !(in_valid_i && in_ready_o) && (in_cnt_q == '0);
+  end
+  assign load_ready_o = load_ready_q;
   assign in_ready_o   = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && !frame_done_q && !load_fire;
   // The PEs clear their bank's accumulators at the end of a matrix phase's second cycle (their own clear
   // register): the phase's first accumulator read comes two cycles after its first word issues.
@@ -1268,7 +1315,7 @@ module sparse_lstm_engine #(
         end
       end
     end else if (e_complete) pend_d = 1'b0;
-    if (m_state_d == M_RUN && m_state_q != M_RUN) frame_done_d = 1'b0;
+    if (m_open) frame_done_d = 1'b0;
   end
 
   always_comb begin
@@ -1416,8 +1463,8 @@ module sparse_lstm_engine #(
       mat_first_q <= 1'b0;
       run_q       <= 1'b0;
     end else begin
-      mat_first_q <= (m_state_d == M_RUN) && (m_state_q != M_RUN);
-      run_q       <= (m_state_d == M_RUN);
+      mat_first_q <= m_open;
+      run_q       <= m_open || (m_state_q == M_RUN && !all_quiet);
     end
   end
 
@@ -1539,6 +1586,15 @@ module sparse_lstm_engine #(
     h_raddr_q == lidx(seg1_sel_q, lrow(idx1_q)) && s_raddr_q == lidx(hs_sel, lrow(hs_idx)));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     eo_valid[0] |-> w_hcnt_q == hl_cnt_q[hl_wr_sel] && w_scnt_q == hsl_cnt_q[hl_wr_sel]);
+  // The flops that stand for combinational terms equal them where they are read
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    load_ready_q == ((m_state_q == M_RUN) && (m_mat_q == MAT_L0) && m_first_q && !frame_done_q && in_cnt_q == '0));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) segs_q == segs_of(m_mat_q, m_bank_q, m_first_q));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) e_take |-> m_last_q == (m_layer_q == cfg_layers_q - 1'b1));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    e_state_q == E_DRAIN |-> done_eq_q == (done_q == UNIT_WIDTH'(lunits)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    eo_valid[0] |-> done_last_q == (done_q == UNIT_WIDTH'(lunits - 1'b1)));
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
       if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))

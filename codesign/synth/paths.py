@@ -153,7 +153,8 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
             cell = cells[cname]
             launch = _launch(cell, port)
             if launch is not None:
-                result = (launch, 0, _group(names.get(bit, cname)), None)
+                where = _rtl_source(cell)
+                result = (launch, 0, _group(names.get(bit, cname)) + (f" ({where})" if where else ""), None)
             else:
                 best = None
                 for iport, ibits in cell["connections"].items():

@@ -75,6 +75,8 @@ module gru_eltwise #(
   output      logic signed [CellWidth-1:0] out_c_o,
   output      logic signed [ActWidth-1:0]  out_h_o,
   output      logic signed [ActWidth-1:0]  out_hs_o,
+  output      logic                        out_h_nz_o,   // out_h_o != 0, registered with it (the engine's list flags)
+  output      logic                        out_hs_nz_o,  // out_hs_o != 0
   input  wire logic                        tbl_we_i,
   input  wire logic                        tbl_sel_i,
   input  wire logic [TableInWidth-1:0]     tbl_addr_i,
@@ -322,6 +324,7 @@ module gru_eltwise #(
   logic [UnitWidth-1:0]        out_unit_q;
   logic signed [CellWidth-1:0] out_c_q;
   logic signed [ActWidth-1:0]  out_h_q, out_hs_q;
+  logic                        out_h_nz_q, out_hs_nz_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -420,6 +423,8 @@ module gru_eltwise #(
       out_c_q    <= hs_cell;
       out_h_q    <= h_new;
       out_hs_q   <= hs_new;
+      out_h_nz_q  <= (h_new != '0);
+      out_hs_nz_q <= (hs_new != '0);
     end
   end
 
@@ -428,6 +433,8 @@ module gru_eltwise #(
   assign out_c_o     = out_c_q;
   assign out_h_o     = out_h_q;
   assign out_hs_o    = out_hs_q;
+  assign out_h_nz_o  = out_h_nz_q;
+  assign out_hs_nz_o = out_hs_nz_q;
 endmodule
 
 `default_nettype wire

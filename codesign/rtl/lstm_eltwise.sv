@@ -66,6 +66,8 @@ module lstm_eltwise #(
   output logic signed [CellWidth-1:0] out_c_o,
   output logic signed [ActWidth-1:0]  out_h_o,
   output logic signed [ActWidth-1:0]  out_hs_o,
+  output logic                        out_h_nz_o,   // out_h_o != 0, registered with it (the engine's list flags)
+  output logic                        out_hs_nz_o,  // out_hs_o != 0
   input  logic                        tbl_we_i,
   input  logic                        tbl_sel_i,
   input  logic [TableInWidth-1:0]     tbl_addr_i,
@@ -278,6 +280,9 @@ module lstm_eltwise #(
   logic [TableWidth-1:0]         e_tanh_q;
   logic signed [OH_WIDTH-1:0]    m_ob_q, oh;
   logic                          m_up_q;
+  // h_t = o * (base + (up ? TanhStep : 0)) exactly (oh below), so h_t == 0 iff o == 0 or that level is 0:
+  // registered beside the product, the non-zero flag needs no zero test after oh's add
+  logic                          m_hz_q;
   logic signed [ActWidth-1:0]    h_new, hs_new;
   logic signed [CellWidth-1:0]   hs_cell;
   assign oh = m_ob_q + (m_up_q ? (OH_WIDTH'(m_o_q) <<< TANH_SHIFT) : '0);
@@ -317,6 +322,7 @@ module lstm_eltwise #(
   logic [UnitWidth-1:0]        out_unit_q;
   logic signed [CellWidth-1:0] out_c_q;
   logic signed [ActWidth-1:0]  out_h_q, out_hs_q;
+  logic                        out_h_nz_q, out_hs_nz_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -409,6 +415,9 @@ module lstm_eltwise #(
     if (e_valid_q) begin
       m_ob_q   <= e_o_q * $signed(e_tanh_q[GateWidth-1:0]);
       m_up_q   <= e_low_q >= e_tanh_q[TableWidth-1:GateWidth];
+      m_hz_q   <= (e_o_q == '0) || (32'($signed(e_tanh_q[GateWidth-1:0])) +
+                                    ((e_low_q >= e_tanh_q[TableWidth-1:GateWidth]) ? (32'sd1 <<< TANH_SHIFT) : 32'sd0)
+                                    == 32'sd0);
       m_o_q    <= e_o_q;
       m_c_q    <= e_c_q;
       m_unit_q <= e_unit_q;
@@ -418,6 +427,8 @@ module lstm_eltwise #(
       out_c_q    <= m_c_q;
       out_h_q    <= h_new;
       out_hs_q   <= hs_new;
+      out_h_nz_q  <= !m_hz_q;  // (h_new != 0)
+      out_hs_nz_q <= (hs_new != '0);
     end
   end
 
@@ -426,6 +437,8 @@ module lstm_eltwise #(
   assign out_c_o     = out_c_q;
   assign out_h_o     = out_h_q;
   assign out_hs_o    = out_hs_q;
+  assign out_h_nz_o  = out_h_nz_q;
+  assign out_hs_nz_o = out_hs_nz_q;
 endmodule
 
 `default_nettype wire

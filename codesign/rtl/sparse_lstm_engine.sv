@@ -144,19 +144,21 @@ module sparse_lstm_engine #(
   localparam int unsigned HEAD_BIAS_INIT = L1_BIAS_INIT + ((NumLayers > 1) ? 4 * ((Units1 + NumPe - 1) / NumPe) : 0);
   logic [COL_WIDTH-1:0]   cfg_inputs_q;
   logic [UNIT_WIDTH-1:0]  cfg_units_q [2];
-  logic [ROW_WIDTH-1:0]   cfg_classes_q;
   logic [LAYER_WIDTH-1:0] cfg_layers_q;
   logic                   cfg_emit_h_q;
   logic [PADDR_WIDTH-1:0] cfg_ptr_base_q [3];
   logic [BADDR_WIDTH-1:0] cfg_bias_base_q [3];
   logic                   cfg_delta_q;                 // delta mode on (only with the Delta hardware)
   logic [ActWidth-1:0]    cfg_th_x_q, cfg_th_h_q;      // thresholds, act raw
+  // one less, written with the count (for the counters' last-value compares: no adder before them)
+  logic [COL_WIDTH-1:0]   cfg_inputs_m1_q;
+  logic [UNIT_WIDTH-1:0]  cfg_units_m1_q [2];
+  logic [ROW_WIDTH-1:0]   cfg_classes_m1_q;    // (the class count itself is read nowhere else)
 
   initial begin
     cfg_inputs_q       = COL_WIDTH'(NumInputs);
     cfg_units_q[0]     = UNIT_WIDTH'(Units0);
     cfg_units_q[1]     = UNIT_WIDTH'(Units1);
-    cfg_classes_q      = ROW_WIDTH'(NumClasses);
     cfg_layers_q       = LAYER_WIDTH'(NumLayers);
     cfg_emit_h_q       = EmitH;
     cfg_ptr_base_q[0]  = '0;
@@ -168,6 +170,10 @@ module sparse_lstm_engine #(
     cfg_delta_q        = Delta;
     cfg_th_x_q         = ActWidth'(ThresholdX);
     cfg_th_h_q         = ActWidth'(ThresholdH);
+    cfg_inputs_m1_q    = COL_WIDTH'(NumInputs - 1);
+    cfg_units_m1_q[0]  = UNIT_WIDTH'(Units0 - 1);
+    cfg_units_m1_q[1]  = UNIT_WIDTH'(Units1 - 1);
+    cfg_classes_m1_q   = ROW_WIDTH'(NumClasses - 1);
   end
 
   // ---- load stream decode -----------------------------------------------------------------------
@@ -184,10 +190,21 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i) begin
     if (load_fire && load_sel == SEL_CONFIG) begin
       unique case (load_addr[3:0])
-        4'd0:    cfg_inputs_q <= load_data[COL_WIDTH-1:0];
-        4'd1:    cfg_units_q[0] <= load_data[UNIT_WIDTH-1:0];
-        4'd2:    cfg_units_q[1] <= load_data[UNIT_WIDTH-1:0];
-        4'd3:    cfg_classes_q <= load_data[ROW_WIDTH-1:0];
+        4'd0: begin
+          cfg_inputs_q    <= load_data[COL_WIDTH-1:0];
+          cfg_inputs_m1_q <= load_data[COL_WIDTH-1:0] - 1'b1;
+        end
+        4'd1: begin
+          cfg_units_q[0]    <= load_data[UNIT_WIDTH-1:0];
+          cfg_units_m1_q[0] <= load_data[UNIT_WIDTH-1:0] - 1'b1;
+        end
+        4'd2: begin
+          cfg_units_q[1]    <= load_data[UNIT_WIDTH-1:0];
+          cfg_units_m1_q[1] <= load_data[UNIT_WIDTH-1:0] - 1'b1;
+        end
+        4'd3: begin
+          cfg_classes_m1_q <= load_data[ROW_WIDTH-1:0] - 1'b1;
+        end
         4'd4:    cfg_layers_q <= load_data[LAYER_WIDTH-1:0];
         4'd5:    cfg_emit_h_q <= load_data[0];
         4'd6:    cfg_ptr_base_q[0] <= load_data[PADDR_WIDTH-1:0];
@@ -757,6 +774,7 @@ module sparse_lstm_engine #(
   logic signed [CellWidth-1:0] eo_c [NumPe];
   logic signed [ActWidth-1:0]  eo_h [NumPe];
   logic signed [ActWidth-1:0]  eo_hs [NumPe];
+  logic [NumPe-1:0]            eo_h_nz, eo_hs_nz;  // eo_h[k] != 0, eo_hs[k] != 0 (flops of the units)
 
   assign ew_valid  = z_valid_q && (e_mat_q != MAT_HEAD);
   assign c_rd_idx  = CIDX_WIDTH'(32'(e_layer_q) * LU_MAX + 32'(z_unit_q));
@@ -808,6 +826,8 @@ module sparse_lstm_engine #(
         .out_c_o    (eo_c[k]),
         .out_h_o    (eo_h[k]),
         .out_hs_o   (eo_hs[k]),
+        .out_h_nz_o (eo_h_nz[k]),
+        .out_hs_nz_o(eo_hs_nz[k]),
         .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
         .tbl_sel_i  (tbl_we_tanh_q),
         .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
@@ -853,6 +873,8 @@ module sparse_lstm_engine #(
         .out_c_o    (eo_c[k]),
         .out_h_o    (eo_h[k]),
         .out_hs_o   (eo_hs[k]),
+        .out_h_nz_o (eo_h_nz[k]),
+        .out_hs_nz_o(eo_hs_nz[k]),
         .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
         .tbl_sel_i  (tbl_we_tanh_q),
         .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
@@ -996,9 +1018,9 @@ module sparse_lstm_engine #(
       assign hs_dv     = BC_WIDTH'(eo_hs[k]) - BC_WIDTH'(hs_held);
       assign h_dv      = BC_WIDTH'(eo_h[k]) - BC_WIDTH'(h_held);
       assign hs_bc[k]  = cfg_delta_q ? hs_dv : BC_WIDTH'(eo_hs[k]);
-      assign hs_keep[k] = cfg_delta_q ? moved(hs_dv, cfg_th_h_q) : (eo_hs[k] != '0);
+      assign hs_keep[k] = cfg_delta_q ? moved(hs_dv, cfg_th_h_q) : eo_hs_nz[k];
       assign h_bc[k]   = h_delta ? h_dv : BC_WIDTH'(eo_h[k]);
-      assign h_keep[k] = h_delta ? moved(h_dv, cfg_th_h_q) : (eo_h[k] != '0);
+      assign h_keep[k] = h_delta ? moved(h_dv, cfg_th_h_q) : eo_h_nz[k];
       always_ff @(posedge clk_i) begin
         if (eo_valid[0]) begin
           hs_hat_q[c_wr_idx] <= hs_keep[k] ? eo_hs[k] : hs_held;
@@ -1012,8 +1034,8 @@ module sparse_lstm_engine #(
     for (genvar k = 0; k < NumPe; k++) begin : g_pe
       assign h_bc[k]    = eo_h[k];
       assign hs_bc[k]   = eo_hs[k];
-      assign h_keep[k]  = (eo_h[k] != '0);
-      assign hs_keep[k] = (eo_hs[k] != '0);
+      assign h_keep[k]  = eo_h_nz[k];
+      assign hs_keep[k] = eo_hs_nz[k];
     end
   end
 
@@ -1026,10 +1048,14 @@ module sparse_lstm_engine #(
   // no multiplexer before W1's adds.
   logic [NumPe-1:0]      w_last_live_q, w1_live;
   logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
+  logic [NumPe-1:0]      cfg_last_live_q [2];  // per layer, from the configuration only
   always_ff @(posedge clk_i) begin
-    for (int unsigned k = 0; k < NumPe; k++) begin
-      w_last_live_q[k] <= (32'(lunits) - 1) * NumPe + k < 32'(units);
+    for (int unsigned l = 0; l < 2; l++) begin
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        cfg_last_live_q[l][k] <= 32'(cfg_lu_m1_q[l]) * NumPe + k < 32'(cfg_units_q[l]);
+      end
     end
+    w_last_live_q <= cfg_last_live_q[e_layer_q[0]];
   end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
@@ -1264,7 +1290,7 @@ module sparse_lstm_engine #(
     tail_d       = '0;
     if (in_valid_i && in_ready_o) begin
       in_cnt_d = in_cnt_q + 1'b1;
-      if (in_cnt_d == cfg_inputs_q) begin
+      if (in_cnt_q == cfg_inputs_m1_q) begin
         in_cnt_d     = '0;
         frame_done_d = 1'b1;
         seq_last_d   = in_last_i;
@@ -1358,7 +1384,7 @@ module sparse_lstm_engine #(
             ope_d = '0;
             olu_d = olu_q + 1'b1;
           end else ope_d = ope_q + 1'b1;
-          if (unit_d == units) begin
+          if (unit_q == cfg_units_m1_q[e_layer_q[0]]) begin
             unit_d    = '0;
             ope_d     = '0;
             olu_d     = '0;
@@ -1377,7 +1403,7 @@ module sparse_lstm_engine #(
       E_LOGIT_SEND: begin
         if (out_ready_i) begin
           cls_d = cls_q + 1'b1;
-          if (cls_d == cfg_classes_q) e_state_d = E_IDLE;
+          if (cls_q == cfg_classes_m1_q) e_state_d = E_IDLE;
           else e_state_d = E_LOGIT_RD;
         end
       end
@@ -1495,7 +1521,7 @@ module sparse_lstm_engine #(
     end else if (e_state_q == E_LOGIT_SEND) begin
       out_valid_o = 1'b1;
       out_data_o  = OUT_WIDTH'(logit_q);
-      out_last_o  = (cls_q == cfg_classes_q - 1'b1);
+      out_last_o  = (cls_q == cfg_classes_m1_q);
     end
   end
 
@@ -1507,7 +1533,7 @@ module sparse_lstm_engine #(
   // open steps: frames received whose step has not ended (0..2); a step's cycles are those in which one
   // is open, outside the h_t output
   logic [1:0]            open_q;
-  assign frame_end  = in_valid_i && in_ready_o && (in_cnt_q + 1'b1 == cfg_inputs_q);
+  assign frame_end  = in_valid_i && in_ready_o && (in_cnt_q == cfg_inputs_m1_q);
   assign step_end   = e_complete && e_last_layer && (e_mat_q != MAT_HEAD);
   assign in_step    = (open_q != '0) && (e_state_q != E_OUT_H);
   // layer 0's matrix phase waiting for a word of its frame (between sequences, a slow or stalled input)
@@ -1599,6 +1625,8 @@ module sparse_lstm_engine #(
     for (int unsigned k = 0; k < NumPe; k++) begin
       if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
         $error("%m: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
+      if (rst_ni && eo_valid[0] && (eo_h_nz[k] != (eo_h[k] != '0) || eo_hs_nz[k] != (eo_hs[k] != '0)))
+        $error("%m: the non-zero flags of PE %0d's element-wise unit differ from its outputs", k);
     end
   end
   // verilator lint_on SYNCASYNCNET

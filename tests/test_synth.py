@@ -542,8 +542,16 @@ def test_yosys_drops_a_unary_minus_before_a_width_cast(yowasp_tools, tmp_path):
 
 
 # (InWidth, InFrac, OutWidth, OutFrac, Round): the element-wise unit's casts at the engine's defaults
-# (z -> table input, f*c + i*g -> cell, o*tanh(c) -> h) and a widening truncating one.
-FIXED_CASTS = [(35, 20, 12, 8, 1), (27, 19, 16, 11, 1), (20, 16, 16, 10, 1), (8, 2, 12, 6, 0)]
+# (z -> table input, f*c + i*g -> cell, o*tanh(c) -> h), the cell cast rounding half to even, and a
+# widening truncating one.
+FIXED_CASTS = [
+    (35, 20, 12, 8, 1),
+    (27, 19, 16, 11, 1),
+    (20, 16, 16, 10, 1),
+    (18, 16, 16, 11, 2),
+    (8, 2, 12, 6, 0),
+]
+ROUNDING = {0: "AP_TRN", 1: "AP_RND", 2: "AP_RND_CONV"}
 
 
 @pytest.mark.parametrize("in_w, in_f, out_w, out_f, rnd", FIXED_CASTS)
@@ -551,22 +559,25 @@ def test_fixed_cast_under_yosys_matches_the_golden_cast(
     yowasp_tools, tmp_path, in_w, in_f, out_w, out_f, rnd
 ):
     src = FixedType(in_w, in_w - in_f)
-    dst = FixedType(out_w, out_w - out_f, rounding="AP_RND" if rnd else "AP_TRN", overflow="AP_SAT")
+    dst = FixedType(out_w, out_w - out_f, rounding=ROUNDING[rnd], overflow="AP_SAT")
     rng = np.random.default_rng(in_w)
     edges = [src.raw_min, src.raw_max, 0, -1, 1]
     raws = np.concatenate([edges, rng.integers(src.raw_min, src.raw_max, 40, endpoint=True)])
     raws = np.concatenate([raws, rng.integers(-(1 << (in_w // 2)), 1 << (in_w // 2), 40)])  # mostly in range
     evals = "".join(
-        f"eval -set in_i {in_w}'b{int(r) & ((1 << in_w) - 1):0{in_w}b} -show out_o\n" for r in raws
+        f"eval -set in_i {in_w}'b{int(r) & ((1 << in_w) - 1):0{in_w}b} -show out_o -show zero_o\n"
+        for r in raws
     )
     script = (
         f"read_verilog -defer -sv {tool_path(RTL / 'fixed_cast.sv', tmp_path)}\n"
         f"chparam -set InWidth {in_w} -set InFrac {in_f} -set OutWidth {out_w} -set OutFrac {out_f} "
         f"-set Round {rnd} fixed_cast\nhierarchy -top fixed_cast\nproc\n{evals}"
     )
-    assert (
-        _eval_results(_yosys(yowasp_tools[0], tmp_path, script), "out_o") == dst.cast_raw(raws, src).tolist()
-    )
+    log = _yosys(yowasp_tools[0], tmp_path, script)
+    golden = dst.cast_raw(raws, src).tolist()
+    assert _eval_results(log, "out_o") == golden
+    # zero_o (out_o == 0 without the increment and the range check) says the same as the value
+    assert [bool(z) for z in _eval_results(log, "zero_o")] == [g == 0 for g in golden]
 
 
 # gru_eltwise on xc7: after synth_xilinx's ABC9 one of the two tables' RAMB18s (the candidate tanh's

@@ -42,7 +42,8 @@ GATES = 4  # accumulator rows per unit: LSTM i, f, g (c), o (Keras order); GRU z
 CELLS = ("lstm", "gru")
 LOAD_DATA_BITS = 64  # data field of a weight-load beat (load_stream): a table entry must fit
 MAX_LAYERS = 2
-FORMAT_VERSION = 4  # 2: exact activations, input/state types; 3: rows by unit, bias banked per PE; 4: colptr_next
+# 2: exact activations, input/state types; 3: rows by unit, bias banked per PE; 4: pe<k>_colptr_next.memh
+FORMAT_VERSION = 4
 
 
 # --- what the engine runs ---------------------------------------------------------------------------
@@ -757,7 +758,9 @@ def write_image(image: EngineImage, folder: Path) -> dict:
         (folder / f"pe{k}_weights.memh").write_text(_hex_lines(words, params["word_width"]))
         ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
         (folder / f"pe{k}_colptr.memh").write_text(_hex_lines(ptrs, params["ptr_width"]))
-        (folder / f"pe{k}_colptr_next.memh").write_text(_hex_lines(colptr_next(ptrs, params["ptr_width"]), 2 * params["ptr_width"]))
+        (folder / f"pe{k}_colptr_next.memh").write_text(
+            _hex_lines(colptr_next(ptrs, params["ptr_width"]), 2 * params["ptr_width"])
+        )
     for k in range(c.num_pe):
         (folder / f"pe{k}_bias.memh").write_text(_hex_lines(image.pe_bias(k), t.bias.width))
     (folder / "sigmoid.memh").write_text(_hex_lines(image.sigmoid_table, t.table_width))

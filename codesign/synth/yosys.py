@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codesign.errors import CodesignError
-from codesign.filelist import HEADER_SUFFIXES
+from codesign.filelist import FileList
 from codesign.synth.boards import YOSYS_SYNTH
 from codesign.synth.tools import require_tool, run_tool, tool_path
 
@@ -211,9 +211,7 @@ def unary_cast_pitfalls(sources: Sequence[Path]) -> list[str]:
 def check_yosys_pitfalls(files: Sequence[Path], include_dirs: Sequence[Path] = ()) -> None:
     """Refuse sources Yosys would silently synthesize to a different circuit (a unary operator before a
     sized cast): the netlist, and the counts taken from it, would not be the design's."""
-    headers = [
-        h for d in include_dirs for suffix in HEADER_SUFFIXES for h in sorted(Path(d).glob(f"*{suffix}"))
-    ]
+    headers = FileList(include_dirs=list(include_dirs)).headers()
     pitfalls = unary_cast_pitfalls([*files, *headers])
     if pitfalls:
         more = f" (and {len(pitfalls) - 1} more)" if len(pitfalls) > 1 else ""

@@ -9,8 +9,10 @@ The RTL's structure, which the defaults of `CycleParams` restate:
   last layer, emit_h) has finished.
 - Per matrix phase the non-zero activations are broadcast from (value, column) lists: a zero activation
   costs nothing. Each matrix phase is simulated cycle by cycle (`_simulate_phases`, vectorised over every
-  step of every sequence), in cycles from its first: the broadcast register (an entry loaded in cycle c is
-  offered in c + 1 and fires when every PE has room: P + queue < `fifo_depth`), each PE's P stage, column
+  step of every sequence), in cycles from its first: the prefetch register (an entry is read from its list
+  from the cycle it exists and loadable into the broadcast register the cycle after: `prefetch`), the
+  broadcast register (an entry loaded in cycle c is offered in c + 1 and fires when every PE had room in
+  the cycle before: P + queue + that cycle's fire < `fifo_depth`), each PE's P stage, column
   queue (a column it stores no word for is dropped, free) and word generator (one stored word, real or
   padding, per cycle, no bubble between columns). Entries are loaded in list order, each from the cycle it
   exists: ready lists at once; layer 0's x_t word j (the frame arrives during the phase, back to back) in
@@ -43,6 +45,8 @@ from codesign.engine.golden import GoldenTrace
 
 @dataclass(frozen=True)
 class CycleParams:
+    prefetch: int = 1  # list read into the prefetch register: an entry loads into the broadcast register >= 1 cycle
+    # after it exists in its list
     fill_late: int = 2  # broadcast register + column-pointer read: an entry loaded in cycle c issues >= c + 2
     h_out_cycles: int = 2  # per h_t beat (emit_h): h memory read into a flop, then the beat
     h_out_idle: int = 1  # after the h_t output, E idles a cycle before it takes a phase
@@ -130,13 +134,13 @@ def _simulate_phases(
     phases at once: (matrix-phase cycles (B,), words issued per PE (B, N)).
 
     words (N, cols): stored words per PE per column; cols (B, E) the entries' columns in broadcast
-    order (-1 padding), counts (B,); avail (B, E): the first cycle entry e exists for the broadcast
-    register (phase-relative: cycle 0 is the phase's first, when words may issue; entries load in order);
+    order (-1 padding), counts (B,); avail (B, E): the first cycle entry e exists in its list
+    (phase-relative: cycle 0 is the phase's first, when words may issue; entries load in order);
     release (B,): the first cycle the lists are complete (the frame, a pending list). Per cycle, as the
-    RTL: an entry loaded in cycle c is offered in c + 1 and fires when every PE has room (queue + P <
-    FifoDepth); it is in P in
-    the cycle after, when G may take it (bypass) or it joins the queue (dropped if the PE stores no word
-    of the column); G issues one word per cycle from cycle 0. The phase ends `drain` cycles after the
+    RTL: an entry is loadable `prefetch` cycles after it exists; one loaded in cycle c is offered in c + 1
+    and fires when every PE had room in the cycle before (queue + P + that cycle's fire < FifoDepth);
+    it is in P in the cycle after, when G may take it (bypass) or it joins the queue (dropped if the PE
+    stores no word of the column); G issues one word per cycle from cycle 0. The phase ends `drain` cycles after the
     first cycle (>= release) in which the broadcaster is done and every PE is quiet (P, Q, G empty)."""
     n = words.shape[0]
     b_count, e_max = cols.shape
@@ -156,7 +160,8 @@ def _simulate_phases(
     rem = np.zeros((b_count, n), np.int64)
     busy = np.zeros((b_count, n), np.int64)
     cycles = np.full(b_count, -1, np.int64)
-    avail = np.maximum.accumulate(avail, axis=1)  # one list read in order: an entry waits for the ones before
+    room = np.ones(b_count, bool)  # every PE's room, from the cycle before (the engine's all_space flop)
+    avail = np.maximum.accumulate(avail, axis=1) + params.prefetch  # one list read in order: entries wait
     avail = np.where(np.arange(e_max)[None, :] < counts[:, None], avail, np.iinfo(np.int64).max)
     c = 0
     while (cycles < 0).any():
@@ -166,8 +171,7 @@ def _simulate_phases(
             - np.take_along_axis(cumlive, ptr[:, None, :], 1)[:, 0],
             0,
         )
-        all_space = ((q_cnt + p_valid[:, None]) < fifo).all(axis=1)
-        fire = bc_valid & all_space
+        fire = bc_valid & room
         active = rem > 0
         nl = np.take_along_axis(nxt, ptr[:, None, :], 1)[:, 0]
         src = nl < fired[:, None]
@@ -184,6 +188,8 @@ def _simulate_phases(
         load = more & (~bc_valid | fire)
         loaded += load
         fired += fire
+        # no credit for what G takes or drops this cycle: an upper bound of the next cycle's occupancy
+        room = ((q_cnt + p_valid[:, None] + fire[:, None]) < fifo).all(axis=1)
         p_valid = fire
         bc_valid = load | (bc_valid & ~fire)
         c += 1

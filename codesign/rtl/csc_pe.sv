@@ -3,6 +3,9 @@
 // The engine broadcasts (activation, column-pointer address) entries, non-zero activations only, to every
 // PE. For each, the PE streams that column's stored CSC words {weight, rel} through a multiply-accumulate
 // into the local row the running index selects. Pipeline:
+//   B  the broadcast register: this PE's copy, loaded from the engine's prefetch register (bc_load_i), so
+//      the column-pointer read starts from a flop beside it; its entry fires (bc_valid_i) when every PE
+//      had room
 //   P  column-pointer read: [begin, end) of the broadcast column (registered)
 //   Q  column queue (FifoDepth entries of {act, begin, end}); an empty column (begin == end) is dropped
 //      here and costs no cycle; when the queue is empty, P's entry bypasses it
@@ -28,11 +31,11 @@
 // zero, so the accumulators behave as flops cleared at once. Each word carries the bank it was issued
 // with, so the last words of a phase write their bank while the next phase (other bank) starts. Read
 // port: registered (acc_rd_bank_i, acc_rd_row_i -> acc_rd_data_o one cycle later).
-// quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine's 4-cycle
-// matrix tail), then its A2.
+// quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine sees it a cycle later, then
+// its 3-cycle matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
-// keep_hierarchy: Yosys would otherwise merge the PEs' identical P-stage flops (the broadcast entry, its
-// valid) into one set fanning out to every PE across the chip.
+// keep_hierarchy: Yosys would otherwise merge the PEs' identical flops (the broadcast register, the P
+// stage) into one set fanning out to every PE across the chip.
 (* keep_hierarchy *)
 `default_nettype none
 
@@ -60,19 +63,18 @@ module csc_pe #(
   input  logic                          clear_i,      // zero bank_i's accumulators next cycle (matrix start)
   input  logic                          run_i,        // words may issue (matrix phase)
   input  logic                          bank_i,       // the matrix phase's accumulator bank
-  // broadcast: one (activation, column) entry per cycle; the engine sends one only when every PE
-  // signals space_o
-  input  logic                          bc_valid_i,
+  // broadcast: the engine's prefetch register loads into this PE's broadcast register (bc_load_i), whose
+  // entry fires (bc_valid_i, one per cycle) when every PE had room the cycle before
+  input  logic                          bc_load_i,
   input  logic signed [ActWidth-1:0]    bc_act_i,
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_addr_i, // absolute pointer address of the column (begin)
   input  logic [PADDR_WIDTH-1:0]        bc_ptr_end_i,  // bc_ptr_addr_i + 1 (its end pointer; no adder here)
-  output logic                          space_o,      // room for a broadcast entry this cycle
-  // (the next values below come for either value of run_i, [1] for run_i high: the engine selects them
-  // with its own run flop, so the run signal's way into the PEs stays off the handshake's path)
-  output logic [1:0]                    space_idle_o, // space_o's next value when no entry fires now
-  output logic [1:0]                    space_fire_o, // ... and when one fires now
+  input  logic                          bc_valid_i,
+  // room for an entry next cycle, from this cycle's queue count and P (no credit for what G takes or drops
+  // now): after no fire now, and after a fire now (the engine ANDs each over the PEs; the fire selects)
+  output logic                          space_idle_o,
+  output logic                          space_fire_o,
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
-  output logic [1:0]                    quiet_idle_o, // quiet_o's next value when no entry fires now
   output logic                          busy_o,       // a stored word is issued this cycle
   // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
   input  logic                          acc_rd_bank_i,
@@ -127,6 +129,17 @@ module csc_pe #(
     end
   end
 
+  // ---- B: this PE's copy of the broadcast register -------------------------------------------------
+  logic signed [ActWidth-1:0] b_act_q;
+  logic [PADDR_WIDTH-1:0]     b_addr_q, b_end_q;
+  always_ff @(posedge clk_i) begin
+    if (bc_load_i) begin
+      b_act_q  <= bc_act_i;
+      b_addr_q <= bc_ptr_addr_i;
+      b_end_q  <= bc_ptr_end_i;
+    end
+  end
+
   // ---- P: column-pointer read ----------------------------------------------------------------------
   // (the column's two flags are registered with its pointers: G's take and the queue count start from flops)
   logic                       p_valid_q, p_live, p_nonempty_q, p_single_q;
@@ -135,9 +148,9 @@ module csc_pe #(
   logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q, ptr_begin, ptr_end;
   logic                       p_single;  // the column holds one word: G is done after its first issue
   logic [WADDR_WIDTH-1:0]     ptr_begin1, ptr_begin2;  // ptr_begin + 1, + 2
-  assign ptr_begin  = pmem_q[bc_ptr_addr_i];
-  assign {ptr_begin2, ptr_begin1} = pnext_q[bc_ptr_addr_i];
-  assign ptr_end    = pmem_q[bc_ptr_end_i];
+  assign ptr_begin  = pmem_q[b_addr_q];
+  assign {ptr_begin2, ptr_begin1} = pnext_q[b_addr_q];
+  assign ptr_end    = pmem_q[b_end_q];
   assign p_live     = p_valid_q && p_nonempty_q;
   assign p_single   = p_single_q;
 
@@ -150,20 +163,17 @@ module csc_pe #(
   assign q_empty = q_empty_q;  // (q_cnt_q == 0, a flop of its own)
   assign q_head  = q_mem_q[q_rd_q];
   // An entry fired now lands in P next cycle and in Q the cycle after; P's current entry lands in Q next
-  // cycle: so there must be room for both, space_o = q_cnt_q + p_valid_q < FifoDepth. It comes from a flop
-  // (every PE's space_o meets in the engine's broadcast handshake, whose fire comes back to every PE):
-  // the same value computed a cycle early from the next count and the fire (p_valid_q's next value).
-  // space_idle = q_cnt_d < FifoDepth, space_fire = q_cnt_d + 1 < FifoDepth, without an adder on the path:
-  // q_cnt_d is q_cnt_q + 1 (push only), - 1 (pop only) or q_cnt_q, so each is a compare of q_cnt_q with a
-  // constant (registered: cnt_lt*_q) selected by push and pop. The engine ANDs them over the PEs into its
-  // own flop (space_*_o).
-  logic space_q, space_idle, space_fire, cnt_up, cnt_down;
+  // cycle: an entry may fire while q_cnt_q + p_valid_q < FifoDepth. The engine's handshake reads that a
+  // cycle late, as an upper bound from this cycle's values: next cycle's q_cnt + p_valid is at most
+  // q_cnt_q + p_valid_q + (a fire now) (the queue grows only by P's entry, P only by a fire), so
+  // space_idle_o = q_cnt_q + p_valid_q < FifoDepth, space_fire_o = q_cnt_q + p_valid_q + 1 < FifoDepth:
+  // compares of the count with constants (registered: cnt_lt*_q) selected by P's valid, one LUT from flops.
+  logic cnt_up, cnt_down;
   logic cnt_lt2_q, cnt_lt1_q, cnt_lt0_q;  // q_cnt_q < FifoDepth - 2, FifoDepth - 1, FifoDepth
-  assign cnt_up     = q_push && !q_pop;
-  assign cnt_down   = q_pop && !q_push;
-  assign space_idle = cnt_up ? cnt_lt1_q : (cnt_down || cnt_lt0_q);
-  assign space_fire = cnt_up ? cnt_lt2_q : (cnt_down ? cnt_lt0_q : cnt_lt1_q);
-  assign space_o      = space_q;
+  assign cnt_up       = q_push && !q_pop;
+  assign cnt_down     = q_pop && !q_push;
+  assign space_idle_o = p_valid_q ? cnt_lt1_q : cnt_lt0_q;
+  assign space_fire_o = p_valid_q ? cnt_lt2_q : cnt_lt1_q;
 
   // ---- G: word address generator -------------------------------------------------------------------
   logic                       g_active_q, g_active_d;
@@ -223,24 +233,6 @@ module csc_pe #(
   end
   always_ff @(posedge clk_i) begin
     g_last_q <= g_last_d;
-  end
-
-  // The next values the engine ANDs over the PEs (space_*_o, quiet_idle_o), for run_i low ([0]) and high
-  // ([1]): the same equations as take, q_push, q_pop, g_active_d with run_i a constant.
-  for (genvar r = 0; r < 2; r++) begin : g_run
-    logic take_r, pop_r, push_r, up_r, down_r, g_active_r;
-    assign take_r  = (r == 1) && !g_active_q && src_valid;
-    assign pop_r   = take_r && !q_empty;
-    assign push_r  = p_live && !(take_r && q_empty);
-    assign up_r    = push_r && !pop_r;
-    assign down_r  = pop_r && !push_r;
-    assign g_active_r = ((r == 1) && g_active_q) ? !g_last_q
-                      : (take_r ? !src_single : g_active_q);
-    assign space_idle_o[r] = up_r ? cnt_lt1_q : (down_r || cnt_lt0_q);
-    assign space_fire_o[r] = up_r ? cnt_lt2_q : (down_r ? cnt_lt0_q : cnt_lt1_q);
-    // q_cnt_d == 0, and G idle next cycle (an entry fired now is in P next cycle: then quiet_o is 0
-    // whatever this says)
-    assign quiet_idle_o[r] = ((q_empty && !up_r) || (q_cnt_q == QCNT_WIDTH'(1) && down_r)) && !g_active_r;
   end
 
   // ---- M1: weight word into flops; M2: index decode, operands; M3: partial products; M4: product -------
@@ -331,7 +323,6 @@ module csc_pe #(
       q_rd_q     <= '0;
       q_cnt_q    <= '0;
       q_empty_q  <= 1'b1;
-      space_q    <= 1'b1;
       cnt_lt2_q  <= (FifoDepth > 2);
       cnt_lt1_q  <= (FifoDepth > 1);
       cnt_lt0_q  <= 1'b1;
@@ -352,7 +343,6 @@ module csc_pe #(
       if (q_pop) q_rd_q <= (q_rd_q == QLAST) ? '0 : q_rd_q + 1'b1;
       q_cnt_q <= q_cnt_d;
       q_empty_q <= (q_cnt_d == '0);
-      space_q <= bc_valid_i ? space_fire : space_idle;
       // (q_cnt_d < c as q_cnt_q < c - 1, c + 1 or c by push and pop: compares of flops, then a select)
       cnt_lt2_q <= cnt_up ? (int'(q_cnt_q) < int'(FifoDepth) - 3)
                  : (cnt_down ? (int'(q_cnt_q) < int'(FifoDepth) - 1) : (int'(q_cnt_q) < int'(FifoDepth) - 2));
@@ -378,7 +368,7 @@ module csc_pe #(
   // Datapath registers without reset (qualified by the valid bits above).
   always_ff @(posedge clk_i) begin
     if (bc_valid_i) begin
-      p_act_q      <= bc_act_i;
+      p_act_q      <= b_act_q;
       p_begin_q    <= ptr_begin;
       p_end_q      <= ptr_end;
       p_nonempty_q <= (ptr_begin != ptr_end);
@@ -442,17 +432,14 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) a_valid_q |-> (a_row_q < ROW_WIDTH'(LocalRows)));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     !(clear_q && ((a_valid_q && a_bank_q == clear_bank_q) || (b_valid_q && b_bank_q == clear_bank_q))));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) !(bc_valid_i && !space_o));
+  // an entry fires only with room for it
   assert property (@(posedge clk_i) disable iff (!rst_ni)
-    space_o == ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
+    bc_valid_i |-> ((QCNT_WIDTH + 1)'(q_cnt_q) + (QCNT_WIDTH + 1)'(p_valid_q) < (QCNT_WIDTH + 1)'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(q_push && q_cnt_q == QCNT_WIDTH'(FifoDepth)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) q_empty_q == (q_cnt_q == '0));
   assert property (@(posedge clk_i) disable iff (!rst_ni) g_active_q |-> g_last_q == (g_addr_q + 1'b1 == g_end_q));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     bc_valid_i |-> ptr_begin1 == ptr_begin + 1'b1 && ptr_begin2 == ptr_begin + WADDR_WIDTH'(2));
-  assert property (@(posedge clk_i) disable iff (!rst_ni)
-    space_idle == space_idle_o[run_i] && space_fire == space_fire_o[run_i] &&
-    quiet_idle_o[run_i] == ((q_cnt_d == '0) && !g_active_d));
   assert property (@(posedge clk_i) disable iff (!rst_ni) cnt_lt2_q == (int'(q_cnt_q) < int'(FifoDepth) - 2) &&
     cnt_lt1_q == (int'(q_cnt_q) < int'(FifoDepth) - 1) && cnt_lt0_q == (int'(q_cnt_q) < int'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET

@@ -123,7 +123,8 @@ module sparse_lstm_engine #(
     M_IDLE,   // after the head: waits until E is idle, then opens layer 0 of the next sequence
     M_RUN,    // broadcast the non-zero activations; PEs issue words (first cycle clears the bank); layer 0
               // receives its frame here (and load beats before a sequence's first word)
-    M_TAIL,   // 4 cycles: the PEs' last words in M2, M3, M4, A1 (their A2 overlaps the next cycle)
+    M_TAIL,   // 3 cycles after M_RUN's last: the PEs' last words in M2, M3, M4, A1 (their A2 overlaps the
+              // next cycle)
     M_DONE    // the phase's accumulators are final: waits for E to take it
   } mstate_e;
   // Element-wise side: takes M's finished phase (the handoff, e_take) and reads its bank.
@@ -339,8 +340,8 @@ module sparse_lstm_engine #(
   logic [COL_WIDTH-1:0]   idx0_q, idx1_q, idx0_d, idx1_d, hs_idx;
   logic [HL_SEL-1:0]      hs_sel;
   logic                   bc_valid_q, bc_arm, bc_fire, bc_load, bc_from0, bc_more;
-  logic signed [BC_WIDTH-1:0] bc_act_q;
-  logic [PADDR_WIDTH-1:0] bc_addr_q, bc_addr_end_q;
+  logic                   pf_valid_q, pf_load;  // the prefetch register: the next entry, read from its list
+  logic [LIST_W-1:0]      pf_entry_q;
   logic [LIST_W-1:0]      bc_entry;
   logic                   bc_done;
 
@@ -435,16 +436,22 @@ module sparse_lstm_engine #(
 
   // Armed in the matrix phase. Segment 1 waits for the whole frame (segment 0 growing); the phase's
   // broadcast is done when both segments are, the frame is complete and no list is pending (pend_q).
+  // An entry is read from its list into the prefetch register (pf_load: it exists, and the register is
+  // empty or hands its entry on now), which sits by the lists: the read and its selects end there. It
+  // moves on into the broadcast register (bc_load: that one is empty or fires now), which every PE holds
+  // a copy of (csc_pe's B stage: the move crosses the chip from a flop, with no logic on the way).
   assign seg0_growing = (m_mat_q == MAT_L0) && !frame_done_q;
   assign bc_arm   = (m_state_q == M_RUN);
   // (bc_from0 stays a compare of flops: as a flop of its own, Yosys folds the segment select into the
-  // list memory's read-address register, which then waits for every PE's space_o.)
+  // list memory's read-address register, which then waits for the handshake's all_space.)
   assign seg0_left = (idx0_q != seg0_cnt_q);
   assign bc_from0 = seg0_left || seg0_growing;
   assign bc_more  = seg0_left || (!seg0_growing && idx1_q != seg1_cnt_q);
   assign bc_fire  = bc_valid_q && all_space;
-  assign bc_load  = bc_arm && bc_more && (!bc_valid_q || bc_fire);
-  assign bc_done  = !bc_valid_q && !seg0_left && !seg0_growing && (idx1_q == seg1_cnt_q) && !pend_q;
+  assign bc_load  = bc_arm && pf_valid_q && (!bc_valid_q || bc_fire);
+  assign pf_load  = bc_arm && bc_more && (!pf_valid_q || bc_load);
+  assign bc_done  = !bc_valid_q && !pf_valid_q && !seg0_left && !seg0_growing && (idx1_q == seg1_cnt_q) &&
+                    !pend_q;
   // the state list is segment 1 of layer 0, segment 0 of layer 1
   assign hs_idx   = seg0_is_x_q ? idx1_q : idx0_q;
   assign hs_sel   = seg0_is_x_q ? seg1_sel_q : seg0_sel_q;
@@ -457,7 +464,7 @@ module sparse_lstm_engine #(
     if (m_state_q != M_RUN) begin
       idx0_d = '0;  // the next matrix starts from its lists' first entries
       idx1_d = '0;
-    end else if (bc_load) begin
+    end else if (pf_load) begin
       if (bc_from0) idx0_d = idx0_q + 1'b1;
       else idx1_d = idx1_q + 1'b1;
     end
@@ -465,12 +472,15 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       bc_valid_q <= 1'b0;
+      pf_valid_q <= 1'b0;
       idx0_q     <= '0;
       idx1_q     <= '0;
     end else begin
       idx0_q <= idx0_d;
       idx1_q <= idx1_d;
       if (m_state_q == M_RUN) begin
+        if (pf_load) pf_valid_q <= 1'b1;
+        else if (bc_load) pf_valid_q <= 1'b0;
         if (bc_load) bc_valid_q <= 1'b1;
         else if (bc_fire) bc_valid_q <= 1'b0;
       end
@@ -478,48 +488,32 @@ module sparse_lstm_engine #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (bc_load) begin
-      bc_act_q      <= $signed(bc_entry[LIST_W-1:2*PADDR_WIDTH]);
-      bc_addr_q     <= bc_entry[PADDR_WIDTH-1:0];
-      bc_addr_end_q <= bc_entry[2*PADDR_WIDTH-1:PADDR_WIDTH];
-    end
+    if (pf_load) pf_entry_q <= bc_entry;
   end
 
   // ---- PEs ------------------------------------------------------------------------------------------
   logic                       pe_clear, pe_run;
   logic                       mat_first_q, run_q;
-  logic [NumPe-1:0]           pe_space, pe_quiet, pe_busy;
-  logic [1:0]                 pe_space_idle [NumPe], pe_space_fire [NumPe], pe_quiet_idle [NumPe];
-  logic [1:0]                 and_space_idle, and_space_fire, and_quiet_idle;  // by run_q
-  always_comb begin
-    and_space_idle = '1;
-    and_space_fire = '1;
-    and_quiet_idle = '1;
-    for (int unsigned k = 0; k < NumPe; k++) begin
-      and_space_idle &= pe_space_idle[k];
-      and_space_fire &= pe_space_fire[k];
-      and_quiet_idle &= pe_quiet_idle[k];
-    end
-  end
+  logic [NumPe-1:0]           pe_space_idle, pe_space_fire, pe_quiet, pe_busy;
   logic signed [AccWidth-1:0] pe_acc [NumPe];
-  logic                       all_space, all_space_q, all_quiet, pe_quiet_q;
+  logic                       all_space, all_space_q, all_quiet, all_quiet_q;
 
-  // all_space = &pe_space, from a flop of its own: every PE's space_o next values (no fire / a fire now)
-  // ANDed here and selected by this cycle's fire. The handshake crosses the chip once per cycle (was
-  // twice: every space_o to the AND, then the fire back to every PE); the same value, cycle for cycle.
-  // (Each PE sends them for either value of its run input; run_q, this engine's flop, selects here.)
+  // all_space: every PE had room in the previous cycle, a flop of the engine's own: each PE's room after
+  // no fire and after a fire (from its flops, csc_pe space_*_o) ANDed here and selected by the cycle's
+  // fire. The handshake crosses the chip once per cycle, from flops.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) all_space_q <= 1'b1;
-    else all_space_q <= bc_fire ? and_space_fire[run_q] : and_space_idle[run_q];
+    else all_space_q <= bc_fire ? (&pe_space_fire) : (&pe_space_idle);
   end
   assign all_space = all_space_q;
-  // &pe_quiet from a flop of its own, as all_space: every PE's quiet_o next value when nothing fires now
-  // (a fire puts an entry in every PE's P: not quiet), so the phase's end crosses the chip once per cycle.
+  // The phase's end, seen a cycle late from a flop of its own: the broadcaster was done and every PE quiet
+  // (quiet_o: flops) in the previous cycle. (Neither changes back within a phase: nothing is left to fire.)
+  // M_TAIL is one cycle shorter for it.
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) pe_quiet_q <= 1'b1;
-    else pe_quiet_q <= !bc_fire && and_quiet_idle[run_q];
+    if (!rst_ni) all_quiet_q <= 1'b0;
+    else all_quiet_q <= bc_done && (&pe_quiet) && (m_state_q == M_RUN);
   end
-  assign all_quiet = bc_done && pe_quiet_q;
+  assign all_quiet = all_quiet_q;
 
   // The memory writes of a load beat (weights, column pointers, biases, activation tables) one cycle after
   // it, with each memory's enable from a flop of its own: load beats come only before a sequence's first
@@ -576,15 +570,14 @@ module sparse_lstm_engine #(
       .clear_i      (pe_clear),
       .run_i        (pe_run),
       .bank_i       (m_abank_q),
+      .bc_load_i    (bc_load),
+      .bc_act_i     ($signed(pf_entry_q[LIST_W-1:2*PADDR_WIDTH])),
+      .bc_ptr_addr_i(pf_entry_q[PADDR_WIDTH-1:0]),
+      .bc_ptr_end_i (pf_entry_q[2*PADDR_WIDTH-1:PADDR_WIDTH]),
       .bc_valid_i   (bc_fire),
-      .bc_act_i     (bc_act_q),
-      .bc_ptr_addr_i(bc_addr_q),
-      .bc_ptr_end_i (bc_addr_end_q),
-      .space_o      (pe_space[k]),
       .space_idle_o (pe_space_idle[k]),
       .space_fire_o (pe_space_fire[k]),
       .quiet_o      (pe_quiet[k]),
-      .quiet_idle_o (pe_quiet_idle[k]),
       .busy_o       (pe_busy[k]),
       .acc_rd_bank_i(e_abank_q),
       .acc_rd_row_i (acc_rd_row_q),
@@ -1250,7 +1243,7 @@ module sparse_lstm_engine #(
   end
   assign m_last_layer = m_last_q;
   assign e_last_layer = (e_layer_q == cfg_layers_q - 1'b1);
-  assign m_ready    = (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd3);
+  assign m_ready    = (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd2);
   assign e_complete = (e_state_q == E_DRAIN) && done_eq_q;
   assign e_free     = (e_state_q == E_IDLE) || (e_complete && !e_emit_q);
   assign e_take     = m_ready && e_free;
@@ -1311,10 +1304,11 @@ module sparse_lstm_engine #(
         if (all_quiet) m_state_d = M_TAIL;
       end
       M_TAIL: begin
-        // Four cycles, the PEs' last words in M2, M3, M4 then A1. Their A2 overlaps the next cycle, E's first
-        // at the earliest, whose R0 only computes row addresses: R1 reads the accumulators after the write.
+        // The PEs' last words in M2, M3, M4 then A1: M_RUN's last cycle (all_quiet, seen a cycle late) and
+        // three cycles. Their A2 overlaps the next cycle, E's first at the earliest, whose R0 only computes
+        // row addresses: R1 reads the accumulators after the write.
         tail_d = tail_q + 1'b1;
-        if (tail_q == 2'd3) m_state_d = M_DONE;
+        if (tail_q == 2'd2) m_state_d = M_DONE;
       end
       default: ;  // M_DONE: until E takes the phase
     endcase
@@ -1606,8 +1600,7 @@ module sparse_lstm_engine #(
     else $error("%m: matrix and element-wise phases on one accumulator bank");
   assert property (@(posedge clk_i) disable iff (!rst_ni) open_q != 2'd3);
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) all_space_q == &pe_space);
-  assert property (@(posedge clk_i) disable iff (!rst_ni) pe_quiet_q == &pe_quiet);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) all_quiet_q |-> (&pe_quiet) && bc_done);
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     h_raddr_q == lidx(seg1_sel_q, lrow(idx1_q)) && s_raddr_q == lidx(hs_sel, lrow(hs_idx)));
   assert property (@(posedge clk_i) disable iff (!rst_ni)

@@ -464,7 +464,7 @@ def engine_step_cycles(
     for layer, words in enumerate(g.layer_words_max):
         entries = (x if layer == 0 else h) + h  # one broadcast entry per cycle
         # layer 0: the frame's first word arrives in the phase's first cycle, its entry loads the next
-        fill = p.fill_late + (1 if layer == 0 else 0)
+        fill = p.prefetch + p.fill_late + (1 if layer == 0 else 0)
         matrix = fill + max(words, entries) + p.drain
         pending = layer > 0 or layers == 1  # segment 1 written by E(p - 1) while M(p) runs
         step += max(matrix, eltwise + (p.drain if pending else 0))
@@ -475,7 +475,7 @@ def engine_step_cycles(
     load, end = -1, 0.0
     for u in range(h):
         load = max(-(-4 * (u // g.num_pe + 1) // p.eltwise_rows_per_cycle) + p.eltwise_latency, load + 1)
-        end = max(load + p.fill_late, end) + per_column
+        end = max(load + p.prefetch + p.fill_late, end) + per_column
     head_matrix = max(-int(-end // 1), eltwise) + p.drain  # ceil
     head = head_matrix - eltwise + p.logit_cycles * c + head_overhead
     return step, head

@@ -1,5 +1,6 @@
 """cocotb coroutines for rtl/csc_pe.sv (and its csc_index_decoder): CSC words from codesign.engine's
-csc_for_pe, broadcast entries sent with random gaps and honouring space_o, part of them queued before
+csc_for_pe, broadcast entries sent with random gaps through the engine's handshake (bc_load_i into the
+PE's broadcast register, which fires when the PE had room the cycle before), part of them queued before
 run_i rises (prefetch); the accumulators must equal a Python model of the CSC semantics (docs/engine.md
 "Decoding a column"), which must itself equal the dense product. In the trials without gaps the PE must
 issue exactly one stored word per cycle from the first cycle of run_i (no bubble between columns, empty
@@ -43,34 +44,43 @@ def random_matrix(rng: np.random.Generator, rows: int, cols: int, ww: int) -> np
 
 
 async def broadcast(dut, entries: list[tuple[int, int]], rng: random.Random, gap: float, prefetch: int):
-    """Send (act raw, pointer address) entries, one per cycle when space_o allows (a random gap with
-    probability `gap`); run_i rises once `prefetch` entries are sent. Returns (cycles from the first run_i
-    cycle to the last issued word, inclusive; words issued)."""
+    """Send (act raw, pointer address) entries as the engine does: an entry loads into the PE's broadcast
+    register (bc_load_i) when that is empty or fires now (unless a random gap, probability `gap`), and fires
+    (bc_valid_i) when the PE had room the cycle before (space_idle_o / space_fire_o, selected by that
+    cycle's fire: the engine's all_space flop); run_i rises once `prefetch` entries have fired. Returns
+    (cycles from the first run_i cycle to the last issued word, inclusive; words issued)."""
     dut.run_i.value = 0
     run_at = last_issue = None
-    issued = i = cycle = 0
+    issued = i = fired = cycle = 0
+    b_valid, room = False, True
     while True:
         await RisingEdge(dut.clk_i)
-        await Timer(1, "ns")  # registered state of this cycle; space_o depends on flops only
-        if run_at is None and i >= min(prefetch, len(entries)):
+        await Timer(1, "ns")  # registered state of this cycle; space_*_o depend on flops only
+        if run_at is None and fired >= min(prefetch, len(entries)):
             dut.run_i.value = 1
             run_at = cycle
-        sent = i < len(entries) and int(dut.space_o.value) and not (gap and rng.random() < gap)
-        dut.bc_valid_i.value = int(bool(sent))
-        if sent:
+        fire = b_valid and room
+        load = i < len(entries) and (not b_valid or fire) and not (gap and rng.random() < gap)
+        dut.bc_valid_i.value = int(fire)
+        dut.bc_load_i.value = int(load)
+        if load:
             dut.bc_act_i.value, dut.bc_ptr_addr_i.value = entries[i]
             dut.bc_ptr_end_i.value = entries[i][1] + 1
             i += 1
+        b_valid = load or (b_valid and not fire)
+        fired += fire
         await ReadOnly()
+        room = bool(int((dut.space_fire_o if fire else dut.space_idle_o).value))
         if run_at is not None:
             if int(dut.busy_o.value):
                 issued += 1
                 last_issue = cycle
-            if i >= len(entries) and not sent and int(dut.quiet_o.value):
+            if i >= len(entries) and not b_valid and not fire and int(dut.quiet_o.value):
                 break
         cycle += 1
     await RisingEdge(dut.clk_i)
     dut.bc_valid_i.value = 0
+    dut.bc_load_i.value = 0
     await ClockCycles(dut.clk_i, 5)  # M1, M2, A1 and A2 drain (and one spare)
     dut.run_i.value = 0
     return (0 if last_issue is None else last_issue - run_at + 1), issued
@@ -93,7 +103,7 @@ async def pe_accumulates_csc_columns(dut):
     ww, iw, aw = int(dut.WeightWidth.value), int(dut.IndexWidth.value), int(dut.ActWidth.value)
     rows, depth = int(dut.LocalRows.value), int(dut.FifoDepth.value)
     cols = 24
-    for sig in ("clear_i", "run_i", "bank_i", "acc_rd_bank_i", "wmem_we_i", "pmem_we_i", "bc_valid_i"):
+    for sig in ("clear_i", "run_i", "bank_i", "acc_rd_bank_i", "wmem_we_i", "pmem_we_i", "bc_valid_i", "bc_load_i"):
         getattr(dut, sig).value = 0
     await reset(dut, cycles=3, settle=0)
     rng = np.random.default_rng(3)

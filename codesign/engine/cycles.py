@@ -48,7 +48,7 @@ class CycleParams:
     prefetch: int = 1  # list read into the prefetch register: an entry loads into the broadcast register >= 1 cycle
     # after it exists in its list
     fill_late: int = 2  # broadcast register + column-pointer read: an entry loaded in cycle c issues >= c + 2
-    h_out_cycles: int = 2  # per h_t beat (emit_h): h memory read into a flop, then the beat
+    h_out_cycles: int = 3  # per h_t beat (emit_h): every PE's h memory read, the PE select, the beat
     h_out_idle: int = 1  # after the h_t output, E idles a cycle before it takes a phase
     fifo_depth: int = 16  # every PE's column queue (FifoDepth): P + queue entries before the broadcast waits
     drain: int = 5  # after the last word: M1..M4 (multiply pipeline), A1 (A2 overlaps the element-wise R0)

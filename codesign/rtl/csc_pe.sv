@@ -30,7 +30,8 @@
 // after (before the first accumulator read, 5 cycles after the first issue) and an invalid row reads as
 // zero, so the accumulators behave as flops cleared at once. Each word carries the bank it was issued
 // with, so the last words of a phase write their bank while the next phase (other bank) starts. Read
-// port: registered (acc_rd_bank_i, acc_rd_row_i -> acc_rd_data_o one cycle later).
+// port: the address registered here (R0: acc_rd_bank_i, acc_rd_row_i are the engine's next address, so
+// the read starts from flops beside the memory), its data registered (R1: acc_rd_data_o) the cycle after.
 // quiet_o rises in the last word's M1: M2, M3, M4 and A1 follow (the engine sees it a cycle later, then
 // its 3-cycle matrix tail), then its A2.
 // Reset: asynchronous, active low. Memories have no reset; they are written by the load port or $readmemh.
@@ -76,7 +77,8 @@ module csc_pe #(
   output logic                          space_fire_o,
   output logic                          quiet_o,      // nothing pending in P, Q or G (M, A may still be)
   output logic                          busy_o,       // a stored word is issued this cycle
-  // accumulator read (element-wise unit, logits): registered, the data follows one cycle later
+  // accumulator read (element-wise unit, logits): the address is registered here, the data follows in
+  // acc_rd_data_o one cycle after that (two cycles after these inputs)
   input  logic                          acc_rd_bank_i,
   input  logic [RIDX_WIDTH-1:0]         acc_rd_row_i,
   output logic signed [AccWidth-1:0]    acc_rd_data_o,
@@ -314,7 +316,13 @@ module csc_pe #(
   assign a_idx  = a_row_q[RIDX_WIDTH-1:0];
   assign b_idx  = b_row_q[RIDX_WIDTH-1:0];
   assign a_acc  = acc_valid_q[a_bank_q][a_idx] ? acc_mem[{a_bank_q, a_idx}] : '0;
-  assign rd_acc = acc_valid_q[acc_rd_bank_i][acc_rd_row_i] ? acc_mem[{acc_rd_bank_i, acc_rd_row_i}] : '0;
+  logic                         rd_bank_q;
+  logic [RIDX_WIDTH-1:0]        rd_row_q;
+  always_ff @(posedge clk_i) begin
+    rd_bank_q <= acc_rd_bank_i;
+    rd_row_q  <= acc_rd_row_i;
+  end
+  assign rd_acc = acc_valid_q[rd_bank_q][rd_row_q] ? acc_mem[{rd_bank_q, rd_row_q}] : '0;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

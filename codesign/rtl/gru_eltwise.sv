@@ -201,8 +201,11 @@ module gru_eltwise #(
   logic [TableWidth-1:0]       sig_q;
 
   // ---- cycle 3: the level, kept (z, r); on n_h: r * z_nh ------------------------------------------------
-  logic signed [GateWidth-1:0] level;
-  assign level = $signed(sig_q[GateWidth-1:0]) + ((s2_low_q >= sig_q[TableWidth-1:GateWidth]) ? SIG_STEP : '0);
+  // (the compare and base + STEP side by side from flops, then a select; not a compare feeding an add)
+  logic signed [GateWidth-1:0] level, sig_base, sig_up;
+  assign sig_base = $signed(sig_q[GateWidth-1:0]);
+  assign sig_up   = sig_base + SIG_STEP;
+  assign level    = (s2_low_q >= sig_q[TableWidth-1:GateWidth]) ? sig_up : sig_base;
 
   logic signed [GateWidth-1:0] z_q, r_q;
   logic signed [RN_WIDTH-1:0]  rn;

@@ -190,12 +190,17 @@ module lstm_eltwise #(
   logic [TableWidth-1:0]       sig_q, tanh_q;
 
   // ---- cycle 3: the level; gate values kept (i, f, g) for the o beat; on o: the products ---------------
-  logic [TableWidth-1:0]       entry;
-  logic signed [GateWidth-1:0] level;
-  assign entry = (s2_gate_q == GATE_G) ? tanh_q : sig_q;
-  assign level = $signed(entry[GateWidth-1:0])
-               + ((s2_low_q >= entry[TableWidth-1:GateWidth]) ? ((s2_gate_q == GATE_G) ? TANH_STEP : SIG_STEP)
-                                                               : '0);
+  // (per table: the compare and base + STEP side by side from flops, then a select; not a compare
+  // whose result feeds an add)
+  logic signed [GateWidth-1:0] level, sig_base, tanh_base, sig_up, tanh_up;
+  logic                        sig_past, tanh_past;  // the low bits reach the entry's offset
+  assign sig_base  = $signed(sig_q[GateWidth-1:0]);
+  assign tanh_base = $signed(tanh_q[GateWidth-1:0]);
+  assign sig_up    = sig_base + SIG_STEP;
+  assign tanh_up   = tanh_base + TANH_STEP;
+  assign sig_past  = (s2_low_q >= sig_q[TableWidth-1:GateWidth]);
+  assign tanh_past = (s2_low_q >= tanh_q[TableWidth-1:GateWidth]);
+  assign level = (s2_gate_q == GATE_G) ? (tanh_past ? tanh_up : tanh_base) : (sig_past ? sig_up : sig_base);
 
   logic signed [GateWidth-1:0] i_q, f_q, g_q;
   logic signed [FC_WIDTH-1:0]  fc;

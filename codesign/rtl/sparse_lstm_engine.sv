@@ -155,6 +155,7 @@ module sparse_lstm_engine #(
   logic [COL_WIDTH-1:0]   cfg_inputs_m1_q;
   logic [UNIT_WIDTH-1:0]  cfg_units_m1_q [2];
   logic [ROW_WIDTH-1:0]   cfg_classes_m1_q;    // (the class count itself is read nowhere else)
+  logic [LAYER_WIDTH-1:0] cfg_layers_m1_q;     // the last layer
 
   initial begin
     cfg_inputs_q       = COL_WIDTH'(NumInputs);
@@ -175,6 +176,7 @@ module sparse_lstm_engine #(
     cfg_units_m1_q[0]  = UNIT_WIDTH'(Units0 - 1);
     cfg_units_m1_q[1]  = UNIT_WIDTH'(Units1 - 1);
     cfg_classes_m1_q   = ROW_WIDTH'(NumClasses - 1);
+    cfg_layers_m1_q    = LAYER_WIDTH'(NumLayers - 1);
   end
 
   // ---- load stream decode -----------------------------------------------------------------------
@@ -206,7 +208,10 @@ module sparse_lstm_engine #(
         4'd3: begin
           cfg_classes_m1_q <= load_data[ROW_WIDTH-1:0] - 1'b1;
         end
-        4'd4:    cfg_layers_q <= load_data[LAYER_WIDTH-1:0];
+        4'd4: begin
+          cfg_layers_q    <= load_data[LAYER_WIDTH-1:0];
+          cfg_layers_m1_q <= load_data[LAYER_WIDTH-1:0] - 1'b1;
+        end
         4'd5:    cfg_emit_h_q <= load_data[0];
         4'd6:    cfg_ptr_base_q[0] <= load_data[PADDR_WIDTH-1:0];
         4'd7:    cfg_ptr_base_q[1] <= load_data[PADDR_WIDTH-1:0];
@@ -268,6 +273,7 @@ module sparse_lstm_engine #(
   logic [UNIT_WIDTH-1:0]  done_q, done_d;            // element-wise local units completed (lists written)
   logic [PE_WIDTH-1:0]    ope_q, ope_d;              // h output: unit_q mod NumPe
   logic [LU_WIDTH-1:0]    olu_q, olu_d;              // h output: unit_q div NumPe
+  logic                   h_ok;                      // h output: the beat is offered (h_ph_q 2)
   logic [ROW_WIDTH-1:0]   cls_q, cls_d;
   logic [1:0]             tail_q, tail_d;            // M_TAIL cycle counter
   logic signed [AccWidth-1:0] logit_q;
@@ -377,7 +383,7 @@ module sparse_lstm_engine #(
         segs.zero1 = 1'b0;
       end
       default: begin
-        segs.sel1  = hl_sel(cfg_layers_q - 1'b1, bank);
+        segs.sel1  = hl_sel(cfg_layers_m1_q, bank);
         segs.is_x0 = 1'b0;
         segs.is_h1 = 1'b1;
         segs.zero0 = 1'b1;
@@ -579,8 +585,8 @@ module sparse_lstm_engine #(
       .space_fire_o (pe_space_fire[k]),
       .quiet_o      (pe_quiet[k]),
       .busy_o       (pe_busy[k]),
-      .acc_rd_bank_i(e_abank_q),
-      .acc_rd_row_i (acc_rd_row_q),
+      .acc_rd_bank_i(e_abank_d),     // (R0's address: each PE registers it, beside its accumulators)
+      .acc_rd_row_i (acc_rd_row_d),
       .acc_rd_data_o(pe_acc[k]),
       .wmem_we_i    (pe_wmem_we_q[k]),
       .wmem_addr_i  (ld_addr_q[WIDX_WIDTH-1:0]),
@@ -594,9 +600,9 @@ module sparse_lstm_engine #(
   // ---- accumulator read pipeline (element-wise rows and logits) -------------------------------------
   // Every PE holds the four gate rows of its units (unit u on PE u mod NumPe, local unit lu = u div NumPe,
   // gate row at local row gate * lunits + lu): the element-wise walk reads one local row in every PE at
-  // once (acc_rd_row_q is common), each PE's bias bank at the same address, and every PE's own element-wise
+  // once (acc_rd_row_d is common), each PE's bias bank at the same address, and every PE's own element-wise
   // unit takes the result. Logits: class c at PE c mod NumPe, local row c div NumPe, one class at a time.
-  //   R0  local row from the walk counters, bias address, (logits) the class's PE   (acc_rd_row_q, ...)
+  //   R0  local row from the walk counters (registered in every PE), bias address, (logits) the class's PE
   //   R1  every PE registers its accumulator at that local row; every bias bank reads
   //   R2  both registered again per PE (nothing after a memory's output but a flop)
   //   R3  z = acc + bias per PE, exact                                             (z_q[k])
@@ -631,7 +637,7 @@ module sparse_lstm_engine #(
   logic                       r1_valid_q, r2_valid_q, r3_valid_q, z_valid_q;
   logic [1:0]                 r1_gate_q, r2_gate_q, r3_gate_q, z_gate_q;
   logic [UNIT_WIDTH-1:0]      r1_unit_q, r2_unit_q, r3_unit_q, z_unit_q;
-  logic [RIDX_WIDTH-1:0]      acc_rd_row_q;
+  logic [RIDX_WIDTH-1:0]      acc_rd_row_d;
   logic [PE_WIDTH-1:0]        r1_pe_q, r2_pe_q, r3_pe_q, z_pe_q;
   logic [BADDR_WIDTH-1:0]     bias_rd_addr_q;
   logic [BiasWidth-1:0]       bias_rd_q [NumPe];
@@ -653,19 +659,18 @@ module sparse_lstm_engine #(
     end
   end
 
+  assign acc_rd_row_d = (e_state_q == E_ELT) ? elt_row : RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
   always_ff @(posedge clk_i) begin
     // R0
     if (e_state_q == E_ELT) begin
-      acc_rd_row_q   <= elt_row;
       bias_rd_addr_q <= bias_off_q[gate_q] + BADDR_WIDTH'(unit_q);
     end else begin
-      acc_rd_row_q   <= RIDX_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
       bias_rd_addr_q <= bias_off_q[0] + BADDR_WIDTH'(cls_q / ROW_WIDTH'(NumPe));
     end
     r1_pe_q   <= PE_WIDTH'(cls_q % ROW_WIDTH'(NumPe));
     r1_gate_q <= gate_q;
     r1_unit_q <= unit_q;
-    // R1 (the PEs register their accumulators at acc_rd_row_q; the bias banks below)
+    // R1 (the PEs register their accumulators at R0's row; the bias banks below)
     r2_pe_q   <= r1_pe_q;
     r2_gate_q <= r1_gate_q;
     r2_unit_q <= r1_unit_q;
@@ -1228,24 +1233,32 @@ module sparse_lstm_engine #(
   // - done_last_q: done_q == lunits - 1 (the element-wise outputs are the last local unit's) and
   //   done_eq_q: done_q == lunits, both tracked as done_q counts from the handoff of a layer phase (they
   //   are read only in that phase: a layer has at least one unit).
-  logic m_last_q, m_lu_one_q, e_emit_q, done_last_q, done_eq_q;
+  // m_ready and e_free themselves are flops, registered from M's and E's next states: e_take is one AND.
+  logic m_last_q, m_lu_one_q, e_emit_q, e_emit_d, done_last_q, done_eq_q, done_eq_d, m_ready_q, e_free_q;
+  assign e_emit_d  = e_take ? (m_last_q && cfg_emit_h_q) : e_emit_q;
+  assign done_eq_d = e_take ? 1'b0 : (eo_valid[0] ? done_last_q : done_eq_q);
   always_ff @(posedge clk_i) begin
-    m_last_q   <= (m_layer_q == cfg_layers_q - 1'b1);
+    m_last_q   <= (m_layer_q == cfg_layers_m1_q);
     m_lu_one_q <= (cfg_lu_m1_q[m_layer_q[0]] == '0);
-    if (e_take) e_emit_q <= m_last_q && cfg_emit_h_q;
-    if (e_take) begin
-      done_last_q <= m_lu_one_q;
-      done_eq_q   <= 1'b0;
-    end else if (eo_valid[0]) begin
-      done_last_q <= (done_q == UNIT_WIDTH'(cfg_lu_m2_q[e_layer_q[0]]));
-      done_eq_q   <= done_last_q;
+    e_emit_q   <= e_emit_d;
+    done_eq_q  <= done_eq_d;
+    if (e_take) done_last_q <= m_lu_one_q;
+    else if (eo_valid[0]) done_last_q <= (done_q == UNIT_WIDTH'(cfg_lu_m2_q[e_layer_q[0]]));
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      m_ready_q <= 1'b0;
+      e_free_q  <= 1'b1;
+    end else begin
+      m_ready_q <= (m_state_d == M_DONE) || (m_state_d == M_TAIL && tail_d == 2'd2);
+      e_free_q  <= (e_state_d == E_IDLE) || (e_state_d == E_DRAIN && done_eq_d && !e_emit_d);
     end
   end
   assign m_last_layer = m_last_q;
-  assign e_last_layer = (e_layer_q == cfg_layers_q - 1'b1);
-  assign m_ready    = (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd2);
+  assign e_last_layer = (e_layer_q == cfg_layers_m1_q);
+  assign m_ready    = m_ready_q;  // (m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2)
   assign e_complete = (e_state_q == E_DRAIN) && done_eq_q;
-  assign e_free     = (e_state_q == E_IDLE) || (e_complete && !e_emit_q);
+  assign e_free     = e_free_q;   // (e_state_q == E_IDLE) || (e_complete && !e_emit_q)
   assign e_take     = m_ready && e_free;
   // M opens a matrix phase (m_state_d == M_RUN, m_state_q != M_RUN), without M's next state
   assign m_open     = m_idle_start || (e_take && m_mat_q != MAT_HEAD);
@@ -1372,7 +1385,7 @@ module sparse_lstm_engine #(
       end
       E_OUT_H: begin
         // h_t of step t: bank !e_bank_q of every layer
-        if (out_ready_i && h_ok_q) begin
+        if (out_ready_i && h_ok) begin
           unit_d = unit_q + 1'b1;
           if (32'(ope_q) == NumPe - 1) begin
             ope_d = '0;
@@ -1489,26 +1502,31 @@ module sparse_lstm_engine #(
   end
 
   // ---- output stream ------------------------------------------------------------------------------------
-  // h_t beats: the h memory read at the output counters is registered (h_out_q), and offered the cycle
-  // after (h_ok_q): two cycles per beat, from flops only to the port.
+  // h_t beats, three cycles each from the output counters: every PE's h memory read at the local unit
+  // into a flop of its own (h_pe_q), then the unit's PE selected into h_out_q, then the beat (h_ph_q 2),
+  // from flops only to the port. (The read spans every PE's h memory: two short steps, not one long one.)
   logic signed [ActWidth-1:0] h_out_q;
-  logic                       h_ok_q;
+  logic signed [ActWidth-1:0] h_pe_q [NumPe];
+  logic [1:0]                 h_ph_q;  // the beat's cycle: 0 PE reads, 1 select, 2 offered
   always_ff @(posedge clk_i) begin
     // z of a logit fits acc (its width counts the bias)
     if (e_state_q == E_LOGIT_WAIT && z_valid_q) logit_q <= AccWidth'(z_q[z_pe_q]);
-    h_out_q <= h_q[ope_q][h_index(e_layer_q, !e_bank_q, olu_q)];
+    for (int unsigned k = 0; k < NumPe; k++) h_pe_q[k] <= h_q[k][h_index(e_layer_q, !e_bank_q, olu_q)];
+    h_out_q <= h_pe_q[ope_q];
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) h_ok_q <= 1'b0;
-    else h_ok_q <= (e_state_q == E_OUT_H) && !(h_ok_q && out_ready_i);
+    if (!rst_ni) h_ph_q <= '0;
+    else if (e_state_q != E_OUT_H || (h_ok && out_ready_i)) h_ph_q <= '0;
+    else if (!h_ok) h_ph_q <= h_ph_q + 1'b1;
   end
+  assign h_ok = (h_ph_q == 2'd2);
   always_comb begin
     out_valid_o = 1'b0;
     out_data_o  = '0;
     out_last_o  = 1'b0;
     out_user_o  = '0;
     if (e_state_q == E_OUT_H) begin
-      out_valid_o = h_ok_q;
+      out_valid_o = h_ok;
       out_data_o  = OUT_WIDTH'(h_out_q);
       out_last_o  = (unit_q == units - 1'b1);
       out_user_o  = 2'(e_layer_q) + 2'd1;
@@ -1609,6 +1627,9 @@ module sparse_lstm_engine #(
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     load_ready_q == ((m_state_q == M_RUN) && (m_mat_q == MAT_L0) && m_first_q && !frame_done_q && in_cnt_q == '0));
   assert property (@(posedge clk_i) disable iff (!rst_ni) segs_q == segs_of(m_mat_q, m_bank_q, m_first_q));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    m_ready_q == ((m_state_q == M_DONE) || (m_state_q == M_TAIL && tail_q == 2'd2)) &&
+    e_free_q == ((e_state_q == E_IDLE) || (e_complete && !e_emit_q)));
   assert property (@(posedge clk_i) disable iff (!rst_ni) e_take |-> m_last_q == (m_layer_q == cfg_layers_q - 1'b1));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     e_state_q == E_DRAIN |-> done_eq_q == (done_q == UNIT_WIDTH'(lunits)));

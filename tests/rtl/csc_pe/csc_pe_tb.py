@@ -141,7 +141,7 @@ async def pe_accumulates_csc_columns(dut):
             for r in range(rows):
                 dut.acc_rd_bank_i.value = b
                 dut.acc_rd_row_i.value = r
-                await ClockCycles(dut.clk_i, 2, rising=False)  # registered read port
+                await ClockCycles(dut.clk_i, 3, rising=False)  # the address, then the data registered
                 got.append(dut.acc_rd_data_o.value.to_signed())
             assert got == expect, f"trial {trial}: accumulators of bank {b} differ"
         previous = want

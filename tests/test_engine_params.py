@@ -153,6 +153,8 @@ def test_engine_pkg_matches_the_rtl_and_python() -> None:
     sel = _pkg_constants(pkg, "SEL_")
     assert sel == {name: getattr(load_stream, name) for name in sel} and len(sel) == 6
     assert _pkg_constants(engine, "SEL_") == sel
+    flags = _pkg_constants(pkg, "COLFLAGS_")
+    assert flags == {"COLFLAGS_LSB": load_stream.COLFLAGS_LSB} == _pkg_constants(engine, "COLFLAGS_")
     files = [
         ln.strip()
         for ln in ENGINE_FILE_LIST.read_text().splitlines()

@@ -42,8 +42,9 @@ GATES = 4  # accumulator rows per unit: LSTM i, f, g (c), o (Keras order); GRU z
 CELLS = ("lstm", "gru")
 LOAD_DATA_BITS = 64  # data field of a weight-load beat (load_stream): a table entry must fit
 MAX_LAYERS = 2
-# 2: exact activations, input/state types; 3: rows by unit, bias banked per PE; 4: pe<k>_colptr_next.memh
-FORMAT_VERSION = 4
+# 2: exact activations, input/state types; 3: rows by unit, bias banked per PE; 4: pe<k>_colptr_next.memh;
+# 5: pe<k>_colflags.memh in its place
+FORMAT_VERSION = 5
 
 
 # --- what the engine runs ---------------------------------------------------------------------------
@@ -620,12 +621,13 @@ def decode_matrix(image: EngineImage, index: int) -> np.ndarray:
 # --- files ------------------------------------------------------------------------------------------
 
 
-def colptr_next(ptrs: np.ndarray, width: int) -> np.ndarray:
-    """The PEs' second pointer copy, {ptr + 2, ptr + 1} in ptr_width bits each (wrapping): a column's
-    one- and two-word flags are then equality compares with its end pointer, no adder after the read."""
-    mask = (1 << width) - 1
-    p = np.asarray(ptrs, np.uint64).ravel()
-    return (((p + 2) & mask) << np.uint64(width)) | ((p + 1) & mask)
+def column_flags(ptrs: np.ndarray) -> np.ndarray:
+    """The PEs' column flags at each pointer address a, {two, single, nonempty} of the column
+    [ptr[a], ptr[a + 1]) (3 bits; 0 at the last address, which begins no column): the PE reads them with the
+    pointer at a column's begin address, so its P stage has no compare after the read."""
+    p = np.asarray(ptrs, np.int64).ravel()
+    words = np.append(np.diff(p), 0)
+    return (words != 0).astype(np.int64) | ((words == 1).astype(np.int64) << 1) | ((words == 2).astype(np.int64) << 2)
 
 
 def _hex_lines(values: np.ndarray, width: int) -> str:
@@ -687,7 +689,7 @@ def image_params(image: EngineImage) -> dict:
         "files": {
             "weights": [f"pe{k}_weights.memh" for k in range(c.num_pe)],
             "colptr": [f"pe{k}_colptr.memh" for k in range(c.num_pe)],
-            "colptr_next": [f"pe{k}_colptr_next.memh" for k in range(c.num_pe)],
+            "colflags": [f"pe{k}_colflags.memh" for k in range(c.num_pe)],
             "bias": [f"pe{k}_bias.memh" for k in range(c.num_pe)],
             "sigmoid": "sigmoid.memh",
             "tanh": "tanh.memh",
@@ -758,9 +760,7 @@ def write_image(image: EngineImage, folder: Path) -> dict:
         (folder / f"pe{k}_weights.memh").write_text(_hex_lines(words, params["word_width"]))
         ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
         (folder / f"pe{k}_colptr.memh").write_text(_hex_lines(ptrs, params["ptr_width"]))
-        (folder / f"pe{k}_colptr_next.memh").write_text(
-            _hex_lines(colptr_next(ptrs, params["ptr_width"]), 2 * params["ptr_width"])
-        )
+        (folder / f"pe{k}_colflags.memh").write_text(_hex_lines(column_flags(ptrs), 3))
     for k in range(c.num_pe):
         (folder / f"pe{k}_bias.memh").write_text(_hex_lines(image.pe_bias(k), t.bias.width))
     (folder / "sigmoid.memh").write_text(_hex_lines(image.sigmoid_table, t.table_width))

@@ -1,5 +1,6 @@
 """The engine's weight-load stream (docs/engine.md): every memory word and the configuration as 128-bit
-beats {sel[127:112], pe[111:96], addr[95:64], data[63:0]}. Used by the cocotb testbench and by the board's
+beats {sel[127:112], pe[111:96], addr[95:64], data[63:0]}; a column-pointer beat carries the column's flags
+(encoder.column_flags) in data[34:32] above the pointer. Used by the cocotb testbench and by the board's
 host side (codesign.board), which sends the same beats over the UART.
 """
 
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from codesign.engine.encoder import column_flags
+
 SEL_WEIGHT, SEL_COLPTR, SEL_BIAS, SEL_SIGMOID, SEL_TANH, SEL_CONFIG = range(6)
+COLFLAGS_LSB = 32  # a column-pointer beat's flags, data[34:32] (rtl/engine_pkg.sv)
 
 
 def load_beats(image, emit_h: bool) -> list[int]:
@@ -21,8 +25,8 @@ def load_beats(image, emit_h: bool) -> list[int]:
         for addr, word in enumerate(image.pe_words(k)):
             beat(SEL_WEIGHT, k, addr, int(word))
         ptrs = np.concatenate([m.colptr[k] for m in image.matrices])
-        for addr, ptr in enumerate(ptrs):
-            beat(SEL_COLPTR, k, addr, int(ptr))
+        for addr, (ptr, flags) in enumerate(zip(ptrs, column_flags(ptrs), strict=True)):
+            beat(SEL_COLPTR, k, addr, (int(flags) << COLFLAGS_LSB) | int(ptr))
     for k in range(image.num_pe):
         for addr, b in enumerate(image.pe_bias(k)):
             beat(SEL_BIAS, k, addr, int(b))

@@ -6,7 +6,7 @@
 //   B  the broadcast register: this PE's copy, loaded from the engine's prefetch register (bc_load_i), so
 //      the column-pointer read starts from a flop beside it; its entry fires (bc_valid_i) when every PE
 //      had room
-//   P  column-pointer read: [begin, end) of the broadcast column (registered)
+//   P  column-pointer read: [begin, end) of the broadcast column and its flags (registered)
 //   Q  column queue (FifoDepth entries of {act, begin, end}); an empty column (begin == end) is dropped
 //      here and costs no cycle; when the queue is empty, P's entry bypasses it
 //   G  word address generator: one word per cycle, the next column's first word in the cycle after the
@@ -88,7 +88,8 @@ module csc_pe #(
   input  logic [WORD_WIDTH-1:0]         wmem_data_i,
   input  logic                          pmem_we_i,
   input  logic [PADDR_WIDTH-1:0]        pmem_addr_i,
-  input  logic [WADDR_WIDTH-1:0]        pmem_data_i
+  input  logic [WADDR_WIDTH-1:0]        pmem_data_i,
+  input  logic [2:0]                    pmem_flags_i   // the column's flags {two, single, nonempty}
 );
   localparam int unsigned PROD_WIDTH = ActWidth + WeightWidth;
   // The multiply in two parts when the activation is wider than a MULT18X18D port: low LO_WIDTH bits
@@ -105,10 +106,10 @@ module csc_pe #(
   // after the block RAM)
   (* no_rw_check *) logic [WORD_WIDTH-1:0] wmem_q [WeightDepth];
   logic [WADDR_WIDTH-1:0] pmem_q [ColptrDepth];
-  // A second copy, {ptr + 2, ptr + 1} (wrapping), read at the column's begin address: the column's one-
-  // and two-word flags are equality compares with its end pointer, with no adder after the LUT RAM read
-  // (pe<k>_colptr_next.memh; the load port writes both).
-  logic [2*WADDR_WIDTH-1:0] pnext_q [ColptrDepth];
+  // Each column's flags {two words, one word, non-empty} at its begin address, from the encoder
+  // (pe<k>_colflags.memh; the load port's pointer beats carry them): P registers them straight from the
+  // LUT RAM read, with no compare of the pointers after it.
+  logic [2:0] pflag_q [ColptrDepth];
 
   // File names pe<k>_*.memh (docs/engine.md), spelled with constant concatenations Yosys accepts.
   localparam logic [7:0] DIGIT_HI = 8'(8'd48 + PeIndex / 10);
@@ -118,7 +119,7 @@ module csc_pe #(
       if (MemDir != "") begin
         $readmemh({MemDir, "/pe", DIGIT_LO, "_weights.memh"}, wmem_q);
         $readmemh({MemDir, "/pe", DIGIT_LO, "_colptr.memh"}, pmem_q);
-        $readmemh({MemDir, "/pe", DIGIT_LO, "_colptr_next.memh"}, pnext_q);
+        $readmemh({MemDir, "/pe", DIGIT_LO, "_colflags.memh"}, pflag_q);
       end
     end
   end else begin : g_init_2digit
@@ -126,7 +127,7 @@ module csc_pe #(
       if (MemDir != "") begin
         $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_weights.memh"}, wmem_q);
         $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_colptr.memh"}, pmem_q);
-        $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_colptr_next.memh"}, pnext_q);
+        $readmemh({MemDir, "/pe", DIGIT_HI, DIGIT_LO, "_colflags.memh"}, pflag_q);
       end
     end
   end
@@ -143,15 +144,15 @@ module csc_pe #(
   end
 
   // ---- P: column-pointer read ----------------------------------------------------------------------
-  // (the column's two flags are registered with its pointers: G's take and the queue count start from flops)
+  // (the column's three flags are registered with its pointers: G's take and the queue count start from flops)
   logic                       p_valid_q, p_live, p_nonempty_q, p_single_q;
   logic                       p_two_q;   // the column holds two words: G's first issue is not its last
   logic signed [ActWidth-1:0] p_act_q;
   logic [WADDR_WIDTH-1:0]     p_begin_q, p_end_q, ptr_begin, ptr_end;
   logic                       p_single;  // the column holds one word: G is done after its first issue
-  logic [WADDR_WIDTH-1:0]     ptr_begin1, ptr_begin2;  // ptr_begin + 1, + 2
+  logic [2:0]                 ptr_flags;
   assign ptr_begin  = pmem_q[b_addr_q];
-  assign {ptr_begin2, ptr_begin1} = pnext_q[b_addr_q];
+  assign ptr_flags  = pflag_q[b_addr_q];
   assign ptr_end    = pmem_q[b_end_q];
   assign p_live     = p_valid_q && p_nonempty_q;
   assign p_single   = p_single_q;
@@ -379,13 +380,11 @@ module csc_pe #(
       p_act_q      <= b_act_q;
       p_begin_q    <= ptr_begin;
       p_end_q      <= ptr_end;
-      p_nonempty_q <= (ptr_begin != ptr_end);
-      p_single_q   <= (ptr_begin1 == ptr_end);
-      p_two_q      <= (ptr_begin2 == ptr_end);
+      {p_two_q, p_single_q, p_nonempty_q} <= ptr_flags;
     end
     if (q_push) q_mem_q[q_wr_q] <= {p_act_q, p_begin_q, p_end_q, p_single, p_two_q};
     if (pmem_we_i) pmem_q[pmem_addr_i] <= pmem_data_i;
-    if (pmem_we_i) pnext_q[pmem_addr_i] <= {pmem_data_i + WADDR_WIDTH'(2), pmem_data_i + WADDR_WIDTH'(1)};
+    if (pmem_we_i) pflag_q[pmem_addr_i] <= pmem_flags_i;
     if (wmem_we_i) wmem_q[wmem_addr_i] <= wmem_data_i;
     g_addr_q <= g_addr_d;
     g_end_q  <= g_end_d;
@@ -447,7 +446,8 @@ module csc_pe #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) q_empty_q == (q_cnt_q == '0));
   assert property (@(posedge clk_i) disable iff (!rst_ni) g_active_q |-> g_last_q == (g_addr_q + 1'b1 == g_end_q));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
-    bc_valid_i |-> ptr_begin1 == ptr_begin + 1'b1 && ptr_begin2 == ptr_begin + WADDR_WIDTH'(2));
+    bc_valid_i |-> ptr_flags == {ptr_end == ptr_begin + WADDR_WIDTH'(2), ptr_end == ptr_begin + 1'b1,
+                                 ptr_end != ptr_begin});
   assert property (@(posedge clk_i) disable iff (!rst_ni) cnt_lt2_q == (int'(q_cnt_q) < int'(FifoDepth) - 2) &&
     cnt_lt1_q == (int'(q_cnt_q) < int'(FifoDepth) - 1) && cnt_lt0_q == (int'(q_cnt_q) < int'(FifoDepth)));
   // verilator lint_on SYNCASYNCNET

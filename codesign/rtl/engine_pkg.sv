@@ -18,6 +18,9 @@ package engine_pkg;
   localparam logic [15:0] SEL_SIGMOID = 16'd3;  // sigmoid table entry
   localparam logic [15:0] SEL_TANH    = 16'd4;  // tanh table entry
   localparam logic [15:0] SEL_CONFIG  = 16'd5;  // configuration word at CFG_*
+  // a column-pointer beat's data: the pointer, and at data[COLFLAGS_LSB +: 3] its column's flags
+  // {two words, one word, non-empty} (codesign.engine.encoder.column_flags)
+  localparam logic [7:0]  COLFLAGS_LSB = 8'd32;
 
   // ---- configuration addresses (sel SEL_CONFIG) ----------------------------------------------------
   localparam logic [3:0] CFG_INPUTS       = 4'd0;

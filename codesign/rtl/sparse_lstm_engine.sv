@@ -117,6 +117,7 @@ module sparse_lstm_engine #(
   localparam logic [15:0] SEL_SIGMOID = 16'd3;
   localparam logic [15:0] SEL_TANH    = 16'd4;
   localparam logic [15:0] SEL_CONFIG  = 16'd5;
+  localparam logic [7:0]  COLFLAGS_LSB = 8'd32;  // a column-pointer beat's column flags, data[34:32]
 
   // Matrix side: one phase (layer step or head) at a time, on accumulator bank m_abank_q.
   typedef enum logic [1:0] {
@@ -536,6 +537,7 @@ module sparse_lstm_engine #(
   localparam int unsigned LD_W   = (LD_W01 > LD_W23) ? LD_W01 : LD_W23;
   logic [LA_W-1:0]  ld_addr_q;
   logic [LD_W-1:0]  ld_data_q;
+  logic [2:0]       ld_flags_q;  // a column-pointer beat's column flags
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       pe_wmem_we_q  <= '0;
@@ -556,6 +558,7 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i) begin
     ld_addr_q <= load_addr[LA_W-1:0];
     ld_data_q <= load_data[LD_W-1:0];
+    ld_flags_q <= load_data[6'(COLFLAGS_LSB)+:3];
   end
 
   for (genvar k = 0; k < NumPe; k++) begin : g_pe
@@ -593,7 +596,8 @@ module sparse_lstm_engine #(
       .wmem_data_i  (ld_data_q[WORD_WIDTH-1:0]),
       .pmem_we_i    (pe_pmem_we_q[k]),
       .pmem_addr_i  (ld_addr_q[PADDR_WIDTH-1:0]),
-      .pmem_data_i  (ld_data_q[WADDR_WIDTH-1:0])
+      .pmem_data_i  (ld_data_q[WADDR_WIDTH-1:0]),
+      .pmem_flags_i (ld_flags_q)
     );
   end
 
@@ -1044,7 +1048,7 @@ module sparse_lstm_engine #(
   // The counts of the lists being written, hl_cnt_q[hl_wr_sel] and hsl_cnt_q[hl_wr_sel], also in flops of
   // their own (w_hcnt_q, w_scnt_q: cleared with those lists when E takes a layer phase, grown with them):
   // no multiplexer before W1's adds.
-  logic [NumPe-1:0]      w_last_live_q, w1_live;
+  logic [NumPe-1:0]      w_last_live_q, w1_live, w1_live_q;
   logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
   logic [NumPe-1:0]      cfg_last_live_q [2];  // per layer, from the configuration only
   always_ff @(posedge clk_i) begin
@@ -1054,10 +1058,12 @@ module sparse_lstm_engine #(
       end
     end
     w_last_live_q <= cfg_last_live_q[e_layer_q[0]];
+    // W1's live flags themselves from flops (w_last_live_q holds from long before E's first output)
+    for (int unsigned k = 0; k < NumPe; k++) w1_live_q[k] <= !done_last_d || w_last_live_q[k];
   end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_live[k] = !done_last_q || w_last_live_q[k];
+      w1_live[k] = w1_live_q[k];  // = !done_last_q || w_last_live_q[k] (asserted)
       w1_fh[k]   = w1_live[k] && h_keep[k];
       w1_fs[k]   = w1_live[k] && hs_keep[k];
     end
@@ -1234,16 +1240,18 @@ module sparse_lstm_engine #(
   //   done_eq_q: done_q == lunits, both tracked as done_q counts from the handoff of a layer phase (they
   //   are read only in that phase: a layer has at least one unit).
   // m_ready and e_free themselves are flops, registered from M's and E's next states: e_take is one AND.
-  logic m_last_q, m_lu_one_q, e_emit_q, e_emit_d, done_last_q, done_eq_q, done_eq_d, m_ready_q, e_free_q;
-  assign e_emit_d  = e_take ? (m_last_q && cfg_emit_h_q) : e_emit_q;
-  assign done_eq_d = e_take ? 1'b0 : (eo_valid[0] ? done_last_q : done_eq_q);
+  logic m_last_q, m_lu_one_q, e_emit_q, e_emit_d, done_last_q, done_last_d, done_eq_q, done_eq_d, m_ready_q,
+        e_free_q;
+  assign e_emit_d    = e_take ? (m_last_q && cfg_emit_h_q) : e_emit_q;
+  assign done_eq_d   = e_take ? 1'b0 : (eo_valid[0] ? done_last_q : done_eq_q);
+  assign done_last_d = e_take ? m_lu_one_q
+                     : (eo_valid[0] ? (done_q == UNIT_WIDTH'(cfg_lu_m2_q[e_layer_q[0]])) : done_last_q);
   always_ff @(posedge clk_i) begin
     m_last_q   <= (m_layer_q == cfg_layers_m1_q);
     m_lu_one_q <= (cfg_lu_m1_q[m_layer_q[0]] == '0);
     e_emit_q   <= e_emit_d;
-    done_eq_q  <= done_eq_d;
-    if (e_take) done_last_q <= m_lu_one_q;
-    else if (eo_valid[0]) done_last_q <= (done_q == UNIT_WIDTH'(cfg_lu_m2_q[e_layer_q[0]]));
+    done_eq_q   <= done_eq_d;
+    done_last_q <= done_last_d;
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -1635,6 +1643,8 @@ module sparse_lstm_engine #(
     e_state_q == E_DRAIN |-> done_eq_q == (done_q == UNIT_WIDTH'(lunits)));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     eo_valid[0] |-> done_last_q == (done_q == UNIT_WIDTH'(lunits - 1'b1)));
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    eo_valid[0] |-> w1_live_q == ~({NumPe{done_last_q}} & ~w_last_live_q));
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
       if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))

@@ -260,8 +260,8 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
         "pe_weights": (p, xc7_memory(g.depth, g.weight_width + g.index_width)),
         # column pointers, read at a column's begin and end addresses into compares (asynchronous reads)
         "pe_colptr": (p, xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2, sync_read=False)),
-        # their second copy {ptr + 2, ptr + 1}, read at the begin address (the one- and two-word flags)
-        "pe_colptr_next": (p, xc7_memory(g.colptr_depth, 2 * g.ptr_width, sync_read=False)),
+        # each column's flags {two, single, nonempty}, read at the begin address
+        "pe_colflags": (p, xc7_memory(g.colptr_depth, 3, sync_read=False)),
         # column queue of {activation, begin pointer, end pointer, one-word flag, two-word flag}
         "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 2, sync_read=False)),
         # accumulators, read by A1 and by the element-wise read port (a copy per read). Yosys makes both

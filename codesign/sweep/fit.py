@@ -438,7 +438,7 @@ def config_key(config: BuildConfig, rtl_hash: str, family: str) -> str:
 YOSYS_MEMORIES = {
     "g_pe[0].u_pe.wmem_q": "pe_weights",
     "g_pe[0].u_pe.pmem_q": "pe_colptr",
-    "g_pe[0].u_pe.pnext_q": "pe_colptr_next",
+    "g_pe[0].u_pe.pflag_q": "pe_colflags",
     "g_pe[0].u_pe.q_mem_q": "pe_queue",
     "g_pe[0].u_pe.acc_mem": "pe_acc",
     "g_bias[0].bmem_q": "pe_bias",

@@ -14,6 +14,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer
 
 from codesign.engine import csc_for_pe
+from codesign.engine.encoder import column_flags
 from codesign.tbkit import reset
 
 
@@ -91,8 +92,9 @@ async def write_memories(dut, words: list[int], ptrs: list[int], ptr_base: int) 
         dut.wmem_we_i.value, dut.wmem_addr_i.value, dut.wmem_data_i.value = 1, addr, word
         await RisingEdge(dut.clk_i)
     dut.wmem_we_i.value = 0
-    for addr, ptr in enumerate(ptrs):
+    for addr, (ptr, flags) in enumerate(zip(ptrs, column_flags(ptrs), strict=True)):
         dut.pmem_we_i.value, dut.pmem_addr_i.value, dut.pmem_data_i.value = 1, ptr_base + addr, ptr
+        dut.pmem_flags_i.value = int(flags)
         await RisingEdge(dut.clk_i)
     dut.pmem_we_i.value = 0
 

@@ -502,6 +502,23 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
     assert third.calls == [] and again.rows == result.rows
 
 
+def test_a_new_engine_model_recomputes_cached_points(tmp_path, monkeypatch):
+    """The cache key holds the estimator's coefficients and the cycle model's parameters (a hash): after a
+    re-fit or a cycle-model change every point is computed again, with no version bump by hand."""
+    from codesign.sweep import evaluate
+
+    config = load_sweep(write_sweep(tmp_path, SMALL))
+    n = len(config.points())
+    run_sweep(config, tmp_path / "out", workers=1, progress=False, evaluate=CountingEvaluator())
+    same = CountingEvaluator()
+    run_sweep(config, tmp_path / "out", workers=1, progress=False, evaluate=same)
+    assert same.calls == []
+    monkeypatch.setattr(evaluate, "engine_model_fingerprint", lambda: "another engine model")
+    refit = CountingEvaluator()
+    result = run_sweep(config, tmp_path / "out", workers=1, progress=False, evaluate=refit)
+    assert len(refit.calls) == n and result.cached == 0
+
+
 def test_process_pool_with_limit_then_resume(tmp_path):
     data = {**SMALL, "axes": {**SMALL["axes"], "structure": ["unstructured"], "target": ["engine"]}}
     config = load_sweep(write_sweep(tmp_path, data, "pool"))

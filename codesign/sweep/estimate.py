@@ -10,6 +10,7 @@ codesign.sweep.evaluate; `Resources` is the row both fill. The engine's memories
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -437,6 +438,16 @@ class EngineCostModel:
 @lru_cache(maxsize=1)
 def default_cost_model() -> EngineCostModel:
     return EngineCostModel.load(COST_FILE)
+
+
+@lru_cache(maxsize=1)
+def engine_model_fingerprint() -> str:
+    """A hash of what an engine estimate follows besides the point: the fitted coefficients and the cycle
+    model's parameters (a sweep's cache key: a re-fit or a new cycle model recomputes its cached rows)."""
+    from codesign.engine.cycles import CycleParams
+
+    text = json.dumps([default_cost_model().coefficients, dataclasses.asdict(CycleParams())], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def estimate_counts(g: EngineGeometry, coefficients: dict) -> dict[str, float]:

@@ -33,13 +33,14 @@ from codesign.compress.pruning import gate_matrix
 from codesign.delta import threshold_lsbs
 from codesign.errors import CodesignError
 from codesign.spec import Precision
-from codesign.sweep.estimate import EngineGeometry, Resources, engine_estimate
+from codesign.sweep.estimate import EngineGeometry, Resources, engine_estimate, engine_model_fingerprint
 from codesign.sweep.model import BaseModel, accuracy, at_bits, reference_model
 from codesign.sweep.transform import compress_layer
 
 # Bump when a row's meaning changes: every cached point is then recomputed (6: the overlapped cycle model,
-# the per-PE estimator forms, delta columns; 7: the estimator re-fitted on the timing work's RTL).
-CACHE_VERSION = 7
+# the per-PE estimator forms, delta columns; 7: the estimator re-fitted on the timing work's RTL; 8: the
+# key also holds engine_model_fingerprint, so a re-fit or a new cycle model recomputes the rows by itself).
+CACHE_VERSION = 8
 # Bump when fine-tuning itself changes: the trained model folders are a cache of their own (a row can be
 # recomputed from a kept model when only the evaluation changes, e.g. CACHE_VERSION).
 FINETUNE_VERSION = 1
@@ -67,6 +68,7 @@ class SweepContext:
         synth = {} if self.synth_board is None else {"synth_board": self.synth_board}
         return synth | {
             "version": CACHE_VERSION,
+            "engine_model": engine_model_fingerprint(),
             "mode": self.mode,
             "clock_mhz": self.clock_mhz,
             "tolerance": self.tolerance,

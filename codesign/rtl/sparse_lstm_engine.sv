@@ -1048,7 +1048,7 @@ module sparse_lstm_engine #(
   // The counts of the lists being written, hl_cnt_q[hl_wr_sel] and hsl_cnt_q[hl_wr_sel], also in flops of
   // their own (w_hcnt_q, w_scnt_q: cleared with those lists when E takes a layer phase, grown with them):
   // no multiplexer before W1's adds.
-  logic [NumPe-1:0]      w_last_live_q, w1_live, w1_live_q;
+  logic [NumPe-1:0]      w_last_live_q, w1_live_q;
   logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
   logic [NumPe-1:0]      cfg_last_live_q [2];  // per layer, from the configuration only
   always_ff @(posedge clk_i) begin
@@ -1063,9 +1063,8 @@ module sparse_lstm_engine #(
   end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_live[k] = w1_live_q[k];  // = !done_last_q || w_last_live_q[k] (asserted)
-      w1_fh[k]   = w1_live[k] && h_keep[k];
-      w1_fs[k]   = w1_live[k] && hs_keep[k];
+      w1_fh[k] = w1_live_q[k] && h_keep[k];  // (w1_live_q = !done_last_q || w_last_live_q: asserted)
+      w1_fs[k] = w1_live_q[k] && hs_keep[k];
     end
     w1_hpre = '0;
     w1_spre = '0;
@@ -1249,7 +1248,7 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i) begin
     m_last_q   <= (m_layer_q == cfg_layers_m1_q);
     m_lu_one_q <= (cfg_lu_m1_q[m_layer_q[0]] == '0);
-    e_emit_q   <= e_emit_d;
+    e_emit_q    <= e_emit_d;
     done_eq_q   <= done_eq_d;
     done_last_q <= done_last_d;
   end
@@ -1647,7 +1646,7 @@ module sparse_lstm_engine #(
     eo_valid[0] |-> w1_live_q == ~({NumPe{done_last_q}} & ~w_last_live_q));
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      if (rst_ni && eo_valid[0] && w1_live[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
+      if (rst_ni && eo_valid[0] && w1_live_q[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
         $error("%m: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
       if (rst_ni && eo_valid[0] && (eo_h_nz[k] != (eo_h[k] != '0) || eo_hs_nz[k] != (eo_hs[k] != '0)))
         $error("%m: the non-zero flags of PE %0d's element-wise unit differ from its outputs", k);

@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from codesign.errors import CodesignError
 from codesign.synth.nextpnr import MAPPED_SUFFIX
+from codesign.synth.tools import require_tool, run_tool
 
 # Cell delays (ns) as nextpnr-ecp5 prints them for LFE5U -6.
 FF_CLK_TO_Q = 0.52
@@ -238,9 +240,6 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
 
 def flatten(netlist_path: Path, top: str) -> dict:
     """The netlist with every module flattened into `top` (Yosys, which runs inside a WASI sandbox: cwd)."""
-    from codesign.errors import CodesignError
-    from codesign.synth.tools import require_tool, run_tool
-
     netlist_path = Path(netlist_path)
     if not netlist_path.is_file():
         raise CodesignError(
@@ -282,8 +281,6 @@ def main(argv: list[str] | None = None) -> int:
         "--paths", action="store_true", help="print each listed group's worst path, net by net"
     )
     args = parser.parse_args(argv)
-    from codesign.errors import CodesignError
-
     try:
         ends = analyse(flatten(args.netlist, args.top), args.top)
     except CodesignError as exc:

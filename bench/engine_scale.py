@@ -20,8 +20,8 @@ same sequences: logit mismatches against the golden model and every RTL counter 
 (`cycle_model_error`, the largest absolute difference of the step and matrix cycle totals and the per-PE
 busy counts). Yosys (no place-and-route; `codesign.synth.yosys.run_yosys`, cached in
 build/bench/engine_scale/yosys/ by RTL hash and parameters, as bench/fit_estimator.py caches) for ku060
-at H = 1024 and 512, NumPe 32 (`--ku060`) and for ulx3s-85f at NumPe 16 over `--ecp5-units` (256, the largest
-H whose counts fit).
+at H = 1024 and 512, NumPe 32 (`--ku060`) and for ulx3s-85f at NumPe 16 over `--ecp5-units` (128, the largest
+H that fits, and 256, the first that does not: block RAM).
 
 Dense-equivalent throughput: 2 ops per MAC of the dense 4H x (X + H) gate matrix per step, over the cycles
 per step: ops per cycle (= GOPS per MHz x 1000), per PE, and GOPS at the ECP5 place-and-route Fmax when a
@@ -433,9 +433,11 @@ def main() -> int:
         nargs="*",
         default=[1024, 32, 512, 32],
         metavar="H PES",
-        help="(H, NumPe) pairs for ku060 (default 1024 32 512 32: H 1024 fails in YoWASP's Yosys)",
+        help="(H, NumPe) pairs for ku060 (default 1024 32 512 32)",
     )
-    parser.add_argument("--ecp5-units", type=int, nargs="*", default=[256], help="ulx3s-85f Yosys, NumPe 16")
+    parser.add_argument(
+        "--ecp5-units", type=int, nargs="*", default=[128, 256], help="ulx3s-85f Yosys, NumPe 16"
+    )
     parser.add_argument("--quick", action="store_true", help="H 32 and 64, NumPe 8 and 16, no Yosys")
     parser.add_argument("--seed", type=int, default=2017)
     parser.add_argument("--out", type=Path, default=OUT)

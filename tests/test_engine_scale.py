@@ -39,3 +39,11 @@ def test_rows_and_table(scale, tmp_path: Path) -> None:
     result = {"rows": [row], "synth": [], "ese": scale.ESE, "ecp5_fmax_mhz": None}
     lines = scale.table_lines(json.loads(json.dumps(result)))
     assert lines[2].startswith("| 32 | 8 | ") and any("ESE" in line for line in lines)
+    # with a place-and-route Fmax: GOPS at it, beside ESE's clock
+    result |= {"ecp5_fmax_mhz": 90.73, "ecp5_fmax_source": "report.json"}
+    lines = scale.table_lines(json.loads(json.dumps(result)))
+    head, row_line = lines[0].split(" | "), lines[2].strip("| ").split(" | ")
+    assert head[-2:] == ["GOPS at 90.73 MHz (ECP5 Fmax)", "GOPS if at 200 MHz |"]
+    assert len(row_line) == len(head)
+    assert float(row_line[-2]) == pytest.approx(row["dense_gops_per_mhz"] * 90.73, abs=0.05)
+    assert float(row_line[-1]) == pytest.approx(row["dense_gops_per_mhz"] * 200, abs=0.05)

@@ -108,7 +108,7 @@ def rtl_parameters(
     }
     p |= _maxima(params) | dict(maxima or {})
     p["FifoDepth"] = int(fifo_depth)
-    p["ShareTables"] = int(bool(share_tables))  # two PEs per dual-port table: saves no ECP5 block RAM today
+    p["ShareTables"] = int(bool(share_tables))  # PE pairs share dual-port tables: half the EBR, slower
     p["Delta"] = int(delta is not None)  # the delta-mode hardware (M memories, held vectors, wider broadcast)
     if config:
         p |= {

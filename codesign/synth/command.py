@@ -63,6 +63,7 @@ def synthesize(
     vivado_implement: bool = False,
     bitstream: bool = True,
     route: bool = True,
+    bram_outreg: bool = False,
     name: str | None = None,
     progress: bool = True,
     log=print,
@@ -75,6 +76,8 @@ def synthesize(
     str; a pathlib.Path is passed as a path the tool can open, e.g. a $readmemh folder). `use_vivado`:
     None = when on PATH (Xilinx boards), False = never, True = required. `route=False` stops nextpnr after
     placement (a post-placement Fmax estimate, no bitstream: report.json's `routed` is false).
+    `bram_outreg` (ECP5) moves the flops that take a block RAM read straight into the DP16KD's output
+    register before nextpnr (codesign.synth.ecp5_outreg).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -108,7 +111,7 @@ def synthesize(
             if vivado_exe is not None:
                 report = _vivado_flow(job, clock_port=clock_port, implement=vivado_implement)
             else:
-                report = _open_source_flow(job, bitstream=bitstream, route=route)
+                report = _open_source_flow(job, bitstream=bitstream, route=route, bram_outreg=bram_outreg)
             if require_fit:
                 check_fit(report, board, stage)
         except CodesignError as exc:
@@ -212,7 +215,9 @@ def params_for_report(params: Mapping[str, object]) -> dict[str, object]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in params.items()}
 
 
-def _open_source_flow(job: SynthJob, *, bitstream: bool, route: bool = True) -> dict:
+def _open_source_flow(
+    job: SynthJob, *, bitstream: bool, route: bool = True, bram_outreg: bool = False
+) -> dict:
     """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, yosys
     from codesign.synth.report import build_report
@@ -256,7 +261,15 @@ def _open_source_flow(job: SynthJob, *, bitstream: bool, route: bool = True) -> 
             only = "" if route else " (placement only)"
             log(f"[synth] {board.name}: {board.flow} at {clock:g} MHz{only}")
             pnr = nextpnr.run_nextpnr(
-                board, ys.netlist, ys.ports, stage, clock, bitstream=bitstream, progress=progress, route=route
+                board,
+                ys.netlist,
+                ys.ports,
+                stage,
+                clock,
+                bitstream=bitstream,
+                progress=progress,
+                route=route,
+                bram_outreg=bram_outreg,
             )
             notes += pnr.notes
             details["pnr"] = {"mode": pnr.mode, "routed": route}
@@ -408,6 +421,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "an hour: for iterating on critical paths), no bitstream, no --fit-clock",
     )
     parser.add_argument(
+        "--bram-outreg",
+        action="store_true",
+        help="ECP5: move the flops that take a block RAM read straight into the DP16KD's output register "
+        "(5.8 -> 1.0 ns clock to output, same cycles; slower for the engine as it stands: README, Synthesis)",
+    )
+    parser.add_argument(
         "--file-list",
         type=Path,
         default=ENGINE_FILE_LIST,
@@ -429,6 +448,7 @@ class SynthOptions:
     no_vivado: bool = False
     no_bitstream: bool = False
     no_route: bool = False
+    bram_outreg: bool = False
     file_list: Path = ENGINE_FILE_LIST
     top: str = ENGINE_TOP
     out: Path | None = None  # parent folder of the output; default build/synth
@@ -499,6 +519,7 @@ def run_synth(spec, options: SynthOptions) -> dict:
             use_vivado=False if options.no_vivado else None,
             bitstream=not options.no_bitstream,
             route=not options.no_route,
+            bram_outreg=options.bram_outreg,
             name=f"{spec.name} ({image['num_pe']} PEs)",
             progress=not options.quiet,
             extra=extra,

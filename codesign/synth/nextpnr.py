@@ -19,6 +19,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.synth.boards import Board
+from codesign.synth.ecp5_outreg import write_with_output_registers
 from codesign.synth.tools import prepare_tool, require_tool, run_tool, tool_path
 
 # nextpnr's utilisation keys for each resource (iCE40 logic cells pair a LUT4 with a FF, so LUTs and FFs
@@ -243,10 +244,13 @@ def run_nextpnr(
     bitstream: bool = True,
     progress: bool = True,
     route: bool = True,
+    bram_outreg: bool = False,
 ) -> PnrResult:
     """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow.
     route=False stops after placement (`--no-route`): Fmax is nextpnr's post-placement estimate (its
-    routing delays are predicted, not routed) and there is no bitstream: minutes, not most of an hour."""
+    routing delays are predicted, not routed) and there is no bitstream: minutes, not most of an hour.
+    bram_outreg (ECP5): the flops that take a block RAM read straight move into its output register first
+    (codesign.synth.ecp5_outreg; nextpnr then reads netlist_pnr.json)."""
     if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
         raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
     out_dir = Path(out_dir)
@@ -255,6 +259,12 @@ def run_nextpnr(
         return PnrResult(mode=mode, report=None, log=None, notes=[why])
     exe = require_tool(f"yowasp-{board.flow}", f"yowasp-{board.flow}")
     clock = board.clock_mhz if clock_mhz is None else clock_mhz
+    notes = [why]
+    if bram_outreg and board.family == "ecp5":
+        netlist, (n_ports, n_flops) = write_with_output_registers(netlist, out_dir / "netlist_pnr.json")
+        notes.append(
+            f"{n_flops} flip-flops after {n_ports} block RAM ports moved into their output registers"
+        )
     argv = [exe, *board.pnr_args, "--json", tool_path(netlist, out_dir), "--report", "pnr_report.json"]
     argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
     argv += [] if route else ["--no-route"]
@@ -276,7 +286,7 @@ def run_nextpnr(
         mode=mode,
         report=report,
         log=log,
-        notes=[why] + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
+        notes=notes + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
     )
     if mode == "board-pins" and bitstream and route:
         result.bitstream = _pack(board, out_dir, progress)

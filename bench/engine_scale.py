@@ -24,8 +24,8 @@ at H = 1024 and 512, NumPe 32 (`--ku060`) and for ulx3s-85f at NumPe 16 over `--
 H that fits, and 256, the first that does not: block RAM).
 
 Dense-equivalent throughput: 2 ops per MAC of the dense 4H x (X + H) gate matrix per step, over the cycles
-per step: ops per cycle (= GOPS per MHz x 1000), per PE, and GOPS at the ECP5 place-and-route Fmax when a
-build/synth/*-ulx3s-85f/report.json exists (else per MHz only).
+per step: ops per cycle (= GOPS per MHz x 1000), per PE, GOPS at the ECP5 place-and-route Fmax when a
+build/synth/*-ulx3s-85f/report.json exists, and GOPS at ESE's 200 MHz.
 
 Exit status 1 when an RTL run fails or mismatches the golden model (and with --strict when an RTL counter
 differs from the cycle model; otherwise a warning).

@@ -128,6 +128,19 @@ endmodule
 """
 
 
+def test_a_port_read_outside_its_module_is_left_alone(netlist):
+    """A data output that leaves the module (a port) may have loads elsewhere: they would see it late."""
+    design = json.loads(netlist.read_text())
+    module = design["modules"]["three_reads"]
+    name = next(n for n in rams(design) if n.startswith("u_plain."))
+    bit = module["cells"][name]["connections"]["DOB8"][0]
+    # the output leaves through a port only (its flop here gone), the port's other outputs keep their flops
+    del module["cells"][next(n for n, c in module["cells"].items() if c["connections"].get("DI") == [bit])]
+    module["ports"]["peek_o"] = {"direction": "output", "bits": [bit]}
+    absorb_output_registers(design)
+    assert module["cells"][name]["parameters"]["REGMODE_B"] == "NOREG"
+
+
 def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
     yosys, nextpnr = yowasp_tools
     (tmp_path / "plain_read.sv").write_text(PLAIN)

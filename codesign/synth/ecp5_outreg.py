@@ -4,7 +4,9 @@ A DP16KD without its output register (REGMODE NOREG, all Yosys infers) delivers 
 clock on an LFE5U -6; with it (OUTREG) 0.96 ns, one cycle later (nextpnr 0.11.1's timing of the two modes).
 The RTL registers every block RAM read straight into flops (docs/engine.md: nothing after a table's output
 but a flop), so those flops can move into the block RAM: same cycles, same values, and the 5.83 ns no longer
-starts a route across the chip.
+starts a route across the chip. Opt-in (`codesign synth --bram-outreg`): where such a flop also stood by a
+far consumer (the engine's tables feed multipliers), its route moves to the block RAM's side instead, and the
+engine as it stands routes slower with it (README, Synthesis).
 
 A port (A or B) of a DP16KD is converted when, in its module of the Yosys JSON netlist (write_json):
 - REGMODE is NOREG, its output clock enable OCE is constant 1 and its reset RST constant 0;
@@ -69,10 +71,12 @@ def _convert_port(module: dict, name: str, side: str, loads, module_ports: set[i
     for k in range(DATA_OUT_BITS):
         out = f"DO{side}{k}"
         bit = c.get(out, [None])[0]
+        if bit in module_ports:
+            return 0  # read outside the module: its loads there would see the data a cycle late
         if not isinstance(bit, int) or not loads.get(bit):
             continue  # unused output
         sinks = loads[bit]
-        if bit in module_ports or len(sinks) != 1 or sinks[0][1] != "DI":
+        if len(sinks) != 1 or sinks[0][1] != "DI":
             return 0
         ff = module["cells"][sinks[0][0]]
         if ff["type"] != "TRELLIS_FF" or not _flop_takes_port(ff, clock):

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from codesign.synth.ecp5_outreg import absorb_output_registers
+from codesign.synth.tools import tool_path
 
-RTL = Path(__file__).resolve().parents[1] / "codesign" / "rtl"
+RTL = (
+    Path(__file__).resolve().parents[1] / "codesign" / "rtl"
+)  # (YoWASP sees it by a relative path: tool_path)
 
 # Three copies of the activation table (2048 x 25: three DP16KD each), read at the same address:
 # `plain_q` takes the data straight (convertible), `sum_q` through an add, `held_q` under an enable.
@@ -45,7 +48,8 @@ def netlist(yowasp_tools, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("outreg")
     (folder / "three_reads.sv").write_text(SOURCE)
     script = (
-        f"read_verilog -sv {RTL / 'act_table.sv'} three_reads.sv; synth_ecp5 -top three_reads; "
+        f"read_verilog -sv {tool_path(RTL / 'act_table.sv', folder)} three_reads.sv; "
+        "synth_ecp5 -top three_reads; "
         "write_json netlist.json"
     )
     subprocess.run([yowasp_tools[0], "-q", "-p", script], cwd=folder, check=True)
@@ -145,7 +149,8 @@ def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
     yosys, nextpnr = yowasp_tools
     (tmp_path / "plain_read.sv").write_text(PLAIN)
     script = (
-        f"read_verilog -sv {RTL / 'act_table.sv'} plain_read.sv; synth_ecp5 -top plain_read; "
+        f"read_verilog -sv {tool_path(RTL / 'act_table.sv', tmp_path)} plain_read.sv; "
+        "synth_ecp5 -top plain_read; "
         "write_json noreg.json"
     )
     subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, check=True)

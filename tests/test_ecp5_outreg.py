@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from codesign.synth.boards import get_board
 from codesign.synth.ecp5_outreg import absorb_output_registers
 from codesign.synth.tools import tool_path
 
@@ -43,17 +44,20 @@ endmodule
 """
 
 
+def synth_ecp5(yosys: str, folder: Path, top: str, source: str) -> Path:
+    """`source` (module `top`, reading act_table) through Yosys synth_ecp5 into folder/<top>.json."""
+    (folder / f"{top}.sv").write_text(source)
+    script = (
+        f"read_verilog -sv {tool_path(RTL / 'act_table.sv', folder)} {top}.sv; "
+        f"synth_ecp5 -top {top}; write_json {top}.json"
+    )
+    subprocess.run([yosys, "-q", "-p", script], cwd=folder, check=True)
+    return folder / f"{top}.json"
+
+
 @pytest.fixture(scope="module")
 def netlist(yowasp_tools, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("outreg")
-    (folder / "three_reads.sv").write_text(SOURCE)
-    script = (
-        f"read_verilog -sv {tool_path(RTL / 'act_table.sv', folder)} three_reads.sv; "
-        "synth_ecp5 -top three_reads; "
-        "write_json netlist.json"
-    )
-    subprocess.run([yowasp_tools[0], "-q", "-p", script], cwd=folder, check=True)
-    return folder / "netlist.json"
+    return synth_ecp5(yowasp_tools[0], tmp_path_factory.mktemp("outreg"), "three_reads", SOURCE)
 
 
 def rams(design: dict) -> dict[str, dict]:
@@ -147,14 +151,8 @@ def test_a_port_read_outside_its_module_is_left_alone(netlist):
 
 def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
     yosys, nextpnr = yowasp_tools
-    (tmp_path / "plain_read.sv").write_text(PLAIN)
-    script = (
-        f"read_verilog -sv {tool_path(RTL / 'act_table.sv', tmp_path)} plain_read.sv; "
-        "synth_ecp5 -top plain_read; "
-        "write_json noreg.json"
-    )
-    subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, check=True)
-    design = json.loads((tmp_path / "noreg.json").read_text())
+    noreg = synth_ecp5(yosys, tmp_path, "plain_read", PLAIN)
+    design = json.loads(noreg.read_text())
     assert absorb_output_registers(design) == (3, 25)
     (tmp_path / "outreg.json").write_text(json.dumps(design))
 
@@ -162,7 +160,7 @@ def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
         """The clock-to-output of the block RAM that starts the critical path (the only register path
         but the address flops' short one)."""
         run = subprocess.run(
-            [nextpnr, "--85k", "--package", "CABGA381", "--speed", "6", "--json", name]
+            [nextpnr, *get_board("ulx3s-85f").pnr_args, "--json", name]
             + ["--lpf-allow-unconstrained", "--freq", "200", "--timing-allow-fail"],
             cwd=tmp_path,
             capture_output=True,
@@ -173,7 +171,7 @@ def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
         assert m, "the critical path does not start at the table"
         return float(m.group(1))
 
-    assert ram_clock_to_out("noreg.json") > 5.0  # NOREG: 5.83 ns on an LFE5U -6
+    assert ram_clock_to_out(noreg.name) > 5.0  # NOREG: 5.83 ns on an LFE5U -6
     assert ram_clock_to_out("outreg.json") < 1.5  # OUTREG: 0.96 ns
 
 

@@ -25,20 +25,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from codesign.synth.yosys import cell_pins
+
 DATA_OUT_BITS = 18  # DOA0..DOA17, DOB0..DOB17
-
-
-def _loads(module: dict) -> dict[int, list[tuple[str, str]]]:
-    """Net bit -> [(cell, input port)] in `module`."""
-    loads: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for name, cell in module["cells"].items():
-        directions = cell.get("port_directions", {})
-        for port, bits in cell["connections"].items():
-            if directions.get(port) == "input":
-                for bit in bits:
-                    if isinstance(bit, int):
-                        loads[bit].append((name, port))
-    return loads
 
 
 def _port_bits(module: dict) -> set[int]:
@@ -121,7 +110,7 @@ def absorb_output_registers(netlist: dict) -> tuple[int, int]:
         if not rams:
             continue
         # (a data output bit belongs to one port, so converting a port leaves the others' loads as they were)
-        loads, module_ports = _loads(module), _port_bits(module)
+        loads, module_ports = cell_pins(module)[1], _port_bits(module)
         times = instances.get(module_name, 0)
         for name in rams:
             for side in ("A", "B"):

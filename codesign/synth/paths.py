@@ -18,7 +18,6 @@ import math
 import re
 import sys
 import tempfile
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from codesign.errors import CodesignError
 from codesign.synth.nextpnr import MAPPED_SUFFIX
 from codesign.synth.tools import require_tool, run_tool
+from codesign.synth.yosys import cell_pins
 
 # Cell delays (ns) as nextpnr-ecp5 prints them for LFE5U -6.
 FF_CLK_TO_Q = 0.52
@@ -143,18 +143,7 @@ def analyse(netlist: dict, top: str) -> list[Endpoint]:
             if isinstance(bit, int) and bit not in names:
                 names[bit] = f"{name}[{i}]" if len(net["bits"]) > 1 else name
 
-    drivers: dict[int, tuple[str, str]] = {}
-    sinks: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for cname, cell in cells.items():
-        dirs = cell.get("port_directions", {})
-        for port, bits in cell["connections"].items():
-            for bit in bits:
-                if not isinstance(bit, int):
-                    continue
-                if dirs.get(port) == "output":
-                    drivers[bit] = (cname, port)
-                elif dirs.get(port) == "input":
-                    sinks[bit].append((cname, port))
+    drivers, sinks = cell_pins(module)
 
     # arrival[bit] at the driver's output, with its LUT level count and the group it started from
     arrival: dict[int, tuple[float, int, str, int | None]] = {}  # ... and the input bit it came through

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +277,24 @@ def _yosys_stage(line: str) -> str | None:
     # "Executing SYNTH_ECP5 pass." / "2.3. Executing ABC9 pass." : the pass now running
     m = re.search(r"Executing (\S+)", line)
     return m.group(1) if m else None
+
+
+def cell_pins(module: dict) -> tuple[dict[int, tuple[str, str]], dict[int, list[tuple[str, str]]]]:
+    """A write_json module's net bits: bit -> its driver (cell, output port), and bit -> its loads
+    [(cell, input port)] (constant bits, "0"/"1"/"x", are left out)."""
+    drivers: dict[int, tuple[str, str]] = {}
+    loads: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for name, cell in module["cells"].items():
+        directions = cell.get("port_directions", {})
+        for port, bits in cell["connections"].items():
+            for bit in bits:
+                if not isinstance(bit, int):
+                    continue
+                if directions.get(port) == "output":
+                    drivers[bit] = (name, port)
+                elif directions.get(port) == "input":
+                    loads[bit].append((name, port))
+    return drivers, loads
 
 
 def top_ports(netlist: Path, top: str) -> dict[str, tuple[str, int]]:

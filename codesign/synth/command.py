@@ -21,6 +21,7 @@ from codesign.options import options_from_args
 from codesign.outputs import build_root
 from codesign.resources import ENGINE_FILE_LIST, RTL_DIR
 from codesign.synth.boards import BOARDS, Board, get_board
+from codesign.synth.ecp5_dspreg import DSP_REGS
 from codesign.synth.pll import PllConfig, ecp5_pll
 
 RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
@@ -64,6 +65,7 @@ def synthesize(
     bitstream: bool = True,
     route: bool = True,
     bram_outreg: bool = False,
+    dsp_regs: str | None = None,
     name: str | None = None,
     progress: bool = True,
     log=print,
@@ -77,7 +79,8 @@ def synthesize(
     None = when on PATH (Xilinx boards), False = never, True = required. `route=False` stops nextpnr after
     placement (a post-placement Fmax estimate, no bitstream: report.json's `routed` is false).
     `bram_outreg` (ECP5) moves the flops that take a block RAM read straight into the DP16KD's output
-    register before nextpnr (codesign.synth.ecp5_outreg).
+    register before nextpnr (codesign.synth.ecp5_outreg); `dsp_regs` (ECP5: "product" or "all") moves the
+    flops around the multipliers into the MULT18X18Ds' registers (codesign.synth.ecp5_dspreg).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -111,7 +114,9 @@ def synthesize(
             if vivado_exe is not None:
                 report = _vivado_flow(job, clock_port=clock_port, implement=vivado_implement)
             else:
-                report = _open_source_flow(job, bitstream=bitstream, route=route, bram_outreg=bram_outreg)
+                report = _open_source_flow(
+                    job, bitstream=bitstream, route=route, bram_outreg=bram_outreg, dsp_regs=dsp_regs
+                )
             if require_fit:
                 check_fit(report, board, stage)
         except CodesignError as exc:
@@ -216,7 +221,12 @@ def params_for_report(params: Mapping[str, object]) -> dict[str, object]:
 
 
 def _open_source_flow(
-    job: SynthJob, *, bitstream: bool, route: bool = True, bram_outreg: bool = False
+    job: SynthJob,
+    *,
+    bitstream: bool,
+    route: bool = True,
+    bram_outreg: bool = False,
+    dsp_regs: str | None = None,
 ) -> dict:
     """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, yosys
@@ -270,6 +280,7 @@ def _open_source_flow(
                 progress=progress,
                 route=route,
                 bram_outreg=bram_outreg,
+                dsp_regs=dsp_regs,
             )
             notes += pnr.notes
             details["pnr"] = {"mode": pnr.mode, "routed": route}
@@ -427,6 +438,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(5.8 -> 1.0 ns clock to output, same cycles; slower for the engine as it stands: README, Synthesis)",
     )
     parser.add_argument(
+        "--dsp-regs",
+        choices=DSP_REGS,
+        default=None,
+        help="ECP5: move the flops a multiply's product goes into (product), or its operands' flops too "
+        "(all), into the MULT18X18D's own registers (same cycles; Yosys leaves them unused)",
+    )
+    parser.add_argument(
         "--file-list",
         type=Path,
         default=ENGINE_FILE_LIST,
@@ -449,6 +467,7 @@ class SynthOptions:
     no_bitstream: bool = False
     no_route: bool = False
     bram_outreg: bool = False
+    dsp_regs: str | None = None  # None, "product" or "all"
     file_list: Path = ENGINE_FILE_LIST
     top: str = ENGINE_TOP
     out: Path | None = None  # parent folder of the output; default build/synth
@@ -466,6 +485,8 @@ class SynthOptions:
         if self.pes is not None:
             check_pes(self.pes)
         check_positive(self.clock, "--clock")
+        if self.dsp_regs not in (None, *DSP_REGS):
+            raise CodesignError(f"--dsp-regs {self.dsp_regs}: one of {', '.join(DSP_REGS)}")
         list_path = shipped_file_list(self.file_list)
         if not list_path.is_file():
             shipped = ", ".join(sorted(p.name for p in RTL_DIR.glob("*.f")))
@@ -520,6 +541,7 @@ def run_synth(spec, options: SynthOptions) -> dict:
             bitstream=not options.no_bitstream,
             route=not options.no_route,
             bram_outreg=options.bram_outreg,
+            dsp_regs=options.dsp_regs,
             name=f"{spec.name} ({image['num_pe']} PEs)",
             progress=not options.quiet,
             extra=extra,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.synth.boards import Board
+from codesign.synth.ecp5_dspreg import write_with_multiplier_registers
 from codesign.synth.ecp5_outreg import write_with_output_registers
 from codesign.synth.tools import prepare_tool, require_tool, run_tool, tool_path
 
@@ -245,12 +246,15 @@ def run_nextpnr(
     progress: bool = True,
     route: bool = True,
     bram_outreg: bool = False,
+    dsp_regs: str | None = None,
 ) -> PnrResult:
     """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow.
     route=False stops after placement (`--no-route`): Fmax is nextpnr's post-placement estimate (its
     routing delays are predicted, not routed) and there is no bitstream: minutes, not most of an hour.
     bram_outreg (ECP5): the flops that take a block RAM read straight move into its output register first
-    (codesign.synth.ecp5_outreg; nextpnr then reads netlist_pnr.json)."""
+    (codesign.synth.ecp5_outreg; nextpnr then reads netlist_pnr.json). dsp_regs (ECP5): "product" moves the
+    flops a multiplier's product goes into inside the MULT18X18D, "all" its operands' flops too
+    (codesign.synth.ecp5_dspreg)."""
     if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
         raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
     out_dir = Path(out_dir)
@@ -265,6 +269,13 @@ def run_nextpnr(
         notes.append(
             f"{n_flops} flip-flops after {n_ports} block RAM ports moved into their output registers"
         )
+    if dsp_regs and board.family == "ecp5":
+        operands = dsp_regs == "all"
+        netlist, (n_blocks, n_flops) = write_with_multiplier_registers(
+            netlist, out_dir / "netlist_pnr.json", operands
+        )
+        which = "operands and product" if operands else "product"
+        notes.append(f"{n_flops} flip-flops moved into the registers ({which}) of {n_blocks} MULT18X18D")
     argv = [exe, *board.pnr_args, "--json", tool_path(netlist, out_dir), "--report", "pnr_report.json"]
     argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
     argv += [] if route else ["--no-route"]

@@ -771,12 +771,18 @@ module sparse_lstm_engine #(
   // ---- element-wise units, one per PE (fed by R3) -----------------------------------------------------
   logic                        ew_valid;
   logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
-  logic [NumPe-1:0]            eo_valid;
+  // The units' outputs (uo_*) are registered once more here (eo_*) before anything reads them: the units
+  // sit by their PEs across the chip, and W1's prefix counts and list positions start from these flops.
+  logic [NumPe-1:0]            uo_valid, eo_valid;
+  logic [UNIT_WIDTH-1:0]       uo_unit [NumPe];
   logic [UNIT_WIDTH-1:0]       eo_unit [NumPe];
+  logic signed [CellWidth-1:0] uo_c [NumPe];
   logic signed [CellWidth-1:0] eo_c [NumPe];
+  logic signed [ActWidth-1:0]  uo_h [NumPe];
   logic signed [ActWidth-1:0]  eo_h [NumPe];
+  logic signed [ActWidth-1:0]  uo_hs [NumPe];
   logic signed [ActWidth-1:0]  eo_hs [NumPe];
-  logic [NumPe-1:0]            eo_h_nz, eo_hs_nz;  // eo_h[k] != 0, eo_hs[k] != 0 (flops of the units)
+  logic [NumPe-1:0]            uo_h_nz, uo_hs_nz, eo_h_nz, eo_hs_nz;  // eo_h[k] != 0, eo_hs[k] != 0
 
   assign ew_valid  = z_valid_q && (e_mat_q != MAT_HEAD);
   assign c_rd_idx  = CIDX_WIDTH'(32'(e_layer_q) * LU_MAX + 32'(z_unit_q));
@@ -823,13 +829,13 @@ module sparse_lstm_engine #(
         .in_z_i     (z_q[k]),
         .in_c_prev_i(c_prev),
         .in_unit_i  (z_unit_q),
-        .out_valid_o(eo_valid[k]),
-        .out_unit_o (eo_unit[k]),
-        .out_c_o    (eo_c[k]),
-        .out_h_o    (eo_h[k]),
-        .out_hs_o   (eo_hs[k]),
-        .out_h_nz_o (eo_h_nz[k]),
-        .out_hs_nz_o(eo_hs_nz[k]),
+        .out_valid_o(uo_valid[k]),
+        .out_unit_o (uo_unit[k]),
+        .out_c_o    (uo_c[k]),
+        .out_h_o    (uo_h[k]),
+        .out_hs_o   (uo_hs[k]),
+        .out_h_nz_o (uo_h_nz[k]),
+        .out_hs_nz_o(uo_hs_nz[k]),
         .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
         .tbl_sel_i  (tbl_we_tanh_q),
         .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
@@ -870,13 +876,13 @@ module sparse_lstm_engine #(
         .in_z_i     (z_q[k]),
         .in_c_prev_i(c_prev),
         .in_unit_i  (z_unit_q),
-        .out_valid_o(eo_valid[k]),
-        .out_unit_o (eo_unit[k]),
-        .out_c_o    (eo_c[k]),
-        .out_h_o    (eo_h[k]),
-        .out_hs_o   (eo_hs[k]),
-        .out_h_nz_o (eo_h_nz[k]),
-        .out_hs_nz_o(eo_hs_nz[k]),
+        .out_valid_o(uo_valid[k]),
+        .out_unit_o (uo_unit[k]),
+        .out_c_o    (uo_c[k]),
+        .out_h_o    (uo_h[k]),
+        .out_hs_o   (uo_hs[k]),
+        .out_h_nz_o (uo_h_nz[k]),
+        .out_hs_nz_o(uo_hs_nz[k]),
         .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
         .tbl_sel_i  (tbl_we_tanh_q),
         .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
@@ -890,6 +896,20 @@ module sparse_lstm_engine #(
         .xt_tanh_gate_data_i(xt_tg_data[k]),
         .xt_tanh_cell_data_i(xt_tc_data[k])
       );
+    end
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) eo_valid[k] <= 1'b0;
+      else eo_valid[k] <= uo_valid[k];
+    end
+    always_ff @(posedge clk_i) begin
+      if (uo_valid[k]) begin
+        eo_unit[k]  <= uo_unit[k];
+        eo_c[k]     <= uo_c[k];
+        eo_h[k]     <= uo_h[k];
+        eo_hs[k]    <= uo_hs[k];
+        eo_h_nz[k]  <= uo_h_nz[k];
+        eo_hs_nz[k] <= uo_hs_nz[k];
+      end
     end
     always_ff @(posedge clk_i) begin
       if (eo_valid[0]) begin

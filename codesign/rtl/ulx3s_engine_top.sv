@@ -177,9 +177,11 @@ module ulx3s_engine_top #(
   );
 
   // The parser takes bytes from a register, not from the FIFO's LUT RAM read (a 12.7 ns path when placed):
-  // one byte every two cycles at most, far above the UART's rate.
+  // one byte every two cycles at most, far above the UART's rate. The byte's decodes (the commands, a zero
+  // count) are registered with it, so the parser's next state starts from flags.
   logic       byte_valid_q;
   logic [7:0] byte_q;
+  logic       byte_frame_q, byte_end_q, byte_load_q, byte_perf_q, byte_zero_q;
   assign fifo_out_ready = !byte_valid_q;
   always_ff @(posedge clk or negedge rst_n) begin
     if (!rst_n) byte_valid_q <= 1'b0;
@@ -187,7 +189,14 @@ module ulx3s_engine_top #(
     else if (byte_ready) byte_valid_q <= 1'b0;
   end
   always_ff @(posedge clk) begin
-    if (!byte_valid_q) byte_q <= fifo_out_data;
+    if (!byte_valid_q) begin
+      byte_q       <= fifo_out_data;
+      byte_frame_q <= (fifo_out_data == CMD_FRAME);
+      byte_end_q   <= (fifo_out_data == CMD_END);
+      byte_load_q  <= (fifo_out_data == CMD_LOAD);
+      byte_perf_q  <= (fifo_out_data == CMD_PERF);
+      byte_zero_q  <= (fifo_out_data == 8'd0);
+    end
   end
   assign byte_valid = byte_valid_q;
   assign byte_data  = byte_q;
@@ -214,7 +223,7 @@ module ulx3s_engine_top #(
 
   logic                  end_pending_q;  // a sequence's last word is in, its logits not all out
   // 'P' waits for the logits of every sequence sent before it, so its counters include them
-  assign byte_ready = ((parse_q == P_CMD) && !(byte_data == CMD_PERF && end_pending_q))
+  assign byte_ready = ((parse_q == P_CMD) && !(byte_perf_q && end_pending_q))
                       || (parse_q == P_COUNT) || (parse_q == P_WORD) || (parse_q == P_LOAD);
   assign in_valid   = (parse_q == P_SEND);
   assign in_last    = cmd_end_q && (words_left_q == 8'd1);
@@ -235,25 +244,24 @@ module ulx3s_engine_top #(
     unique case (parse_q)
       P_CMD: begin
         if (byte_valid && byte_ready) begin
-          unique case (byte_data)
-            CMD_FRAME, CMD_END: begin
-              cmd_end_d = (byte_data == CMD_END);
-              parse_d   = P_COUNT;
-            end
-            CMD_LOAD: begin
-              bytes_left_d = 5'(LOAD_BYTES);
-              parse_d      = P_LOAD;
-            end
-            CMD_PERF: perf_set = 1'b1;
-            default:  bad_cmd = 1'b1;
-          endcase
+          if (byte_frame_q || byte_end_q) begin
+            cmd_end_d = byte_end_q;
+            parse_d   = P_COUNT;
+          end else if (byte_load_q) begin
+            bytes_left_d = 5'(LOAD_BYTES);
+            parse_d      = P_LOAD;
+          end else if (byte_perf_q) begin
+            perf_set = 1'b1;
+          end else begin
+            bad_cmd = 1'b1;
+          end
         end
       end
       P_COUNT: begin
         if (byte_valid) begin
           words_left_d = byte_data;
           bytes_left_d = 5'(IN_BYTES);
-          parse_d      = (byte_data == 8'd0) ? P_CMD : P_WORD;
+          parse_d      = byte_zero_q ? P_CMD : P_WORD;
         end
       end
       P_WORD: begin

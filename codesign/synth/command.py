@@ -66,6 +66,7 @@ def synthesize(
     route: bool = True,
     bram_outreg: bool = False,
     dsp_regs: str | None = None,
+    floorplan: bool = False,
     name: str | None = None,
     progress: bool = True,
     log=print,
@@ -80,7 +81,8 @@ def synthesize(
     placement (a post-placement Fmax estimate, no bitstream: report.json's `routed` is false).
     `bram_outreg` (ECP5) moves the flops that take a block RAM read straight into the DP16KD's output
     register before nextpnr (codesign.synth.ecp5_outreg); `dsp_regs` (ECP5: "product" or "all") moves the
-    flops around the multipliers into the MULT18X18Ds' registers (codesign.synth.ecp5_dspreg).
+    flops around the multipliers into the MULT18X18Ds' registers (codesign.synth.ecp5_dspreg); `floorplan`
+    (ECP5) locks the engine lanes' block RAMs and multipliers into regions (codesign.synth.ecp5_floorplan).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -115,7 +117,12 @@ def synthesize(
                 report = _vivado_flow(job, clock_port=clock_port, implement=vivado_implement)
             else:
                 report = _open_source_flow(
-                    job, bitstream=bitstream, route=route, bram_outreg=bram_outreg, dsp_regs=dsp_regs
+                    job,
+                    bitstream=bitstream,
+                    route=route,
+                    bram_outreg=bram_outreg,
+                    dsp_regs=dsp_regs,
+                    floorplan=floorplan,
                 )
             if require_fit:
                 check_fit(report, board, stage)
@@ -227,6 +234,7 @@ def _open_source_flow(
     route: bool = True,
     bram_outreg: bool = False,
     dsp_regs: str | None = None,
+    floorplan: bool = False,
 ) -> dict:
     """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, yosys
@@ -281,6 +289,7 @@ def _open_source_flow(
                 route=route,
                 bram_outreg=bram_outreg,
                 dsp_regs=dsp_regs,
+                floorplan_top=job.top if floorplan else None,
             )
             notes += pnr.notes
             details["pnr"] = {"mode": pnr.mode, "routed": route}
@@ -445,6 +454,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(all), into the MULT18X18D's own registers (same cycles; Yosys leaves them unused)",
     )
     parser.add_argument(
+        "--no-floorplan",
+        action="store_true",
+        help="ECP5: leave the engine's block RAMs and multipliers to the placer (by default each lane's, "
+        "PE k and element-wise unit k, are locked into a region of their own)",
+    )
+    parser.add_argument(
         "--file-list",
         type=Path,
         default=ENGINE_FILE_LIST,
@@ -468,6 +483,7 @@ class SynthOptions:
     no_route: bool = False
     bram_outreg: bool = False
     dsp_regs: str | None = None  # None, "product" or "all"
+    no_floorplan: bool = False
     file_list: Path = ENGINE_FILE_LIST
     top: str = ENGINE_TOP
     out: Path | None = None  # parent folder of the output; default build/synth
@@ -542,6 +558,7 @@ def run_synth(spec, options: SynthOptions) -> dict:
             route=not options.no_route,
             bram_outreg=options.bram_outreg,
             dsp_regs=options.dsp_regs,
+            floorplan=not options.no_floorplan,
             name=f"{spec.name} ({image['num_pe']} PEs)",
             progress=not options.quiet,
             extra=extra,

@@ -20,6 +20,7 @@ from pathlib import Path
 from codesign.errors import CodesignError
 from codesign.synth.boards import Board
 from codesign.synth.ecp5_dspreg import write_with_multiplier_registers
+from codesign.synth.ecp5_floorplan import load_sites, write_floorplanned
 from codesign.synth.ecp5_outreg import write_with_output_registers
 from codesign.synth.tools import prepare_tool, require_tool, run_tool, tool_path
 
@@ -247,6 +248,7 @@ def run_nextpnr(
     route: bool = True,
     bram_outreg: bool = False,
     dsp_regs: str | None = None,
+    floorplan_top: str | None = None,
 ) -> PnrResult:
     """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow.
     route=False stops after placement (`--no-route`): Fmax is nextpnr's post-placement estimate (its
@@ -254,7 +256,8 @@ def run_nextpnr(
     bram_outreg (ECP5): the flops that take a block RAM read straight move into its output register first
     (codesign.synth.ecp5_outreg; nextpnr then reads netlist_pnr.json). dsp_regs (ECP5): "product" moves the
     flops a multiplier's product goes into inside the MULT18X18D, "all" its operands' flops too
-    (codesign.synth.ecp5_dspreg)."""
+    (codesign.synth.ecp5_dspreg). floorplan_top (ECP5): flatten the netlist from that top module and lock
+    the engine lanes' block RAMs and multipliers into regions of their own (codesign.synth.ecp5_floorplan)."""
     if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
         raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
     out_dir = Path(out_dir)
@@ -276,6 +279,18 @@ def run_nextpnr(
         )
         which = "operands and product" if operands else "product"
         notes.append(f"{n_flops} flip-flops moved into the registers ({which}) of {n_blocks} MULT18X18D")
+    if floorplan_top and board.family == "ecp5":
+        try:
+            sites = load_sites(board)
+        except CodesignError as exc:
+            notes.append(f"no floorplan: {exc}")
+        else:
+            plan = write_floorplanned(netlist, floorplan_top, sites, out_dir / "netlist_pnr.json")
+            netlist = plan.netlist
+            notes.append(
+                f"floorplan: {plan.blocks} block RAMs and multipliers locked in the regions of "
+                f"{plan.lanes} lanes; {plan.resets} flop resets straight from their source (no inverter LUT)"
+            )
     argv = [exe, *board.pnr_args, "--json", tool_path(netlist, out_dir), "--report", "pnr_report.json"]
     argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
     argv += [] if route else ["--no-route"]

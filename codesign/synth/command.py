@@ -82,7 +82,8 @@ def synthesize(
     `bram_outreg` (ECP5) moves the flops that take a block RAM read straight into the DP16KD's output
     register before nextpnr (codesign.synth.ecp5_outreg); `dsp_regs` (ECP5: "product" or "all") moves the
     flops around the multipliers into the MULT18X18Ds' registers (codesign.synth.ecp5_dspreg); `floorplan`
-    (ECP5) locks the engine lanes' block RAMs and multipliers into regions (codesign.synth.ecp5_floorplan).
+    (ECP5) locks the engine lanes' block RAMs and multipliers into regions (codesign.synth.ecp5_floorplan)
+    and folds the flops' reset inverters (codesign.synth.ecp5_lsr).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -456,8 +457,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-floorplan",
         action="store_true",
-        help="ECP5: leave the engine's block RAMs and multipliers to the placer (by default each lane's, "
-        "PE k and element-wise unit k, are locked into a region of their own)",
+        help="ECP5: leave the engine's block RAMs and multipliers to the placer and the netlist as Yosys "
+        "wrote it (by default each lane's, PE k and element-wise unit k, are locked into a region of their "
+        "own, and the flops' reset inverters are folded into the flops)",
     )
     parser.add_argument(
         "--file-list",

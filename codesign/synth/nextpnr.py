@@ -256,8 +256,9 @@ def run_nextpnr(
     bram_outreg (ECP5): the flops that take a block RAM read straight move into its output register first
     (codesign.synth.ecp5_outreg; nextpnr then reads netlist_pnr.json). dsp_regs (ECP5): "product" moves the
     flops a multiplier's product goes into inside the MULT18X18D, "all" its operands' flops too
-    (codesign.synth.ecp5_dspreg). floorplan_top (ECP5): flatten the netlist from that top module and lock
-    the engine lanes' block RAMs and multipliers into regions of their own (codesign.synth.ecp5_floorplan)."""
+    (codesign.synth.ecp5_dspreg). floorplan_top (ECP5): flatten the netlist from that top module, fold its
+    reset inverters into the flops (codesign.synth.ecp5_lsr) and lock the engine lanes' block RAMs and
+    multipliers into regions of their own (codesign.synth.ecp5_floorplan)."""
     if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
         raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
     out_dir = Path(out_dir)

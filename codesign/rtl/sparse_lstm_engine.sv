@@ -771,7 +771,7 @@ module sparse_lstm_engine #(
   // ---- element-wise units, one per PE (fed by R3) -----------------------------------------------------
   logic                        ew_valid;
   logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
-  // The units' outputs (uo_*) are registered once more here (eo_*) before anything reads them: the units
+  // W0: the units' outputs (uo_*) are registered once more here (eo_*) before anything reads them: the units
   // sit by their PEs across the chip, and W1's prefix counts and list positions start from these flops.
   logic [NumPe-1:0]            uo_valid, eo_valid;
   logic [UNIT_WIDTH-1:0]       uo_unit [NumPe];

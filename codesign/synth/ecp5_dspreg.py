@@ -28,8 +28,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codesign.synth.ecp5_outreg import _instance_counts, _port_bits
-from codesign.synth.yosys import cell_pins
+from codesign.synth.yosys import cell_pins, instance_counts, port_bits
 
 DSP_REGS = ("product", "all")  # what `codesign synth --dsp-regs` moves: the product's flops, or all three
 OPERAND_BITS = 18  # A0..A17, B0..B17
@@ -136,14 +135,14 @@ def absorb_multiplier_registers(netlist: dict, operands: bool = True) -> tuple[i
     (blocks changed, flops removed) over every instance in the design. operands=False moves the product's
     flops only (the operands' flops stay in the fabric, free to sit between their logic and the block)."""
     blocks = removed = 0
-    instances = _instance_counts(netlist)
+    instances = instance_counts(netlist)
     for module_name, module in netlist["modules"].items():
         cells = module.get("cells", {})
         dsps = [n for n, cell in cells.items() if cell["type"] == "MULT18X18D" and _unregistered(cell)]
         if not dsps:
             continue
         drivers, loads = cell_pins(module)
-        module_ports = _port_bits(module)
+        module_ports = port_bits(module)
         # Output flops first: one that also feeds a block (a product multiplied again) stays a flop there,
         # since its D net is about to lose its driver.
         outputs = {n: _output_group(module, n, loads, module_ports) for n in dsps}

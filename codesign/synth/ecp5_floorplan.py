@@ -29,6 +29,7 @@ from codesign.errors import CodesignError
 from codesign.synth.boards import Board, get_board
 from codesign.synth.ecp5_lsr import fold_reset_inverters
 from codesign.synth.tools import require_tool, run_tool, tool_path
+from codesign.synth.yosys import port_bits
 
 SITES_DIR = Path(__file__).parent / "sites"
 HARD_BLOCKS = ("DP16KD", "MULT18X18D")
@@ -138,8 +139,7 @@ def write_floorplanned(
     flat = flatten(netlist, top, out, progress)
     data = json.loads(flat.read_text())
     module = data["modules"][top]
-    ports = {b for p in module["ports"].values() for b in p["bits"] if isinstance(b, int)}
-    resets = fold_reset_inverters(module, ports)
+    resets = fold_reset_inverters(module, port_bits(module))
     placed = plan(module, sites)
     for name, bel in placed.items():
         module["cells"][name].setdefault("attributes", {})["BEL"] = bel

@@ -22,16 +22,11 @@ output register with OCE = 1 does exactly that, inside the block RAM.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 
-from codesign.synth.yosys import cell_pins
+from codesign.synth.yosys import cell_pins, instance_counts, port_bits
 
 DATA_OUT_BITS = 18  # DOA0..DOA17, DOB0..DOB17
-
-
-def _port_bits(module: dict) -> set[int]:
-    return {b for p in module.get("ports", {}).values() for b in p["bits"] if isinstance(b, int)}
 
 
 def _flop_takes_port(ff: dict, clock: list) -> bool:
@@ -80,37 +75,17 @@ def _convert_port(module: dict, name: str, side: str, loads, module_ports: set[i
     return len(flops)
 
 
-def _instance_counts(netlist: dict) -> dict[str, int]:
-    """How many times each module is instantiated under the top module(s) (attribute `top`)."""
-    modules = netlist["modules"]
-    children = {
-        name: [c["type"] for c in m.get("cells", {}).values() if c["type"] in modules]
-        for name, m in modules.items()
-    }
-    counts: dict[str, int] = defaultdict(int)
-
-    def visit(name: str, times: int) -> None:
-        counts[name] += times
-        for child in children[name]:
-            visit(child, times)
-
-    for name, m in modules.items():
-        if int(str(m.get("attributes", {}).get("top", "0")), 2):
-            visit(name, 1)
-    return counts
-
-
 def absorb_output_registers(netlist: dict) -> tuple[int, int]:
     """Convert every DP16KD port that qualifies (module docstring), in place: (ports, flops absorbed) over
     every instance in the design."""
     ports = flops = 0
-    instances = _instance_counts(netlist)
+    instances = instance_counts(netlist)
     for module_name, module in netlist["modules"].items():
         rams = [n for n, cell in module.get("cells", {}).items() if cell["type"] == "DP16KD"]
         if not rams:
             continue
         # (a data output bit belongs to one port, so converting a port leaves the others' loads as they were)
-        loads, module_ports = cell_pins(module)[1], _port_bits(module)
+        loads, module_ports = cell_pins(module)[1], port_bits(module)
         times = instances.get(module_name, 0)
         for name in rams:
             for side in ("A", "B"):

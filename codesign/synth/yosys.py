@@ -297,6 +297,31 @@ def cell_pins(module: dict) -> tuple[dict[int, tuple[str, str]], dict[int, list[
     return drivers, loads
 
 
+def port_bits(module: dict) -> set[int]:
+    """The net bits of a write_json module's ports (what the module's parent may read or drive)."""
+    return {b for p in module.get("ports", {}).values() for b in p["bits"] if isinstance(b, int)}
+
+
+def instance_counts(netlist: dict) -> dict[str, int]:
+    """How many times each module is instantiated under the top module(s) (attribute `top`)."""
+    modules = netlist["modules"]
+    children = {
+        name: [c["type"] for c in m.get("cells", {}).values() if c["type"] in modules]
+        for name, m in modules.items()
+    }
+    counts: dict[str, int] = defaultdict(int)
+
+    def visit(name: str, times: int) -> None:
+        counts[name] += times
+        for child in children[name]:
+            visit(child, times)
+
+    for name, m in modules.items():
+        if int(str(m.get("attributes", {}).get("top", "0")), 2):
+            visit(name, 1)
+    return counts
+
+
 def top_ports(netlist: Path, top: str) -> dict[str, tuple[str, int]]:
     modules = json.loads(Path(netlist).read_text())["modules"]
     module = modules.get(top)

@@ -2,11 +2,13 @@
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from codesign.synth.tools import find_tool, prepare_tool
+from codesign.synth.boards import get_board
+from codesign.synth.tools import find_tool, prepare_tool, tool_path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -29,6 +31,39 @@ def yowasp_tools():
         # one process at a time (xdist workers start together): a cold YoWASP cache is written unsafely
         prepare_tool(path, log=print)
     return paths
+
+
+class Ecp5Tools:
+    """Yosys synth_ecp5 and nextpnr-ecp5 (the ulx3s-85f's device, no pins) on small test designs, each run in
+    the design's folder (YoWASP's sandbox: paths relative to it)."""
+
+    def __init__(self, yosys: str, nextpnr: str):
+        self.yosys, self.nextpnr = yosys, nextpnr
+
+    def synth(self, folder: Path, top: str, source: str, *files: Path) -> Path:
+        """`source` (module `top`, reading `files`) through synth_ecp5 into folder/<top>.json."""
+        (folder / f"{top}.sv").write_text(source)
+        reads = " ".join([tool_path(f, folder) for f in files] + [f"{top}.sv"])
+        script = f"read_verilog -sv {reads}; synth_ecp5 -top {top}; write_json {top}.json"
+        subprocess.run([self.yosys, "-q", "-p", script], cwd=folder, check=True)
+        return folder / f"{top}.json"
+
+    def pnr(self, folder: Path, netlist: str, *args: str) -> str:
+        """nextpnr on folder/`netlist` with `args` (timing failures allowed): its log."""
+        run = subprocess.run(
+            [self.nextpnr, *get_board("ulx3s-85f").pnr_args, "--json", netlist]
+            + ["--lpf-allow-unconstrained", "--timing-allow-fail", *args],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        return run.stdout + run.stderr
+
+
+@pytest.fixture(scope="session")
+def ecp5(yowasp_tools) -> Ecp5Tools:
+    return Ecp5Tools(*yowasp_tools)
 
 
 @pytest.fixture

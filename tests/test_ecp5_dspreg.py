@@ -3,12 +3,10 @@ cycles), what they cannot stand in for is left alone, and nextpnr times the bloc
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from codesign.synth.boards import get_board
 from codesign.synth.ecp5_dspreg import absorb_multiplier_registers
 
 # A registered multiply with an enable per register, and a flop after it (the product is added to).
@@ -44,19 +42,10 @@ endmodule
 """
 
 
-def synth_ecp5(yosys: str, folder: Path, top: str, source: str) -> Path:
-    (folder / f"{top}.sv").write_text(source)
-    script = f"read_verilog -sv {top}.sv; synth_ecp5 -top {top}; write_json {top}.json"
-    subprocess.run([yosys, "-q", "-p", script], cwd=folder, check=True)
-    return folder / f"{top}.json"
-
-
 @pytest.fixture(scope="module")
-def netlists(yowasp_tools, tmp_path_factory) -> dict[str, Path]:
+def netlists(ecp5, tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("dspreg")
-    return {
-        top: synth_ecp5(yowasp_tools[0], folder, top, src) for top, src in (("mul", MUL), ("shared", SHARED))
-    }
+    return {top: ecp5.synth(folder, top, src) for top, src in (("mul", MUL), ("shared", SHARED))}
 
 
 def cells(design: dict, top: str, kind: str) -> dict[str, dict]:
@@ -159,23 +148,14 @@ def test_a_product_bit_read_beside_its_flop_keeps_the_output_flops(netlists, whe
     assert "REG_OUTPUT_CLK" not in dsp["parameters"]
 
 
-def test_nextpnr_times_the_block_from_its_registers(yowasp_tools, netlists, tmp_path):
-    nextpnr = yowasp_tools[1]
+def test_nextpnr_times_the_block_from_its_registers(ecp5, netlists, tmp_path):
     design = json.loads(netlists["mul"].read_text())
     (tmp_path / "plain.json").write_text(json.dumps(design))  # (YoWASP sees only its working folder)
     absorb_multiplier_registers(design)
     (tmp_path / "registered.json").write_text(json.dumps(design))
 
     def route(netlist: str) -> str:
-        run = subprocess.run(
-            [nextpnr, *get_board("ulx3s-85f").pnr_args, "--json", netlist]
-            + ["--lpf-allow-unconstrained", "--freq", "200", "--timing-allow-fail"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-        )
-        assert run.returncode == 0, run.stderr[-2000:]
-        return run.stdout + run.stderr
+        return ecp5.pnr(tmp_path, netlist, "--freq", "200")
 
     def fmax(log: str) -> float:
         return float(re.findall(r"Max frequency for clock .*?: ([\d.]+) MHz", log)[-1])

@@ -3,7 +3,6 @@ centre (no site twice), the netlist is flattened so shared modules' blocks get s
 places them there, and the shipped site list is what nextpnr's placement of a full design reports."""
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,25 +79,16 @@ endmodule
 """
 
 
-def test_shared_modules_are_flattened_and_nextpnr_places_the_blocks_there(yowasp_tools, tmp_path):
-    yosys, nextpnr = yowasp_tools
-    (tmp_path / "lanes.sv").write_text(LANES)
-    script = "read_verilog -sv lanes.sv; synth_ecp5 -top lanes; write_json lanes.json"
-    subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, check=True)
-    fp = write_floorplanned(tmp_path / "lanes.json", "lanes", load_sites(BOARD), tmp_path / "fp.json")
+def test_shared_modules_are_flattened_and_nextpnr_places_the_blocks_there(ecp5, tmp_path):
+    fp = write_floorplanned(
+        ecp5.synth(tmp_path, "lanes", LANES), "lanes", load_sites(BOARD), tmp_path / "fp.json"
+    )
     out, lanes, blocks = fp.netlist, fp.lanes, fp.blocks
     assert (lanes, blocks) == (2, 4)  # per lane one DP16KD and one MULT18X18D, each with its own site
     top = json.loads(out.read_text())["modules"]["lanes"]
     wanted = {n: c["attributes"]["BEL"] for n, c in top["cells"].items() if "BEL" in c.get("attributes", {})}
     assert len(wanted) == 4 and len(set(wanted.values())) == 4
-    run = subprocess.run(
-        [nextpnr, *BOARD.pnr_args, "--json", out.name, "--lpf-allow-unconstrained", "--no-route"]
-        + ["--write", "placed.json", "--freq", "50", "--timing-allow-fail"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
+    ecp5.pnr(tmp_path, out.name, "--no-route", "--write", "placed.json", "--freq", "50")
     (placed,) = json.loads((tmp_path / "placed.json").read_text())["modules"].values()
     assert {n: placed["cells"][n]["attributes"]["NEXTPNR_BEL"] for n in wanted} == wanted
 

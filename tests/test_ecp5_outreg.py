@@ -5,14 +5,11 @@ its output register."""
 import copy
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from codesign.synth.boards import get_board
 from codesign.synth.ecp5_outreg import absorb_output_registers
-from codesign.synth.tools import tool_path
 
 RTL = (
     Path(__file__).resolve().parents[1] / "codesign" / "rtl"
@@ -44,20 +41,9 @@ endmodule
 """
 
 
-def synth_ecp5(yosys: str, folder: Path, top: str, source: str) -> Path:
-    """`source` (module `top`, reading act_table) through Yosys synth_ecp5 into folder/<top>.json."""
-    (folder / f"{top}.sv").write_text(source)
-    script = (
-        f"read_verilog -sv {tool_path(RTL / 'act_table.sv', folder)} {top}.sv; "
-        f"synth_ecp5 -top {top}; write_json {top}.json"
-    )
-    subprocess.run([yosys, "-q", "-p", script], cwd=folder, check=True)
-    return folder / f"{top}.json"
-
-
 @pytest.fixture(scope="module")
-def netlist(yowasp_tools, tmp_path_factory) -> Path:
-    return synth_ecp5(yowasp_tools[0], tmp_path_factory.mktemp("outreg"), "three_reads", SOURCE)
+def netlist(ecp5, tmp_path_factory) -> Path:
+    return ecp5.synth(tmp_path_factory.mktemp("outreg"), "three_reads", SOURCE, RTL / "act_table.sv")
 
 
 def rams(design: dict) -> dict[str, dict]:
@@ -149,9 +135,8 @@ def test_a_port_read_outside_its_module_is_left_alone(netlist):
     assert module["cells"][name]["parameters"]["REGMODE_B"] == "NOREG"
 
 
-def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
-    yosys, nextpnr = yowasp_tools
-    noreg = synth_ecp5(yosys, tmp_path, "plain_read", PLAIN)
+def test_nextpnr_times_the_output_register(ecp5, tmp_path):
+    noreg = ecp5.synth(tmp_path, "plain_read", PLAIN, RTL / "act_table.sv")
     design = json.loads(noreg.read_text())
     assert absorb_output_registers(design) == (3, 25)
     (tmp_path / "outreg.json").write_text(json.dumps(design))
@@ -159,15 +144,8 @@ def test_nextpnr_times_the_output_register(yowasp_tools, tmp_path):
     def ram_clock_to_out(name: str) -> float:
         """The clock-to-output of the block RAM that starts the critical path (the only register path
         but the address flops' short one)."""
-        run = subprocess.run(
-            [nextpnr, *get_board("ulx3s-85f").pnr_args, "--json", name]
-            + ["--lpf-allow-unconstrained", "--freq", "200", "--timing-allow-fail"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-        )
-        assert run.returncode == 0, run.stderr[-2000:]
-        m = re.search(r"clk-to-q\s+([\d.]+)\s+[\d.]+\s+Source u_plain\.\S+\.DO", run.stdout + run.stderr)
+        log = ecp5.pnr(tmp_path, name, "--freq", "200")
+        m = re.search(r"clk-to-q\s+([\d.]+)\s+[\d.]+\s+Source u_plain\.\S+\.DO", log)
         assert m, "the critical path does not start at the table"
         return float(m.group(1))
 

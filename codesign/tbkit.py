@@ -54,11 +54,6 @@ async def collect_eltwise(dut, units: int) -> dict[int, tuple[int, int, int]]:
                 dut.out_h_o.value.to_signed(),
                 dut.out_hs_o.value.to_signed(),
             )
-            # the non-zero flags (the engine's list flags) must say what the values say
-            assert int(dut.out_h_nz_o.value) == (h != 0), f"out_h_nz_o {int(dut.out_h_nz_o.value)} for h {h}"
-            assert int(dut.out_hs_nz_o.value) == (hs != 0), (
-                f"out_hs_nz_o {int(dut.out_hs_nz_o.value)} for hs {hs}"
-            )
             got[int(dut.out_unit_o.value)] = (c, h, hs)
     return got
 

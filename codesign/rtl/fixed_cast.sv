@@ -14,8 +14,7 @@ module fixed_cast #(
   parameter int unsigned Round    = 1  // 0 AP_TRN, 1 AP_RND, 2 AP_RND_CONV
 ) (
   input  logic signed [InWidth-1:0]  in_i,
-  output logic signed [OutWidth-1:0] out_o,
-  output logic                       zero_o  // out_o == 0, without the increment and the range check
+  output logic signed [OutWidth-1:0] out_o
 );
   localparam int SHIFT = InFrac - OutFrac;  // > 0: drop SHIFT low bits; < 0: append zeros
   localparam int unsigned UP = (SHIFT < 0) ? -SHIFT : 0;
@@ -59,9 +58,6 @@ module fixed_cast #(
   assign negative = floored[EXT-1];
   assign low      = floored[OutWidth-1:0];
   assign at_max   = (low == OUT_MAX);
-
-  // 0 comes only from a floored 0 not rounded up, or a floored -1 rounded up (a clamp is never 0)
-  assign zero_o = round_bit ? (&floored) : !(|floored);
 
   always_comb begin
     if (!fits) out_o = negative ? OUT_MIN : OUT_MAX;

@@ -36,8 +36,6 @@
 // same timing; tbl_* are then unused.
 // Reset: asynchronous, active low.
 `default_nettype none
-// (fixed_cast's zero flag is read only from the state cast: the other casts leave it open)
-/* verilator lint_off PINCONNECTEMPTY */
 
 module gru_eltwise #(
   parameter int unsigned ZWidth       = 40,
@@ -77,8 +75,6 @@ module gru_eltwise #(
   output      logic signed [CellWidth-1:0] out_c_o,
   output      logic signed [ActWidth-1:0]  out_h_o,
   output      logic signed [ActWidth-1:0]  out_hs_o,
-  output      logic                        out_h_nz_o,   // out_h_o != 0, registered with it (the engine's list flags)
-  output      logic                        out_hs_nz_o,  // out_hs_o != 0
   input  wire logic                        tbl_we_i,
   input  wire logic                        tbl_sel_i,
   input  wire logic [TableInWidth-1:0]     tbl_addr_i,
@@ -151,8 +147,7 @@ module gru_eltwise #(
     .Round   (0)
   ) u_cast_z (
     .in_i  (in_z_i),
-    .out_o (z_addr),
-    .zero_o()
+    .out_o (z_addr)
   );
 
   logic                        t_valid_q;
@@ -237,8 +232,7 @@ module gru_eltwise #(
     .Round   (0)
   ) u_cast_s (
     .in_i  (u_sum_q),
-    .out_o (s_addr),
-    .zero_o()
+    .out_o (s_addr)
   );
 
   // ---- cycle 6: tanh(a) table read ----------------------------------------------------------------------
@@ -290,7 +284,6 @@ module gru_eltwise #(
   logic signed [H_WIDTH-1:0]     h_sum, h_rest;
   logic signed [ActWidth-1:0]    h_new, hs_new;
   logic signed [CellWidth-1:0]   hs_cell;
-  logic                          hs_zero;  // hs_cell == 0
   // (1 - z) * TanhStep on the (1 - z) x gate grid is (1 - z) shifted left (TanhStep a power of two)
   assign u_up   = (U_WIDTH'(e_zh_q) <<< (H_FRAC - ZH_FRAC))
                 + ((U_WIDTH'(e_omz_q) <<< TANH_SHIFT) <<< (H_FRAC - MB_FRAC));
@@ -305,8 +298,7 @@ module gru_eltwise #(
     .Round   (0)
   ) u_cast_h (
     .in_i  (h_sum),
-    .out_o (h_new),
-    .zero_o()
+    .out_o (h_new)
   );
   fixed_cast #(
     .InWidth (H_WIDTH),
@@ -316,8 +308,7 @@ module gru_eltwise #(
     .Round   (CellRound)
   ) u_cast_hs (
     .in_i  (h_sum),
-    .out_o (hs_cell),
-    .zero_o(hs_zero)
+    .out_o (hs_cell)
   );
   fixed_cast #(  // exact: act holds the cell type
     .InWidth (CellWidth),
@@ -327,15 +318,13 @@ module gru_eltwise #(
     .Round   (0)
   ) u_cast_hs_act (
     .in_i  (hs_cell),
-    .out_o (hs_new),
-    .zero_o()
+    .out_o (hs_new)
   );
 
   logic                        out_valid_q;
   logic [UnitWidth-1:0]        out_unit_q;
   logic signed [CellWidth-1:0] out_c_q;
   logic signed [ActWidth-1:0]  out_h_q, out_hs_q;
-  logic                        out_h_nz_q, out_hs_nz_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -434,8 +423,6 @@ module gru_eltwise #(
       out_c_q    <= hs_cell;
       out_h_q    <= h_new;
       out_hs_q   <= hs_new;
-      out_h_nz_q  <= (h_new != '0);
-      out_hs_nz_q <= !hs_zero;  // (hs_new != 0: act holds the cell type exactly)
     end
   end
 
@@ -444,9 +431,6 @@ module gru_eltwise #(
   assign out_c_o     = out_c_q;
   assign out_h_o     = out_h_q;
   assign out_hs_o    = out_hs_q;
-  assign out_h_nz_o  = out_h_nz_q;
-  assign out_hs_nz_o = out_hs_nz_q;
 endmodule
-/* verilator lint_on PINCONNECTEMPTY */
 
 `default_nettype wire

@@ -27,8 +27,6 @@
 // unit) into one set of flops fanning out to every unit across the chip.
 (* keep_hierarchy *)
 `default_nettype none
-// (fixed_cast's zero flag is read only from the state cast: the other casts leave it open)
-/* verilator lint_off PINCONNECTEMPTY */
 
 module lstm_eltwise #(
   parameter int unsigned ZWidth       = 40,
@@ -68,8 +66,6 @@ module lstm_eltwise #(
   output logic signed [CellWidth-1:0] out_c_o,
   output logic signed [ActWidth-1:0]  out_h_o,
   output logic signed [ActWidth-1:0]  out_hs_o,
-  output logic                        out_h_nz_o,   // out_h_o != 0, registered with it (the engine's list flags)
-  output logic                        out_hs_nz_o,  // out_hs_o != 0
   input  logic                        tbl_we_i,
   input  logic                        tbl_sel_i,
   input  logic [TableInWidth-1:0]     tbl_addr_i,
@@ -127,8 +123,7 @@ module lstm_eltwise #(
     .Round   (0)
   ) u_cast_z (
     .in_i  (in_z_i),
-    .out_o (z_addr),
-    .zero_o()
+    .out_o (z_addr)
   );
 
   logic                        t_valid_q;
@@ -231,8 +226,7 @@ module lstm_eltwise #(
     .Round   (CellRound)
   ) u_cast_c (
     .in_i  (u_sum_q),
-    .out_o (c_new),
-    .zero_o()
+    .out_o (c_new)
   );
   fixed_cast #(
     .InWidth (SUM_WIDTH),
@@ -242,8 +236,7 @@ module lstm_eltwise #(
     .Round   (0)
   ) u_cast_s (
     .in_i  (u_sum_q),
-    .out_o (s_addr),
-    .zero_o()
+    .out_o (s_addr)
   );
 
   // ---- cycle 6: tanh(s) table read ------------------------------------------------------------------------
@@ -290,18 +283,10 @@ module lstm_eltwise #(
   logic [TableWidth-1:0]         e_tanh_q;
   logic signed [OH_WIDTH-1:0]    m_ob_q, oh;
   logic                          m_up_q;
-  // h_t = o * (base + (up ? TanhStep : 0)) exactly (oh below), so h_t == 0 iff o == 0 or that level is 0:
-  // registered beside the product, the non-zero flag needs no zero test after oh's add
-  logic                          m_hz_q;
-  // the level's two zero tests compare the entry's base with constants beside the offset compare, then a
-  // select (not the compare, then an add, then a zero test: 4 carry cells fewer per unit)
-  logic                          e_past, e_base_zero, e_up_zero;
-  assign e_past      = (e_low_q >= e_tanh_q[TableWidth-1:GateWidth]);
-  assign e_base_zero = (e_tanh_q[GateWidth-1:0] == '0);  // base == 0
-  assign e_up_zero   = (32'($signed(e_tanh_q[GateWidth-1:0])) == -(32'sd1 <<< TANH_SHIFT));  // base + step == 0
+  logic                          e_past;
+  assign e_past = (e_low_q >= e_tanh_q[TableWidth-1:GateWidth]);
   logic signed [ActWidth-1:0]    h_new, hs_new;
   logic signed [CellWidth-1:0]   hs_cell;
-  logic                          hs_zero;  // hs_cell == 0
   assign oh = m_ob_q + (m_up_q ? (OH_WIDTH'(m_o_q) <<< TANH_SHIFT) : '0);
   // Exact: act holds the product grid and |h| < 1 (no rounding, no saturation happens).
   fixed_cast #(
@@ -312,8 +297,7 @@ module lstm_eltwise #(
     .Round   (0)
   ) u_cast_h (
     .in_i  (oh),
-    .out_o (h_new),
-    .zero_o()
+    .out_o (h_new)
   );
   fixed_cast #(
     .InWidth (OH_WIDTH),
@@ -323,8 +307,7 @@ module lstm_eltwise #(
     .Round   (CellRound)
   ) u_cast_hs (
     .in_i  (oh),
-    .out_o (hs_cell),
-    .zero_o(hs_zero)
+    .out_o (hs_cell)
   );
   fixed_cast #(  // exact: act holds the cell type
     .InWidth (CellWidth),
@@ -334,15 +317,13 @@ module lstm_eltwise #(
     .Round   (0)
   ) u_cast_hs_act (
     .in_i  (hs_cell),
-    .out_o (hs_new),
-    .zero_o()
+    .out_o (hs_new)
   );
 
   logic                        out_valid_q;
   logic [UnitWidth-1:0]        out_unit_q;
   logic signed [CellWidth-1:0] out_c_q;
   logic signed [ActWidth-1:0]  out_h_q, out_hs_q;
-  logic                        out_h_nz_q, out_hs_nz_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -435,7 +416,6 @@ module lstm_eltwise #(
     if (e_valid_q) begin
       m_ob_q   <= e_o_q * $signed(e_tanh_q[GateWidth-1:0]);
       m_up_q   <= e_past;
-      m_hz_q   <= (e_o_q == '0) || (e_past ? e_up_zero : e_base_zero);
       m_o_q    <= e_o_q;
       m_c_q    <= e_c_q;
       m_unit_q <= e_unit_q;
@@ -445,8 +425,6 @@ module lstm_eltwise #(
       out_c_q    <= m_c_q;
       out_h_q    <= h_new;
       out_hs_q   <= hs_new;
-      out_h_nz_q  <= !m_hz_q;  // (h_new != 0)
-      out_hs_nz_q <= !hs_zero;  // (hs_new != 0: act holds the cell type exactly)
     end
   end
 
@@ -455,9 +433,6 @@ module lstm_eltwise #(
   assign out_c_o     = out_c_q;
   assign out_h_o     = out_h_q;
   assign out_hs_o    = out_hs_q;
-  assign out_h_nz_o  = out_h_nz_q;
-  assign out_hs_nz_o = out_hs_nz_q;
 endmodule
-/* verilator lint_on PINCONNECTEMPTY */
 
 `default_nettype wire

@@ -782,7 +782,7 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0]  eo_h [NumPe];
   logic signed [ActWidth-1:0]  uo_hs [NumPe];
   logic signed [ActWidth-1:0]  eo_hs [NumPe];
-  logic [NumPe-1:0]            uo_h_nz, uo_hs_nz, eo_h_nz, eo_hs_nz;  // eo_h[k] != 0, eo_hs[k] != 0
+  logic [NumPe-1:0]            eo_h_nz, eo_hs_nz;  // eo_h[k] != 0, eo_hs[k] != 0
 
   assign ew_valid  = z_valid_q && (e_mat_q != MAT_HEAD);
   assign c_rd_idx  = CIDX_WIDTH'(32'(e_layer_q) * LU_MAX + 32'(z_unit_q));
@@ -834,8 +834,6 @@ module sparse_lstm_engine #(
         .out_c_o    (uo_c[k]),
         .out_h_o    (uo_h[k]),
         .out_hs_o   (uo_hs[k]),
-        .out_h_nz_o (uo_h_nz[k]),
-        .out_hs_nz_o(uo_hs_nz[k]),
         .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
         .tbl_sel_i  (tbl_we_tanh_q),
         .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
@@ -881,8 +879,6 @@ module sparse_lstm_engine #(
         .out_c_o    (uo_c[k]),
         .out_h_o    (uo_h[k]),
         .out_hs_o   (uo_hs[k]),
-        .out_h_nz_o (uo_h_nz[k]),
-        .out_hs_nz_o(uo_hs_nz[k]),
         .tbl_we_i   (tbl_we_sig_q || tbl_we_tanh_q),
         .tbl_sel_i  (tbl_we_tanh_q),
         .tbl_addr_i (ld_addr_q[TableInWidth-1:0]),
@@ -907,8 +903,9 @@ module sparse_lstm_engine #(
         eo_c[k]     <= uo_c[k];
         eo_h[k]     <= uo_h[k];
         eo_hs[k]    <= uo_hs[k];
-        eo_h_nz[k]  <= uo_h_nz[k];
-        eo_hs_nz[k] <= uo_hs_nz[k];
+        // the list flags here, not in the unit, whose last stage rounds and clamps
+        eo_h_nz[k]  <= (uo_h[k] != '0);
+        eo_hs_nz[k] <= (uo_hs[k] != '0);
       end
     end
     always_ff @(posedge clk_i) begin
@@ -1668,8 +1665,6 @@ module sparse_lstm_engine #(
     for (int unsigned k = 0; k < NumPe; k++) begin
       if (rst_ni && eo_valid[0] && w1_live_q[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
         $error("%m: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
-      if (rst_ni && eo_valid[0] && (eo_h_nz[k] != (eo_h[k] != '0) || eo_hs_nz[k] != (eo_hs[k] != '0)))
-        $error("%m: the non-zero flags of PE %0d's element-wise unit differ from its outputs", k);
     end
   end
   // verilator lint_on SYNCASYNCNET

@@ -206,9 +206,9 @@ module ulx3s_engine_top #(
     P_CMD,       // next command byte
     P_COUNT,     // word count of an 'F' / 'E' command
     P_WORD,      // bytes of an input word
-    P_SEND,      // the word on the engine's in stream
+    P_SEND,      // the word on the engine's in stream, until it is taken
     P_LOAD,      // bytes of a load beat
-    P_LOAD_SEND  // the beat on the engine's load stream
+    P_LOAD_SEND  // the beat on the engine's load stream, until it is taken
   } parse_e;
 
   parse_e                parse_q, parse_d;
@@ -220,14 +220,18 @@ module ulx3s_engine_top #(
 
   logic                  in_valid, in_ready, in_last;
   logic                  load_valid, load_ready;
+  // The streams' valids are flops of their own, set as the parser enters P_SEND / P_LOAD_SEND and cleared
+  // by the engine's take; the parser leaves the state a cycle after the take, from the cleared flop. So no
+  // path runs from the parser's state through the engine's ready and back (a 10.1 ns route on the ECP5).
+  logic                  in_valid_q, load_valid_q;
 
   logic                  end_pending_q;  // a sequence's last word is in, its logits not all out
   // 'P' waits for the logits of every sequence sent before it, so its counters include them
   assign byte_ready = ((parse_q == P_CMD) && !(byte_perf_q && end_pending_q))
                       || (parse_q == P_COUNT) || (parse_q == P_WORD) || (parse_q == P_LOAD);
-  assign in_valid   = (parse_q == P_SEND);
+  assign in_valid   = in_valid_q;
   assign in_last    = cmd_end_q && (words_left_q == 8'd1);
-  assign load_valid = (parse_q == P_LOAD_SEND);
+  assign load_valid = load_valid_q;
 
   always_comb begin
     parse_d      = parse_q;
@@ -268,7 +272,7 @@ module ulx3s_engine_top #(
         if (byte_valid && bytes_left_q == 5'd1) parse_d = P_SEND;
       end
       P_SEND: begin
-        if (in_ready) begin
+        if (!in_valid_q) begin
           words_left_d = words_left_q - 1'b1;
           bytes_left_d = 5'(IN_BYTES);
           parse_d      = (words_left_q == 8'd1) ? P_CMD : P_WORD;
@@ -278,10 +282,22 @@ module ulx3s_engine_top #(
         if (byte_valid && bytes_left_q == 5'd1) parse_d = P_LOAD_SEND;
       end
       P_LOAD_SEND: begin
-        if (load_ready) parse_d = P_CMD;
+        if (!load_valid_q) parse_d = P_CMD;
       end
       default: parse_d = P_CMD;
     endcase
+  end
+
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) begin
+      in_valid_q   <= 1'b0;
+      load_valid_q <= 1'b0;
+    end else begin
+      if (in_valid_q && in_ready) in_valid_q <= 1'b0;
+      else if (parse_q == P_WORD && parse_d == P_SEND) in_valid_q <= 1'b1;
+      if (load_valid_q && load_ready) load_valid_q <= 1'b0;
+      else if (parse_q == P_LOAD && parse_d == P_LOAD_SEND) load_valid_q <= 1'b1;
+    end
   end
 
   always_ff @(posedge clk or negedge rst_n) begin

@@ -551,8 +551,7 @@ def test_fixed_cast_under_yosys_matches_the_golden_cast(
     raws = np.concatenate([edges, rng.integers(src.raw_min, src.raw_max, 40, endpoint=True)])
     raws = np.concatenate([raws, rng.integers(-(1 << (in_w // 2)), 1 << (in_w // 2), 40)])  # mostly in range
     evals = "".join(
-        f"eval -set in_i {in_w}'b{int(r) & ((1 << in_w) - 1):0{in_w}b} -show out_o\n"
-        for r in raws
+        f"eval -set in_i {in_w}'b{int(r) & ((1 << in_w) - 1):0{in_w}b} -show out_o\n" for r in raws
     )
     script = (
         f"read_verilog -defer -sv {tool_path(RTL / 'fixed_cast.sv', tmp_path)}\n"

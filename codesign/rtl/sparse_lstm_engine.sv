@@ -350,6 +350,7 @@ module sparse_lstm_engine #(
   logic                   pf_valid_q, pf_load;  // the prefetch register: the next entry, read from its list
   logic [LIST_W-1:0]      pf_entry_q;
   logic [LIST_W-1:0]      bc_entry;
+  logic [LB_W-1:0]        h_rbank_q, s_rbank_q;  // the banks the list reads select: lbank(idx1_q), lbank(hs_idx)
   logic                   bc_done;
 
   assign e_new_sel = hl_sel(m_layer_q, !m_bank_q);
@@ -462,8 +463,9 @@ module sparse_lstm_engine #(
   // the state list is segment 1 of layer 0, segment 0 of layer 1
   assign hs_idx   = seg0_is_x_q ? idx1_q : idx0_q;
   assign hs_sel   = seg0_is_x_q ? seg1_sel_q : seg0_sel_q;
-  assign bc_entry = bc_from0 ? (seg0_is_x_q ? xl_q[idx0_q[XIDX_WIDTH-1:0]] : hsl_rd[lbank(idx0_q)])
-                  : (seg1_is_h_q ? hl_rd[lbank(idx1_q)] : hsl_rd[lbank(idx1_q)]);
+  // (one state-list read: it is segment 1 of layer 0, segment 0 of layer 1; banks from flops, h_rbank_q)
+  assign bc_entry = (bc_from0 && seg0_is_x_q) ? xl_q[idx0_q[XIDX_WIDTH-1:0]]
+                  : ((bc_from0 || !seg1_is_h_q) ? hsl_rd[s_rbank_q] : hl_rd[h_rbank_q]);
 
   always_comb begin
     idx0_d = idx0_q;
@@ -1157,17 +1159,22 @@ module sparse_lstm_engine #(
   function automatic logic [LI_W-1:0] lidx(input logic [HL_SEL-1:0] sel, input logic [LR_W-1:0] row);
     lidx = LI_W'(32'(sel) * LIST_ROWS + 32'(row));
   endfunction
-  // The list memories' read addresses in flops of their own, registered from the next indices and segment
-  // selects (the same values lidx(seg1_sel_q, lrow(idx1_q)) and lidx(hs_sel, lrow(hs_idx)) a cycle later):
-  // the read starts from a flop, with no select before the memories' address inputs.
+  // The list memories' read addresses and banks in flops of their own, registered from the next indices and
+  // segment selects (the same values lidx(seg1_sel_q, lrow(idx1_q)), lidx(hs_sel, lrow(hs_idx)), lbank(idx1_q)
+  // and lbank(hs_idx) a cycle later): the read starts from a flop, with no select before the memories'
+  // address inputs, and the bank selects after them are flops too.
   logic [LI_W-1:0] h_raddr_q, s_raddr_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       h_raddr_q <= lidx(hl_sel('0, 1'b0), lrow('0));
       s_raddr_q <= lidx(hl_sel('0, 1'b0), lrow('0));
+      h_rbank_q <= '0;
+      s_rbank_q <= '0;
     end else begin
       h_raddr_q <= lidx(seg1_sel_d, lrow(idx1_d));
       s_raddr_q <= seg0_is_x_d ? lidx(seg1_sel_d, lrow(idx1_d)) : lidx(seg0_sel_d, lrow(idx0_d));
+      h_rbank_q <= lbank(idx1_d);
+      s_rbank_q <= lbank(seg0_is_x_d ? idx1_d : idx0_d);
     end
   end
   // A bank takes at most one PE's entry per cycle (the positions are distinct), so its write port is an
@@ -1644,7 +1651,8 @@ module sparse_lstm_engine #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) !(e_take && m_mat_q != MAT_HEAD && eo_valid[0]));
   assert property (@(posedge clk_i) disable iff (!rst_ni) all_quiet_q |-> (&pe_quiet) && bc_done);
   assert property (@(posedge clk_i) disable iff (!rst_ni)
-    h_raddr_q == lidx(seg1_sel_q, lrow(idx1_q)) && s_raddr_q == lidx(hs_sel, lrow(hs_idx)));
+    h_raddr_q == lidx(seg1_sel_q, lrow(idx1_q)) && s_raddr_q == lidx(hs_sel, lrow(hs_idx)) &&
+    h_rbank_q == lbank(idx1_q) && s_rbank_q == lbank(hs_idx));
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     eo_valid[0] |-> w_hcnt_q == hl_cnt_q[hl_wr_sel] && w_scnt_q == hsl_cnt_q[hl_wr_sel]);
   // The flops that stand for combinational terms equal them where they are read

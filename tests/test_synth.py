@@ -414,9 +414,18 @@ def test_ecp5_placement_only_is_labelled_an_estimate(yowasp_tools, tmp_path):
     out = tmp_path / "mac-ulx3s-placed"
     files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
     report = synthesize(
-        files, "ulx3s_mac_top", {}, "ulx3s-85f", out, route=False, progress=False, log=lambda _line: None
+        files,
+        "ulx3s_mac_top",
+        {},
+        "ulx3s-85f",
+        out,
+        route=False,
+        seed=3,
+        progress=False,
+        log=lambda _line: None,
     )
     assert report["pnr"]["routed"] is False and report["bitstream"] is None
+    assert report["pnr"]["seed"] == 3
     assert report["fmax_mhz"] > 0  # from the log: nextpnr's --report has no Fmax without routing
     assert report["sources"]["fmax_mhz"] == "nextpnr-ecp5 post-placement estimate"
     assert any("post-placement" in note for note in report["notes"])

@@ -6,9 +6,8 @@ its read (4.6 ns of route after the block RAM's 5.8 ns), a PE's weight memory 65
 The engine's hard blocks come in lanes: PE k (its weight memory, its multipliers) and element-wise unit k
 (its tables and multipliers), which reads PE k's accumulators. This pass locks every lane's DP16KD and
 MULT18X18D blocks (BEL attributes) into a region of its own, the lanes in two rows of NumPe / 2 column
-bands over the middle 65% of the chip's width, each block on the free site of its kind nearest its lane's
-centre, lanes taking turns; the placer then places the logic around them. Blocks outside a lane (none
-in the engine) are left to the placer.
+bands, each block on the free site of its kind nearest its lane's centre, lanes taking turns; the placer
+then places the logic around them. Blocks outside a lane (none in the engine) are left to the placer.
 
 Lanes are found by instance name (`g_pe[k]`, `g_ew[k]`: sparse_lstm_engine's generate blocks), so the
 netlist is flattened first (Yosys, keep_hierarchy lifted: eight units share one module). The device's
@@ -74,24 +73,14 @@ def lane_blocks(module: dict) -> dict[int, dict[str, list[str]]]:
     return dict(lanes)
 
 
-# The lanes' region: this fraction of the sites' width, centred, and their whole height. Spread over the
-# whole chip (1.0) the controller's paths to the lanes cross it; at 0.5 the router does not converge (the
-# logic is too dense around the blocks); 0.65 routed faster than 0.8 and 1.0 at seeds 1 to 4 (docs/engine.md).
-SPREAD = 0.65
-
-
-def lane_centres(
-    lanes: int, sites: dict[str, list[tuple[int, int, str]]], spread: float = SPREAD
-) -> list[tuple[float, float]]:
-    """Lane k's centre: two rows of ceil(lanes / 2) column bands over a central box `spread` times the
-    sites' width (and their height)."""
+def lane_centres(lanes: int, sites: dict[str, list[tuple[int, int, str]]]) -> list[tuple[float, float]]:
+    """Lane k's centre: two rows of ceil(lanes / 2) column bands over the sites' extent."""
     xs = [x for kind in sites.values() for x, _, _ in kind]
     ys = [y for kind in sites.values() for _, y, _ in kind]
     bands = max(1, math.ceil(lanes / 2))
-    width = spread * (max(xs) - min(xs))
-    left = (min(xs) + max(xs) - width) / 2
+    width = (max(xs) - min(xs)) / bands
     rows = (min(ys) + 0.25 * (max(ys) - min(ys)), min(ys) + 0.75 * (max(ys) - min(ys)))
-    return [(left + (k % bands + 0.5) * width / bands, rows[k // bands]) for k in range(lanes)]
+    return [(min(xs) + (k % bands + 0.5) * width, rows[k // bands]) for k in range(lanes)]
 
 
 def plan(module: dict, sites: dict[str, list[tuple[int, int, str]]]) -> dict[str, str]:

@@ -449,7 +449,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--bram-outreg",
         action="store_true",
         help="ECP5: move the flops that take a block RAM read straight into the DP16KD's output register "
-        "(5.8 -> 1.0 ns clock to output, same cycles; slower for the engine as it stands: README, Synthesis)",
+        "(5.8 -> 1.0 ns clock to output, same cycles; slower for the engine as it stands: docs/fmax.md)",
     )
     parser.add_argument(
         "--dsp-regs",

@@ -6,7 +6,7 @@ The RTL registers every block RAM read straight into flops (docs/engine.md: noth
 but a flop), so those flops can move into the block RAM: same cycles, same values, and the 5.83 ns no longer
 starts a route across the chip. Opt-in (`codesign synth --bram-outreg`): where such a flop also stood by a
 far consumer (the engine's tables feed multipliers), its route moves to the block RAM's side instead, and the
-engine as it stands routes slower with it (README, Synthesis).
+engine as it stands routes slower with it (docs/fmax.md).
 
 A port (A or B) of a DP16KD is converted when, in its module of the Yosys JSON netlist (write_json):
 - REGMODE is NOREG, its output clock enable OCE is constant 1 and its reset RST constant 0;

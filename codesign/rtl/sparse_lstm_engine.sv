@@ -784,7 +784,12 @@ module sparse_lstm_engine #(
   logic signed [ActWidth-1:0]  eo_h [NumPe];
   logic signed [ActWidth-1:0]  uo_hs [NumPe];
   logic signed [ActWidth-1:0]  eo_hs [NumPe];
-  logic [NumPe-1:0]            eo_h_nz, eo_hs_nz;  // eo_h[k] != 0, eo_hs[k] != 0
+  // W0's list flags: eo_h[k] != 0 (eo_hs[k] != 0) and unit uo_unit * NumPe + k exists (< units). Whether it
+  // exists is known in the lane at W0, from its own unit index and E's layer (w_lu_m1_q, w_last_live_q:
+  // stable through the phase), so W1's prefix counts start from the flags alone.
+  logic [NumPe-1:0]            eo_h_nz, eo_hs_nz;
+  logic [NumPe-1:0]            w_last_live_q;  // unit (last local unit) * NumPe + k exists, E's layer
+  logic [LU_WIDTH-1:0]         w_lu_m1_q;      // E's layer's last local unit
 
   assign ew_valid  = z_valid_q && (e_mat_q != MAT_HEAD);
   assign c_rd_idx  = CIDX_WIDTH'(32'(e_layer_q) * LU_MAX + 32'(z_unit_q));
@@ -899,6 +904,8 @@ module sparse_lstm_engine #(
       if (!rst_ni) eo_valid[k] <= 1'b0;
       else eo_valid[k] <= uo_valid[k];
     end
+    logic uo_live;  // unit uo_unit * NumPe + k exists
+    assign uo_live = (LU_WIDTH'(uo_unit[k]) != w_lu_m1_q) || w_last_live_q[k];
     always_ff @(posedge clk_i) begin
       if (uo_valid[k]) begin
         eo_unit[k]  <= uo_unit[k];
@@ -906,8 +913,8 @@ module sparse_lstm_engine #(
         eo_h[k]     <= uo_h[k];
         eo_hs[k]    <= uo_hs[k];
         // the list flags here, not in the unit, whose last stage rounds and clamps
-        eo_h_nz[k]  <= (uo_h[k] != '0);
-        eo_hs_nz[k] <= (uo_hs[k] != '0);
+        eo_h_nz[k]  <= (uo_h[k] != '0) && uo_live;
+        eo_hs_nz[k] <= (uo_hs[k] != '0) && uo_live;
       end
     end
     always_ff @(posedge clk_i) begin
@@ -1063,11 +1070,12 @@ module sparse_lstm_engine #(
   // (the prefix counts of the flags are narrow, PE_WIDTH + 1 bits, and meet the list count in one add)
   logic [PE_WIDTH:0] w1_hpre, w1_spre;
   // Unit lu * NumPe + k exists (< units) unless lu is the last local unit (done_last_q): that unit's flags
-  // are registered from E's layer (stable through the phase).
+  // are registered from E's layer (stable through the phase). The plain build's list flags hold it from
+  // W0; delta mode's keep flags (moved, decided here) take it from w1_live_q.
   // The counts of the lists being written, hl_cnt_q[hl_wr_sel] and hsl_cnt_q[hl_wr_sel], also in flops of
   // their own (w_hcnt_q, w_scnt_q: cleared with those lists when E takes a layer phase, grown with them):
   // no multiplexer before W1's adds.
-  logic [NumPe-1:0]      w_last_live_q, w1_live_q;
+  logic [NumPe-1:0]      w1_live_q;
   logic [CNT_W-1:0]      w_hcnt_q, w_scnt_q;
   logic [NumPe-1:0]      cfg_last_live_q [2];  // per layer, from the configuration only
   always_ff @(posedge clk_i) begin
@@ -1077,13 +1085,15 @@ module sparse_lstm_engine #(
       end
     end
     w_last_live_q <= cfg_last_live_q[e_layer_q[0]];
+    w_lu_m1_q     <= cfg_lu_m1_q[e_layer_q[0]];
     // W1's live flags themselves from flops (w_last_live_q holds from long before E's first output)
     for (int unsigned k = 0; k < NumPe; k++) w1_live_q[k] <= !done_last_d || w_last_live_q[k];
   end
   always_comb begin
     for (int unsigned k = 0; k < NumPe; k++) begin
-      w1_fh[k] = w1_live_q[k] && h_keep[k];  // (w1_live_q = !done_last_q || w_last_live_q: asserted)
-      w1_fs[k] = w1_live_q[k] && hs_keep[k];
+      // (w1_live_q = !done_last_q || w_last_live_q: asserted)
+      w1_fh[k] = (Delta ? w1_live_q[k] : 1'b1) && h_keep[k];
+      w1_fs[k] = (Delta ? w1_live_q[k] : 1'b1) && hs_keep[k];
     end
     w1_hpre = '0;
     w1_spre = '0;
@@ -1673,6 +1683,11 @@ module sparse_lstm_engine #(
     for (int unsigned k = 0; k < NumPe; k++) begin
       if (rst_ni && eo_valid[0] && w1_live_q[k] != (32'(eo_unit[0]) * NumPe + k < 32'(units)))
         $error("%m: W1 live flag of PE %0d differs from unit * NumPe + k < units", k);
+      // W0's flags: the value is non-zero and the unit exists (its liveness taken in the lane at W0)
+      if (rst_ni && eo_valid[0] && eo_h_nz[k] != ((eo_h[k] != '0) && w1_live_q[k]))
+        $error("%m: W0's h flag of PE %0d differs from h != 0 and the unit's liveness", k);
+      if (rst_ni && eo_valid[0] && eo_hs_nz[k] != ((eo_hs[k] != '0) && w1_live_q[k]))
+        $error("%m: W0's state flag of PE %0d differs from q_state(h) != 0 and the unit's liveness", k);
     end
   end
   // verilator lint_on SYNCASYNCNET

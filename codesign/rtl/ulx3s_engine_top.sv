@@ -215,7 +215,10 @@ module ulx3s_engine_top #(
   logic [7:0]            words_left_q, words_left_d;
   logic [4:0]            bytes_left_q, bytes_left_d;
   logic                  cmd_end_q, cmd_end_d;
-  logic [LOAD_WIDTH-1:0] word_q, word_d;  // bytes shift in from the top: little-endian words end up high
+  logic [LOAD_WIDTH-1:0] word_q;  // bytes shift in from the top: little-endian words end up high
+  // parse_q is P_WORD or P_LOAD, in a flop of its own: word_q's shift enable (one per bit) is then a gate of
+  // two flops, apart from the parser's loop (which otherwise shared that wide net: a 10.6 ns route)
+  logic                  in_word_q;
   logic                  perf_set, bad_cmd;
 
   logic                  in_valid, in_ready, in_last;
@@ -238,12 +241,10 @@ module ulx3s_engine_top #(
     words_left_d = words_left_q;
     bytes_left_d = bytes_left_q;
     cmd_end_d    = cmd_end_q;
-    word_d       = word_q;
     perf_set     = 1'b0;
     bad_cmd      = 1'b0;
     if (byte_valid && byte_ready && parse_q != P_CMD && parse_q != P_COUNT) begin
-      word_d       = {byte_data, word_q[LOAD_WIDTH-1:8]};
-      bytes_left_d = bytes_left_q - 1'b1;
+      bytes_left_d = bytes_left_q - 1'b1;  // (and word_q shifts: in_word_q)
     end
     unique case (parse_q)
       P_CMD: begin
@@ -306,14 +307,19 @@ module ulx3s_engine_top #(
       words_left_q <= '0;
       bytes_left_q <= '0;
       cmd_end_q    <= 1'b0;
-      word_q       <= '0;
+      in_word_q    <= 1'b0;
     end else begin
       parse_q      <= parse_d;
       words_left_q <= words_left_d;
       bytes_left_q <= bytes_left_d;
       cmd_end_q    <= cmd_end_d;
-      word_q       <= word_d;
+      in_word_q    <= (parse_d == P_WORD) || (parse_d == P_LOAD);
     end
+  end
+  // the bytes P_WORD and P_LOAD take (byte_ready holds in both)
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) word_q <= '0;
+    else if (byte_valid && in_word_q) word_q <= {byte_data, word_q[LOAD_WIDTH-1:8]};
   end
 
   // ---- the engine ---------------------------------------------------------------------------------
@@ -468,6 +474,10 @@ module ulx3s_engine_top #(
   assign unused_pll = ^{PllClkiDiv[0], PllClkfbDiv[0], PllClkopDiv[0], PllClkopCphase[0]};
 
 `ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (rst_n && in_word_q != ((parse_q == P_WORD) || (parse_q == P_LOAD)))
+      $error("%m: in_word_q differs from the parser's state");
+  end
   initial begin
     if (OUT_BYTES > 16) $error("%m: output words of %0d bytes > 16", OUT_BYTES);
     if (IN_BYTES > 16) $error("%m: input words of %0d bytes > 16", IN_BYTES);

@@ -244,7 +244,7 @@ module ulx3s_engine_top #(
     perf_set     = 1'b0;
     bad_cmd      = 1'b0;
     if (byte_valid && byte_ready && parse_q != P_CMD && parse_q != P_COUNT) begin
-      bytes_left_d = bytes_left_q - 1'b1;  // (and word_q shifts: in_word_q)
+      bytes_left_d = bytes_left_q - 1'b1;  // the bytes word_q shifts in (under in_word_q, not this net)
     end
     unique case (parse_q)
       P_CMD: begin

@@ -241,7 +241,7 @@ def _open_source_flow(
     seed: int = 1,
 ) -> dict:
     """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
-    from codesign.synth import nextpnr, yosys
+    from codesign.synth import nextpnr, sta, yosys
     from codesign.synth.report import build_report
     from codesign.synth.vivado import NOT_INSTALLED
 
@@ -315,12 +315,19 @@ def _open_source_flow(
                     fmax_mhz={nextpnr.clock_port(c, ys.ports): round(f, 2) for c, f in rep.fmax.items()},
                     log="nextpnr.log",
                 )
+                text = []
                 if rep.critical_paths:
                     # worst first: nextpnr reports the critical path of each clock pair
                     paths = [nextpnr.critical_path_summary(p) for p in rep.critical_paths]
                     details["pnr"]["critical_paths"] = sorted(paths, key=lambda p: -p["delay_ns"])
-                    text = "\n".join(nextpnr.format_critical_paths(rep.critical_paths))
-                    (stage / "timing.txt").write_text(text)
+                    text += nextpnr.format_critical_paths(rep.critical_paths)
+                if pnr.census is not None:
+                    details["pnr"]["endpoints"] = pnr.census
+                    census_lines = sta.format_census(pnr.census)
+                    log(f"[synth] {census_lines[0]}")
+                    text += ["", *census_lines]
+                if text:
+                    (stage / "timing.txt").write_text("\n".join(text))
                     details["pnr"]["timing_report"] = "timing.txt"
                 if pnr.bitstream is not None:
                     details["bitstream"] = pnr.bitstream.name

@@ -196,6 +196,7 @@ class PnrResult:
     log: Path | None
     bitstream: Path | None = None
     notes: list[str] = field(default_factory=list)
+    census: dict | None = None  # ECP5 routes: every endpoint's slack by register group (codesign.synth.sta)
 
 
 def io_mode(board: Board, ports: Mapping[str, tuple[str, int]]) -> tuple[str, str]:
@@ -296,6 +297,8 @@ def run_nextpnr(
     argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
     argv += [] if route else ["--no-route"]
     ecp5 = board.family == "ecp5"
+    sdf = ecp5 and route  # every endpoint's delays, for the census of what misses the clock
+    argv += ["--sdf", "routed.sdf"] if sdf else []
     if mode == "board-pins":
         pins = tool_path(board.pin_path, out_dir)
         argv += ["--lpf", pins] if ecp5 else ["--pcf", pins]
@@ -315,6 +318,10 @@ def run_nextpnr(
         log=log,
         notes=notes + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
     )
+    if sdf and (out_dir / "routed.sdf").is_file():
+        from codesign.synth import sta  # (sta reads this module's cell-name patterns)
+
+        result.census = sta.analyse(out_dir / "routed.sdf", netlist, clock)
     if mode == "board-pins" and bitstream and route:
         result.bitstream = _pack(board, out_dir, progress)
     return result

@@ -22,11 +22,11 @@ The RTL's structure, which the defaults of `CycleParams` restate:
   M2, M3, M4, A1; A2 overlaps the next cycle) after the first cycle in which the broadcaster is done and
   every PE is quiet.
 - Every PE's element-wise unit walks its ceil(H / NumPe) units' 4 gate rows, all PEs in lockstep, one row
-  per cycle, plus `eltwise_latency` = 16: the accumulator read pipeline after the last row (R1 accumulators
+  per cycle, plus `eltwise_latency` = 17: the accumulator read pipeline after the last row (R1 accumulators
   and bias banks, R2 registers, R3 z = acc + bias), the unit's 10 cycles (table address, gate table, table
   flops, level and products, sum, c_t and tanh's address, tanh(c_t) table, its flop, o * base and compare,
-  h_t and q_state(h_t)), its outputs registered again at the engine (1) and the completion count (2; the
-  list writes W1, W2 end by then).
+  h_t and q_state(h_t)), its outputs registered twice more at the engine (2: W0a in the unit's lane, W0b
+  by W1) and the completion count (2; the list writes W1, W2 end by then).
 - The head runs once per sequence on h_T: a matrix phase as above, then six cycles per logit (row issue,
   R1..R3, result register, send) when the output is not stalled.
 - A step's cycles: from the later of the previous step's end (+ its h_t output) and the frame's completion
@@ -55,8 +55,8 @@ class CycleParams:
     fifo_depth: int = 16  # every PE's column queue (FifoDepth): P + queue entries before the broadcast waits
     drain: int = 5  # after the last word: M1..M4 (multiply pipeline), A1 (A2 overlaps the element-wise R0)
     eltwise_rows_per_cycle: int = 1  # element-wise unit throughput (rows i, f, g, o of each unit)
-    eltwise_latency: int = 16  # after the last row: read pipeline 3 + element-wise unit 10 + its output
-    # registered at the engine 1 + completion 2
+    eltwise_latency: int = 17  # after the last row: read pipeline 3 + element-wise unit 10 + its output
+    # registered at the engine 2 (W0a, W0b) + completion 2
     logit_cycles: int = 6  # per class: row issue, R1..R3, result register, send (no back-pressure)
     step_overhead: int = 0  # further fixed cycles per layer step
     head_overhead: int = 0  # further fixed cycles of the head phase

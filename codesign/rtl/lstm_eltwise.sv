@@ -276,18 +276,27 @@ module lstm_eltwise #(
   // ---- cycle 7: the entry into a flop; cycle 8: o * base, compare; cycle 9: h_t and q_state(h_t) -------
   // (d: the tanh read's data, e: the entry registered, m: the product and compare registered)
   logic                          d_valid_q, e_valid_q, m_valid_q;
-  logic signed [GateWidth-1:0]   d_o_q, e_o_q, m_o_q;
+  logic signed [GateWidth-1:0]   d_o_q, e_o_q;
   logic signed [CellWidth-1:0]   d_c_q, e_c_q, m_c_q;
   logic [UnitWidth-1:0]          d_unit_q, e_unit_q, m_unit_q;
   logic [OFF_WIDTH-1:0]          d_low_q, e_low_q;
   logic [TableWidth-1:0]         e_tanh_q;
   logic signed [OH_WIDTH-1:0]    m_ob_q, oh;
-  logic                          m_up_q;
   logic                          e_past;
   assign e_past = (e_low_q >= e_tanh_q[TableWidth-1:GateWidth]);
   logic signed [ActWidth-1:0]    h_new, hs_new;
   logic signed [CellWidth-1:0]   hs_cell;
-  assign oh = m_ob_q + (m_up_q ? (OH_WIDTH'(m_o_q) <<< TANH_SHIFT) : '0);
+  // h_t = o * base + (past the entry: o << TANH_SHIFT), the step chosen at m (m_step_q). q_state(h_t) rounds
+  // h_t: its own add, oh_r = the same sum + half a cell LSB (m_step_r_q holds step + half), beside oh, so the
+  // last stage is one add and the range check (fixed_cast's Prebiased), not an add and then an increment.
+  localparam int          HS_DOWN = OH_FRAC - CellFrac;
+  localparam bit          HS_BIAS = (CellRound != 0) && (HS_DOWN > 0);
+  localparam logic signed [OH_WIDTH:0] HS_HALF = HS_BIAS ? (OH_WIDTH + 1)'(1) <<< (HS_DOWN - 1) : '0;
+  logic signed [OH_WIDTH-1:0]    m_step_q;
+  logic signed [OH_WIDTH:0]      m_step_r_q, oh_r, e_step_r;
+  assign e_step_r = ((OH_WIDTH + 1)'(e_o_q) <<< TANH_SHIFT) + HS_HALF;  // (from e_o_q alone: beside e_past)
+  assign oh   = m_ob_q + m_step_q;
+  assign oh_r = (OH_WIDTH + 1)'(m_ob_q) + m_step_r_q;
   // Exact: act holds the product grid and |h| < 1 (no rounding, no saturation happens).
   fixed_cast #(
     .InWidth (OH_WIDTH),
@@ -300,13 +309,14 @@ module lstm_eltwise #(
     .out_o (h_new)
   );
   fixed_cast #(
-    .InWidth (OH_WIDTH),
-    .InFrac  (OH_FRAC),
-    .OutWidth(CellWidth),
-    .OutFrac (CellFrac),
-    .Round   (CellRound)
+    .InWidth  (OH_WIDTH + 1),
+    .InFrac   (OH_FRAC),
+    .OutWidth (CellWidth),
+    .OutFrac  (CellFrac),
+    .Round    (HS_BIAS ? CellRound : 0),
+    .Prebiased(HS_BIAS)
   ) u_cast_hs (
-    .in_i  (oh),
+    .in_i  (oh_r),
     .out_o (hs_cell)
   );
   fixed_cast #(  // exact: act holds the cell type
@@ -415,8 +425,8 @@ module lstm_eltwise #(
     end
     if (e_valid_q) begin
       m_ob_q   <= e_o_q * $signed(e_tanh_q[GateWidth-1:0]);
-      m_up_q   <= e_past;
-      m_o_q    <= e_o_q;
+      m_step_q   <= e_past ? (OH_WIDTH'(e_o_q) <<< TANH_SHIFT) : '0;
+      m_step_r_q <= e_past ? e_step_r : HS_HALF;
       m_c_q    <= e_c_q;
       m_unit_q <= e_unit_q;
     end

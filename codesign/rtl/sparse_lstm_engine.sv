@@ -501,8 +501,8 @@ module sparse_lstm_engine #(
   end
 
   // ---- PEs ------------------------------------------------------------------------------------------
-  logic                       pe_clear, pe_run;
-  logic                       mat_first_q, run_q;
+  logic [NumPe-1:0]           pe_clear, pe_run;  // each PE's copy (lane_reg) of the phase's first cycle, run
+  logic                       pe_run_d;
   logic [NumPe-1:0]           pe_space_idle, pe_space_fire, pe_quiet, pe_busy;
   logic signed [AccWidth-1:0] pe_acc [NumPe];
   logic                       all_space, all_space_q, all_quiet, all_quiet_q;
@@ -578,8 +578,8 @@ module sparse_lstm_engine #(
     ) u_pe (
       .clk_i,
       .rst_ni,
-      .clear_i      (pe_clear),
-      .run_i        (pe_run),
+      .clear_i      (pe_clear[k]),
+      .run_i        (pe_run[k]),
       .bank_i       (m_abank_q),
       .bc_load_i    (bc_load),
       .bc_act_i     ($signed(pf_entry_q[LIST_W-1:2*PADDR_WIDTH])),
@@ -773,21 +773,27 @@ module sparse_lstm_engine #(
   // ---- element-wise units, one per PE (fed by R3) -----------------------------------------------------
   logic                        ew_valid;
   logic [CIDX_WIDTH-1:0]       c_rd_idx, c_wr_idx;
-  // W0: the units' outputs (uo_*) are registered once more here (eo_*) before anything reads them: the units
-  // sit by their PEs across the chip, and W1's prefix counts and list positions start from these flops.
-  logic [NumPe-1:0]            uo_valid, eo_valid;
+  // W0 in two registers before anything reads the units' outputs (uo_*). The units sit by their PEs across
+  // the chip, W1 in the middle. W0a (ul_*), in the lane: the outputs and their list flags (zero tests).
+  // W0b (eo_*): plain copies of W0a, so the placer puts them by W1 (their readers) and the route across the
+  // chip is a cycle of its own: W1's prefix counts and list positions start from flops beside them.
+  logic [NumPe-1:0]            uo_valid, ul_valid, eo_valid;
   logic [UNIT_WIDTH-1:0]       uo_unit [NumPe];
+  logic [UNIT_WIDTH-1:0]       ul_unit [NumPe];
   logic [UNIT_WIDTH-1:0]       eo_unit [NumPe];
   logic signed [CellWidth-1:0] uo_c [NumPe];
+  logic signed [CellWidth-1:0] ul_c [NumPe];
   logic signed [CellWidth-1:0] eo_c [NumPe];
   logic signed [ActWidth-1:0]  uo_h [NumPe];
+  logic signed [ActWidth-1:0]  ul_h [NumPe];
   logic signed [ActWidth-1:0]  eo_h [NumPe];
   logic signed [ActWidth-1:0]  uo_hs [NumPe];
+  logic signed [ActWidth-1:0]  ul_hs [NumPe];
   logic signed [ActWidth-1:0]  eo_hs [NumPe];
   // W0's list flags: eo_h[k] != 0 (eo_hs[k] != 0) and unit uo_unit * NumPe + k exists (< units). Whether it
-  // exists is known in the lane at W0, from its own unit index and E's layer (w_lu_m1_q, w_last_live_q:
+  // exists is known in the lane at W0a, from its own unit index and E's layer (w_lu_m1_q, w_last_live_q:
   // stable through the phase), so W1's prefix counts start from the flags alone.
-  logic [NumPe-1:0]            eo_h_nz, eo_hs_nz;
+  logic [NumPe-1:0]            ul_h_nz, ul_hs_nz, eo_h_nz, eo_hs_nz;
   logic [NumPe-1:0]            w_last_live_q;  // unit (last local unit) * NumPe + k exists, E's layer
   logic [LU_WIDTH-1:0]         w_lu_m1_q;      // E's layer's last local unit
 
@@ -901,20 +907,33 @@ module sparse_lstm_engine #(
       );
     end
     always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) eo_valid[k] <= 1'b0;
-      else eo_valid[k] <= uo_valid[k];
+      if (!rst_ni) begin
+        ul_valid[k] <= 1'b0;
+        eo_valid[k] <= 1'b0;
+      end else begin
+        ul_valid[k] <= uo_valid[k];
+        eo_valid[k] <= ul_valid[k];
+      end
     end
     logic uo_live;  // unit uo_unit * NumPe + k exists
     assign uo_live = (LU_WIDTH'(uo_unit[k]) != w_lu_m1_q) || w_last_live_q[k];
     always_ff @(posedge clk_i) begin
-      if (uo_valid[k]) begin
-        eo_unit[k]  <= uo_unit[k];
-        eo_c[k]     <= uo_c[k];
-        eo_h[k]     <= uo_h[k];
-        eo_hs[k]    <= uo_hs[k];
+      if (uo_valid[k]) begin  // W0a
+        ul_unit[k]  <= uo_unit[k];
+        ul_c[k]     <= uo_c[k];
+        ul_h[k]     <= uo_h[k];
+        ul_hs[k]    <= uo_hs[k];
         // the list flags here, not in the unit, whose last stage rounds and clamps
-        eo_h_nz[k]  <= (uo_h[k] != '0) && uo_live;
-        eo_hs_nz[k] <= (uo_hs[k] != '0) && uo_live;
+        ul_h_nz[k]  <= (uo_h[k] != '0) && uo_live;
+        ul_hs_nz[k] <= (uo_hs[k] != '0) && uo_live;
+      end
+      if (ul_valid[k]) begin  // W0b
+        eo_unit[k]  <= ul_unit[k];
+        eo_c[k]     <= ul_c[k];
+        eo_h[k]     <= ul_h[k];
+        eo_hs[k]    <= ul_hs[k];
+        eo_h_nz[k]  <= ul_h_nz[k];
+        eo_hs_nz[k] <= ul_hs_nz[k];
       end
     end
     always_ff @(posedge clk_i) begin
@@ -1015,7 +1034,12 @@ module sparse_lstm_engine #(
   logic [CNT_W-1:0]            w1_hnum, w1_snum;
   logic                        w_valid_q;
   logic [HL_SEL-1:0]           w_sel_q;
-  logic [NumPe-1:0]            w_fh_q, w_fs_q;
+  // W2's bank selects, one-hot per bank and PE, decided at W1 (w1_*hit: the value is kept and its position
+  // falls in the bank) and registered: W2 is then the AND-OR into each bank's write port, with no compare.
+  logic [NumPe-1:0]            w1_hhit [LIST_BANKS];
+  logic [NumPe-1:0]            w1_shit [LIST_BANKS];
+  logic [NumPe-1:0]            w_hhit_q [LIST_BANKS];
+  logic [NumPe-1:0]            w_shit_q [LIST_BANKS];
   logic [CNT_W-1:0]            w_hpos_q [NumPe];
   logic [CNT_W-1:0]            w_spos_q [NumPe];
   logic signed [BC_WIDTH-1:0]  w_h_q [NumPe];
@@ -1105,6 +1129,12 @@ module sparse_lstm_engine #(
     end
     w1_hnum = CNT_W'(w1_hpre);
     w1_snum = CNT_W'(w1_spre);
+    for (int unsigned b = 0; b < LIST_BANKS; b++) begin
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        w1_hhit[b][k] = w1_fh[k] && 32'(lbank(COL_WIDTH'(w1_hpos[k]))) == b;
+        w1_shit[b][k] = w1_fs[k] && 32'(lbank(COL_WIDTH'(w1_spos[k]))) == b;
+      end
+    end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) w_valid_q <= 1'b0;
@@ -1125,8 +1155,8 @@ module sparse_lstm_engine #(
   always_ff @(posedge clk_i) begin
     if (eo_valid[0]) begin
       w_sel_q <= hl_wr_sel;
-      w_fh_q  <= w1_fh;
-      w_fs_q  <= w1_fs;
+      w_hhit_q <= w1_hhit;
+      w_shit_q <= w1_shit;
       for (int unsigned k = 0; k < NumPe; k++) begin
         w_hpos_q[k] <= w1_hpos[k];
         w_spos_q[k] <= w1_spos[k];
@@ -1202,8 +1232,8 @@ module sparse_lstm_engine #(
       h_data = '0;
       s_data = '0;
       for (int unsigned k = 0; k < NumPe; k++) begin
-        h_hit[k] = w_fh_q[k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) == b;
-        s_hit[k] = w_fs_q[k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) == b;
+        h_hit[k] = w_hhit_q[b][k];
+        s_hit[k] = w_shit_q[b][k];
         h_row  |= {LR_W{h_hit[k]}} & lrow(COL_WIDTH'(w_hpos_q[k]));
         s_row  |= {LR_W{s_hit[k]}} & lrow(COL_WIDTH'(w_spos_q[k]));
         h_data |= {LIST_W{h_hit[k]}} & {w_h_q[k], w_hend_q[k], w_haddr_q[k]};
@@ -1319,9 +1349,7 @@ module sparse_lstm_engine #(
   assign in_ready_o   = (m_state_q == M_RUN) && (m_mat_q == MAT_L0) && !frame_done_q && !load_fire;
   // The PEs clear their bank's accumulators at the end of a matrix phase's second cycle (their own clear
   // register): the phase's first accumulator read comes two cycles after its first word issues.
-  // pe_run is its own flop (= m_state_q == M_RUN): it drives every PE's issue logic across the chip.
-  assign pe_clear = mat_first_q;
-  assign pe_run   = run_q;
+  // pe_run (= m_state_q == M_RUN) drives every PE's issue logic: each PE has its own copy (lane_reg).
 
   always_comb begin
     m_state_d    = m_state_q;
@@ -1530,16 +1558,33 @@ module sparse_lstm_engine #(
     end
   end
 
-  // The matrix phase's first cycle and its run flag, from M's next state (each a flop of its own: they
-  // drive every PE).
+  // The matrix phase's first cycle (m_open) and its run flag, from M's next state, registered in a copy per
+  // PE (lane_reg: one flop driving every PE across the chip would be a long route into each PE's logic).
+  // Their terms are decoded into flops of their own (asserted), so the copies are two LUT levels from
+  // flops before that route.
+  logic m_idle_q, e_idle_q, m_run_q, m_head_q, pe_open_d;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      mat_first_q <= 1'b0;
-      run_q       <= 1'b0;
+      m_idle_q <= 1'b1;
+      e_idle_q <= 1'b1;
+      m_run_q  <= 1'b0;
+      m_head_q <= 1'b0;  // (M resets to MAT_L0)
     end else begin
-      mat_first_q <= m_open;
-      run_q       <= m_open || (m_state_q == M_RUN && !all_quiet);
+      m_idle_q <= (m_state_d == M_IDLE);
+      e_idle_q <= (e_state_d == E_IDLE);
+      m_run_q  <= (m_state_d == M_RUN);
+      m_head_q <= (m_mat_d == MAT_HEAD);
     end
+  end
+  assign pe_open_d = (m_idle_q && e_idle_q) || (m_ready_q && e_free_q && !m_head_q);  // = m_open
+  assign pe_run_d  = pe_open_d || (m_run_q && !all_quiet);
+  for (genvar k = 0; k < NumPe; k++) begin : g_pe_ctl
+    lane_reg #(.Width(2)) u_ctl (
+      .clk_i,
+      .rst_ni,
+      .d_i ({pe_open_d, pe_run_d}),
+      .q_o ({pe_clear[k], pe_run[k]})
+    );
   end
 
   // ---- output stream ------------------------------------------------------------------------------------
@@ -1652,7 +1697,11 @@ module sparse_lstm_engine #(
   end
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     out_valid_o && !out_ready_i |=> out_valid_o && $stable(out_data_o));
-  assert property (@(posedge clk_i) disable iff (!rst_ni) run_q == (m_state_q == M_RUN));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) pe_run == {NumPe{m_state_q == M_RUN}});
+  assert property (@(posedge clk_i) disable iff (!rst_ni) pe_clear == {NumPe{pe_clear[0]}});
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    pe_open_d == m_open && m_idle_q == (m_state_q == M_IDLE) && e_idle_q == (e_state_q == E_IDLE) &&
+    m_run_q == (m_state_q == M_RUN) && m_head_q == (m_mat_q == MAT_HEAD));
   // M never clears or writes the bank E reads, and never reads a list E has not finished unless pending
   assert property (@(posedge clk_i) disable iff (!rst_ni)
     (m_state_q == M_RUN && e_state_q inside {E_ELT, E_DRAIN, E_LOGIT_RD, E_LOGIT_WAIT}) |-> m_abank_q != e_abank_q)
@@ -1688,6 +1737,17 @@ module sparse_lstm_engine #(
         $error("%m: W0's h flag of PE %0d differs from h != 0 and the unit's liveness", k);
       if (rst_ni && eo_valid[0] && eo_hs_nz[k] != ((eo_hs[k] != '0) && w1_live_q[k]))
         $error("%m: W0's state flag of PE %0d differs from q_state(h) != 0 and the unit's liveness", k);
+    end
+    // W2's bank selects (decided at W1): each names the bank of its PE's list position, one PE per bank
+    for (int unsigned bk = 0; bk < LIST_BANKS; bk++) begin
+      for (int unsigned k = 0; k < NumPe; k++) begin
+        if (rst_ni && w_valid_q && w_hhit_q[bk][k] && 32'(lbank(COL_WIDTH'(w_hpos_q[k]))) != bk)
+          $error("%m: W2's h bank select %0d of PE %0d is not its position's bank", bk, k);
+        if (rst_ni && w_valid_q && w_shit_q[bk][k] && 32'(lbank(COL_WIDTH'(w_spos_q[k]))) != bk)
+          $error("%m: W2's state bank select %0d of PE %0d is not its position's bank", bk, k);
+      end
+      if (rst_ni && w_valid_q && (!$onehot0(w_hhit_q[bk]) || !$onehot0(w_shit_q[bk])))
+        $error("%m: W2's bank %0d is selected by more than one PE", bk);
     end
   end
   // verilator lint_on SYNCASYNCNET

@@ -358,11 +358,15 @@ module ulx3s_engine_top #(
   logic [4:0]             reply_left_q, reply_left_d;
   logic                   perf_req_q, perf_take;
   logic                   tx_valid, tx_ready;
+  logic                   reply_idle_q;  // reply_left_q == 0, a flop of its own (asserted)
+  logic                   reply_last_q;  // reply_left_q == 1 (asserted)
   logic [3:0]             status;
 
-  assign tx_valid  = (reply_left_q != '0);
-  assign out_ready = (reply_left_q == '0);  // engine words first: a perf reply waits for a gap
-  assign perf_take = (reply_left_q == '0) && !out_valid && perf_req_q;
+  // The engine's out_ready enables most of its output side (the head's registers, E's handoff): from a
+  // flop, not from reply_left_q's compare, it reaches them without the compare's levels and fan-in.
+  assign tx_valid  = !reply_idle_q;
+  assign out_ready = reply_idle_q;  // engine words first: a perf reply waits for a gap
+  assign perf_take = reply_idle_q && !out_valid && perf_req_q;
 
   always_comb begin
     reply_d      = reply_q;
@@ -384,10 +388,15 @@ module ulx3s_engine_top #(
     if (!rst_n) begin
       reply_q      <= '0;
       reply_left_q <= '0;
+      reply_idle_q <= 1'b1;
+      reply_last_q <= 1'b0;
       perf_req_q   <= 1'b0;
     end else begin
       reply_q      <= reply_d;
       reply_left_q <= reply_left_d;
+      // (reply_left_d == 0 and == 1 from flops and the handshakes: a reply is two bytes or more)
+      reply_idle_q <= reply_idle_q ? !(out_valid || perf_req_q) : (reply_last_q && tx_ready);
+      reply_last_q <= !reply_idle_q && (tx_ready ? (reply_left_q == 5'd2) : reply_last_q);
       perf_req_q   <= (perf_req_q && !perf_take) || perf_set;
     end
   end
@@ -477,6 +486,10 @@ module ulx3s_engine_top #(
   always_ff @(posedge clk) begin
     if (rst_n && in_word_q != ((parse_q == P_WORD) || (parse_q == P_LOAD)))
       $error("%m: in_word_q differs from the parser's state");
+    if (rst_n && reply_idle_q != (reply_left_q == '0))
+      $error("%m: reply_idle_q differs from reply_left_q == 0");
+    if (rst_n && reply_last_q != (reply_left_q == 5'd1))
+      $error("%m: reply_last_q differs from reply_left_q == 1");
   end
   initial begin
     if (OUT_BYTES > 16) $error("%m: output words of %0d bytes > 16", OUT_BYTES);

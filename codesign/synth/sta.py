@@ -84,6 +84,8 @@ def read_sdf(path: Path) -> Sdf:
         tree = _parse(Path(path).read_text())
     except OSError as exc:
         raise CodesignError(f"{path}: cannot read the SDF ({exc.strerror})") from None
+    except CodesignError as exc:
+        raise CodesignError(f"{path}: {exc}") from None
     sdf = Sdf()
     for cell in tree[1:]:
         if not isinstance(cell, list) or cell[:1] != ["CELL"]:

@@ -73,7 +73,7 @@ bench: setup
 # it, the PLL is set to the Fmax reached and the design placed again (at most twice), so the bitstream runs
 # at a clock it meets (report.json: pll, fmax_mhz, timing_met).
 BOARD_SPEC  ?= models/jvowels_lstm-balanced90/spec.yml
-BOARD_CLOCK ?= 100
+BOARD_CLOCK ?= 115
 bitstream: setup
 	$(VENV)/bin/codesign synth $(BOARD_SPEC) --board ulx3s-85f --pes $(PES) --file-list ulx3s_engine.f \
 		--top ulx3s_engine_top --clock $(BOARD_CLOCK) --fit-clock 2 --out build/board

@@ -23,6 +23,7 @@ from codesign.synth.ecp5_dspreg import write_with_multiplier_registers
 from codesign.synth.ecp5_floorplan import load_sites, write_floorplanned
 from codesign.synth.ecp5_outreg import write_with_output_registers
 from codesign.synth.tools import prepare_tool, require_tool, run_tool, tool_path
+from codesign.synth.yosys import MAPPED_SUFFIX
 
 # nextpnr's utilisation keys for each resource (iCE40 logic cells pair a LUT4 with a FF, so LUTs and FFs
 # stay Yosys counts there and the logic cells are reported beside them).
@@ -84,10 +85,6 @@ def parse_nextpnr_report(path: Path, family: str) -> PnrReport:
 
 
 _INSTANCE = re.compile(r"^(?:u|g)_\w*(?:\[\d+\])?$")
-# Yosys/ABC name a mapped cell after the net it drives, then append what it became (…_TRELLIS_FF_Q_1)
-MAPPED_SUFFIX = re.compile(
-    r"(\$|_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DP16KD_|MULT18X18D_|ALU54B_|DO_|DI_)).*"
-)
 
 
 def cell_origin(cell: str) -> tuple[str, str]:
@@ -319,7 +316,7 @@ def run_nextpnr(
         notes=notes + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
     )
     if sdf and (out_dir / "routed.sdf").is_file():
-        from codesign.synth import sta  # (sta reads this module's cell-name patterns)
+        from codesign.synth import sta  # (lazy: sta's names need only the netlist)
 
         try:
             result.census = sta.analyse(out_dir / "routed.sdf", netlist, clock)

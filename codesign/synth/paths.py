@@ -24,8 +24,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.synth import yosys
-from codesign.synth.nextpnr import MAPPED_SUFFIX
-from codesign.synth.yosys import cell_pins
+from codesign.synth.yosys import MAPPED_SUFFIX, cell_pins
 
 # Cell delays (ns) as nextpnr-ecp5 prints them for LFE5U -6.
 FF_CLK_TO_Q = 0.52

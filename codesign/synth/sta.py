@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codesign.errors import CodesignError
-from codesign.synth.nextpnr import MAPPED_SUFFIX
+from codesign.synth.yosys import MAPPED_SUFFIX
 
 # Ports a sequential cell is clocked from: an IOPATH out of one of them launches a path.
 CLOCK_PORTS = frozenset({"CLK", "CLKA", "CLKB", "WCK", "CLK0", "CLK1", "CLK2", "CLK3"})

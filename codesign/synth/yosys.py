@@ -35,6 +35,11 @@ from codesign.filelist import FileList
 from codesign.synth.boards import YOSYS_SYNTH
 from codesign.synth.tools import require_tool, run_tool, tool_path
 
+# Yosys/ABC name a mapped cell after the net it drives, then append what it became (…_TRELLIS_FF_Q_1)
+MAPPED_SUFFIX = re.compile(
+    r"(\$|_(?:TRELLIS_|LUT4_|CCU2C_|PFUMX_|L6MUX21_|DP16KD_|MULT18X18D_|ALU54B_|DO_|DI_)).*"
+)
+
 XILINX_LUT_SITES = {
     **{f"LUT{k}": 1 for k in range(1, 7)},
     "LUT6_2": 1,

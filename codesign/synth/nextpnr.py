@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.synth import sta
 from codesign.synth.boards import Board
 from codesign.synth.ecp5_dspreg import write_with_multiplier_registers
 from codesign.synth.ecp5_floorplan import load_sites, write_floorplanned
@@ -316,8 +317,6 @@ def run_nextpnr(
         notes=notes + ([] if route else ["not routed (--no-route): Fmax is the post-placement estimate"]),
     )
     if sdf and (out_dir / "routed.sdf").is_file():
-        from codesign.synth import sta  # (lazy: sta's names need only the netlist)
-
         try:
             result.census = sta.analyse(out_dir / "routed.sdf", netlist, clock)
         except CodesignError as exc:  # a diagnostic: the route and its Fmax stand without it

@@ -22,7 +22,7 @@ from codesign.fixed import FixedType
 from codesign.resources import RTL_DIR
 from codesign.synth import BOARDS, get_board, synthesize
 from codesign.synth.boards import YOSYS_SYNTH
-from codesign.synth.command import DoesNotFit, board_pll
+from codesign.synth.command import DoesNotFit, SynthOptions, board_pll
 from codesign.synth.nextpnr import (
     cell_origin,
     clock_port,
@@ -421,11 +421,13 @@ def test_ecp5_placement_only_is_labelled_an_estimate(yowasp_tools, tmp_path):
         out,
         route=False,
         seed=3,
+        placer={"critexp": 4},
         progress=False,
         log=lambda _line: None,
     )
     assert report["pnr"]["routed"] is False and report["bitstream"] is None
     assert report["pnr"]["seed"] == 3
+    assert report["pnr"]["placer"] == {"critexp": 4, "timingweight": 10}  # nextpnr's default for the other
     assert report["fmax_mhz"] > 0  # from the log: nextpnr's --report has no Fmax without routing
     assert report["sources"]["fmax_mhz"] == "nextpnr-ecp5 post-placement estimate"
     assert any("post-placement" in note for note in report["notes"])
@@ -689,3 +691,18 @@ def test_icebreaker_does_not_fit_exits_non_zero(tmp_path):
     out = tmp_path / "build" / "synth" / "jvowels_lstm-balanced90-icebreaker"
     assert not out.exists()
     assert (out.with_name(out.name + ".failed") / "yosys.log").is_file()
+
+
+@pytest.mark.parametrize("option", ["placer_critexp", "placer_timingweight"])
+def test_placer_settings_must_be_positive(option):
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(CodesignError, match=f"^{flag} 0 must be greater than 0$"):
+        SynthOptions(board="ulx3s-85f", **{option: 0}).validate()
+
+
+def test_an_unknown_placer_setting_is_refused(tmp_path):
+    from codesign.synth.nextpnr import run_nextpnr
+
+    known = "known settings: critexp, timingweight"
+    with pytest.raises(CodesignError, match=f"^placer setting 'alpha': {known}$"):
+        run_nextpnr(get_board("ulx3s-85f"), tmp_path / "netlist.json", {}, tmp_path, placer={"alpha": 1})

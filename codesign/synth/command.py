@@ -68,6 +68,7 @@ def synthesize(
     dsp_regs: str | None = None,
     floorplan: bool = False,
     seed: int = 1,
+    placer: Mapping[str, int] | None = None,
     name: str | None = None,
     progress: bool = True,
     log=print,
@@ -84,7 +85,8 @@ def synthesize(
     register before nextpnr (codesign.synth.ecp5_outreg); `dsp_regs` (ECP5: "product" or "all") moves the
     flops around the multipliers into the MULT18X18Ds' registers (codesign.synth.ecp5_dspreg); `floorplan`
     (ECP5) locks the engine lanes' block RAMs and multipliers into regions (codesign.synth.ecp5_floorplan)
-    and folds the flops' reset inverters (codesign.synth.ecp5_lsr).
+    and folds the flops' reset inverters (codesign.synth.ecp5_lsr). `placer` sets nextpnr's HeAP placer
+    (codesign.synth.nextpnr.PLACER_SETTINGS by name; nextpnr's defaults where absent).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -126,6 +128,7 @@ def synthesize(
                     dsp_regs=dsp_regs,
                     floorplan=floorplan,
                     seed=seed,
+                    placer=placer,
                 )
             if require_fit:
                 check_fit(report, board, stage)
@@ -239,6 +242,7 @@ def _open_source_flow(
     dsp_regs: str | None = None,
     floorplan: bool = False,
     seed: int = 1,
+    placer: Mapping[str, int] | None = None,
 ) -> dict:
     """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, sta, yosys
@@ -295,9 +299,11 @@ def _open_source_flow(
                 dsp_regs=dsp_regs,
                 floorplan_top=job.top if floorplan else None,
                 seed=seed,
+                placer=placer,
             )
             notes += pnr.notes
-            details["pnr"] = {"mode": pnr.mode, "routed": route, "seed": seed}
+            placer_used = nextpnr.PLACER_SETTINGS | dict(placer or {})
+            details["pnr"] = {"mode": pnr.mode, "routed": route, "seed": seed, "placer": placer_used}
             if pnr.report is not None:
                 rep = pnr.report
                 estimate = False
@@ -480,6 +486,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "from seed to seed",
     )
     parser.add_argument(
+        "--placer-critexp",
+        type=int,
+        default=None,
+        metavar="N",
+        help="nextpnr's HeAP placer: criticality exponent of a path's timing weight (nextpnr's default 2)",
+    )
+    parser.add_argument(
+        "--placer-timingweight",
+        type=int,
+        default=None,
+        metavar="N",
+        help="nextpnr's HeAP placer: weight of timing against wirelength (nextpnr's default 10)",
+    )
+    parser.add_argument(
         "--file-list",
         type=Path,
         default=ENGINE_FILE_LIST,
@@ -505,6 +525,8 @@ class SynthOptions:
     dsp_regs: str | None = None  # None, "product" or "all"
     no_floorplan: bool = False
     seed: int = 1
+    placer_critexp: int | None = None  # nextpnr's HeAP settings; None: nextpnr's default
+    placer_timingweight: int | None = None
     file_list: Path = ENGINE_FILE_LIST
     top: str = ENGINE_TOP
     out: Path | None = None  # parent folder of the output; default build/synth
@@ -514,6 +536,11 @@ class SynthOptions:
     def from_args(cls, args: argparse.Namespace) -> SynthOptions:
         return options_from_args(cls, args)
 
+    def placer(self) -> dict[str, int]:
+        """The HeAP placer settings given (nextpnr's defaults for the others)."""
+        given = {"critexp": self.placer_critexp, "timingweight": self.placer_timingweight}
+        return {k: v for k, v in given.items() if v is not None}
+
     def validate(self) -> tuple[Board, FileList]:
         """The board and the file list; a CodesignError names the option that is wrong."""
         from codesign.options import check_board, check_pes, check_positive
@@ -522,6 +549,8 @@ class SynthOptions:
         if self.pes is not None:
             check_pes(self.pes)
         check_positive(self.clock, "--clock")
+        check_positive(self.placer_critexp, "--placer-critexp")
+        check_positive(self.placer_timingweight, "--placer-timingweight")
         if self.dsp_regs not in (None, *DSP_REGS):
             raise CodesignError(f"--dsp-regs {self.dsp_regs}: one of {', '.join(DSP_REGS)}")
         list_path = shipped_file_list(self.file_list)
@@ -581,6 +610,7 @@ def run_synth(spec, options: SynthOptions) -> dict:
             dsp_regs=options.dsp_regs,
             floorplan=not options.no_floorplan,
             seed=options.seed,
+            placer=options.placer(),
             name=f"{spec.name} ({image['num_pe']} PEs)",
             progress=not options.quiet,
             extra=extra,

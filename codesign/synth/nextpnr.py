@@ -235,6 +235,11 @@ def _pnr_stage(line: str) -> str | None:
     return m.group(1) if m else None
 
 
+# nextpnr's HeAP placer settings `codesign synth` passes on (--placer-critexp, --placer-timingweight), with
+# nextpnr's defaults: the criticality exponent of a path's weight, the weight of timing against wirelength.
+PLACER_SETTINGS = {"critexp": 2, "timingweight": 10}
+
+
 def run_nextpnr(
     board: Board,
     netlist: Path,
@@ -248,6 +253,7 @@ def run_nextpnr(
     bram_outreg: bool = False,
     dsp_regs: str | None = None,
     floorplan_top: str | None = None,
+    placer: Mapping[str, int] | None = None,
 ) -> PnrResult:
     """Place and route `netlist` (Yosys write_json) on `board`; pack a bitstream when the pins allow.
     route=False stops after placement (`--no-route`): Fmax is nextpnr's post-placement estimate (its
@@ -257,9 +263,15 @@ def run_nextpnr(
     flops a multiplier's product goes into inside the MULT18X18D, "all" its operands' flops too
     (codesign.synth.ecp5_dspreg). floorplan_top (ECP5): flatten the netlist from that top module, fold its
     reset inverters into the flops (codesign.synth.ecp5_lsr) and lock the engine lanes' block RAMs and
-    multipliers into regions of their own (codesign.synth.ecp5_floorplan)."""
+    multipliers into regions of their own (codesign.synth.ecp5_floorplan). placer: settings of nextpnr's HeAP
+    placer by name (PLACER_SETTINGS: critexp, timingweight), nextpnr's defaults where absent."""
     if board.flow not in ("nextpnr-ecp5", "nextpnr-ice40"):
         raise CodesignError(f"board {board.name}: no nextpnr flow (its flow is {board.flow})")
+    for name, value in (placer or {}).items():
+        if name not in PLACER_SETTINGS:
+            raise CodesignError(f"placer setting {name!r}: known settings: {', '.join(PLACER_SETTINGS)}")
+        if not (isinstance(value, int) and value > 0):
+            raise CodesignError(f"placer setting {name}={value!r}: a whole number greater than 0")
     out_dir = Path(out_dir)
     mode, why = io_mode(board, ports)
     if mode == "skipped":
@@ -294,6 +306,8 @@ def run_nextpnr(
     argv = [exe, *board.pnr_args, "--json", tool_path(netlist, out_dir), "--report", "pnr_report.json"]
     argv += ["--freq", f"{clock:g}", "--seed", str(seed), "--timing-allow-fail"]
     argv += [] if route else ["--no-route"]
+    for name, value in sorted((placer or {}).items()):
+        argv += [f"--placer-heap-{name}", str(value)]
     ecp5 = board.family == "ecp5"
     sdf = ecp5 and route  # every endpoint's delays, for the census of what misses the clock
     argv += ["--sdf", "routed.sdf"] if sdf else []

@@ -71,12 +71,14 @@ bench: setup
 # The engine behind the ULX3S's FTDI UART (docs/board.md): build/board/<name>-ulx3s-85f/top.bit, 5-20 minutes
 # per place-and-route. The top's PLL makes BOARD_CLOCK MHz from the 25 MHz oscillator; when routing misses
 # it, the PLL is set to the Fmax reached and the design placed again (at most twice), so the bitstream runs
-# at a clock it meets (report.json: pll, fmax_mhz, timing_met).
+# at a clock it meets (report.json: pll, fmax_mhz, timing_met). BOARD_PNR: nextpnr's seed and placer
+# settings; on the shipped balanced90 these route at 125.7 MHz (docs/fmax.md), another design may want others.
 BOARD_SPEC  ?= models/jvowels_lstm-balanced90/spec.yml
-BOARD_CLOCK ?= 115
+BOARD_CLOCK ?= 125
+BOARD_PNR   ?= --seed 4 --placer-critexp 4 --placer-timingweight 20
 bitstream: setup
 	$(VENV)/bin/codesign synth $(BOARD_SPEC) --board ulx3s-85f --pes $(PES) --file-list ulx3s_engine.f \
-		--top ulx3s_engine_top --clock $(BOARD_CLOCK) --fit-clock 2 --out build/board
+		--top ulx3s_engine_top --clock $(BOARD_CLOCK) --fit-clock 2 $(BOARD_PNR) --out build/board
 
 # Re-fit the engine resource estimator on Yosys runs (cached per RTL hash); minutes per new run.
 fit-estimator: setup

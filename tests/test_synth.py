@@ -434,6 +434,31 @@ def test_ecp5_placement_only_is_labelled_an_estimate(yowasp_tools, tmp_path):
     assert not (out / "top.config").exists()
 
 
+def test_several_seeds_keep_the_best_route(yowasp_tools, tmp_path):
+    out = tmp_path / "mac-ulx3s-seeds"
+    files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
+    lines = []
+    report = synthesize(
+        files,
+        "ulx3s_mac_top",
+        {},
+        "ulx3s-85f",
+        out,
+        route=False,
+        seed=2,
+        seeds=3,
+        progress=False,
+        log=lines.append,
+    )
+    seeds = report["pnr"]["seeds"]
+    assert set(seeds) == {"2", "3", "4"} and all(f > 0 for f in seeds.values())
+    best = max(seeds.values())
+    assert report["pnr"]["seed"] == min(int(k) for k, f in seeds.items() if f == best)
+    assert report["fmax_mhz"] == pytest.approx(best, abs=0.01)
+    assert sum("seed" in line and "MHz" in line for line in lines) == 3
+    assert (out / "nextpnr.log").is_file() and not list(out.glob("seed-*"))  # the best's files, no others
+
+
 def test_placement_fmax_reads_the_last_line_per_clock():
     lines = [
         "Info: Max frequency for clock '$glbnet$clk': 50.00 MHz (FAIL at 125.00 MHz)",
@@ -693,7 +718,7 @@ def test_icebreaker_does_not_fit_exits_non_zero(tmp_path):
     assert (out.with_name(out.name + ".failed") / "yosys.log").is_file()
 
 
-@pytest.mark.parametrize("option", ["placer_critexp", "placer_timingweight"])
+@pytest.mark.parametrize("option", ["placer_critexp", "placer_timingweight", "seeds"])
 def test_placer_settings_must_be_positive(option):
     flag = "--" + option.replace("_", "-")
     with pytest.raises(CodesignError, match=f"^{flag} 0 must be greater than 0$"):

@@ -69,6 +69,7 @@ def synthesize(
     floorplan: bool = False,
     seed: int = 1,
     placer: Mapping[str, int] | None = None,
+    seeds: int = 1,
     name: str | None = None,
     progress: bool = True,
     log=print,
@@ -86,7 +87,8 @@ def synthesize(
     flops around the multipliers into the MULT18X18Ds' registers (codesign.synth.ecp5_dspreg); `floorplan`
     (ECP5) locks the engine lanes' block RAMs and multipliers into regions (codesign.synth.ecp5_floorplan)
     and folds the flops' reset inverters (codesign.synth.ecp5_lsr). `placer` sets nextpnr's HeAP placer
-    (codesign.synth.nextpnr.PLACER_SETTINGS by name; nextpnr's defaults where absent).
+    (codesign.synth.nextpnr.PLACER_SETTINGS by name; nextpnr's defaults where absent). `seeds` > 1 routes
+    that many placer seeds from `seed` on and keeps the route with the highest Fmax (report.json: pnr.seeds).
 
     A design that needs more of a resource than the board has raises `DoesNotFit` (nothing is written
     to `out_dir`; the logs go to `<out_dir>.failed/`), unless `require_fit` is False (a sweep measuring
@@ -129,6 +131,7 @@ def synthesize(
                     floorplan=floorplan,
                     seed=seed,
                     placer=placer,
+                    seeds=seeds,
                 )
             if require_fit:
                 check_fit(report, board, stage)
@@ -243,6 +246,7 @@ def _open_source_flow(
     floorplan: bool = False,
     seed: int = 1,
     placer: Mapping[str, int] | None = None,
+    seeds: int = 1,
 ) -> dict:
     """Yosys, then (Lattice) nextpnr and a bitstream: report.json's content."""
     from codesign.synth import nextpnr, sta, yosys
@@ -286,24 +290,30 @@ def _open_source_flow(
         else:
             only = "" if route else " (placement only)"
             log(f"[synth] {board.name}: {board.flow} at {clock:g} MHz{only}")
-            pnr = nextpnr.run_nextpnr(
+            pnr, best, fmaxes = nextpnr.route_seeds(
                 board,
                 ys.netlist,
                 ys.ports,
                 stage,
-                clock,
+                list(range(seed, seed + seeds)),
                 bitstream=bitstream,
                 progress=progress,
+                log=log,
+                clock_mhz=clock,
                 route=route,
                 bram_outreg=bram_outreg,
                 dsp_regs=dsp_regs,
                 floorplan_top=job.top if floorplan else None,
-                seed=seed,
                 placer=placer,
             )
             notes += pnr.notes
             placer_used = nextpnr.PLACER_SETTINGS | dict(placer or {})
-            details["pnr"] = {"mode": pnr.mode, "routed": route, "seed": seed, "placer": placer_used}
+            details["pnr"] = {"mode": pnr.mode, "routed": route, "seed": best, "placer": placer_used}
+            if seeds > 1:
+                details["pnr"]["seeds"] = {
+                    str(k): None if f is None else round(f, 2) for k, f in fmaxes.items()
+                }
+                notes.append(f"the best of {seeds} placer seeds ({seed} to {seed + seeds - 1}): pnr.seeds")
             if pnr.report is not None:
                 rep = pnr.report
                 estimate = False
@@ -486,6 +496,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "from seed to seed",
     )
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="route N placer seeds from --seed on (as many at a time as there are CPUs) and keep the route "
+        "with the highest Fmax; report.json's pnr.seeds lists every seed's",
+    )
+    parser.add_argument(
         "--placer-critexp",
         type=int,
         default=None,
@@ -527,6 +545,7 @@ class SynthOptions:
     seed: int = 1
     placer_critexp: int | None = None  # nextpnr's HeAP settings; None: nextpnr's default
     placer_timingweight: int | None = None
+    seeds: int = 1  # placer seeds routed from `seed` on; the best route is kept
     file_list: Path = ENGINE_FILE_LIST
     top: str = ENGINE_TOP
     out: Path | None = None  # parent folder of the output; default build/synth
@@ -551,6 +570,7 @@ class SynthOptions:
         check_positive(self.clock, "--clock")
         check_positive(self.placer_critexp, "--placer-critexp")
         check_positive(self.placer_timingweight, "--placer-timingweight")
+        check_positive(self.seeds, "--seeds")
         if self.dsp_regs not in (None, *DSP_REGS):
             raise CodesignError(f"--dsp-regs {self.dsp_regs}: one of {', '.join(DSP_REGS)}")
         list_path = shipped_file_list(self.file_list)
@@ -611,6 +631,7 @@ def run_synth(spec, options: SynthOptions) -> dict:
             floorplan=not options.no_floorplan,
             seed=options.seed,
             placer=options.placer(),
+            seeds=options.seeds,
             name=f"{spec.name} ({image['num_pe']} PEs)",
             progress=not options.quiet,
             extra=extra,

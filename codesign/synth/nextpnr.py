@@ -12,8 +12,11 @@ How the I/O is placed decides what can be claimed:
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,6 +341,53 @@ def run_nextpnr(
     if mode == "board-pins" and bitstream and route:
         result.bitstream = _pack(board, out_dir, progress)
     return result
+
+
+def route_seeds(
+    board: Board,
+    netlist: Path,
+    ports: Mapping[str, tuple[str, int]],
+    out_dir: Path,
+    seeds: Sequence[int],
+    bitstream: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    **options,
+) -> tuple[PnrResult, int, dict[int, float | None]]:
+    """`run_nextpnr` once per placer seed: one seed in `out_dir` itself; several side by side (as many at a
+    time as there are CPUs), each in a folder of its own, after which the route with the highest Fmax (the
+    lowest seed of a tie) moves into `out_dir`, the others are deleted and its bitstream is packed. Returns
+    that result, its seed and every seed's Fmax (None: nextpnr gave none). `options`: run_nextpnr's."""
+    out_dir = Path(out_dir)
+    if len(seeds) == 1:
+        result = run_nextpnr(
+            board, netlist, ports, out_dir, seed=seeds[0], bitstream=bitstream, progress=progress, **options
+        )
+        return result, seeds[0], {seeds[0]: result.report.fmax_mhz if result.report else None}
+
+    def one(seed: int) -> PnrResult:
+        work = out_dir / f"seed-{seed}"
+        work.mkdir(parents=True, exist_ok=True)
+        result = run_nextpnr(
+            board, netlist, ports, work, seed=seed, bitstream=False, progress=False, **options
+        )
+        fmax = result.report.fmax_mhz if result.report else None
+        log(f"[synth] {board.flow} seed {seed}: " + (f"{fmax:.2f} MHz" if fmax else "no Fmax"))
+        return result
+
+    with ThreadPoolExecutor(max_workers=min(len(seeds), os.cpu_count() or 1)) as pool:
+        results = dict(zip(seeds, pool.map(one, seeds), strict=True))
+    fmaxes = {seed: (r.report.fmax_mhz if r.report else None) for seed, r in results.items()}
+    best = max(seeds, key=lambda seed: (fmaxes[seed] or 0.0, -seed))
+    for item in (out_dir / f"seed-{best}").iterdir():
+        shutil.move(str(item), str(out_dir / item.name))
+    for seed in seeds:
+        shutil.rmtree(out_dir / f"seed-{seed}")
+    result = results[best]
+    result.log = out_dir / "nextpnr.log"
+    if result.mode == "board-pins" and bitstream and options.get("route", True):
+        result.bitstream = _pack(board, out_dir, progress)
+    return result, best, fmaxes
 
 
 def _pack(board: Board, out_dir: Path, progress: bool) -> Path:

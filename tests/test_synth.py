@@ -725,6 +725,13 @@ def test_placer_settings_must_be_positive(option):
         SynthOptions(board="ulx3s-85f", **{option: 0}).validate()
 
 
+def test_route_seeds_needs_a_seed(tmp_path):
+    from codesign.synth.nextpnr import route_seeds
+
+    with pytest.raises(CodesignError, match="^seeds: at least one placer seed to route$"):
+        route_seeds(get_board("ulx3s-85f"), tmp_path / "netlist.json", {}, tmp_path, [])
+
+
 def test_an_unknown_placer_setting_is_refused(tmp_path):
     from codesign.synth.nextpnr import run_nextpnr
 

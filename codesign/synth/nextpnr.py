@@ -359,6 +359,8 @@ def route_seeds(
     lowest seed of a tie) moves into `out_dir`, the others are deleted and its bitstream is packed. Returns
     that result, its seed and every seed's Fmax (None: nextpnr gave none). `options`: run_nextpnr's."""
     out_dir = Path(out_dir)
+    if not seeds:
+        raise CodesignError("seeds: at least one placer seed to route")
     if len(seeds) == 1:
         result = run_nextpnr(
             board, netlist, ports, out_dir, seed=seeds[0], bitstream=bitstream, progress=progress, **options

@@ -410,21 +410,17 @@ def test_ecp5_place_and_route(yowasp_tools, tmp_path):
     assert report["pnr"]["fmax_mhz"]["clk_i"] == round(report["fmax_mhz"], 2)
 
 
+def _place_ulx3s_mac(out: Path, log=lambda _line: None, **options) -> dict:
+    """The MAC fixture in its ULX3S top, placed (not routed) on the ulx3s-85f: report.json's content."""
+    files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
+    return synthesize(
+        files, "ulx3s_mac_top", {}, "ulx3s-85f", out, route=False, progress=False, log=log, **options
+    )
+
+
 def test_ecp5_placement_only_is_labelled_an_estimate(yowasp_tools, tmp_path):
     out = tmp_path / "mac-ulx3s-placed"
-    files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
-    report = synthesize(
-        files,
-        "ulx3s_mac_top",
-        {},
-        "ulx3s-85f",
-        out,
-        route=False,
-        seed=3,
-        placer={"critexp": 4},
-        progress=False,
-        log=lambda _line: None,
-    )
+    report = _place_ulx3s_mac(out, seed=3, placer={"critexp": 4})
     assert report["pnr"]["routed"] is False and report["bitstream"] is None
     assert report["pnr"]["seed"] == 3
     assert report["pnr"]["placer"] == {"critexp": 4, "timingweight": 10}  # nextpnr's default for the other
@@ -436,20 +432,8 @@ def test_ecp5_placement_only_is_labelled_an_estimate(yowasp_tools, tmp_path):
 
 def test_several_seeds_keep_the_best_route(yowasp_tools, tmp_path):
     out = tmp_path / "mac-ulx3s-seeds"
-    files = [FIXTURES / "mac_fixture.sv", FIXTURES / "ulx3s_mac_top.sv"]
     lines = []
-    report = synthesize(
-        files,
-        "ulx3s_mac_top",
-        {},
-        "ulx3s-85f",
-        out,
-        route=False,
-        seed=2,
-        seeds=3,
-        progress=False,
-        log=lines.append,
-    )
+    report = _place_ulx3s_mac(out, lines.append, seed=2, seeds=3)
     seeds = report["pnr"]["seeds"]
     assert set(seeds) == {"2", "3", "4"} and all(f > 0 for f in seeds.values())
     best = max(seeds.values())

@@ -365,7 +365,7 @@ def route_seeds(
         result = run_nextpnr(
             board, netlist, ports, out_dir, seed=seeds[0], bitstream=bitstream, progress=progress, **options
         )
-        return result, seeds[0], {seeds[0]: result.report.fmax_mhz if result.report else None}
+        return result, seeds[0], {seeds[0]: _fmax(result)}
 
     def one(seed: int) -> PnrResult:
         work = out_dir / f"seed-{seed}"
@@ -373,13 +373,13 @@ def route_seeds(
         result = run_nextpnr(
             board, netlist, ports, work, seed=seed, bitstream=False, progress=False, **options
         )
-        fmax = result.report.fmax_mhz if result.report else None
+        fmax = _fmax(result)
         log(f"[synth] {board.flow} seed {seed}: " + (f"{fmax:.2f} MHz" if fmax else "no Fmax"))
         return result
 
     with ThreadPoolExecutor(max_workers=min(len(seeds), os.cpu_count() or 1)) as pool:
         results = dict(zip(seeds, pool.map(one, seeds), strict=True))
-    fmaxes = {seed: (r.report.fmax_mhz if r.report else None) for seed, r in results.items()}
+    fmaxes = {seed: _fmax(r) for seed, r in results.items()}
     best = max(seeds, key=lambda seed: (fmaxes[seed] or 0.0, -seed))
     for item in (out_dir / f"seed-{best}").iterdir():
         shutil.move(str(item), str(out_dir / item.name))
@@ -390,6 +390,10 @@ def route_seeds(
     if result.mode == "board-pins" and bitstream and options.get("route", True):
         result.bitstream = _pack(board, out_dir, progress)
     return result, best, fmaxes
+
+
+def _fmax(result: PnrResult) -> float | None:
+    return result.report.fmax_mhz if result.report else None
 
 
 def _pack(board: Board, out_dir: Path, progress: bool) -> Path:
